@@ -447,6 +447,8 @@ class LinearOp(IRDLOperation):
     bias = opt_operand_def(TensorType)
     result = result_def(TensorType)
 
+    traits = traits_def(Pure())
+
     assembly_format = (
         "$input `,` $weight (`,` $bias^)? attr-dict `:` "
         "`(` type($input) `,` type($weight) (`,` type($bias)^)? `)` `->` type($result)"

@@ -1,0 +1,46 @@
+"""fpqc's passes, one ModulePass per file, registered by name for ``fpqc-opt``."""
+
+from collections.abc import Callable
+
+from xdsl.passes import ModulePass
+
+
+def _raise_onnx_to_fpq() -> type[ModulePass]:
+    from fpqc.passes.raise_onnx_to_fpq import RaiseOnnxToFpqPass
+
+    return RaiseOnnxToFpqPass
+
+
+def _quantize() -> type[ModulePass]:
+    from fpqc.passes.quantize_linear import QuantizeLinearPass
+
+    return QuantizeLinearPass
+
+
+def _lower_to_hls() -> type[ModulePass]:
+    from fpqc.passes.lower_to_hls import LowerToHlsPass
+
+    return LowerToHlsPass
+
+
+def _dce() -> type[ModulePass]:
+    from xdsl.transforms.dead_code_elimination import DeadCodeElimination
+
+    return DeadCodeElimination
+
+
+def _cse() -> type[ModulePass]:
+    from xdsl.transforms.common_subexpression_elimination import (
+        CommonSubexpressionElimination,
+    )
+
+    return CommonSubexpressionElimination
+
+
+ALL_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
+    "raise-onnx-to-fpq": _raise_onnx_to_fpq,
+    "quantize": _quantize,
+    "lower-to-hls": _lower_to_hls,
+    "dce": _dce,
+    "cse": _cse,
+}

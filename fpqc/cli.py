@@ -1,0 +1,200 @@
+"""Command-line entry points: ``fpqc`` (compile / run / verify) and ``fpqc-opt``.
+
+Every user error ends in one line ``error: ...`` on stderr and exit status 1;
+a build directory is written to a temporary sibling and renamed into place
+only when complete, so a failed compile leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from fpqc.errors import FpqcError
+
+
+def _parse_shape_option(values: Sequence[str]) -> dict[str, tuple[int, ...]]:
+    shapes: dict[str, tuple[int, ...]] = {}
+    for item in values:
+        name, sep, dims = item.rpartition("=")
+        try:
+            if not sep or not name:
+                raise ValueError
+            shapes[name] = tuple(int(d) for d in dims.split("x"))
+        except ValueError:
+            raise FpqcError(f"--input-shape '{item}': expected NAME=DxDx..., e.g. x=8x128") from None
+    return shapes
+
+
+# ---------------------------------------------------------------------------
+# fpqc compile
+# ---------------------------------------------------------------------------
+
+
+def _cmd_compile(args: argparse.Namespace) -> int:
+    from fpqc.compiler import compile_model
+
+    report = compile_model(
+        Path(args.model),
+        Path(args.output),
+        target=args.target,
+        format_name=args.format,
+        recipe_name=args.recipe,
+        input_shapes=_parse_shape_option(args.input_shape),
+    )
+    print(report.summary())
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# fpqc run
+# ---------------------------------------------------------------------------
+
+
+def _load_npz(path: Path) -> dict[str, np.ndarray]:
+    if not path.is_file():
+        raise FpqcError(f"{path}: no such file")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except (OSError, ValueError) as e:
+        raise FpqcError(f"{path}: not a readable .npz file ({e})") from None
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from fpqc.backends.interp.runner import run_module
+    from fpqc.compiler import load_build, load_onnx
+
+    model = Path(args.model)
+    if model.is_dir():
+        module, store = load_build(model)
+    else:
+        module, store = load_onnx(model, _parse_shape_option(args.input_shape))
+    outputs = run_module(module, _load_npz(Path(args.inputs)), store)
+    out = Path(args.output)
+    with open(out, "wb") as f:
+        np.savez(f, **outputs)
+    for name, value in outputs.items():
+        print(f"{name}: {list(value.shape)} {value.dtype}")
+    print(f"wrote {out}")
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# fpqc verify
+# ---------------------------------------------------------------------------
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from fpqc.backends.hls.verify import verify_build
+
+    build = Path(args.build)
+    if not (build / "manifest.json").is_file():
+        raise FpqcError(f"{build}: not an fpqc build directory (no manifest.json); run fpqc compile first")
+    report = verify_build(build, samples=args.samples, seed=args.seed)
+    print(report.summary())
+    return 0 if report.differing == 0 else 1
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fpqc",
+        description="Compile low-bit floating-point models (FPQVAR) to Vitis HLS for FPGAs.",
+    )
+    from fpqc import __version__
+
+    parser.add_argument("--version", action="version", version=f"fpqc {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    compile_p = sub.add_parser("compile", help="ONNX model -> quantized IR, HLS C++, build files, report")
+    compile_p.add_argument("model", help="the ONNX model")
+    compile_p.add_argument("--target", default="vck190", help="target description (fpqc/targets/NAME.toml)")
+    compile_p.add_argument("--format", default="fp4", help="fp4 | fp6 | fp8 (picks the default recipe)")
+    compile_p.add_argument("--recipe", default=None, help="a named pipeline from fpqc.passes.pipelines")
+    compile_p.add_argument("--input-shape", action="append", default=[], metavar="NAME=DxD",
+                           help="static shape for a dynamic model input (repeatable)")
+    compile_p.add_argument("-o", "--output", required=True, help="build directory to write")
+    compile_p.set_defaults(handler=_cmd_compile)
+
+    run_p = sub.add_parser("run", help="run an ONNX model (float) or a build (quantized) in the interpreter")
+    run_p.add_argument("model", help="an ONNX file or a build directory")
+    run_p.add_argument("--inputs", required=True, help=".npz keyed by the ONNX input names")
+    run_p.add_argument("--input-shape", action="append", default=[], metavar="NAME=DxD")
+    run_p.add_argument("-o", "--output", required=True, help=".npz keyed by the ONNX output names")
+    run_p.set_defaults(handler=_cmd_run)
+
+    verify_p = sub.add_parser("verify", help="C-simulate a build's HLS C++ and compare with the interpreter bit for bit")
+    verify_p.add_argument("build", help="a build directory from fpqc compile")
+    verify_p.add_argument("--samples", type=int, default=4, help="random input sets to compare")
+    verify_p.add_argument("--seed", type=int, default=0)
+    verify_p.set_defaults(handler=_cmd_verify)
+    return parser
+
+
+def _run_reporting_errors(body: Callable[[], int]) -> int:
+    try:
+        return body()
+    except FpqcError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    return _run_reporting_errors(lambda: args.handler(args))
+
+
+# ---------------------------------------------------------------------------
+# fpqc-opt
+# ---------------------------------------------------------------------------
+
+
+def opt_main(argv: Sequence[str] | None = None) -> int:
+    """``fpqc-opt``: xDSL's opt driver with fpqc's dialects and passes, plus ``--weights``."""
+    from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
+    from xdsl.xdsl_opt_main import xDSLOptMain
+
+    from fpqc.context import fpqc_dialects
+    from fpqc.passes import ALL_PASSES
+    from fpqc.weights import WeightStore
+
+    class FpqcOptMain(xDSLOptMain):
+        def register_all_dialects(self) -> None:
+            for dialect in fpqc_dialects():
+                self.ctx.register_dialect(dialect.name, lambda d=dialect: d)
+
+        def register_all_passes(self) -> None:
+            for name, factory in ALL_PASSES.items():
+                self.register_pass(name, factory)
+
+        def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
+            super().register_all_arguments(arg_parser)
+            arg_parser.add_argument(
+                "--weights", default=None, help=".npz weight store for dense_resource references"
+            )
+
+    def body() -> int:
+        try:
+            tool = FpqcOptMain(description="fpqc modular optimizer driver", args=argv)
+            store = WeightStore.load(Path(tool.args.weights)) if tool.args.weights else None
+            if store is None:
+                tool.run()
+            else:
+                with store.activate():
+                    tool.run()
+        except (ParseError, VerifyException, DiagnosticException) as e:
+            raise FpqcError(str(e).strip()) from None
+        return 0
+
+    return _run_reporting_errors(body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,221 @@
+"""The compile driver: import, run the recipe's pipelines, emit a build directory.
+
+A build directory holds::
+
+    manifest.json        versions, target, platform, recipe, input checksum
+    report.json          figures of the build; report.txt says the same for people
+    ir/0-onnx.mlir       the IR after each stage
+    ir/1-raised.mlir
+    ir/2-quantized.mlir
+    ir/3-hls.mlir
+    model.hls.mlir       the final IR (what ``fpqc run BUILD`` and ``fpqc verify`` execute)
+    weights.npz          the weight store behind its dense_resource references
+    kernels/ csim/ vitis/ weights.bin weights.json host_schedule.json   (the HLS backend)
+
+It is written into a temporary sibling directory and renamed into place at
+the end, so a failure leaves no partial build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from tqdm import tqdm
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import PassPipeline
+from xdsl.utils.exceptions import DiagnosticException, VerifyException
+
+from fpqc.context import make_context, parse_module_file, print_module
+from fpqc.errors import FpqcError
+from fpqc.passes import ALL_PASSES
+from fpqc.passes.pipelines import RAISE_PIPELINE, Recipe, hls_pipeline, recipe_for
+from fpqc.weights import WeightStore
+
+BUILD_IR = "model.hls.mlir"
+BUILD_WEIGHTS = "weights.npz"
+
+
+def load_onnx(path: Path, input_shapes: dict[str, tuple[int, ...]] | None = None) -> tuple[ModuleOp, WeightStore]:
+    from fpqc.frontend.onnx_import import import_onnx
+
+    return import_onnx(path, input_shapes or None)
+
+
+def load_build(build: Path) -> tuple[ModuleOp, WeightStore]:
+    """The final IR and weight store of a build directory."""
+    ir_path = build / BUILD_IR
+    if not ir_path.is_file():
+        raise FpqcError(f"{build}: not an fpqc build directory (no {BUILD_IR}); run fpqc compile first")
+    return parse_module_file(ir_path), WeightStore.load(build / BUILD_WEIGHTS)
+
+
+def run_pipeline(module: ModuleOp, spec: str, stage: str) -> None:
+    """Apply a pass pipeline (``fpqc-opt -p`` syntax) and verify the result."""
+    pipeline = PassPipeline.parse_spec(ALL_PASSES, spec)
+    try:
+        pipeline.apply(make_context(), module)
+        module.verify()
+    except (VerifyException, DiagnosticException) as e:
+        raise FpqcError(f"{stage} stage produced invalid IR: {str(e).strip().splitlines()[0]}") from None
+
+
+def _package_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+@dataclass
+class CompileReport:
+    model: str
+    target: str
+    platform: str
+    recipe: Recipe
+    stages: dict[str, dict[str, int]] = field(default_factory=dict)
+    float_weight_bytes: int = 0
+    packed_weight_bytes: int = 0
+    kernels: list[str] = field(default_factory=list)
+    output: str = ""
+
+    def to_json(self) -> dict:
+        return {
+            "model": self.model,
+            "target": self.target,
+            "platform": self.platform,
+            "recipe": self.recipe.name,
+            "recipe_description": self.recipe.description,
+            "ops_per_stage": self.stages,
+            "float_weight_bytes": self.float_weight_bytes,
+            "packed_weight_bytes": self.packed_weight_bytes,
+            "kernels": self.kernels,
+        }
+
+    def summary(self) -> str:
+        quantized = self.stages.get("quantized", {})
+        lines = [
+            f"fpqc build of {self.model} for {self.target} ({self.platform})",
+            f"  recipe      {self.recipe.name}: {self.recipe.description}",
+            f"  linear      {quantized.get('fpq.qlinear', 0)} quantized, "
+            f"{quantized.get('fpq.linear', 0)} left in float",
+            f"  kernels     {len(self.kernels)}: {', '.join(self.kernels) or '-'}",
+            f"  weights     {self.float_weight_bytes:,} B float -> {self.packed_weight_bytes:,} B packed",
+            f"  written to  {self.output}",
+        ]
+        return "\n".join(lines)
+
+
+def _op_histogram(module: ModuleOp) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for op in module.walk():
+        if op is module:
+            continue
+        counts[op.name] = counts.get(op.name, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _prepare_output(output: Path) -> None:
+    if output.exists() and not (output.is_dir() and (output / "manifest.json").is_file()):
+        if output.is_file() or any(output.iterdir()):
+            raise FpqcError(
+                f"{output}: exists and is not an fpqc build directory; choose another -o or remove it"
+            )
+
+
+def compile_model(
+    model: Path,
+    output: Path,
+    target: str = "vck190",
+    format_name: str | None = "fp4",
+    recipe_name: str | None = None,
+    input_shapes: dict[str, tuple[int, ...]] | None = None,
+) -> CompileReport:
+    """Compile ``model`` into the build directory ``output`` (see module docstring)."""
+    from fpqc.backends.hls.emit import emit_build
+    from fpqc.targets import load_target
+
+    target_desc = load_target(target)
+    recipe = recipe_for(format_name, recipe_name)
+    _prepare_output(output)
+    if not model.exists():
+        raise FpqcError(f"{model}: no such file")
+
+    module, store = load_onnx(model, input_shapes)
+    report = CompileReport(str(model), target_desc.name, target_desc.platform, recipe, output=str(output))
+    report.float_weight_bytes = sum(store.get(k).nbytes for k in store.keys())
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    try:
+        (staging / "ir").mkdir()
+        stages = [
+            ("onnx", None),
+            ("raised", RAISE_PIPELINE),
+            ("quantized", recipe.quantize),
+            ("hls", hls_pipeline(target_desc.name)),
+        ]
+        with store.activate():
+            for index, (stage, spec) in enumerate(tqdm(stages, desc="compile", unit="stage", disable=None, leave=False)):
+                if spec is not None:
+                    run_pipeline(module, spec, stage)
+                (staging / "ir" / f"{index}-{stage}.mlir").write_text(print_module(module))
+                report.stages[stage] = _op_histogram(module)
+            (staging / BUILD_IR).write_text(print_module(module))
+            live = _live_weight_keys(module)
+            pruned = WeightStore()
+            for key in live:
+                pruned._arrays[key] = store.get(key)
+            pruned.save(staging / BUILD_WEIGHTS)
+            emitted = emit_build(module, pruned, staging, target_desc)
+        report.kernels = list(emitted.kernels)
+        report.packed_weight_bytes = emitted.weight_bytes
+        manifest = {
+            "fpqc": _package_version("fpqc"),
+            "xdsl": _package_version("xdsl"),
+            "onnx": _package_version("onnx"),
+            "torch": _package_version("torch"),
+            "numpy": _package_version("numpy"),
+            "model": model.name,
+            "model_sha256": _file_sha256(model),
+            "target": target_desc.name,
+            "platform": target_desc.platform,
+            "part": target_desc.part,
+            "recipe": recipe.name,
+            "pipeline": [spec for _, spec in stages if spec],
+        }
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        (staging / "report.json").write_text(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
+        (staging / "report.txt").write_text(report.summary() + "\n")
+        if output.exists():
+            shutil.rmtree(output)
+        staging.rename(output)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return report
+
+
+def _live_weight_keys(module: ModuleOp) -> list[str]:
+    """Keys of the weight store that the module still refers to, in IR order."""
+    from xdsl.dialects.builtin import DenseResourceAttr
+
+    keys: list[str] = []
+    for op in module.walk():
+        for attr in op.properties.values():
+            if isinstance(attr, DenseResourceAttr) and attr.resource_handle.data not in keys:
+                keys.append(attr.resource_handle.data)
+    return keys

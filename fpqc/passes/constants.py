@@ -1,0 +1,50 @@
+"""Reading and creating constant tensors in passes.
+
+A value is a compile-time constant when it is produced by ``onnx.Constant`` or
+``fpq.constant``; its numpy value comes from the inline attribute or from the
+active :class:`~fpqc.weights.WeightStore`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from xdsl.dialects.builtin import DenseResourceAttr, TensorType
+from xdsl.ir import Attribute, SSAValue
+
+from fpqc.dialects import fpq
+from fpqc.weights import materialize, resolve
+
+CONSTANT_OP_NAMES = ("onnx.Constant", "fpq.constant")
+
+# Arrays up to this many elements stay inline in the IR; larger ones go to the
+# weight store when one is active.
+INLINE_LIMIT = 16
+
+
+def constant_value(value: SSAValue) -> np.ndarray | None:
+    """The numpy value of ``value`` if a constant op produces it, else None."""
+    op = value.owner
+    if getattr(op, "name", None) not in CONSTANT_OP_NAMES:
+        return None
+    return resolve(op.properties["value"])
+
+
+def constant_key(value: SSAValue) -> str | None:
+    """The weight-store key behind ``value``, when it is a ``dense_resource`` constant."""
+    op = value.owner
+    if getattr(op, "name", None) not in CONSTANT_OP_NAMES:
+        return None
+    attr = op.properties["value"]
+    return attr.resource_handle.data if isinstance(attr, DenseResourceAttr) else None
+
+
+def new_constant(hint: str, array: np.ndarray, result_type: Attribute | None = None) -> fpq.ConstantOp:
+    """An ``fpq.constant`` holding ``array`` (inline if small or no store is active).
+
+    ``result_type`` overrides the result type, e.g. a tensor of
+    ``!fpq.float<e2m1>`` for uint8 codes.
+    """
+    attr = materialize(hint, np.ascontiguousarray(array), inline_limit=INLINE_LIMIT)
+    if result_type is not None:
+        assert isinstance(result_type, TensorType)
+    return fpq.ConstantOp(attr, result_type)

@@ -1,0 +1,142 @@
+"""Quantize linear layers: weights offline, activations dynamically, round-to-nearest.
+
+Every ``fpq.linear`` whose weight is a constant becomes an ``fpq.qlinear``:
+the weight is quantized now (scales ``absmax / max_value`` per output channel,
+per group of ``group-size`` along the input, or per tensor), and an
+``fpq.quantize`` in front of it quantizes the activation at run time (per
+token, per group, or per tensor), as the FPGA's quantizer does.
+
+Options: ``weight-format``/``act-format`` (any :meth:`Format.parse` name, e.g.
+``e2m1``, ``e4m3``, ``int4``), ``weight-granularity`` (channel | group |
+tensor), ``act-granularity`` (token | group | tensor), ``group-size``,
+``rounding`` (rne | ties-up | ties-away), ``scale`` (fp32 | e8m0).
+
+Before::
+
+    %y = fpq.linear %x, %w, %b : (tensor<8x256xf32>, tensor<64x256xf32>, tensor<64xf32>) -> tensor<8x64xf32>
+
+After (``quantize{weight-format=e2m1 act-format=e2m1 weight-granularity=group act-granularity=group group-size=128}``)::
+
+    %wc = fpq.constant dense_resource<w.codes> : tensor<64x256x!fpq.float<e2m1>>
+    %ws = fpq.constant dense_resource<w.scales> : tensor<64x2xf32>
+    %xc, %xs = fpq.quantize %x {quant = #fpq.quant<e2m1, group 128>}
+        : tensor<8x256xf32> -> (tensor<8x256x!fpq.float<e2m1>>, tensor<8x2xf32>)
+    %y = fpq.qlinear %xc, %xs, %wc, %ws, %b {w_quant = #fpq.quant<e2m1, group 128>,
+        x_quant = #fpq.quant<e2m1, group 128>} : (...) -> tensor<8x64xf32>
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp, TensorType
+from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import (
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
+from xdsl.transforms.dead_code_elimination import region_dce
+
+from fpqc.dialects import fpq
+from fpqc.errors import FpqcError
+from fpqc.numerics import ROUNDING_MODES, Format, compute_scales, quantize
+from fpqc.passes.constants import constant_key, constant_value, new_constant
+
+
+@dataclass
+class QuantizeLinearLayers(RewritePattern):
+    weight_quant: fpq.QuantAttr
+    act_quant: fpq.QuantAttr
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: fpq.LinearOp, rewriter: PatternRewriter) -> None:
+        weight = constant_value(op.weight)
+        if weight is None:
+            return
+        in_features = weight.shape[1]
+        for quant, what in ((self.weight_quant, "weight"), (self.act_quant, "activation")):
+            group = quant.group_size_for(in_features)
+            if group is not None and in_features % group != 0:
+                raise FpqcError(
+                    f"{what} group size {group} does not divide the {in_features} input features "
+                    f"of the linear layer with weight {list(weight.shape)}; "
+                    f"choose a group size that divides {in_features}"
+                )
+        w_fmt = self.weight_quant.format
+        w_group = self.weight_quant.group_size_for(in_features)
+        w_axis = None if w_group is None else -1
+        scales = compute_scales(
+            weight, w_fmt, axis=w_axis, group_size=w_group, scale_kind=self.weight_quant.scale_kind.data
+        )
+        codes = quantize(
+            weight, w_fmt, scales, axis=w_axis, group_size=w_group, rounding=self.weight_quant.rounding.data
+        )
+        hint = constant_key(op.weight) or "weight"
+        codes_op = new_constant(
+            hint + ".codes", codes, TensorType(self.weight_quant.element, weight.shape)
+        )
+        scales_op = new_constant(hint + ".scales", scales)
+        quantize_op = fpq.QuantizeOp(op.input, self.act_quant)
+        qlinear = fpq.QLinearOp(
+            quantize_op.codes,
+            quantize_op.scales,
+            codes_op.result,
+            scales_op.result,
+            op.bias,
+            self.act_quant,
+            self.weight_quant,
+        )
+        rewriter.replace_op(op, [codes_op, scales_op, quantize_op, qlinear])
+
+
+def _quant(fmt_name: str, granularity: str, group_size: int, scale: str, rounding: str, allowed: tuple[str, ...]) -> fpq.QuantAttr:
+    fmt = Format.parse(fmt_name)
+    if granularity not in allowed:
+        raise FpqcError(f"unknown granularity '{granularity}' (use {', '.join(allowed)})")
+    if rounding not in ROUNDING_MODES:
+        raise FpqcError(f"unknown rounding '{rounding}' (use {', '.join(ROUNDING_MODES)})")
+    if scale not in fpq.SCALE_KINDS:
+        raise FpqcError(f"unknown scale kind '{scale}' (use {', '.join(fpq.SCALE_KINDS)})")
+    if granularity == "group" and group_size <= 0:
+        raise FpqcError(f"group size must be positive, got {group_size}")
+    return fpq.QuantAttr.get(fmt, granularity, group_size, scale, rounding)
+
+
+@dataclass(frozen=True)
+class QuantizeLinearPass(ModulePass):
+    """Quantize every constant-weight ``fpq.linear`` (see module docstring)."""
+
+    name = "quantize"
+
+    weight_format: str = "e2m1"
+    act_format: str = "e2m1"
+    weight_granularity: str = "group"
+    act_granularity: str = "group"
+    group_size: int = 128
+    rounding: str = "rne"
+    scale: str = "fp32"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        pattern = QuantizeLinearLayers(
+            _quant(
+                self.weight_format,
+                self.weight_granularity,
+                self.group_size,
+                self.scale,
+                self.rounding,
+                fpq.QLinearOp.ALLOWED_W,
+            ),
+            _quant(
+                self.act_format,
+                self.act_granularity,
+                self.group_size,
+                self.scale,
+                self.rounding,
+                fpq.QLinearOp.ALLOWED_X,
+            ),
+        )
+        PatternRewriteWalker(pattern, apply_recursively=False).rewrite_module(op)
+        region_dce(op.body)
