@@ -65,7 +65,7 @@ from xdsl.irdl import (
     result_def,
     traits_def,
 )
-from xdsl.parser import AttrParser
+from xdsl.parser import AttrParser, Parser
 from xdsl.printer import Printer
 from xdsl.traits import ConstantLike, Pure
 from xdsl.utils.exceptions import VerifyException
@@ -409,7 +409,25 @@ class ConstantOp(IRDLOperation):
 
     traits = traits_def(ConstantLike(), Pure())
 
-    assembly_format = "$value attr-dict `:` type($result)"
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_attribute(self.value)
+        if self.result.type != self.value.get_type():
+            printer.print_string(" -> ")
+            printer.print_attribute(self.result.type)
+        printer.print_op_attributes(self.attributes)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> ConstantOp:
+        pos = parser.pos
+        value = parser.parse_attribute()
+        if not isinstance(value, DenseIntOrFPElementsAttr | DenseResourceAttr):
+            parser.raise_error("fpq.constant expects a dense<...> or dense_resource<...> value", pos)
+        result_type = parser.parse_type() if parser.parse_optional_punctuation("->") else None
+        op = cls(value, result_type)
+        if (attrs := parser.parse_optional_attr_dict()):
+            op.attributes.update(attrs)
+        return op
 
     def __init__(self, value: DenseIntOrFPElementsAttr | DenseResourceAttr, result_type: Attribute | None = None):
         super().__init__(
