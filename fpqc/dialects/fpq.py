@@ -57,6 +57,9 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Dialect, ParametrizedAttribute, SSAValue, TypeAttribute
 from xdsl.irdl import (
     IRDLOperation,
+    ParsePropInAttrDict,
+    VarConstraint,
+    base,
     irdl_attr_definition,
     irdl_op_definition,
     operand_def,
@@ -498,8 +501,9 @@ class GeluOp(IRDLOperation):
 
     name = "fpq.gelu"
 
-    input = operand_def(TensorType)
-    result = result_def(TensorType)
+    T: ClassVar = VarConstraint("T", base(TensorType))
+    input = operand_def(T)
+    result = result_def(T)
 
     traits = traits_def(Pure())
 
@@ -535,6 +539,8 @@ class QuantizeOp(IRDLOperation):
 
     input = operand_def(TensorType)
     quant = prop_def(QuantAttr)
+
+    irdl_options = (ParsePropInAttrDict(),)
     codes = result_def(TensorType)
     scales = result_def(TensorType)
 
@@ -573,6 +579,8 @@ class DequantizeOp(IRDLOperation):
     codes = operand_def(TensorType)
     scales = operand_def(TensorType)
     quant = prop_def(QuantAttr)
+
+    irdl_options = (ParsePropInAttrDict(),)
     result = result_def(TensorType)
 
     traits = traits_def(Pure())
@@ -620,6 +628,8 @@ class QLinearOp(IRDLOperation):
     bias = opt_operand_def(TensorType)
     x_quant = prop_def(QuantAttr)
     w_quant = prop_def(QuantAttr)
+
+    irdl_options = (ParsePropInAttrDict(),)
     result = result_def(TensorType)
 
     traits = traits_def(Pure())

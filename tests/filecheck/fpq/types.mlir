@@ -1,5 +1,5 @@
-// RUN: fpqc-opt %s | fpqc-opt | filecheck %s
-// RUN: fpqc-opt %s --print-op-generic | fpqc-opt | filecheck %s
+// RUN: fpqc-opt --allow-unregistered-dialect %s | fpqc-opt --allow-unregistered-dialect | filecheck %s
+// RUN: fpqc-opt --allow-unregistered-dialect %s --print-op-generic | fpqc-opt --allow-unregistered-dialect | filecheck %s
 
 // Every low-bit type and quantization attribute prints and parses back.
 

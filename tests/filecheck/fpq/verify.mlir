@@ -1,0 +1,49 @@
+// RUN: fpqc-opt %s --split-input-file --verify-diagnostics | filecheck %s
+
+// Verifier messages name the op and the mismatch.
+
+func.func @group_does_not_divide(%x: tensor<4x96xf32>) {
+  %c, %s = fpq.quantize %x {quant = #fpq.quant<e2m1, group 64>} : tensor<4x96xf32> -> (tensor<4x96x!fpq.float<e2m1>>, tensor<4x1xf32>)
+  func.return
+}
+// CHECK: group size 64 does not divide the last dimension (96) of the input of fpq.quantize
+
+// -----
+
+func.func @format_mismatch(%x: tensor<4x64xf32>) {
+  %c, %s = fpq.quantize %x {quant = #fpq.quant<e2m1, group 64>} : tensor<4x64xf32> -> (tensor<4x64x!fpq.float<e4m3>>, tensor<4x1xf32>)
+  func.return
+}
+// CHECK: fpq.quantize: codes has element type !fpq.float<e4m3> but its quantization says !fpq.float<e2m1> (format mismatch)
+
+// -----
+
+func.func @wrong_shapes(%x: tensor<2x8xf32>, %w: tensor<3x4xf32>) {
+  %y = fpq.linear %x, %w : (tensor<2x8xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
+  func.return
+}
+// CHECK: fpq.linear: input has 8 features but weight [out, in] = [3, 4] expects 4
+
+// -----
+
+func.func @wrong_scale_shape(%c: tensor<4x64x!fpq.float<e2m1>>, %s: tensor<4x1xf32>, %wc: tensor<3x64x!fpq.float<e2m1>>, %ws: tensor<3x2xf32>) {
+  %y = fpq.qlinear %c, %s, %wc, %ws {x_quant = #fpq.quant<e2m1, group 32>, w_quant = #fpq.quant<e2m1, group 32>} : (tensor<4x64x!fpq.float<e2m1>>, tensor<4x1xf32>, tensor<3x64x!fpq.float<e2m1>>, tensor<3x2xf32>) -> tensor<4x3xf32>
+  func.return
+}
+// CHECK: fpq.qlinear: input scales has shape [4, 1], expected [4, 2]
+
+// -----
+
+func.func @bad_granularity(%c: tensor<4x64x!fpq.float<e2m1>>, %s: tensor<4x1xf32>, %wc: tensor<3x64x!fpq.float<e2m1>>, %ws: tensor<3x1xf32>) {
+  %y = fpq.qlinear %c, %s, %wc, %ws {x_quant = #fpq.quant<e2m1, channel>, w_quant = #fpq.quant<e2m1, channel>} : (tensor<4x64x!fpq.float<e2m1>>, tensor<4x1xf32>, tensor<3x64x!fpq.float<e2m1>>, tensor<3x1xf32>) -> tensor<4x3xf32>
+  func.return
+}
+// CHECK: fpq.qlinear: input granularity 'channel' is not one of token, group, tensor
+
+// -----
+
+func.func @bad_format() {
+  %c = fpq.constant dense<0> : tensor<2xui8> -> tensor<2x!fpq.float<e9m3>>
+  func.return
+}
+// CHECK: e9m3
