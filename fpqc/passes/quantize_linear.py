@@ -89,6 +89,10 @@ class QuantizeLinearLayers(RewritePattern):
             self.act_quant,
             self.weight_quant,
         )
+        codes_op.result.name_hint = "w_codes"
+        scales_op.result.name_hint = "w_scales"
+        quantize_op.codes.name_hint = "x_codes"
+        quantize_op.scales.name_hint = "x_scales"
         rewriter.replace_op(op, [codes_op, scales_op, quantize_op, qlinear])
 
 
