@@ -1,0 +1,249 @@
+"""The ``hls`` dialect: accelerator kernels and the host schedule that launches them.
+
+An ``hls.kernel`` is a region of the model that runs in programmable logic.
+It is a symbol with a function type and a one-block body, like ``func.func``;
+its body holds quantized ``fpq`` ops (``fpq.quantize``, ``fpq.qlinear``,
+``fpq.gelu``, ``fpq.dequantize``), each of which the HLS emitter maps to a
+template of the header-only library ``fpqc_hls.h``.  The hardware parameters
+the emitter needs are properties of the kernel: ``target`` (the target file it
+was made for) and ``lanes`` (LUT multipliers issued per cycle).
+
+``@main`` stays a ``func.func``: it is the host schedule.  Ops left in it run
+on the host; ``hls.call`` is one kernel launch, whose operands are the
+kernel's buffers (activations, and the weights of ``fpq.constant`` ops).
+
+Example::
+
+    hls.kernel @kernel_0(%x : tensor<8x128xf32>, %wc : tensor<64x128x!fpq.float<e2m1>>,
+                         %ws : tensor<64x1xf32>) -> tensor<8x64xf32>
+        attributes {lanes = 16 : i64, target = "vck190"} {
+      %c, %s = fpq.quantize %x {quant = #fpq.quant<e2m1, token>} : ...
+      %y = fpq.qlinear %c, %s, %wc, %ws {...} : ...
+      hls.return %y : tensor<8x64xf32>
+    }
+    func.func @main(%x : tensor<8x128xf32>) -> tensor<8x64xf32> {
+      %wc = fpq.constant dense_resource<fc.w> : tensor<64x128xui8> -> tensor<64x128x!fpq.float<e2m1>>
+      %ws = fpq.constant dense_resource<fc.s> : tensor<64x1xf32>
+      %y = hls.call @kernel_0(%x, %wc, %ws) : (...) -> tensor<8x64xf32>
+      func.return %y : tensor<8x64xf32>
+    }
+
+The kernel body is an ordinary region so that the tiling work of the roadmap
+(tiles, on-chip buffers, streams and pipeline stages as ops nested in a
+kernel) can be added as new ops without changing these three.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from xdsl.dialects.builtin import (
+    I64,
+    ArrayAttr,
+    DictionaryAttr,
+    FlatSymbolRefAttrConstr,
+    FunctionType,
+    IntegerAttr,
+    StringAttr,
+    SymbolNameConstraint,
+    SymbolRefAttr,
+    i64,
+)
+from xdsl.dialects.utils import parse_func_op_like, print_func_op_like
+from xdsl.ir import Attribute, Block, Dialect, Operation, Region, SSAValue
+from xdsl.irdl import (
+    IRDLOperation,
+    irdl_op_definition,
+    opt_prop_def,
+    prop_def,
+    region_def,
+    traits_def,
+    var_operand_def,
+    var_result_def,
+)
+from xdsl.parser import Parser
+from xdsl.printer import Printer
+from xdsl.traits import (
+    CallableOpInterface,
+    HasParent,
+    IsolatedFromAbove,
+    IsTerminator,
+    ReturnLike,
+    SymbolOpInterface,
+    SymbolTable,
+    SymbolUserOpInterface,
+)
+from xdsl.utils.exceptions import VerifyException
+
+
+class _KernelCallable(CallableOpInterface):
+    @classmethod
+    def get_callable_region(cls, op: Operation) -> Region:
+        assert isinstance(op, KernelOp)
+        return op.body
+
+    @classmethod
+    def get_argument_types(cls, op: Operation) -> tuple[Attribute, ...]:
+        assert isinstance(op, KernelOp)
+        return op.function_type.inputs.data
+
+    @classmethod
+    def get_result_types(cls, op: Operation) -> tuple[Attribute, ...]:
+        assert isinstance(op, KernelOp)
+        return op.function_type.outputs.data
+
+
+@irdl_op_definition
+class KernelOp(IRDLOperation):
+    """An accelerator kernel: a symbol with a function type and a one-block body.
+
+    Printed like ``func.func``; the hardware parameters appear in its
+    ``attributes {...}`` dictionary and are held as properties.
+    """
+
+    name = "hls.kernel"
+
+    body = region_def("single_block")
+    sym_name = prop_def(SymbolNameConstraint())
+    function_type = prop_def(FunctionType)
+    target = prop_def(StringAttr)
+    lanes = prop_def(IntegerAttr[I64])
+    arg_attrs = opt_prop_def(ArrayAttr[DictionaryAttr])
+    res_attrs = opt_prop_def(ArrayAttr[DictionaryAttr])
+
+    traits = traits_def(IsolatedFromAbove(), SymbolOpInterface(), _KernelCallable())
+
+    def __init__(
+        self,
+        name: str,
+        function_type: FunctionType,
+        body: Region,
+        target: str,
+        lanes: int,
+    ):
+        super().__init__(
+            properties={
+                "sym_name": StringAttr(name),
+                "function_type": function_type,
+                "target": StringAttr(target),
+                "lanes": IntegerAttr(lanes, i64),
+            },
+            regions=[body],
+        )
+
+    @property
+    def args(self) -> tuple[SSAValue, ...]:
+        return self.body.block.args
+
+    def get_return_op(self) -> ReturnOp:
+        ret = self.body.block.last_op
+        assert isinstance(ret, ReturnOp)
+        return ret
+
+    def verify_(self) -> None:
+        if self.function_type.inputs.data != tuple(self.body.block.arg_types):
+            raise VerifyException(
+                f"hls.kernel @{self.sym_name.data}: block arguments do not match the function type"
+            )
+        if self.lanes.value.data <= 0:
+            raise VerifyException(f"hls.kernel @{self.sym_name.data}: lanes must be positive")
+
+    def print(self, printer: Printer) -> None:
+        hardware = {"target": self.target, "lanes": self.lanes}
+        print_func_op_like(
+            printer,
+            self.sym_name,
+            self.function_type,
+            self.body,
+            {**self.attributes, **hardware},
+            arg_attrs=self.arg_attrs,
+            res_attrs=self.res_attrs,
+            reserved_attr_names=("sym_name", "function_type", "arg_attrs", "res_attrs"),
+        )
+
+    @classmethod
+    def parse(cls, parser: Parser) -> KernelOp:
+        pos = parser.pos
+        name, inputs, outputs, region, extra, arg_attrs, res_attrs = parse_func_op_like(
+            parser, reserved_attr_names=("sym_name", "function_type")
+        )
+        attrs = dict(extra.data) if extra is not None else {}
+        target, lanes = attrs.pop("target", None), attrs.pop("lanes", None)
+        if not isinstance(target, StringAttr) or not isinstance(lanes, IntegerAttr):
+            parser.raise_error(
+                'hls.kernel needs attributes {target = "<target>", lanes = <int> : i64}', pos
+            )
+        kernel = cls(name, FunctionType.from_lists(inputs, outputs), region, target.data, lanes.value.data)
+        for key, value in (("arg_attrs", arg_attrs), ("res_attrs", res_attrs)):
+            if value is not None:
+                kernel.properties[key] = value
+        kernel.attributes.update(attrs)
+        return kernel
+
+
+@irdl_op_definition
+class ReturnOp(IRDLOperation):
+    """Terminates an ``hls.kernel``, yielding its results."""
+
+    name = "hls.return"
+
+    arguments = var_operand_def()
+
+    traits = traits_def(HasParent(KernelOp), IsTerminator(), ReturnLike())
+
+    assembly_format = "attr-dict ($arguments^ `:` type($arguments))?"
+
+    def __init__(self, *values: SSAValue | Operation):
+        super().__init__(operands=[values])
+
+    def verify_(self) -> None:
+        kernel = self.parent_op()
+        assert isinstance(kernel, KernelOp)
+        if kernel.function_type.outputs.data != self.arguments.types:
+            raise VerifyException(
+                f"hls.return: types {[str(t) for t in self.arguments.types]} do not match the "
+                f"results of @{kernel.sym_name.data}"
+            )
+
+
+class _CallSymbolUser(SymbolUserOpInterface):
+    def verify(self, op: Operation) -> None:
+        assert isinstance(op, CallOp)
+        kernel = SymbolTable.lookup_symbol(op, op.callee)
+        if not isinstance(kernel, KernelOp):
+            raise VerifyException(f"hls.call: '{op.callee}' is not an hls.kernel")
+        expected = kernel.function_type
+        if expected.inputs.data != op.arguments.types or expected.outputs.data != op.res.types:
+            raise VerifyException(
+                f"hls.call: types do not match @{kernel.sym_name.data} : {expected}"
+            )
+
+
+@irdl_op_definition
+class CallOp(IRDLOperation):
+    """One kernel launch in the host schedule: ``hls.call @kernel_0(%a, %b) : (...) -> (...)``."""
+
+    name = "hls.call"
+
+    arguments = var_operand_def()
+    callee = prop_def(FlatSymbolRefAttrConstr)
+    res = var_result_def()
+
+    traits = traits_def(_CallSymbolUser())
+
+    assembly_format = "$callee `(` $arguments `)` attr-dict `:` functional-type($arguments, $res)"
+
+    def __init__(self, callee: str, arguments: Sequence[SSAValue], result_types: Sequence[Attribute]):
+        super().__init__(
+            operands=[arguments],
+            result_types=[result_types],
+            properties={"callee": SymbolRefAttr(callee)},
+        )
+
+
+def new_kernel_body(arg_types: Sequence[Attribute]) -> Region:
+    """An empty one-block region with arguments of ``arg_types``."""
+    return Region(Block(arg_types=arg_types))
+
+
+Hls = Dialect("hls", [KernelOp, ReturnOp, CallOp], [])

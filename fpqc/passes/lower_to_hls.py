@@ -1,0 +1,195 @@
+"""Outline the accelerator's work into ``hls.kernel`` functions: ``lower-to-hls{target=vck190}``.
+
+Quantized ops the HLS library implements (``fpq.quantize``, ``fpq.qlinear``,
+``fpq.gelu``, ``fpq.dequantize``) are grouped into regions, each region
+becomes an ``hls.kernel`` (named ``kernel_0``, ``kernel_1``, ... in order of
+their first op), and its place in the function is taken by an ``hls.call``.
+Everything else stays in the function and runs on the host.  Values a region
+uses but does not define -- function arguments, host results and
+``fpq.constant`` weights, scales and biases -- become kernel arguments; values
+it defines that are used outside become kernel results.  Kernels carry the
+target's name and its accelerator ``lanes`` (from ``fpqc/targets/<target>.toml``).
+
+Regions are found on a networkx view of each function's dataflow graph.
+Every op gets a *host level*: the largest number of host ops (ops other than
+accelerator ops and constants) on any path reaching it.  A region is a
+connected component of accelerator ops joined by dataflow edges whose two ends
+have the same host level.  The level never decreases along a path and grows
+after each host op, so no path leaves a region and comes back: outlining never
+creates a cycle between a kernel and the host.  The function is then
+re-ordered in a topological order of the contracted graph (ties broken by the
+original position), so the result is deterministic.
+
+Before::
+
+    func.func @main(%x: tensor<8x128xf32>) -> tensor<8x64xf32> {
+      %wc = fpq.constant dense_resource<fc.w> : tensor<64x128xui8> -> tensor<64x128x!fpq.float<e2m1>>
+      %ws = fpq.constant dense_resource<fc.s> : tensor<64x1xf32>
+      %c, %s = fpq.quantize %x {quant = #fpq.quant<e2m1, token>} : ...
+      %y = fpq.qlinear %c, %s, %wc, %ws {...} : (...) -> tensor<8x64xf32>
+      %g = fpq.gelu %y : tensor<8x64xf32>
+      func.return %g : tensor<8x64xf32>
+    }
+
+After::
+
+    hls.kernel @kernel_0(%x: tensor<8x128xf32>, %wc: tensor<64x128x!fpq.float<e2m1>>,
+                         %ws: tensor<64x1xf32>) -> tensor<8x64xf32>
+        attributes {target = "vck190", lanes = 16 : i64} {
+      %c, %s = fpq.quantize %x {quant = #fpq.quant<e2m1, token>} : ...
+      %y = fpq.qlinear %c, %s, %wc, %ws {...} : (...) -> tensor<8x64xf32>
+      %g = fpq.gelu %y : tensor<8x64xf32>
+      hls.return %g : tensor<8x64xf32>
+    }
+    func.func @main(%x: tensor<8x128xf32>) -> tensor<8x64xf32> {
+      %wc = fpq.constant ...
+      %ws = fpq.constant ...
+      %g = hls.call @kernel_0(%x, %wc, %ws) : (...) -> tensor<8x64xf32>
+      func.return %g : tensor<8x64xf32>
+    }
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import networkx as nx
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import FunctionType, ModuleOp
+from xdsl.ir import Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.rewriter import InsertPoint, Rewriter
+
+from fpqc.dialects import fpq, hls
+from fpqc.targets import Target, load_target
+
+ACCELERATOR_OPS: tuple[type[Operation], ...] = (
+    fpq.QuantizeOp,
+    fpq.QLinearOp,
+    fpq.GeluOp,
+    fpq.DequantizeOp,
+)
+
+
+def dataflow_graph(ops: list[Operation]) -> nx.DiGraph:
+    """Nodes: positions in ``ops``; an edge p -> q when q uses a result of p."""
+    position = {op: i for i, op in enumerate(ops)}
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(len(ops)))
+    for i, op in enumerate(ops):
+        for operand in op.operands:
+            owner = operand.owner
+            if isinstance(owner, Operation) and owner in position:
+                graph.add_edge(position[owner], i)
+    return graph
+
+
+def accelerator_regions(ops: list[Operation]) -> list[list[int]]:
+    """The regions to outline, as sorted lists of positions, ordered by first position."""
+    graph = dataflow_graph(ops)
+    accel = {i for i, op in enumerate(ops) if isinstance(op, ACCELERATOR_OPS)}
+    is_host = {
+        i: i not in accel and not isinstance(ops[i], fpq.ConstantOp) for i in range(len(ops))
+    }
+    level: dict[int, int] = {}
+    for node in nx.topological_sort(graph):
+        level[node] = max(
+            (level[p] + int(is_host[p]) for p in graph.predecessors(node)), default=0
+        )
+    joined = nx.Graph()
+    joined.add_nodes_from(accel)
+    joined.add_edges_from(
+        (p, q) for p, q in graph.edges if p in accel and q in accel and level[p] == level[q]
+    )
+    return sorted((sorted(c) for c in nx.connected_components(joined)), key=lambda c: c[0])
+
+
+@dataclass(frozen=True)
+class LowerToHlsPass(ModulePass):
+    """Outline accelerator regions into ``hls.kernel``s launched by ``hls.call``."""
+
+    name = "lower-to-hls"
+
+    target: str = "vck190"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        target = load_target(self.target)
+        counter = itertools.count()
+        for function in [f for f in op.ops if isinstance(f, func.FuncOp) and not f.is_declaration]:
+            _outline_function(function, target, counter)
+
+
+def _outline_function(function: func.FuncOp, target: Target, counter: Iterator[int]) -> None:
+    block = function.body.block
+    terminator = block.last_op
+    assert terminator is not None
+    ops = [o for o in block.ops if o is not terminator]
+    regions = accelerator_regions(ops)
+    if not regions:
+        return
+
+    graph = dataflow_graph(ops)
+    region_of = {i: r for r, members in enumerate(regions) for i in members}
+    contracted = nx.DiGraph()
+    key = {i: ("kernel", region_of[i]) if i in region_of else ("op", i) for i in range(len(ops))}
+    first: dict[tuple[str, int], int] = {}
+    for i in range(len(ops)):
+        contracted.add_node(key[i])
+        first.setdefault(key[i], i)
+    contracted.add_edges_from((key[p], key[q]) for p, q in graph.edges if key[p] != key[q])
+    order = list(nx.lexicographical_topological_sort(contracted, key=lambda n: first[n]))
+
+    calls = {}
+    for r, members in enumerate(regions):
+        calls[r] = _outline_region(function, [ops[i] for i in members], f"kernel_{next(counter)}", target)
+    for node in order:
+        moved = calls[node[1]] if node[0] == "kernel" else ops[node[1]]
+        moved.detach()
+        Rewriter.insert_op(moved, InsertPoint.before(terminator))
+
+
+def _outline_region(
+    function: func.FuncOp, region_ops: list[Operation], name: str, target: Target
+) -> hls.CallOp:
+    """Move ``region_ops`` into a new kernel before ``function``; return its (unplaced) call."""
+    members = set(region_ops)
+    inputs: list[SSAValue] = []
+    for op in region_ops:
+        for operand in op.operands:
+            if operand.owner not in members and operand not in inputs:
+                inputs.append(operand)
+    outputs = [
+        result
+        for op in region_ops
+        for result in op.results
+        if any(use.operation not in members for use in result.uses)
+    ]
+
+    body = hls.new_kernel_body([v.type for v in inputs])
+    mapping: dict[SSAValue, SSAValue] = dict(zip(inputs, body.block.args))
+    for value, arg in zip(inputs, body.block.args):
+        if value.name_hint:
+            arg.name_hint = value.name_hint
+    for op in region_ops:
+        body.block.add_op(op.clone(value_mapper=mapping))
+    body.block.add_op(hls.ReturnOp(*(mapping[v] for v in outputs)))
+    kernel = hls.KernelOp(
+        name,
+        FunctionType.from_lists([v.type for v in inputs], [v.type for v in outputs]),
+        body,
+        target.name,
+        target.lanes,
+    )
+    Rewriter.insert_op(kernel, InsertPoint.before(function))
+
+    call = hls.CallOp(name, inputs, [v.type for v in outputs])
+    Rewriter.insert_op(call, InsertPoint.before(region_ops[0]))
+    for old, new in zip(outputs, call.res):
+        new.name_hint = old.name_hint
+        old.replace_uses_with_if(new, lambda use: use.operation not in members)
+    for op in reversed(region_ops):
+        Rewriter.erase_op(op)
+    return call
