@@ -1,0 +1,63 @@
+"""fpqc's numbers: THE bit-level specification of every value fpqc computes.
+
+One concept per module, each docstring the contract for its part:
+
+``formats``         low-bit formats: code layout, values, encode/decode
+``rounding``        rounding modes and the LUT quantizer algorithm
+``scales``          group scales, quantize / dequantize
+``products``        exact products, exact group sums, the group-combination order
+``transcendental``  float32 exp, tanh, sigmoid, silu, gelu (tanh), rsqrt without libm
+``emit``            the same tables as C++ source for the HLS backend
+
+The C++ twin is ``fpqc/backends/hls/include/fpqc_numerics.h``; the tests in
+``tests/unit/numerics`` prove the two agree bit for bit, and check both against
+independent oracles (``ml_dtypes``, the QONNX FloatQuant formula, float64 math).
+"""
+
+from fpqc.numerics.emit import emit_decode_table, emit_product_table, emit_quantizer_tables
+from fpqc.numerics.formats import Format
+from fpqc.numerics.products import (
+    accumulator_bits,
+    combine_groups,
+    group_partial_sums,
+    product_table,
+    product_unit,
+    qlinear,
+)
+from fpqc.numerics.rounding import ROUNDING_MODES, QuantizerTable
+from fpqc.numerics.scales import compute_scales, dequantize, expand_scales, quantize
+from fpqc.numerics.transcendental import (
+    ERROR_BOUNDS,
+    exp_f32,
+    gelu_tanh_f32,
+    rsqrt_f32,
+    sigmoid_f32,
+    silu_f32,
+    tanh_f32,
+)
+
+__all__ = [
+    "ERROR_BOUNDS",
+    "Format",
+    "QuantizerTable",
+    "ROUNDING_MODES",
+    "accumulator_bits",
+    "combine_groups",
+    "compute_scales",
+    "dequantize",
+    "emit_decode_table",
+    "emit_product_table",
+    "emit_quantizer_tables",
+    "exp_f32",
+    "expand_scales",
+    "gelu_tanh_f32",
+    "group_partial_sums",
+    "product_table",
+    "product_unit",
+    "qlinear",
+    "quantize",
+    "rsqrt_f32",
+    "sigmoid_f32",
+    "silu_f32",
+    "tanh_f32",
+]

@@ -1,0 +1,157 @@
+"""Products of low-bit codes, exact group sums, and how groups are combined.
+
+Exact products
+--------------
+Every finite value of a format is an integer multiple of its ``step``
+(``Format.units``).  The product of a code of ``fa`` and a code of ``fb`` is
+therefore exactly ``units_a * units_b`` times ``product_unit(fa, fb) =
+fa.step * fb.step`` (a power of two, held as float32).  ``product_table`` is
+that integer for every pair of codes -- the ROM of the FPGA's LUT multiplier.
+NaN and inf codes count as 0: they never reach a product, since fpqc's
+quantizer saturates.
+
+Exact group sums
+----------------
+A dot product over one quantization group of ``group_size`` elements is an
+exact integer in product units; ``accumulator_bits`` is the width of a signed
+accumulator that holds any such sum.  Hardware accumulates it exactly;
+``group_partial_sums`` computes the same integers with a BLAS matmul, which is
+exact because every partial sum of integers below 2^53 (float64; 2^24 when
+float32 is used) is exact whatever the summation order.
+
+Combining groups (the only rounding in a quantized linear layer)
+----------------------------------------------------------------
+For ``T`` rows, ``O`` outputs and ``G`` groups, with partial sums
+``P[g, t, o]``, activation scales ``xs[t, g]`` and weight scales ``ws[o, g]``,
+every operation in float32, no fused multiply-add::
+
+    acc = +0.0f
+    for g in 0 .. G-1:                        # ascending
+        p   = float32(P[g, t, o]) * unit      # int -> float32: round to nearest even
+        t_s = xs[t, g] * ws[o, g]
+        acc = acc + (t_s * p)                 # t_s * p rounded to float32 first
+    y = acc + bias[o]                         # only when there is a bias
+
+``qlinear`` runs exactly this; when the activation and weight scales use
+different group sizes along K (e.g. activations per token, weights per group
+of 128), the coarser scales are repeated onto the finer groups first, and
+``group_size`` is the finer one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fpqc.errors import FpqcError
+from fpqc.numerics.formats import Format
+
+
+def product_unit(fa: Format, fb: Format) -> np.float32:
+    """fa.step * fb.step as float32 (an exact power of two)."""
+    unit = fa.step * fb.step
+    if not 2.0**-149 <= unit < 2.0**127:
+        raise FpqcError(f"the product unit of {fa} x {fb} ({unit!r}) is outside float32")
+    return np.float32(unit)
+
+
+def _max_abs_units(fmt: Format) -> int:
+    return int(np.max(np.abs(fmt.units(np.arange(fmt.n_codes)))))
+
+
+def product_table(fa: Format, fb: Format) -> np.ndarray:
+    """int64 [fa.n_codes, fb.n_codes]: exact products in units of ``product_unit``."""
+    if _max_abs_units(fa) * _max_abs_units(fb) >= 2**63:
+        raise FpqcError(f"products of {fa} x {fb} do not fit in 64 bits; use narrower formats")
+    ua = fa.units(np.arange(fa.n_codes))
+    ub = fb.units(np.arange(fb.n_codes))
+    return np.multiply.outer(ua, ub)
+
+
+def accumulator_bits(fa: Format, fb: Format, group_size: int) -> int:
+    """Signed bits that hold any exact sum of ``group_size`` products of fa x fb."""
+    bound = _max_abs_units(fa) * _max_abs_units(fb) * int(group_size)
+    return bound.bit_length() + 1
+
+
+def _split_groups(x_codes, fa: Format, w_codes, fb: Format, group_size: int):
+    """Unit arrays ``[G, T, gs]`` and ``[G, gs, O]`` in the dtype that keeps matmul exact."""
+    x_codes, w_codes = np.asarray(x_codes), np.asarray(w_codes)
+    if x_codes.ndim != 2 or w_codes.ndim != 2 or x_codes.shape[1] != w_codes.shape[1]:
+        raise FpqcError(
+            f"qlinear needs activations [T, K] and weights [O, K]; got {x_codes.shape} "
+            f"and {w_codes.shape}"
+        )
+    (t, k), o = x_codes.shape, w_codes.shape[0]
+    if group_size <= 0 or k % group_size:
+        raise FpqcError(f"group size {group_size} does not divide the reduction size K={k}")
+    bits = accumulator_bits(fa, fb, group_size)
+    if bits > 53:
+        raise FpqcError(
+            f"exact sums of {group_size} products of {fa} x {fb} need {bits} bits, more than "
+            "float64 holds exactly (53); use a smaller group size"
+        )
+    dtype = np.float32 if bits <= 24 else np.float64
+    g = k // group_size
+    ua = fa.units(x_codes).astype(dtype).reshape(t, g, group_size).transpose(1, 0, 2)
+    ub = fb.units(w_codes).astype(dtype).reshape(o, g, group_size).transpose(1, 2, 0)
+    return ua, ub
+
+
+def group_partial_sums(x_codes, fa: Format, w_codes, fb: Format, group_size: int) -> np.ndarray:
+    """float64 [G, T, O]: exact integer group sums of products, in product units."""
+    ua, ub = _split_groups(x_codes, fa, w_codes, fb, group_size)
+    return np.matmul(ua, ub).astype(np.float64)
+
+
+def _check_scales(scales, rows: int, g: int, what: str) -> np.ndarray:
+    s = np.asarray(scales, dtype=np.float32)
+    if s.ndim == 1:
+        s = s[:, None]
+    if s.ndim != 2 or s.shape[0] not in (1, rows) or s.shape[1] == 0 or g % s.shape[1]:
+        raise FpqcError(
+            f"{what} scales of shape {s.shape} do not fit {rows} rows and {g} groups "
+            "(expected [rows, groups] with groups dividing the finest group count)"
+        )
+    return np.broadcast_to(np.repeat(s, g // s.shape[1], axis=1), (rows, g))
+
+
+def _combine(acc: np.ndarray, partial: np.ndarray, xs: np.ndarray, ws: np.ndarray,
+             unit: np.float32) -> np.ndarray:
+    """One step of the contract: ``acc + (xs * ws) * (float32(partial) * unit)``."""
+    p = partial.astype(np.float32) * unit
+    t = xs[:, None] * ws[None, :]
+    return acc + t * p
+
+
+def combine_groups(partials, x_scales, w_scales, unit) -> np.ndarray:
+    """float32 [T, O] from partial sums [G, T, O] in the contract's order (module docstring)."""
+    partials = np.asarray(partials)
+    g, t, o = partials.shape
+    xs = _check_scales(x_scales, t, g, "activation")
+    ws = _check_scales(w_scales, o, g, "weight")
+    unit = np.float32(unit)
+    acc = np.zeros((t, o), dtype=np.float32)
+    for i in range(g):
+        acc = _combine(acc, partials[i], xs[:, i], ws[:, i], unit)
+    return acc
+
+
+def qlinear(x_codes, fa: Format, x_scales, w_codes, fb: Format, w_scales, group_size: int,
+            bias=None) -> np.ndarray:
+    """float32 [T, O] = x @ w.T of quantized x [T, K] and w [O, K], bit-exact per the contract.
+
+    ``x_scales`` is [T, K/gx] and ``w_scales`` [O, K/gw] (a [T] or [O] vector is
+    one scale per row; a leading 1 broadcasts); ``group_size`` is the finer of
+    gx and gw.  Groups are multiplied one at a time, so memory stays O(T*O).
+    """
+    ua, ub = _split_groups(x_codes, fa, w_codes, fb, group_size)
+    g, t, o = ua.shape[0], ua.shape[1], ub.shape[2]
+    xs = _check_scales(x_scales, t, g, "activation")
+    ws = _check_scales(w_scales, o, g, "weight")
+    unit = product_unit(fa, fb)
+    acc = np.zeros((t, o), dtype=np.float32)
+    for i in range(g):
+        acc = _combine(acc, np.matmul(ua[i], ub[i]), xs[:, i], ws[:, i], unit)
+    if bias is not None:
+        acc = acc + np.asarray(bias, dtype=np.float32)
+    return acc

@@ -1,0 +1,189 @@
+"""Rounding modes and the LUT quantizer: how a float32 becomes a low-bit code.
+
+This is the single encoding algorithm of fpqc.  The Python encoder, the
+interpreter and the FPGA's LUT quantizer (``encode_lut`` in
+``backends/hls/include/fpqc_numerics.h``) all run exactly this procedure on
+exactly these tables, so they agree bit for bit by construction.
+
+Tables
+------
+A :class:`QuantizerTable` holds, for each sign side (``neg`` for inputs whose
+sign bit is set, ``pos`` otherwise), a :class:`QuantizerSide`:
+
+``magnitudes``  the distinct finite magnitudes the side can produce, ascending,
+                starting with 0 (float64, for reference only);
+``thresholds``  ``n`` float32 values, ``thresholds[i] = (mag[i] + mag[i+1]) / 2``
+                -- the decision boundary between magnitude ``i`` and ``i+1``.
+                Every threshold is exactly representable in float32 (checked
+                when the table is built);
+``tie_up``      ``n`` flags: an input exactly on ``thresholds[i]`` goes to the
+                upper magnitude ``i+1`` when set, to ``i`` otherwise;
+``codes``       ``n + 1`` uint8 codes, ``codes[i]`` encodes ``±magnitudes[i]``.
+
+Algorithm (``encode``)
+----------------------
+For a float32 input ``v``::
+
+    if v is NaN:            return nan_code
+    side = neg if signbit(v) else pos          # -0.0 uses the neg side
+    a    = |v|                                 # exact: clears the sign bit
+    mag  = count(side.thresholds < a)          # 0 .. n
+    if mag < n and a == side.thresholds[mag] and side.tie_up[mag]:
+        mag += 1
+    return side.codes[mag]
+
+Saturation falls out of the algorithm: anything above the last threshold
+(including +-inf) gets the largest magnitude.  Negative inputs that round to
+zero keep the sign bit (code of -0), as ``ml_dtypes`` casts do; integer formats
+have a single zero code, so both sides map zero to code 0.  ``nan_code`` is the
+format's canonical NaN, or 0 (the code of +0) for formats without NaN.
+
+Rounding modes (``ROUNDING_MODES``) only change the ``tie_up`` flags:
+
+``"rne"``        round to nearest, ties to even (default).  "Even" is decided
+                 on the value grid: for a tie between neighbours ``lo < hi``
+                 with spacing ``d = hi - lo``, ``lo`` wins when ``lo / d`` is an
+                 even integer, otherwise ``hi``.  For float formats with M >= 1
+                 this is "the code whose mantissa LSB is 0 wins"; at a binade
+                 boundary the power of two wins; for M = 0 formats it is the
+                 larger power of two (as the QONNX FloatQuant formula rounds);
+                 ties between 0 and the smallest magnitude go to 0.
+``"ties-up"``    ties go to the larger grid *value* (toward +inf), as FPQVAR's
+                 reference code does: on the positive side ties go to the
+                 larger magnitude, on the negative side to the smaller one
+                 (e2m1: 2.5 -> 3, -2.5 -> -2, 0.25 -> 0.5, -0.25 -> -0 code).
+``"ties-away"``  ties go away from zero (larger magnitude on both sides).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fpqc.errors import FpqcError
+
+ROUNDING_MODES = ("rne", "ties-up", "ties-away")
+
+
+def check_rounding(rounding: str) -> str:
+    """Return ``rounding`` if it names a rounding mode, else raise FpqcError."""
+    if rounding not in ROUNDING_MODES:
+        raise FpqcError(
+            f"unknown rounding mode {rounding!r}; valid modes: {', '.join(ROUNDING_MODES)}"
+        )
+    return rounding
+
+
+def tie_goes_up(lo: float, hi: float, rounding: str, negative_side: bool) -> bool:
+    """Whether an input exactly halfway between magnitudes ``lo < hi`` gets ``hi``."""
+    if rounding == "ties-away":
+        return True
+    if rounding == "ties-up":
+        return not negative_side
+    ratio = lo / (hi - lo)  # an integer for every grid fpqc supports
+    assert ratio == int(ratio), (lo, hi)
+    return int(ratio) % 2 == 1
+
+
+@dataclass(frozen=True, eq=False)
+class QuantizerSide:
+    """Decision table for one sign side of a quantizer (see module docstring)."""
+
+    magnitudes: np.ndarray  # float64 [n + 1]
+    thresholds: np.ndarray  # float32 [n]
+    tie_up: np.ndarray  # uint8 [n]
+    codes: np.ndarray  # uint8 [n + 1]
+
+    @property
+    def n_thresholds(self) -> int:
+        return len(self.thresholds)
+
+    @classmethod
+    def build(cls, magnitudes, codes, rounding: str, negative_side: bool, what: str):
+        """Make the side for ascending ``magnitudes`` (first 0) and their ``codes``."""
+        mags = np.asarray(magnitudes, dtype=np.float64)
+        mid = (mags[:-1] + mags[1:]) / 2
+        thr = mid.astype(np.float32)
+        if not np.array_equal(thr.astype(np.float64), mid) or not np.all(np.isfinite(thr)):
+            raise FpqcError(
+                f"format {what} has grid midpoints that float32 cannot represent exactly; "
+                "choose a bias that keeps the grid inside the float32 range"
+            )
+        tie = [tie_goes_up(lo, hi, rounding, negative_side) for lo, hi in zip(mags[:-1], mags[1:])]
+        arrays = (mags, thr, np.array(tie, dtype=np.uint8), np.asarray(codes, dtype=np.uint8))
+        for a in arrays:
+            a.setflags(write=False)
+        return cls(*arrays)
+
+    def encode_scalar(self, a: float) -> int:
+        """Reference (unvectorized) lookup of a non-negative float32 magnitude ``a``."""
+        n = self.n_thresholds
+        mag = int(np.count_nonzero(self.thresholds < np.float32(a)))
+        if mag < n and np.float32(a) == self.thresholds[mag] and self.tie_up[mag]:
+            mag += 1
+        return int(self.codes[mag])
+
+
+class QuantizerTable:
+    """The LUT quantizer of one format and rounding mode (see module docstring).
+
+    Build it with ``Format.quantizer_table(rounding)``.  ``encode`` is the
+    vectorized algorithm; it requires that one side's thresholds are a prefix
+    of the other's (true for every fpqc format: float sides are identical, an
+    int format's negative side has one more magnitude), which lets one
+    ``searchsorted`` serve both sides.
+    """
+
+    def __init__(self, name: str, rounding: str, neg: QuantizerSide, pos: QuantizerSide,
+                 nan_code: int):
+        self.name = name
+        self.rounding = rounding
+        self.neg = neg
+        self.pos = pos
+        self.nan_code = int(nan_code)
+        long_side = neg if neg.n_thresholds >= pos.n_thresholds else pos
+        for side in (neg, pos):
+            k = side.n_thresholds
+            assert np.array_equal(side.thresholds, long_side.thresholds[:k])
+        self._thr = long_side.thresholds
+        n = len(self._thr)
+        # Per side, tables padded to the long side's length: thresholds past a
+        # side's end are +inf (never a tie), codes past its end repeat its max.
+        thr_pad, tie_pad, code_pad = [], [], []
+        for side in (pos, neg):
+            k = side.n_thresholds
+            t = np.full(n + 1, np.inf, dtype=np.float32)
+            t[:k] = side.thresholds
+            u = np.zeros(n + 1, dtype=bool)
+            u[:k] = side.tie_up.astype(bool)
+            c = np.full(n + 1, side.codes[-1], dtype=np.uint8)
+            c[: k + 1] = side.codes
+            thr_pad.append(t)
+            tie_pad.append(u)
+            code_pad.append(c)
+        self._width = n + 1
+        self._thr_flat = np.concatenate(thr_pad)
+        self._tie_flat = np.concatenate(tie_pad)
+        self._code_flat = np.concatenate(code_pad)
+
+    def encode(self, x) -> np.ndarray:
+        """Codes (uint8, same shape) of float32 values ``x`` by the LUT algorithm."""
+        v = np.asarray(x, dtype=np.float32)
+        a = np.abs(v)
+        j = np.searchsorted(self._thr, a, side="left")
+        j += np.signbit(v) * self._width
+        j += (a == self._thr_flat[j]) & self._tie_flat[j]
+        codes = self._code_flat[j]
+        nan = np.isnan(v)
+        if nan.any():
+            codes[nan] = self.nan_code
+        return codes
+
+    def encode_scalar(self, v: float) -> int:
+        """Unvectorized reference of :meth:`encode`, line for line the C++ code."""
+        v = np.float32(v)
+        if np.isnan(v):
+            return self.nan_code
+        side = self.neg if np.signbit(v) else self.pos
+        return side.encode_scalar(np.abs(v))

@@ -1,0 +1,142 @@
+"""Group scales, and quantize / dequantize with them.
+
+Groups
+------
+A tensor ``x`` is scaled in groups of ``group_size`` consecutive elements along
+``axis`` (``group_size=None``: the whole axis is one group -- per token for an
+activation ``[T, K]`` with ``axis=-1``, per output channel for a weight
+``[O, K]``).  ``axis=None`` means one scale for the whole tensor.  A scale
+array has ``x``'s shape with the ``axis`` dimension replaced by the number of
+groups ``K / group_size`` (all ones for ``axis=None``); ``group_size`` must
+divide ``K`` (else :class:`FpqcError`).
+
+Scale of a group (``compute_scales``)
+-------------------------------------
+``absmax`` = max |x| over the group, converted to float32.
+
+* ``scale_kind="fp32"`` (default): ``s = absmax / float32(max_value)``, one
+  float32 division.
+* ``scale_kind="e8m0"``: ``s`` = the smallest power of two with
+  ``s * max_value >= absmax``, decided exactly (``2^p * max_value`` is an exact
+  float32 product), clamped to E8M0's range ``2^-127 .. 2^127``.
+
+An all-zero group gets ``s = 1.0``.  A group holding NaN or inf gets a NaN
+scale (the tensor is broken; fpqc does not hide it).
+
+Quantize / dequantize
+---------------------
+``quantize``: ``codes = fmt.encode(float32(x) / s)`` -- ``x`` is converted to
+float32 first, the division is one float32 division per element, then the LUT
+quantizer (``fpqc.numerics.rounding``).  ``dequantize``: ``decode(code) * s``,
+one float32 multiplication.  The group layout of ``scales`` is inferred from
+its shape; a ``group_size`` argument, if given, must agree with it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fpqc.errors import FpqcError
+from fpqc.numerics.formats import Format
+
+SCALE_KINDS = ("fp32", "e8m0")
+
+
+def _group_view(x: np.ndarray, axis: int, group_size: int | None):
+    """``x`` reshaped so that groups are the last axis: ``[..., G, gs]`` with axis moved last."""
+    k = x.shape[axis]
+    gs = k if group_size is None else int(group_size)
+    if gs <= 0 or k % gs:
+        raise FpqcError(
+            f"group size {group_size} does not divide dimension {axis} of size {k} "
+            f"(tensor shape {tuple(x.shape)}); use a divisor of {k} or None for the whole axis"
+        )
+    moved = np.moveaxis(x, axis, -1)
+    return moved.reshape(moved.shape[:-1] + (k // gs, gs))
+
+
+def _pow2_f32(p: np.ndarray) -> np.ndarray:
+    """Exact float32 2^p for integer p in -149 .. 127, built from bits."""
+    p = np.asarray(p, dtype=np.int32)
+    normal = ((p + 127).clip(1, 254).astype(np.uint32) << 23).view(np.float32)
+    sub = (np.uint32(1) << (p + 149).clip(0, 22).astype(np.uint32)).view(np.float32)
+    return np.where(p >= -126, normal, sub)
+
+
+def _floor_log2_f32(a: np.ndarray) -> np.ndarray:
+    """floor(log2(a)) for finite positive float32 ``a``, from its bits (subnormals too)."""
+    bits = a.view(np.uint32)
+    expo = (bits >> 23).astype(np.int32)
+    small = np.where(expo > 0, np.float32(0), a)
+    sub_scaled = (small * np.float32(2.0**24)).view(np.uint32)  # exact for subnormals
+    sub_expo = (sub_scaled >> 23).astype(np.int32) - 24
+    return np.where(expo > 0, expo, sub_expo) - 127
+
+
+def _e8m0_scales(absmax: np.ndarray, max_value: float) -> np.ndarray:
+    top = np.float32(max_value)
+    safe = np.where((absmax > 0) & np.isfinite(absmax), absmax, np.float32(1))
+    top_log2 = int(_floor_log2_f32(np.array([top]))[0])
+    p = _floor_log2_f32(safe) - top_log2 - 1  # ceil(log2(absmax/max)) is p, p+1 or p+2
+    for _ in range(2):
+        # 2^p * max_value is exact in float64 for every p reached here
+        p = np.where(np.ldexp(np.float64(top), p) < safe, p + 1, p)
+    return _pow2_f32(p.clip(-127, 127))
+
+
+def compute_scales(x, fmt: Format, axis: int | None = -1, group_size: int | None = None,
+                   scale_kind: str = "fp32") -> np.ndarray:
+    """float32 scales of ``x`` for ``fmt`` (see module docstring)."""
+    x = np.asarray(x)
+    if scale_kind not in SCALE_KINDS:
+        raise FpqcError(f"unknown scale kind {scale_kind!r}; valid: {', '.join(SCALE_KINDS)}")
+    if axis is None:
+        absmax = np.max(np.abs(x)) if x.size else 0.0
+        absmax = np.asarray(absmax).astype(np.float32).reshape((1,) * x.ndim)
+    else:
+        axis = axis % x.ndim
+        groups = _group_view(x, axis, group_size)
+        absmax = np.moveaxis(np.max(np.abs(groups), axis=-1).astype(np.float32), -1, axis)
+    broken = ~np.isfinite(absmax)
+    if scale_kind == "fp32":
+        s = absmax / np.float32(fmt.max_value)
+    else:
+        s = _e8m0_scales(absmax, fmt.max_value)
+    s = np.where(absmax == 0, np.float32(1), s)
+    s = np.where(broken, np.float32(np.nan), s)
+    return np.ascontiguousarray(s, dtype=np.float32)
+
+
+def expand_scales(scales, shape, axis: int | None, group_size: int | None = None) -> np.ndarray:
+    """``scales`` repeated over their groups to broadcast against a tensor of ``shape``."""
+    s = np.asarray(scales, dtype=np.float32)
+    if axis is None:
+        if s.size != 1:
+            raise FpqcError(f"per-tensor scales must hold one value, got shape {s.shape}")
+        return s.reshape((1,) * len(shape))
+    axis = axis % len(shape)
+    if s.ndim != len(shape):
+        raise FpqcError(f"scales of shape {s.shape} do not match tensor shape {tuple(shape)}")
+    k, g = shape[axis], s.shape[axis]
+    if g == 0 or k % g or (group_size is not None and group_size * g != k):
+        raise FpqcError(
+            f"scales of shape {s.shape} do not give groups of {group_size} along axis {axis} "
+            f"of tensor shape {tuple(shape)}"
+        )
+    return np.repeat(s, k // g, axis=axis)
+
+
+def quantize(x, fmt: Format, scales, axis: int | None = -1, group_size: int | None = None,
+             rounding: str = "rne") -> np.ndarray:
+    """uint8 codes of ``float32(x) / s`` (see module docstring)."""
+    x = np.asarray(x, dtype=np.float32)
+    s = expand_scales(scales, x.shape, axis, group_size)
+    return fmt.encode(x / s, rounding=rounding)
+
+
+def dequantize(codes, fmt: Format, scales, axis: int | None = -1,
+               group_size: int | None = None) -> np.ndarray:
+    """float32 ``decode(codes) * s`` (see module docstring)."""
+    codes = np.asarray(codes)
+    s = expand_scales(scales, codes.shape, axis, group_size)
+    return fmt.decode(codes) * s
