@@ -1,0 +1,41 @@
+"""Interpreter implementations of the ``hls`` ops: a kernel launch runs the kernel's body.
+
+With these, ``run_module`` executes hls-level IR (``model.hls.mlir``) with the
+same fpq op implementations as before lowering, so lowering cannot change a
+single bit of the interpreter's results.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xdsl.interpreter import (
+    Interpreter,
+    InterpreterFunctions,
+    PythonValues,
+    ReturnedValues,
+    TerminatorValue,
+    impl,
+    impl_callable,
+    impl_terminator,
+    register_impls,
+)
+
+from fpqc.dialects import hls
+
+
+@register_impls
+class HlsFunctions(InterpreterFunctions):
+    @impl(hls.CallOp)
+    def run_call(self, interpreter: Interpreter, op: hls.CallOp, args: tuple[Any, ...]) -> PythonValues:
+        return interpreter.call_op(op.callee.string_value(), args)
+
+    @impl_callable(hls.KernelOp)
+    def call_kernel(self, interpreter: Interpreter, op: hls.KernelOp, args: tuple[Any, ...]) -> PythonValues:
+        return interpreter.run_ssacfg_region(op.body, args, op.sym_name.data)
+
+    @impl_terminator(hls.ReturnOp)
+    def run_return(
+        self, interpreter: Interpreter, op: hls.ReturnOp, args: tuple[Any, ...]
+    ) -> tuple[TerminatorValue, PythonValues]:
+        return ReturnedValues(args), ()
