@@ -57,7 +57,7 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.dialects.func import FuncOp, ReturnOp
 from xdsl.ir import Attribute, Block, Region, SSAValue
-from xdsl.irdl import ConstraintContext, OptionalDef
+from xdsl.irdl import VerificationContext, OptionalDef
 from xdsl.utils.exceptions import VerifyException
 
 from fpqc.backends.interp.onnx_ops import evaluate
@@ -392,7 +392,7 @@ class _Importer:
                 raise self._error(f"{where}: attribute '{attr.name}' is not supported")
             try:
                 value = _attribute(attr)
-                definitions[attr.name].constr.verify(value, ConstraintContext())
+                definitions[attr.name].constr.verify(value, VerificationContext())
             except (ValueError, VerifyException) as e:
                 raise self._error(f"{where}: attribute '{attr.name}': {_first_line(e)}") from None
             properties[attr.name] = value
