@@ -1,7 +1,8 @@
 """C simulation of a build: compile the emitted C++ with g++ and run it on numpy inputs.
 
 The kernels and ``csim/csim_main.cpp`` are compiled with
-``-std=c++14 -O2 -ffp-contract=off -fno-fast-math`` against the Xilinx
+``-std=gnu++14 -O2 -ffp-contract=off -fno-fast-math`` (C++14 plus the hex-float
+literals the generated tables use; Vitis HLS's clang accepts them too) against the Xilinx
 ``ap_int`` headers: ``$XILINX_HLS/include`` when Vitis HLS is installed,
 otherwise the copy bundled with the ``hls4ml`` package.  ``run_csim`` writes
 each input as a raw little-endian float32 file named after its ONNX tensor,
@@ -20,7 +21,7 @@ import numpy as np
 
 from fpqc.errors import FpqcError
 
-CXXFLAGS = ("-std=c++14", "-O2", "-ffp-contract=off", "-fno-fast-math")
+CXXFLAGS = ("-std=gnu++14", "-O2", "-ffp-contract=off", "-fno-fast-math")
 
 
 def ap_types_include() -> Path:

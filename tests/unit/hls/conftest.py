@@ -1,0 +1,89 @@
+"""Shared builders for the HLS backend tests: small quantized modules and their weights.
+
+Modules that refer to weights are built with the op constructors, not parsed:
+xDSL's parser renames a ``dense_resource`` key it has seen before in the same
+process, and every test here must see its own keys unchanged.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from xdsl.builder import Builder
+from xdsl.rewriter import InsertPoint
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, ModuleOp, StringAttr, TensorType, f32
+from xdsl.parser import Parser
+
+from fpqc.context import make_context
+from fpqc.dialects import fpq
+from fpqc.numerics import Format, compute_scales, quantize
+from fpqc.passes.lower_to_hls import LowerToHlsPass
+from fpqc.weights import WeightStore
+
+_MODULE_IDS = itertools.count()
+
+
+def parse(text: str) -> ModuleOp:
+    module = Parser(make_context(), text).parse_module()
+    module.verify()
+    return module
+
+
+def lower(module: ModuleOp) -> ModuleOp:
+    LowerToHlsPass().apply(make_context(), module)
+    module.verify()
+    return module
+
+
+def _quant(fmt: Format, granularity: str) -> fpq.QuantAttr:
+    kind, _, size = granularity.partition(" ")
+    return fpq.QuantAttr.get(fmt, kind, int(size or 0))
+
+
+def quantized_linear(
+    fmt_name: str,
+    t: int = 4,
+    k: int = 64,
+    o: int = 8,
+    x_gran: str = "token",
+    w_gran: str = "group 16",
+    bias: bool = True,
+    gelu: bool = False,
+    seed: int = 0,
+) -> tuple[ModuleOp, WeightStore]:
+    """@main(x) = [gelu](qlinear(quantize(x), W, b)) with W quantized here; (module, store)."""
+    fmt = Format.parse(fmt_name)
+    xq, wq = _quant(fmt, x_gran), _quant(fmt, w_gran)
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((o, k)).astype(np.float32)
+    w_group = wq.group_size_for(k)
+    w_axis = None if w_group is None else -1
+    ws = compute_scales(w, fmt, axis=w_axis, group_size=w_group)
+    store = WeightStore()
+    prefix = f"fc{next(_MODULE_IDS)}"
+    codes_attr = store.add(f"{prefix}.codes", quantize(w, fmt, ws, axis=w_axis, group_size=w_group))
+    scales_attr = store.add(f"{prefix}.scales", ws)
+    bias_attr = store.add(f"{prefix}.bias", rng.standard_normal(o).astype(np.float32))
+
+    x_type = TensorType(f32, (t, k))
+    y_type = TensorType(f32, (t, o))
+    main = func.FuncOp(
+        "main",
+        ((x_type,), (y_type,)),
+        arg_attrs=ArrayAttr([DictionaryAttr({"onnx.name": StringAttr("x")})]),
+        res_attrs=ArrayAttr([DictionaryAttr({"onnx.name": StringAttr("y")})]),
+    )
+    b = Builder(InsertPoint.at_end(main.body.block))
+    wc = b.insert(fpq.ConstantOp(codes_attr, TensorType(wq.element, (o, k)))).result
+    wsv = b.insert(fpq.ConstantOp(scales_attr)).result
+    bv = b.insert(fpq.ConstantOp(bias_attr)).result if bias else None
+    q = b.insert(fpq.QuantizeOp(main.args[0], xq))
+    y = b.insert(fpq.QLinearOp(q.codes, q.scales, wc, wsv, bv, xq, wq)).result
+    if gelu:
+        y = b.insert(fpq.GeluOp(y)).result
+    b.insert(func.ReturnOp(y))
+    module = ModuleOp([main])
+    module.verify()
+    return module, store
