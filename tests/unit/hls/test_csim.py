@@ -1,0 +1,83 @@
+"""C simulation of emitted kernels vs fpqc.numerics and the interpreter, bit for bit."""
+
+import numpy as np
+import pytest
+
+from fpqc.backends.hls.csim import run_csim
+from fpqc.backends.hls.emit import emit_build
+from fpqc.numerics import Format, compute_scales, gelu_tanh_f32, qlinear, quantize
+from fpqc.targets import load_target
+
+from conftest import lower, quantized_linear
+
+
+def _bits(a):
+    return np.ascontiguousarray(a, dtype=np.float32).view(np.uint32)
+
+
+@pytest.mark.parametrize(
+    "fmt, x_gran, w_gran, bias",
+    [
+        ("e2m1", "group 16", "group 32", True),
+        ("e2m3", "token", "channel", True),
+        ("e4m3", "group 32", "group 16", False),
+        ("int4", "tensor", "tensor", True),
+    ],
+)
+def test_qlinear_matches_numerics(tmp_path, fmt, x_gran, w_gran, bias):
+    module, store = quantized_linear(fmt, x_gran=x_gran, w_gran=w_gran, bias=bias, gelu=True, seed=3)
+    lower(module)
+    emit_build(module, store, tmp_path, load_target("vck190"))
+    f = Format.parse(fmt)
+    rng = np.random.default_rng(7)
+    for scale in (1.0, 1e-3, 50.0):
+        x = (rng.standard_normal((4, 64)) * scale).astype(np.float32)
+        x[0, :16] = 0.0  # an all-zero group
+        got = run_csim(tmp_path, {"x": x})["y"]
+
+        def group(spec):
+            return None if spec == "tensor" else (64 if spec in ("token", "channel") else int(spec.split()[1]))
+
+        gx, gw = group(x_gran), group(w_gran)
+        xs = compute_scales(x, f, axis=None if gx is None else -1, group_size=gx)
+        xc = quantize(x, f, xs, axis=None if gx is None else -1, group_size=gx)
+        keys = store.keys()
+        wc, ws = store.get(keys[0]), store.get(keys[1])
+        g = min(gx or 64, gw or 64)
+        rep = lambda s, n: np.repeat(s.reshape(s.shape[0], -1), 64 // g // s.reshape(s.shape[0], -1).shape[1], 1)
+        want = qlinear(xc, f, rep(xs, 4), wc, f, rep(ws, 8), g, store.get(keys[2]) if bias else None)
+        want = gelu_tanh_f32(want)
+        assert np.array_equal(_bits(got), _bits(want)), f"{np.count_nonzero(_bits(got) != _bits(want))} differ"
+
+
+def test_verify_build_is_bit_exact(tmp_path):
+    from fpqc.backends.hls.verify import verify_build
+    from fpqc.context import print_module
+
+    module, store = quantized_linear("e2m1", gelu=True)
+    lower(module)
+    (tmp_path / "model.hls.mlir").write_text(print_module(module))
+    store.save(tmp_path / "weights.npz")
+    emit_build(module, store, tmp_path, load_target("vck190"))
+    report = verify_build(tmp_path, samples=2, seed=0)
+    assert (report.compared, report.differing) == (64, 0)
+    assert "bit-identical" in report.summary()
+
+
+def test_verify_names_the_first_differing_op(tmp_path):
+    from fpqc.backends.hls.verify import verify_build
+    from fpqc.context import print_module
+
+    module, store = quantized_linear("e2m1", gelu=True)
+    lower(module)
+    (tmp_path / "model.hls.mlir").write_text(print_module(module))
+    store.save(tmp_path / "weights.npz")
+    emit_build(module, store, tmp_path, load_target("vck190"))
+    kernel = tmp_path / "kernels" / "kernel_0.cpp"
+    # Break the C++ side's GELU: the quantizer and the qlinear still agree.
+    kernel.write_text(kernel.read_text().replace("fpqc::gelu<32>(t1_0, t2_0);", "fpqc::copy_f32<32>(t1_0, t2_0);"))
+    report = verify_build(tmp_path, samples=1)
+    assert report.differing > 0
+    first = report.first_difference
+    assert (first.kernel, first.index, first.op) == ("kernel_0", 2, "fpq.gelu")
+    assert "first differing op: fpq.gelu" in report.summary()
