@@ -1,0 +1,74 @@
+// RUN: fpqc-opt %s --split-input-file --verify-diagnostics | filecheck %s
+
+// The verifier re-infers every result type and names the op and both types.
+
+func.func @matmul_result(%a: tensor<8x64xf32>, %b: tensor<64x32xf32>) {
+  %0 = onnx.MatMul %a, %b : (tensor<8x64xf32>, tensor<64x32xf32>) -> tensor<8x16xf32>
+  func.return
+}
+// CHECK: onnx.MatMul: result type tensor<8x16xf32> does not match the inferred type tensor<8x32xf32>
+
+// -----
+
+func.func @matmul_inner(%a: tensor<8x64xf32>, %b: tensor<32x64xf32>) {
+  %0 = onnx.MatMul %a, %b : (tensor<8x64xf32>, tensor<32x64xf32>) -> tensor<8x64xf32>
+  func.return
+}
+// CHECK: onnx.MatMul: inner dimensions of [8, 64] and [32, 64] differ
+
+// -----
+
+func.func @no_broadcast(%a: tensor<4x8xf32>, %b: tensor<5xf32>) {
+  %0 = onnx.Add %a, %b : (tensor<4x8xf32>, tensor<5xf32>) -> tensor<4x8xf32>
+  func.return
+}
+// CHECK: onnx.Add: shapes [4, 8] and [5] do not broadcast
+
+// -----
+
+func.func @element_types(%a: tensor<4xf32>, %b: tensor<4xi64>) {
+  %0 = onnx.Mul %a, %b : (tensor<4xf32>, tensor<4xi64>) -> tensor<4xf32>
+  func.return
+}
+// CHECK: onnx.Mul: operand element types f32 and i64 differ
+
+// -----
+
+func.func @gemm_trans(%a: tensor<8x64xf32>, %w: tensor<32x64xf32>) {
+  %0 = onnx.Gemm %a, %w : (tensor<8x64xf32>, tensor<32x64xf32>) -> tensor<8x32xf32>
+  func.return
+}
+// CHECK: onnx.Gemm: inner dimensions of op(A) [8, 64] and op(B) [32, 64] differ
+
+// -----
+
+func.func @reshape(%x: tensor<2x3x4xf32>) {
+  %s = onnx.Constant dense<[5, -1]> : tensor<2xi64>
+  %0 = onnx.Reshape %x, %s : (tensor<2x3x4xf32>, tensor<2xi64>) -> tensor<5x5xf32>
+  func.return
+}
+// CHECK: onnx.Reshape: cannot reshape [2, 3, 4] to [5, -1]
+
+// -----
+
+func.func @transpose(%x: tensor<2x3x4xf32>) {
+  %0 = onnx.Transpose %x {perm = [0 : i64, 0 : i64, 1 : i64]} : (tensor<2x3x4xf32>) -> tensor<2x2x3xf32>
+  func.return
+}
+// CHECK: onnx.Transpose: perm [0, 0, 1] is not a permutation of the 3 axes
+
+// -----
+
+func.func @cast(%x: tensor<4xf32>) {
+  %0 = onnx.Cast %x {to = 1 : i64} : (tensor<4xf32>) -> tensor<4xi64>
+  func.return
+}
+// CHECK: onnx.Cast: result type tensor<4xi64> does not match the inferred type tensor<4xf32>
+
+// -----
+
+func.func @gelu(%x: tensor<4xf32>) {
+  %0 = onnx.Gelu %x {approximate = "erf"} : (tensor<4xf32>) -> tensor<4xf32>
+  func.return
+}
+// CHECK: onnx.Gelu: approximate must be "none" or "tanh", got "erf"
