@@ -6,6 +6,7 @@ from io import StringIO
 from pathlib import Path
 
 from xdsl.context import Context
+from xdsl.dialect_interfaces.op_asm import OpAsmDialectInterface
 from xdsl.dialects.builtin import Builtin, ModuleOp
 from xdsl.dialects.func import Func
 from xdsl.ir import Dialect
@@ -16,12 +17,24 @@ from xdsl.utils.exceptions import ParseError
 from fpqc.errors import FpqcError
 
 
+def _fresh_builtin() -> Dialect:
+    """The builtin dialect with a resource table of its own.
+
+    xDSL's ``Builtin`` shares one table of ``dense_resource`` keys across the
+    process, and its parser renames a key it has seen before (``w`` becomes
+    ``w_0``); a context per parse keeps weight names stable.
+    """
+    return Dialect(
+        "builtin", list(Builtin.operations), list(Builtin.attributes), [OpAsmDialectInterface()]
+    )
+
+
 def fpqc_dialects() -> list[Dialect]:
     from fpqc.dialects.fpq import Fpq
     from fpqc.dialects.hls import Hls
     from fpqc.dialects.onnx import Onnx
 
-    return [Builtin, Func, Onnx, Fpq, Hls]
+    return [_fresh_builtin(), Func, Onnx, Fpq, Hls]
 
 
 def make_context() -> Context:

@@ -22,14 +22,18 @@ from xdsl.dialects.func import FuncOp
 from xdsl.interpreter import Interpreter, InterpreterFunctions
 from xdsl.interpreters.func import FuncFunctions
 
+from fpqc.backends.interp.fpq_ops import FpqFunctions
 from fpqc.backends.interp.onnx_ops import OnnxFunctions
 from fpqc.errors import FpqcError
+from fpqc.backends.interp.fpq_ops import FpqFunctions
+from fpqc.backends.interp.hls_ops import HlsFunctions
 from fpqc.ir_types import element_type_to_dtype
 from fpqc.weights import WeightStore
 
 INTERPRETER_FUNCTIONS: tuple[type[InterpreterFunctions], ...] = (
     FuncFunctions,
     OnnxFunctions,
+    FpqFunctions,
 )
 """The implementations the interpreter registers, one class per dialect."""
 
