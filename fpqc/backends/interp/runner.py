@@ -23,10 +23,9 @@ from xdsl.interpreter import Interpreter, InterpreterFunctions
 from xdsl.interpreters.func import FuncFunctions
 
 from fpqc.backends.interp.fpq_ops import FpqFunctions
+from fpqc.backends.interp.hls_ops import HlsFunctions
 from fpqc.backends.interp.onnx_ops import OnnxFunctions
 from fpqc.errors import FpqcError
-from fpqc.backends.interp.fpq_ops import FpqFunctions
-from fpqc.backends.interp.hls_ops import HlsFunctions
 from fpqc.ir_types import element_type_to_dtype
 from fpqc.weights import WeightStore
 
@@ -34,6 +33,7 @@ INTERPRETER_FUNCTIONS: tuple[type[InterpreterFunctions], ...] = (
     FuncFunctions,
     OnnxFunctions,
     FpqFunctions,
+    HlsFunctions,
 )
 """The implementations the interpreter registers, one class per dialect."""
 
