@@ -158,6 +158,9 @@ def test_external_data(tmp_path: Path) -> None:
     assert (tmp_path / "ext.data").is_file()
     _, store = import_onnx(path)
     np.testing.assert_array_equal(store.get("fc.weight"), expected)
+    (tmp_path / "ext.data").unlink()
+    with pytest.raises(FpqcError, match=r"ext\.onnx: cannot read the model's external data"):
+        import_onnx(path)
 
 
 def test_input_shapes_for_dynamic_dims(tmp_path: Path) -> None:
