@@ -13,7 +13,7 @@ from onnx import TensorProto, helper, numpy_helper
 from xdsl.utils.exceptions import VerifyException
 
 from fpqc.backends.interp.runner import run_module
-from fpqc.context import parse_module_file, print_module
+from fpqc.context import parse_module_file
 from fpqc.errors import FpqcError
 from fpqc.frontend.onnx_import import import_onnx
 
