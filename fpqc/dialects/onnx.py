@@ -2,8 +2,9 @@
 
 The ONNX importer (:mod:`fpqc.frontend.onnx_import`) produces this dialect;
 the ``raise-onnx-to-fpq`` pass lifts recognised subgraphs out of it.  Op names
-are the ONNX op types, operand names are the ONNX input names and ONNX
-attributes are properties with their ONNX names and defaults: ints are ``i64``
+are the ONNX op types, operand names follow the ONNX input names (``A``, ``B``,
+``C`` of Gemm, ``data`` and ``shape`` of Reshape; every unary op calls its
+operand ``input``) and ONNX attributes are properties with their ONNX names and defaults: ints are ``i64``
 ``IntegerAttr`` (lists of ints an ``ArrayAttr`` of them), floats ``f32``
 ``FloatAttr`` and strings ``StringAttr``.  Properties at their default value
 are not printed.  Semantics are those of the default ONNX domain at opset 20.
