@@ -1,8 +1,10 @@
 """C++ source for fpqc's tables, for ``backends/hls`` to write into generated headers.
 
 The emitted arrays are exactly the tables the Python side uses (principle 7:
-tables are made once, here).  Floats are printed as hex-float literals, so the
-C++ constants equal the float32 values bit for bit; inf and NaN use
+tables are made once, here).  Floats are printed as the shortest decimal
+literal that rounds to the float32 value (``1.5e+0f``; C++ compilers round
+decimal literals correctly, and hex-float literals are not C++14), so the C++
+constants equal the float32 values bit for bit; inf and NaN use
 ``fpqc::kInf`` / ``fpqc::kNaN`` from ``fpqc_numerics.h``, which must be included
 first.  All arrays are ``static const`` with C++14 aggregate initializers (ROMs
 in HLS).
@@ -23,9 +25,7 @@ def c_float(v) -> str:
         return "-fpqc::kNaN" if np.signbit(v) else "fpqc::kNaN"
     if np.isinf(v):
         return "-fpqc::kInf" if v < 0 else "fpqc::kInf"
-    mant, _, expo = v.hex().partition("p")
-    mant = mant.rstrip("0").rstrip(".") if "." in mant else mant
-    return f"{mant}p{expo}f"
+    return np.format_float_scientific(np.float32(v), unique=True, trim="-", exp_digits=1) + "f"
 
 
 def _array(ctype: str, name: str, items: list[str], per_line: int = 8) -> str:
