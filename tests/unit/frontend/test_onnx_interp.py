@@ -13,7 +13,7 @@ from onnx import TensorProto, helper, numpy_helper
 from xdsl.utils.exceptions import VerifyException
 
 from fpqc.backends.interp.runner import run_module
-from fpqc.context import parse_module_file
+from fpqc.context import parse_module_file, print_module
 from fpqc.errors import FpqcError
 from fpqc.frontend.onnx_import import import_onnx
 
@@ -170,3 +170,13 @@ def test_verifier_names_op_and_both_types(tmp_path: Path) -> None:
     with pytest.raises(VerifyException, match=r"onnx.MatMul: result type tensor<8x16xf32> does not match "
                                               r"the inferred type tensor<8x32xf32>"):
         module.verify()
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "tests/filecheck/onnx").glob("ops*.mlir")), ids=lambda p: p.name)
+def test_filecheck_files_round_trip(path: Path, tmp_path: Path) -> None:
+    """What the FileCheck tests check with fpqc-opt, in-process: print ∘ parse is stable."""
+    module = parse_module_file(path)
+    module.verify()
+    printed = tmp_path / "printed.mlir"
+    printed.write_text(print_module(module))
+    assert print_module(parse_module_file(printed)) == printed.read_text()
