@@ -3,8 +3,9 @@
 No libm: every function is built from float32 ``+ - * /``, comparisons and
 bit manipulation, in the exact order written below, so numpy (this file) and
 ``fpqc_numerics.h`` (compiled with ``-ffp-contract=off``) give identical bits.
-Constants are float32 values written as hex floats.  ``f(a, b)`` below means
-one float32 operation, rounded to nearest even; there is no fused multiply-add.
+Constants are float32 values written as hex floats.  Every ``+ - * /`` below
+is one float32 operation, rounded to nearest even, evaluated in the order the
+parentheses give; there is no fused multiply-add.
 
 exp_f32(x)
     NaN -> NaN (same bits).  ``x`` is clamped to [-104, 89] (outside it the
@@ -20,9 +21,10 @@ exp_f32(x)
 tanh_f32(x)
     Odd: computed on ``a = |x|`` (sign bit cleared), the sign bit of ``x`` is
     copied back into the result.  ``a < 0.55``: ``z = a*a``,
-    ``y = a + a*(z*Q(z))`` with a degree-4 polynomial Q fitted for relative
-    error (Horner).  Otherwise ``y = 1 - 2/(exp_f32(a+a) + 1)`` (saturates to 1;
-    NaN stays NaN).
+    ``y = a + a*(z*Q(z))`` with a degree-4 polynomial Q (Horner) fitted by
+    least squares on the relative error of tanh over [0, 0.55] (fit error
+    3e-9, below the float32 rounding error).  Otherwise
+    ``y = 1 - 2/(exp_f32(a+a) + 1)`` (saturates to 1; NaN stays NaN).
 sigmoid_f32(x)
     ``e = exp_f32(-|x|)``; ``x >= 0``: ``1/(1+e)``; ``x < 0``: ``e/(1+e)``
     (accurate relative error on both sides, no inf/inf).
@@ -54,7 +56,11 @@ import functools
 
 import numpy as np
 
-_f = lambda text: np.float32(float.fromhex(text))  # noqa: E731  exact float32 literal
+
+def _f(text: str) -> np.float32:
+    """The float32 written as a hex float (exact)."""
+    return np.float32(float.fromhex(text))
+
 
 LOG2E = _f("0x1.715476p+0")
 LN2_HI = _f("0x1.62e4p-1")
