@@ -47,6 +47,7 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         input_shapes=_parse_shape_option(args.input_shape),
     )
     print(report.summary())
+    print(f"  written to  {args.output}")
     return 0
 
 

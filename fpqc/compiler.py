@@ -82,7 +82,6 @@ class CompileReport:
     float_weight_bytes: int = 0
     packed_weight_bytes: int = 0
     kernels: list[str] = field(default_factory=list)
-    output: str = ""
 
     def to_json(self) -> dict:
         return {
@@ -106,7 +105,6 @@ class CompileReport:
             f"{quantized.get('fpq.linear', 0)} left in float",
             f"  kernels     {len(self.kernels)}: {', '.join(self.kernels) or '-'}",
             f"  weights     {self.float_weight_bytes:,} B float -> {self.packed_weight_bytes:,} B packed",
-            f"  written to  {self.output}",
         ]
         return "\n".join(lines)
 
@@ -155,7 +153,7 @@ def compile_model(
         raise FpqcError(f"{model}: no such file")
 
     module, store = load_onnx(model, input_shapes)
-    report = CompileReport(str(model), target_desc.name, target_desc.platform, recipe, output=str(output))
+    report = CompileReport(model.name, target_desc.name, target_desc.platform, recipe)
     report.float_weight_bytes = sum(store.get(k).nbytes for k in store.keys())
 
     output.parent.mkdir(parents=True, exist_ok=True)

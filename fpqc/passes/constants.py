@@ -48,3 +48,13 @@ def new_constant(hint: str, array: np.ndarray, result_type: Attribute | None = N
     if result_type is not None:
         assert isinstance(result_type, TensorType)
     return fpq.ConstantOp(attr, result_type)
+
+
+def as_fpq_constant(value: SSAValue) -> fpq.ConstantOp:
+    """A new ``fpq.constant`` with the same value attribute as the constant ``value``.
+
+    The weight store entry, if any, is shared rather than copied.
+    """
+    op = value.owner
+    assert getattr(op, "name", None) in CONSTANT_OP_NAMES, "as_fpq_constant needs a constant"
+    return fpq.ConstantOp(op.properties["value"], value.type)

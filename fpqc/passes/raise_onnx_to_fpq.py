@@ -50,7 +50,7 @@ from xdsl.pattern_rewriter import (
 from xdsl.transforms.dead_code_elimination import region_dce
 
 from fpqc.dialects import fpq
-from fpqc.passes.constants import constant_key, constant_value, new_constant
+from fpqc.passes.constants import as_fpq_constant, constant_key, constant_value, new_constant
 
 GELU_TANH_COEFF = math.sqrt(2.0 / math.pi)
 GELU_CUBIC_COEFF = 0.044715
@@ -67,21 +67,19 @@ def _linear_weight(w: SSAValue, transpose: bool) -> fpq.ConstantOp | None:
     array = constant_value(w)
     if array is None or array.ndim != 2 or array.dtype != np.float32:
         return None
-    hint = constant_key(w) or "weight"
     if transpose:
-        return new_constant(hint + ".T", np.ascontiguousarray(array.T))
-    return new_constant(hint, array)
+        return new_constant((constant_key(w) or "weight") + ".T", np.ascontiguousarray(array.T))
+    return as_fpq_constant(w)
 
 
-def _bias_operand(add: Operation, matmul_result: SSAValue, out_features: int) -> np.ndarray | None:
-    """The bias of ``Add(matmul, b)`` / ``Add(b, matmul)`` as ``[O]``, if constant."""
-    other = add.operands[1] if add.operands[0] == matmul_result else add.operands[0]
-    array = constant_value(other)
-    if array is None or array.dtype != np.float32 or array.size != out_features:
-        return None
-    if array.shape not in ((out_features,), (1, out_features)):
-        return None
-    return array.reshape(out_features)
+def _is_bias(value: SSAValue, out_features: int) -> bool:
+    """Whether ``value`` is a constant fp32 ``[O]`` or ``[1, O]`` tensor."""
+    array = constant_value(value)
+    return (
+        array is not None
+        and array.dtype == np.float32
+        and array.shape in ((out_features,), (1, out_features))
+    )
 
 
 def _single_user(value: SSAValue) -> Operation | None:
@@ -89,18 +87,25 @@ def _single_user(value: SSAValue) -> Operation | None:
     return uses[0].operation if len(uses) == 1 else None
 
 
+def _bias_constant(bias: SSAValue, out_features: int) -> fpq.ConstantOp:
+    """The bias as an ``[O]`` ``fpq.constant``, sharing its weight-store entry when possible."""
+    if bias.type.get_shape() == (out_features,):
+        return as_fpq_constant(bias)
+    array = constant_value(bias).reshape(out_features)
+    return new_constant(constant_key(bias) or "bias", array)
+
+
 def _replace_with_linear(
     rewriter: PatternRewriter,
     root: Operation,
     x: SSAValue,
     weight: fpq.ConstantOp,
-    bias: np.ndarray | None,
-    bias_hint: str,
+    bias: SSAValue | None,
 ) -> None:
     new_ops: list[Operation] = [weight]
     bias_value = None
     if bias is not None:
-        bias_op = new_constant(bias_hint, bias)
+        bias_op = _bias_constant(bias, weight.result.type.get_shape()[0])
         new_ops.append(bias_op)
         bias_value = bias_op.result
     linear = fpq.LinearOp(x, weight.result, bias_value, root.results[0].type)
@@ -121,13 +126,12 @@ class RaiseMatMulToLinear(RewritePattern):
         out_features = weight.result.type.get_shape()[0]
         add = _single_user(op.results[0])
         if add is not None and add.name == "onnx.Add":
-            bias = _bias_operand(add, op.results[0], out_features)
-            if bias is not None:
-                bias_input = add.operands[1] if add.operands[0] == op.results[0] else add.operands[0]
-                _replace_with_linear(rewriter, add, x, weight, bias, constant_key(bias_input) or "bias")
+            other = add.operands[1] if add.operands[0] == op.results[0] else add.operands[0]
+            if _is_bias(other, out_features):
+                _replace_with_linear(rewriter, add, x, weight, other)
                 rewriter.erase_op(op)
                 return
-        _replace_with_linear(rewriter, op, x, weight, None, "bias")
+        _replace_with_linear(rewriter, op, x, weight, None)
 
 
 class RaiseGemmToLinear(RewritePattern):
@@ -140,19 +144,16 @@ class RaiseGemmToLinear(RewritePattern):
             return
         if _int_prop(op, "transA", 0) != 0:
             return
-        weight = _linear_weight(op.operands[1], transpose=_int_prop(op, "transB", 0) == 0)
-        if weight is None:
+        transpose = _int_prop(op, "transB", 0) == 0
+        w_shape = op.operands[1].type.get_shape()
+        bias = op.operands[2] if len(op.operands) == 3 else None
+        if len(w_shape) != 2 or (
+            bias is not None and not _is_bias(bias, w_shape[1] if transpose else w_shape[0])
+        ):
             return
-        bias = None
-        bias_key = None
-        if len(op.operands) == 3:
-            bias = constant_value(op.operands[2])
-            out_features = weight.result.type.get_shape()[0]
-            if bias is None or bias.size != out_features or bias.dtype != np.float32:
-                return
-            bias = bias.reshape(out_features)
-            bias_key = constant_key(op.operands[2])
-        _replace_with_linear(rewriter, op, op.operands[0], weight, bias, bias_key or "bias")
+        weight = _linear_weight(op.operands[1], transpose)
+        if weight is not None:
+            _replace_with_linear(rewriter, op, op.operands[0], weight, bias)
 
 
 def _float_prop(op: Operation, name: str, default: float) -> float:

@@ -56,8 +56,8 @@ def test_compile_and_verify_bit_exact(mlp: Path, tmp_path: Path, fmt: str) -> No
 
     verified = run("verify", str(build), "--samples", "2")
     # 2 samples x 8 rows x 128 outputs
-    assert "compared 2048 output values" in verified.stdout
-    assert "0 differ" in verified.stdout
+    assert "bit-identical" in verified.stdout
+    assert "2,048 compared, 0 differing" in verified.stdout
 
 
 def test_compile_3d_dynamo_export(tmp_path: Path) -> None:
@@ -70,7 +70,7 @@ def test_compile_3d_dynamo_export(tmp_path: Path) -> None:
     compiled = run("compile", str(model), "--format", "fp4", "-o", str(build))
     assert "2 quantized" in compiled.stdout
     verified = run("verify", str(build), "--samples", "1")
-    assert "compared 2048 output values" in verified.stdout
+    assert "2,048 compared, 0 differing" in verified.stdout
 
 
 def test_run_build_matches_float_model_closely(mlp: Path, tmp_path: Path) -> None:
