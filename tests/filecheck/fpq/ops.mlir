@@ -32,7 +32,7 @@ func.func @quantized(%x: tensor<4x64xf32>, %wc: tensor<3x64x!fpq.float<e2m1>>, %
 // CHECK-LABEL: func.func @quantized
 // CHECK:       %{{.*}}, %{{.*}} = fpq.quantize %{{.*}} {quant = #fpq.quant<e2m1, group 32>} : tensor<4x64xf32> -> (tensor<4x64x!fpq.float<e2m1>>, tensor<4x2xf32>)
 // CHECK:       fpq.dequantize %{{.*}}, %{{.*}} {quant = #fpq.quant<e2m1, group 32>} : (tensor<4x64x!fpq.float<e2m1>>, tensor<4x2xf32>) -> tensor<4x64xf32>
-// CHECK:       fpq.qlinear %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {{{.*}}w_quant = #fpq.quant<e2m1, group 32>{{.*}}x_quant = #fpq.quant<e2m1, group 32>{{.*}}}
+// CHECK:       fpq.qlinear %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {x_quant = #fpq.quant<e2m1, group 32>, w_quant = #fpq.quant<e2m1, group 32>}
 // CHECK-SAME:  -> tensor<4x3xf32>
 // CHECK:       fpq.quantize %{{.*}} {quant = #fpq.quant<e2m3, token>} : tensor<4x64xf32> -> (tensor<4x64x!fpq.float<e2m3>>, tensor<4x1xf32>)
 // CHECK:       fpq.constant dense<{{\[\[}}1, 2], [3, 4]]> : tensor<2x2xui8> -> tensor<2x2x!fpq.float<e2m1>>

@@ -39,11 +39,3 @@ func.func @bad_granularity(%c: tensor<4x64x!fpq.float<e2m1>>, %s: tensor<4x1xf32
   func.return
 }
 // CHECK: fpq.qlinear: input granularity 'channel' is not one of token, group, tensor
-
-// -----
-
-func.func @bad_format() {
-  %c = fpq.constant dense<0> : tensor<2xui8> -> tensor<2x!fpq.float<e9m3>>
-  func.return
-}
-// CHECK: e9m3

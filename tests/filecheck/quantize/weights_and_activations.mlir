@@ -19,13 +19,13 @@ func.func @linear(%x: tensor<2x8xf32>) -> tensor<2x2xf32> {
 // CHECK-DAG:   %[[WS:.*]] = fpq.constant dense<{{\[\[}}1.000000e+00], [2.000000e+00]]> : tensor<2x1xf32>
 // CHECK-DAG:   %[[B:.*]] = fpq.constant dense<[2.500000e-01, -2.500000e-01]> : tensor<2xf32>
 // CHECK:       %[[XC:.*]], %[[XS:.*]] = fpq.quantize %{{.*}} {quant = #fpq.quant<e2m1, group 8>} : tensor<2x8xf32> -> (tensor<2x8x!fpq.float<e2m1>>, tensor<2x1xf32>)
-// CHECK:       %[[Y:.*]] = fpq.qlinear %[[XC]], %[[XS]], %[[WC]], %[[WS]], %[[B]] {{{.*}}w_quant = #fpq.quant<e2m1, group 8>{{.*}}x_quant = #fpq.quant<e2m1, group 8>{{.*}}}
+// CHECK:       %[[Y:.*]] = fpq.qlinear %[[XC]], %[[XS]], %[[WC]], %[[WS]], %[[B]] {x_quant = #fpq.quant<e2m1, group 8>, w_quant = #fpq.quant<e2m1, group 8>}
 // CHECK:       func.return %[[Y]]
 // CHECK-NOT:   fpq.linear
 
 // TOKEN:       fpq.constant dense<{{.*}}> : tensor<2x8xui8> -> tensor<2x8x!fpq.float<e2m3>>
 // TOKEN:       fpq.quantize %{{.*}} {quant = #fpq.quant<e2m3, token>} : tensor<2x8xf32> -> (tensor<2x8x!fpq.float<e2m3>>, tensor<2x1xf32>)
-// TOKEN:       fpq.qlinear {{.*}}w_quant = #fpq.quant<e2m3, channel>{{.*}}x_quant = #fpq.quant<e2m3, token>
+// TOKEN:       fpq.qlinear {{.*}}x_quant = #fpq.quant<e2m3, token>, w_quant = #fpq.quant<e2m3, channel>
 
 // One scale for the whole weight: absmax 12 / 7.
 // INT:         fpq.constant dense<{{.*}}> : tensor<2x8xui8> -> tensor<2x8x!fpq.int<4>>
