@@ -6,7 +6,9 @@ per group of ``group-size`` along the input, or per tensor), and an
 ``fpq.quantize`` in front of it quantizes the activation at run time (per
 token, per group, or per tensor), as the FPGA's quantizer does.
 
-Options: ``weight-format``/``act-format`` (any :meth:`Format.parse` name, e.g.
+Options: ``layers`` (which linear layers, by their ``fpq.role`` attribute as
+the raise pass sets it -- e.g. ``layers=mat_qkv,proj,fc1,fc2`` -- or ``all``,
+the default, for every constant-weight linear), ``weight-format``/``act-format`` (any :meth:`Format.parse` name, e.g.
 ``e2m1``, ``e4m3``, ``int4``), ``weight-granularity`` (channel | group |
 tensor), ``act-granularity`` (token | group | tensor), ``group-size``,
 ``rounding`` (rne | ties-up | ties-away), ``scale`` (fp32 | e8m0).
@@ -30,7 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp, TensorType
+from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     PatternRewriter,
@@ -46,13 +48,25 @@ from fpqc.numerics import ROUNDING_MODES, Format, compute_scales, quantize
 from fpqc.passes.constants import constant_key, constant_value, new_constant
 
 
+ROLE_ATTR = "fpq.role"
+
+
 @dataclass
 class QuantizeLinearLayers(RewritePattern):
     weight_quant: fpq.QuantAttr
     act_quant: fpq.QuantAttr
+    layers: tuple[str, ...]
+
+    def selected(self, op: fpq.LinearOp) -> bool:
+        if "all" in self.layers:
+            return True
+        role = op.attributes.get(ROLE_ATTR)
+        return isinstance(role, StringAttr) and role.data in self.layers
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: fpq.LinearOp, rewriter: PatternRewriter) -> None:
+        if not self.selected(op):
+            return
         weight = constant_value(op.weight)
         if weight is None:
             return
@@ -89,6 +103,7 @@ class QuantizeLinearLayers(RewritePattern):
             self.act_quant,
             self.weight_quant,
         )
+        qlinear.attributes.update(op.attributes)
         codes_op.result.name_hint = "w_codes"
         scales_op.result.name_hint = "w_scales"
         quantize_op.codes.name_hint = "x_codes"
@@ -115,6 +130,7 @@ class QuantizeLinearPass(ModulePass):
 
     name = "quantize"
 
+    layers: tuple[str, ...] = ("all",)
     weight_format: str = "e2m1"
     act_format: str = "e2m1"
     weight_granularity: str = "group"
@@ -141,6 +157,7 @@ class QuantizeLinearPass(ModulePass):
                 self.rounding,
                 fpq.QLinearOp.ALLOWED_X,
             ),
+            self.layers,
         )
         PatternRewriteWalker(pattern, apply_recursively=False).rewrite_module(op)
         region_dce(op.body)
