@@ -6,9 +6,10 @@ per group of ``group-size`` along the input, or per tensor), and an
 ``fpq.quantize`` in front of it quantizes the activation at run time (per
 token, per group, or per tensor), as the FPGA's quantizer does.
 
-Options: ``layers`` (which linear layers, by their ``fpq.role`` attribute as
-the raise pass sets it -- e.g. ``layers=mat_qkv,proj,fc1,fc2`` -- or ``all``,
-the default, for every constant-weight linear), ``weight-format``/``act-format`` (any :meth:`Format.parse` name, e.g.
+Options: ``keep-float`` (linear layers left in float, by the ``fpq.role``
+attribute the raise pass sets; by default the ones FPQVAR keeps in higher
+precision: ``ada_lin,head_ada_lin,word_embed,head``; ``keep-float=none``
+quantizes every constant-weight linear), ``weight-format``/``act-format`` (any :meth:`Format.parse` name, e.g.
 ``e2m1``, ``e4m3``, ``int4``), ``weight-granularity`` (channel | group |
 tensor), ``act-granularity`` (token | group | tensor), ``group-size``,
 ``rounding`` (rne | ties-up | ties-away), ``scale`` (fp32 | e8m0).
@@ -49,19 +50,18 @@ from fpqc.passes.constants import constant_key, constant_value, new_constant
 
 
 ROLE_ATTR = "fpq.role"
+HIGHER_PRECISION_ROLES = ("ada_lin", "head_ada_lin", "word_embed", "head")
 
 
 @dataclass
 class QuantizeLinearLayers(RewritePattern):
     weight_quant: fpq.QuantAttr
     act_quant: fpq.QuantAttr
-    layers: tuple[str, ...]
+    keep_float: tuple[str, ...]
 
     def selected(self, op: fpq.LinearOp) -> bool:
-        if "all" in self.layers:
-            return True
         role = op.attributes.get(ROLE_ATTR)
-        return isinstance(role, StringAttr) and role.data in self.layers
+        return not (isinstance(role, StringAttr) and role.data in self.keep_float)
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: fpq.LinearOp, rewriter: PatternRewriter) -> None:
@@ -130,7 +130,7 @@ class QuantizeLinearPass(ModulePass):
 
     name = "quantize"
 
-    layers: tuple[str, ...] = ("all",)
+    keep_float: tuple[str, ...] = HIGHER_PRECISION_ROLES
     weight_format: str = "e2m1"
     act_format: str = "e2m1"
     weight_granularity: str = "group"
@@ -157,7 +157,7 @@ class QuantizeLinearPass(ModulePass):
                 self.rounding,
                 fpq.QLinearOp.ALLOWED_X,
             ),
-            self.layers,
+            self.keep_float,
         )
         PatternRewriteWalker(pattern, apply_recursively=False).rewrite_module(op)
         region_dce(op.body)

@@ -1,7 +1,8 @@
-// RUN: fpqc-opt %s -p 'quantize{layers=fc1,fc2 group-size=8}' | filecheck %s
+// RUN: fpqc-opt %s -p quantize{group-size=8} | filecheck %s
+// RUN: fpqc-opt %s -p 'quantize{keep-float=none group-size=8}' | filecheck %s --check-prefix=ALL
 
-// Only the linear layers whose fpq.role is listed are quantized; the rest
-// (here an AdaLN linear, kept in higher precision as in FPQVAR) stay float.
+// Linear layers whose fpq.role FPQVAR keeps in higher precision (here an
+// AdaLN linear) stay float by default; keep-float=none quantizes them too.
 
 func.func @roles(%x: tensor<2x8xf32>) -> (tensor<2x8xf32>, tensor<2x8xf32>) {
   %w = fpq.constant dense<0.5> : tensor<8x8xf32>
@@ -12,5 +13,10 @@ func.func @roles(%x: tensor<2x8xf32>) -> (tensor<2x8xf32>, tensor<2x8xf32>) {
 // CHECK-LABEL: func.func @roles
 // CHECK:       fpq.linear %{{.*}}, %{{.*}} {fpq.role = "ada_lin"}
 // CHECK:       fpq.quantize
-// CHECK:       fpq.qlinear
+// CHECK:       fpq.qlinear {{.*}} {{{.*}}fpq.role = "fc1"
 // CHECK-NOT:   fpq.linear
+
+// ALL-LABEL:   func.func @roles
+// ALL-NOT:     fpq.linear
+// ALL:         fpq.qlinear {{.*}}fpq.role = "ada_lin"
+// ALL:         fpq.qlinear {{.*}}fpq.role = "fc1"
