@@ -1,0 +1,14 @@
+"""The reference VAR model (Tian et al., 2024) in PyTorch, and its ONNX exporter.
+
+- :mod:`.config` — :class:`VARConfig` / :class:`VQVAEConfig` (JSON-serialisable).
+- :mod:`.transformer` — :class:`VAR`, with the released parameter names.
+- :mod:`.vqvae` — :class:`VQVAE` with the multi-scale residual quantizer.
+- :mod:`.generate` — KV-cached, classifier-free-guided sampling (``autoregressive_infer_cfg``).
+- :mod:`.export` — ``export_var``: ``var.onnx`` + ``vae.npz`` for fpqc.
+"""
+
+from .config import VARConfig, VQVAEConfig
+from .transformer import VAR
+from .vqvae import VQVAE
+
+__all__ = ["VARConfig", "VQVAEConfig", "VAR", "VQVAE"]
