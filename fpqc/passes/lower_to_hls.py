@@ -20,6 +20,15 @@ creates a cycle between a kernel and the host.  The function is then
 re-ordered in a topological order of the contracted graph (ties broken by the
 original position), so the result is deterministic.
 
+Identical kernels are then merged (``dedupe=true``, the default): kernels
+whose bodies have the same ops, attributes, dataflow, shapes and formats (and
+the same target and lanes) are one function, and every ``hls.call`` of a
+duplicate launches the first one instead -- with its own weight buffers as
+arguments.  The four quantized linears of a transformer block, repeated over
+16 blocks, become a handful of kernels launched 64 times.  The remaining
+kernels are numbered ``kernel_0``, ``kernel_1``, ... in order of first
+appearance.
+
 Before::
 
     func.func @main(%x: tensor<8x128xf32>) -> tensor<8x64xf32> {
@@ -58,7 +67,7 @@ from dataclasses import dataclass
 import networkx as nx
 from xdsl.context import Context
 from xdsl.dialects import func
-from xdsl.dialects.builtin import FunctionType, ModuleOp
+from xdsl.dialects.builtin import FunctionType, ModuleOp, StringAttr, SymbolRefAttr
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
@@ -114,22 +123,70 @@ class LowerToHlsPass(ModulePass):
     name = "lower-to-hls"
 
     target: str = "vck190"
+    dedupe: bool = True
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         target = load_target(self.target)
-        counter = itertools.count()
+        taken = {k.sym_name.data for k in op.ops if isinstance(k, hls.KernelOp)}
+        counter = (i for i in itertools.count() if f"kernel_{i}" not in taken)
+        new: list[hls.KernelOp] = []
         for function in [f for f in op.ops if isinstance(f, func.FuncOp) and not f.is_declaration]:
-            _outline_function(function, target, counter)
+            new += _outline_function(function, target, counter)
+        if self.dedupe and new:
+            _dedupe_kernels(op, new, taken)
 
 
-def _outline_function(function: func.FuncOp, target: Target, counter: Iterator[int]) -> None:
+def kernel_signature(kernel: hls.KernelOp) -> str:
+    """A string equal for two kernels exactly when their bodies compute the same function.
+
+    It covers the function type, the hardware parameters and, op by op, the
+    name, properties, attributes, operands (as argument numbers or earlier
+    results) and result types -- everything but symbol and value names.
+    """
+    refs: dict[SSAValue, str] = {arg: f"a{i}" for i, arg in enumerate(kernel.args)}
+    parts = [str(kernel.function_type), kernel.target.data, str(kernel.lanes.value.data)]
+    for index, body_op in enumerate(kernel.body.block.ops):
+        for j, result in enumerate(body_op.results):
+            refs[result] = f"r{index}.{j}"
+        props = ",".join(f"{k}={v}" for k, v in sorted(body_op.properties.items()))
+        attrs = ",".join(f"{k}={v}" for k, v in sorted(body_op.attributes.items()))
+        operands = ",".join(refs[v] for v in body_op.operands)
+        results = ",".join(str(r.type) for r in body_op.results)
+        parts.append(f"{body_op.name}({operands}){{{props}}}{{{attrs}}}->({results})")
+    return "\n".join(parts)
+
+
+def _dedupe_kernels(module: ModuleOp, new: list[hls.KernelOp], taken: set[str]) -> None:
+    """Merge identical kernels among ``new``; renumber the survivors in order."""
+    first: dict[str, hls.KernelOp] = {}
+    rename: dict[str, hls.KernelOp] = {}
+    for kernel in new:
+        rename[kernel.sym_name.data] = first.setdefault(kernel_signature(kernel), kernel)
+    survivors = list(first.values())
+    counter = (i for i in itertools.count() if f"kernel_{i}" not in taken)
+    final = {id(k): f"kernel_{next(counter)}" for k in survivors}
+    for call in [c for c in module.walk() if isinstance(c, hls.CallOp)]:
+        target = rename.get(call.callee.string_value())
+        if target is not None:
+            call.callee = SymbolRefAttr(final[id(target)])
+    for kernel in new:
+        if kernel not in survivors:
+            Rewriter.erase_op(kernel)
+    for kernel in survivors:
+        kernel.sym_name = StringAttr(final[id(kernel)])
+
+
+def _outline_function(
+    function: func.FuncOp, target: Target, counter: Iterator[int]
+) -> list[hls.KernelOp]:
+    """Outline the regions of ``function``; return the new kernels in order."""
     block = function.body.block
     terminator = block.last_op
     assert terminator is not None
     ops = [o for o in block.ops if o is not terminator]
     regions = accelerator_regions(ops)
     if not regions:
-        return
+        return []
 
     graph = dataflow_graph(ops)
     region_of = {i: r for r, members in enumerate(regions) for i in members}
@@ -142,18 +199,23 @@ def _outline_function(function: func.FuncOp, target: Target, counter: Iterator[i
     contracted.add_edges_from((key[p], key[q]) for p, q in graph.edges if key[p] != key[q])
     order = list(nx.lexicographical_topological_sort(contracted, key=lambda n: first[n]))
 
-    calls = {}
+    calls: dict[int, hls.CallOp] = {}
+    kernels: list[hls.KernelOp] = []
     for r, members in enumerate(regions):
-        calls[r] = _outline_region(function, [ops[i] for i in members], f"kernel_{next(counter)}", target)
+        calls[r], kernel = _outline_region(
+            function, [ops[i] for i in members], f"kernel_{next(counter)}", target
+        )
+        kernels.append(kernel)
     for node in order:
         moved = calls[node[1]] if node[0] == "kernel" else ops[node[1]]
         moved.detach()
         Rewriter.insert_op(moved, InsertPoint.before(terminator))
+    return kernels
 
 
 def _outline_region(
     function: func.FuncOp, region_ops: list[Operation], name: str, target: Target
-) -> hls.CallOp:
+) -> tuple[hls.CallOp, hls.KernelOp]:
     """Move ``region_ops`` into a new kernel before ``function``; return its (unplaced) call."""
     members = set(region_ops)
     inputs: list[SSAValue] = []
@@ -192,4 +254,4 @@ def _outline_region(
         old.replace_uses_with_if(new, lambda use: use.operation not in members)
     for op in reversed(region_ops):
         Rewriter.erase_op(op)
-    return call
+    return call, kernel
