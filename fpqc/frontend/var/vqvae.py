@@ -25,7 +25,7 @@ Multi-scale residual quantization of ``f`` (scales k = 0..K-1, pn = patch_nums[k
            f_hat += h; f_rest -= h
 
 The φ used at scale k is ``qresi_ls[argmin_j |ticks_j - k/(K-1)|]`` with
-``ticks = linspace(1/12, 11/12, 4)`` for 4 shared convs. Interpolation is torch's:
+``ticks = numpy.linspace(1/12, 11/12, 4)`` for 4 shared convs (float64, first on ties). Interpolation is torch's:
 ``mode='area'`` (adaptive average pooling) and ``mode='bicubic'`` (A = -0.75,
 ``align_corners=False``, border clamped).
 """
@@ -33,6 +33,8 @@ The φ used at scale k is ``qresi_ls[argmin_j |ticks_j - k/(K-1)|]`` with
 from __future__ import annotations
 
 from typing import Sequence
+
+import numpy as np
 
 import torch
 import torch.nn as nn
@@ -212,20 +214,19 @@ class Phi(nn.Conv2d):
         return h_BChw.mul(1 - self.resi_ratio) + super().forward(h_BChw).mul_(self.resi_ratio)
 
 
-def phi_ticks(n: int) -> list[float]:
-    """Ticks on [0, 1] of ``n`` shared φ convs: linspace(1/12, 11/12, 4) for n = 4,
-    else linspace(1/(2n), 1 - 1/(2n), n) (as released)."""
-    lo = 1 / 3 / n if n == 4 else 1 / 2 / n
-    if n == 1:
-        return [0.5]
-    return [lo + (1 - 2 * lo) * i / (n - 1) for i in range(n)]
+def phi_ticks(n: int) -> np.ndarray:
+    """Ticks on [0, 1] of ``n`` shared φ convs, computed with numpy exactly as released:
+    ``linspace(1/12, 11/12, 4)`` for n = 4 (≈ 0.0833, 0.3611, 0.6389, 0.9167), else
+    ``linspace(1/(2n), 1 - 1/(2n), n)``."""
+    return np.linspace(1 / 3 / n, 1 - 1 / 3 / n, n) if n == 4 else np.linspace(1 / 2 / n, 1 - 1 / 2 / n, n)
 
 
 def phi_index(ratio: float, n: int) -> int:
-    """Index of the φ conv used at progress ``ratio = k / (K - 1)`` (nearest tick, first on ties)."""
-    ticks = phi_ticks(n)
-    dists = [abs(t - ratio) for t in ticks]
-    return dists.index(min(dists))
+    """Index of the φ conv used at progress ``ratio = k / (K - 1)``: ``argmin |ticks - ratio|``
+    in float64, first index on ties (as released). For K = 10 scales this gives
+    0,0,1,1,1,2,2,3,3,3: k = 2 is an exact tie between ticks 0 and 1 in real arithmetic
+    (2/9 − 1/12 = 13/36 − 2/9) that float64 rounding resolves to conv 1."""
+    return int(np.argmin(np.abs(phi_ticks(n) - ratio)))
 
 
 class PhiPartiallyShared(nn.Module):

@@ -1,0 +1,186 @@
+"""Export the reference VAR to ONNX (``var.onnx``) and its VQVAE runtime pieces (``vae.npz``).
+
+``export_var(cfg, out_dir, var_state=None, vae_state=None, route="fpqc", batch=1, seed=0)``
+writes into ``out_dir``:
+
+``var.onnx``
+    The teacher-forcing forward ``VAR.forward`` with static shapes:
+
+    - inputs ``label_B`` [batch] int64 and ``x_BLCv_wo_first_l`` [batch, L - first_l, Cvae] float32
+    - output ``logits_BLV`` [batch, L, V] float32
+    - ``metadata_props``: ``fpqc.var_config`` (``VARConfig.to_json()``), ``fpqc.route`` (the
+      route name) and ``fpqc.class_dropout`` (``"1"`` if the training-time class dropout is in
+      the graph, else ``"0"``)
+    - weights inline when the model is below ``EXTERNAL_DATA_THRESHOLD`` bytes (100 MB), else
+      in one external-data file ``var.onnx.data`` next to it.
+
+    Routes: ``"torchscript"`` — ``torch.onnx.export(dynamo=False, opset_version=18)`` of the
+    released forward, class dropout included (RandomUniformLike / Less / Where in the graph,
+    as in REFERENCE §2); ``"fpqc"`` — the same exporter on the inference forward (no dropout,
+    deterministic); ``"dynamo"`` — ``torch.onnx.export(dynamo=True, opset_version=18)`` of the
+    released forward (class dropout included; the dynamo exporter's spelling).
+
+``vae.npz``
+    A numpy ``.npz`` archive of float32 arrays under their ``VQVAE`` state-dict names — what the
+    runtime needs to turn token indices into images:
+
+    - ``quantize.embedding.weight`` [V, Cvae] — the codebook
+    - ``quantize.quant_resi.qresi_ls.{j}.weight`` [Cvae, Cvae, 3, 3], ``.bias`` [Cvae] — φ convs
+      (φ_j(h) = (1 - quant_resi)·h + quant_resi·conv3x3_j(h), padding 1; the conv for scale k is
+      ``j = argmin |ticks_j - k/(K-1)|``, ``ticks = linspace(1/12, 11/12, 4)`` for 4 convs, see
+      :func:`fpqc.frontend.var.vqvae.phi_ticks`)
+    - ``post_quant_conv.{weight,bias}`` and every ``decoder.*`` parameter (GroupNorm eps 1e-6,
+      SiLU, nearest ×2 upsampling, see :class:`fpqc.frontend.var.vqvae.Decoder`)
+    - ``__config__``: uint8 array of the UTF-8 JSON of ``VQVAEConfig.to_dict()``
+      (decode with ``bytes(arr).decode()``).
+
+    Encoder, ``quant_conv`` and training buffers are not written (generation does not need them).
+
+Everything is written to a temporary directory first and moved into ``out_dir`` at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import onnx
+import torch
+
+from .config import VARConfig, VQVAEConfig
+from .transformer import VAR
+from .vqvae import VQVAE
+
+ROUTES = ("fpqc", "torchscript", "dynamo")
+OPSET = 18
+EXTERNAL_DATA_THRESHOLD = 100 * 1024 * 1024
+INPUT_NAMES = ["label_B", "x_BLCv_wo_first_l"]
+OUTPUT_NAMES = ["logits_BLV"]
+META_CONFIG, META_ROUTE, META_DROPOUT = "fpqc.var_config", "fpqc.route", "fpqc.class_dropout"
+
+
+def _load_state(state: Mapping[str, torch.Tensor] | str | os.PathLike | None) -> Mapping[str, torch.Tensor] | None:
+    if state is None or isinstance(state, Mapping):
+        return state
+    return torch.load(state, map_location="cpu", weights_only=True)
+
+
+def build_models(cfg: VARConfig, var_state=None, vae_state=None, seed: int = 0) -> tuple[VAR, VQVAE]:
+    """VAR and VQVAE in eval mode, from state dicts (or ``.pth`` paths; strict) or seeded random."""
+    var = VAR(cfg, seed=seed)
+    vae = VQVAE(cfg.vae, seed=seed)
+    if (s := _load_state(var_state)) is not None:
+        var.load_state_dict(s, strict=True)
+    if (s := _load_state(vae_state)) is not None:
+        vae.load_state_dict(s, strict=True)
+    return var.eval(), vae.eval()
+
+
+def example_inputs(cfg: VARConfig, batch: int = 1, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Seeded ``(label_B [batch] int64, x_BLCv_wo_first_l [batch, L - first_l, Cvae] float32)``."""
+    g = torch.Generator().manual_seed(seed)
+    label = torch.randint(0, cfg.num_classes, (batch,), generator=g, dtype=torch.long)
+    x = torch.randn(batch, cfg.L - cfg.first_l, cfg.Cvae, generator=g)
+    return label, x
+
+
+def vae_runtime_arrays(vae: VQVAE) -> dict[str, np.ndarray]:
+    """The arrays of ``vae.npz`` (see the module docstring)."""
+    out: dict[str, np.ndarray] = {}
+    for k, v in vae.state_dict().items():
+        if (k == "quantize.embedding.weight" or k.startswith("quantize.quant_resi.")
+                or k.startswith("post_quant_conv.") or k.startswith("decoder.")):
+            out[k] = v.detach().cpu().float().numpy()
+    out["__config__"] = np.frombuffer(json.dumps(vae.cfg.to_dict(), sort_keys=True).encode(), dtype=np.uint8).copy()
+    return out
+
+
+def load_vae_npz(path: str | os.PathLike) -> tuple[VQVAEConfig, dict[str, np.ndarray]]:
+    """Read ``vae.npz`` back: (config, arrays without ``__config__``)."""
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    cfg = VQVAEConfig.from_dict(json.loads(bytes(arrays.pop("__config__")).decode()))
+    return cfg, arrays
+
+
+def _torch_export(var: VAR, inputs, path: Path, route: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if route == "dynamo":
+            prog = torch.onnx.export(var, inputs, dynamo=True, opset_version=OPSET, input_names=INPUT_NAMES,
+                                     output_names=OUTPUT_NAMES, external_data=True, verbose=False)
+            prog.save(str(path), external_data=True)
+        else:
+            torch.onnx.export(var, inputs, str(path), dynamo=False, opset_version=OPSET, input_names=INPUT_NAMES,
+                              output_names=OUTPUT_NAMES, do_constant_folding=True)
+
+
+def export_var(cfg: VARConfig, out_dir: str | os.PathLike, var_state=None, vae_state=None, route: str = "fpqc",
+               batch: int = 1, seed: int = 0, class_dropout: bool | None = None) -> Path:
+    """Write ``var.onnx`` (+ ``var.onnx.data`` when large) and ``vae.npz`` into ``out_dir``.
+
+    :param var_state, vae_state: state dicts with the released names, or paths to ``.pth``
+        files; None → seeded random weights
+    :param route: ``"fpqc"`` | ``"torchscript"`` | ``"dynamo"`` (see the module docstring)
+    :param class_dropout: keep the released training-time class dropout in the graph;
+        default: False for ``"fpqc"``, True for the other routes
+    :return: path of ``var.onnx``
+    """
+    if route not in ROUTES:
+        raise ValueError(f"unknown export route {route!r}; choose one of {', '.join(ROUTES)}")
+    if class_dropout is None:
+        class_dropout = route != "fpqc"
+    var, vae = build_models(cfg, var_state, vae_state, seed)
+    var.inference = not class_dropout
+    inputs = example_inputs(cfg, batch, seed)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    nbytes = sum(t.numel() * t.element_size() for t in var.state_dict().values())
+    tmp = Path(tempfile.mkdtemp(prefix=".fpqc-export-", dir=out_dir))
+    try:
+        raw = tmp / "raw" / "var.onnx"
+        raw.parent.mkdir()
+        with torch.no_grad():
+            _torch_export(var, inputs, raw, route)
+        model = onnx.load(str(raw), load_external_data=True)
+        del model.metadata_props[:]
+        for k, v in ((META_CONFIG, cfg.to_json()), (META_ROUTE, route), (META_DROPOUT, "1" if class_dropout else "0")):
+            p = model.metadata_props.add()
+            p.key, p.value = k, v
+        final = tmp / "var.onnx"
+        if nbytes > EXTERNAL_DATA_THRESHOLD:
+            onnx.save_model(model, str(final), save_as_external_data=True, all_tensors_to_one_file=True,
+                            location="var.onnx.data", size_threshold=1024)
+        else:
+            onnx.save_model(model, str(final))
+        np.savez(tmp / "vae.npz", **vae_runtime_arrays(vae))
+        for name in ("var.onnx", "var.onnx.data", "vae.npz"):
+            dst = out_dir / name
+            if dst.exists():
+                dst.unlink()
+            if (tmp / name).exists():
+                os.replace(tmp / name, dst)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    var.inference = False
+    return out_dir / "var.onnx"
+
+
+def op_histogram(path_or_model: str | os.PathLike | onnx.ModelProto) -> dict[str, int]:
+    """``{op_type: count}`` of the top-level graph, most frequent first."""
+    m = path_or_model if isinstance(path_or_model, onnx.ModelProto) else onnx.load(str(path_or_model),
+                                                                                   load_external_data=False)
+    hist: dict[str, int] = {}
+    for n in m.graph.node:
+        hist[n.op_type] = hist.get(n.op_type, 0) + 1
+    return dict(sorted(hist.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+__all__ = ["export_var", "build_models", "example_inputs", "vae_runtime_arrays", "load_vae_npz", "op_histogram",
+           "ROUTES", "OPSET", "INPUT_NAMES", "OUTPUT_NAMES"]
