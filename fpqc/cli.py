@@ -101,6 +101,49 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 0 if report.differing == 0 else 1
 
 
+# ---------------------------------------------------------------------------
+# fpqc export-var
+# ---------------------------------------------------------------------------
+
+
+def _int_tuple(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise FpqcError(f"expected comma-separated integers, got '{text}'") from None
+
+
+def _cmd_export_var(args: argparse.Namespace) -> int:
+    from fpqc.frontend.var.config import VARConfig
+    from fpqc.frontend.var.export import ROUTES, export_var
+
+    if args.route not in ROUTES:
+        raise FpqcError(f"unknown export route '{args.route}' (use {', '.join(ROUTES)})")
+    for path in (args.checkpoint, args.vae):
+        if path is not None and not Path(path).is_file():
+            raise FpqcError(f"{path}: no such file")
+    overrides = {
+        "patch_nums": _int_tuple(args.patch_nums) if args.patch_nums else None,
+        "vocab_size": args.vocab,
+        "Cvae": args.cvae,
+        "embed_dim": args.embed_dim,
+        "num_heads": args.heads,
+        "num_classes": args.classes,
+    }
+    if args.small_vae:
+        small = VARConfig.tiny()
+        overrides.update(
+            {f: getattr(small, f) for f in ("vae_ch", "vae_ch_mult", "vae_num_res_blocks", "vae_norm_groups")}
+        )
+    try:
+        cfg = VARConfig(depth=args.depth, **{k: v for k, v in overrides.items() if v is not None})
+        path = export_var(cfg, args.output, args.checkpoint, args.vae, route=args.route, batch=args.batch, seed=args.seed)
+    except (ValueError, RuntimeError) as e:
+        raise FpqcError(f"export-var: {str(e).strip().splitlines()[0]}") from None
+    print(f"wrote {path} (depth {cfg.depth}, C {cfg.C}, L {cfg.L}, route {args.route}) and {Path(args.output) / 'vae.npz'}")
+    return 0
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fpqc",
@@ -127,6 +170,23 @@ def _build_parser() -> argparse.ArgumentParser:
     run_p.add_argument("--input-shape", action="append", default=[], metavar="NAME=DxD")
     run_p.add_argument("-o", "--output", required=True, help=".npz keyed by the ONNX output names")
     run_p.set_defaults(handler=_cmd_run)
+
+    export_p = sub.add_parser("export-var", help="export a VAR (random weights or a checkpoint) to ONNX + vae.npz")
+    export_p.add_argument("--depth", type=int, default=16)
+    export_p.add_argument("--checkpoint", default=None, help="var_d*.pth with the released key names")
+    export_p.add_argument("--vae", default=None, help="vae_ch160v4096z32.pth with the released key names")
+    export_p.add_argument("--route", default="fpqc", help="fpqc | torchscript | dynamo")
+    export_p.add_argument("--patch-nums", default=None, help="e.g. 1,2,3,4 (default: the released 10 scales)")
+    export_p.add_argument("--vocab", type=int, default=None)
+    export_p.add_argument("--cvae", type=int, default=None)
+    export_p.add_argument("--embed-dim", type=int, default=None)
+    export_p.add_argument("--heads", type=int, default=None)
+    export_p.add_argument("--classes", type=int, default=None)
+    export_p.add_argument("--small-vae", action="store_true", help="a toy VQVAE (for tests and benchmarks of the transformer)")
+    export_p.add_argument("--batch", type=int, default=1)
+    export_p.add_argument("--seed", type=int, default=0)
+    export_p.add_argument("-o", "--output", required=True, help="directory for var.onnx and vae.npz")
+    export_p.set_defaults(handler=_cmd_export_var)
 
     verify_p = sub.add_parser("verify", help="C-simulate a build's HLS C++ and compare with the interpreter bit for bit")
     verify_p.add_argument("build", help="a build directory from fpqc compile")
