@@ -7,14 +7,25 @@ literals the generated tables use; Vitis HLS's clang accepts them too) against t
 otherwise the copy bundled with the ``hls4ml`` package.  ``run_csim`` writes
 each input as a raw little-endian float32 file named after its ONNX tensor,
 runs the executable and reads the outputs back the same way.
+
+Every build with kernels also has ``csim/csim_kernels.cpp``, a driver that
+runs any kernel on buffers from files (see ``emit.kernel_driver``):
+``compile_kernel_driver`` builds it and ``run_kernel_jobs`` runs a batch of
+launches in one process.  Each source is compiled to an object once --
+``csim/obj/<source>-<hash>.o``, keyed by the source, the headers of
+``kernels/``, the compiler and its flags -- in parallel, and linked; kernels
+shared by many launches are compiled once, and the whole-model and
+per-kernel executables share the kernel objects.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -45,25 +56,12 @@ def load_schedule(build_dir: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def compile_csim(build_dir: Path, dump: bool = False) -> Path:
-    """Compile the build's C simulation; return the executable (``csim/csim``, ``csim/csim_dump``)."""
-    build_dir = Path(build_dir)
-    schedule = load_schedule(build_dir)
-    if schedule["csim"] != "supported":
-        raise FpqcError(f"{build_dir}: cannot C-simulate this build: {schedule['csim']}")
-    kernels = build_dir / "kernels"
-    exe = build_dir / "csim" / ("csim_dump" if dump else "csim")
-    sources = [build_dir / "csim" / "csim_main.cpp"] + [kernels / f"{k}.cpp" for k in schedule["kernels"]]
-    command = [
-        os.environ.get("CXX", "g++"),
-        *CXXFLAGS,
-        *(["-DFPQC_DUMP"] if dump else []),
-        f"-I{kernels}",
-        f"-I{ap_types_include()}",
-        *map(str, sources),
-        "-o",
-        str(exe),
-    ]
+def kernel_names(schedule: dict) -> list[str]:
+    """The kernel functions of a build (host_schedule.json format 2, or the older list of names)."""
+    return [k if isinstance(k, str) else k["name"] for k in schedule["kernels"]]
+
+
+def _run_compiler(command: list[str]) -> None:
     try:
         result = subprocess.run(command, capture_output=True, text=True)
     except FileNotFoundError:
@@ -72,7 +70,97 @@ def compile_csim(build_dir: Path, dump: bool = False) -> Path:
         lines = result.stderr.strip().splitlines() or [f"exit status {result.returncode}"]
         first = next((line for line in lines if "error" in line), lines[-1])
         raise FpqcError(f"C simulation does not compile: {first}")
+
+
+def _link(build_dir: Path, sources: list[Path], exe: Path, dump: bool) -> Path:
+    """Compile each of ``sources`` to a cached object (in parallel) and link them into ``exe``."""
+    kernels = build_dir / "kernels"
+    cxx = os.environ.get("CXX", "g++")
+    flags = [*CXXFLAGS, *(["-DFPQC_DUMP"] if dump else []), f"-I{kernels}", f"-I{ap_types_include()}"]
+    headers = hashlib.sha256()
+    for header in sorted(kernels.glob("*.h")):
+        headers.update(header.name.encode() + b"\0" + header.read_bytes())
+    obj_dir = build_dir / "csim" / "obj"
+    obj_dir.mkdir(parents=True, exist_ok=True)
+    jobs: list[list[str]] = []
+    finals: list[Path] = []
+    objects: list[Path] = []
+    for source in sources:
+        key = hashlib.sha256()
+        key.update("\0".join([cxx, *flags[:-2]]).encode())  # include paths do not change the code
+        key.update(headers.digest())
+        key.update(source.read_bytes())
+        obj = obj_dir / f"{source.stem}-{key.hexdigest()[:16]}.o"
+        objects.append(obj)
+        if not obj.is_file():
+            tmp = obj.with_suffix(f".{os.getpid()}.tmp.o")
+            jobs.append([cxx, *flags, "-c", str(source), "-o", str(tmp)])
+            finals.append(obj)
+    workers = max(1, min(len(jobs), os.cpu_count() or 1))
+    if jobs:
+        with ThreadPoolExecutor(workers) as pool:
+            failures = [f for f in pool.map(_try_compile, jobs) if f is not None]
+        if failures:
+            for command in jobs:
+                Path(command[-1]).unlink(missing_ok=True)
+            raise failures[0]
+        for command, obj in zip(jobs, finals):
+            Path(command[-1]).replace(obj)
+    _run_compiler([cxx, *map(str, objects), "-o", str(exe)])
     return exe
+
+
+def _try_compile(command: list[str]) -> FpqcError | None:
+    try:
+        _run_compiler(command)
+    except FpqcError as e:
+        return FpqcError(f"{e} (in {Path(command[-3]).name})")
+    return None
+
+
+def compile_csim(build_dir: Path, dump: bool = False) -> Path:
+    """Compile the build's C simulation; return the executable (``csim/csim``, ``csim/csim_dump``)."""
+    build_dir = Path(build_dir)
+    schedule = load_schedule(build_dir)
+    if schedule["csim"] != "supported":
+        raise FpqcError(f"{build_dir}: cannot C-simulate this build: {schedule['csim']}")
+    kernels = build_dir / "kernels"
+    exe = build_dir / "csim" / ("csim_dump" if dump else "csim")
+    sources = [build_dir / "csim" / "csim_main.cpp"] + [kernels / f"{k}.cpp" for k in kernel_names(schedule)]
+    return _link(build_dir, sources, exe, dump)
+
+
+def compile_kernel_driver(build_dir: Path, dump: bool = False) -> Path:
+    """Compile ``csim/csim_kernels.cpp`` with every kernel; the executable (``csim/csim_kernels[_dump]``)."""
+    build_dir = Path(build_dir)
+    schedule = load_schedule(build_dir)
+    driver = build_dir / "csim" / "csim_kernels.cpp"
+    if not driver.is_file():
+        raise FpqcError(f"{build_dir}: no csim/csim_kernels.cpp; recompile the build with this fpqc")
+    exe = build_dir / "csim" / ("csim_kernels_dump" if dump else "csim_kernels")
+    sources = [driver] + [build_dir / "kernels" / f"{k}.cpp" for k in kernel_names(schedule)]
+    return _link(build_dir, sources, exe, dump)
+
+
+def run_kernel_jobs(exe: Path, jobs: list[tuple[str, Path, Path | None, list[str]]], work_dir: Path) -> None:
+    """Run kernel launches ``(kernel, out_dir, dump_dir, args)`` in one process of the driver ``exe``.
+
+    An arg is a file path holding exactly the port's bytes or ``PATH@OFFSET``.
+    """
+    lines = []
+    for kernel, out_dir, dump_dir, args in jobs:
+        fields = [kernel, str(out_dir), str(dump_dir) if dump_dir is not None else "-", *args]
+        if any("\t" in f or "\n" in f for f in fields):
+            raise FpqcError(f"a path of the kernel launch of {kernel} holds a tab or newline: {fields}")
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        lines.append("\t".join(fields))
+    jobs_file = Path(work_dir) / "jobs.tsv"
+    jobs_file.write_text("\n".join(lines) + "\n")
+    result = subprocess.run([str(exe), str(jobs_file)], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise FpqcError(
+            f"C simulation of the kernels failed: {result.stderr.strip() or f'exit status {result.returncode}'}"
+        )
 
 
 def run_csim(

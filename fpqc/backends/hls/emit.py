@@ -2,13 +2,15 @@
 
 ``emit_build(module, store, build_dir, target)`` writes::
 
-    kernels/<kernel>.cpp       one extern "C" top function per hls.kernel
+    kernels/<kernel>.cpp       one extern "C" top function per hls.kernel (identical kernels
+                               were merged by lower-to-hls: one source, many launches)
     kernels/fpqc_tables.h      LUT tables of exactly the formats used (from fpqc.numerics)
     kernels/fpqc_hls.h         the header-only HLS library (copied)
     kernels/fpqc_numerics.h    fpqc's scalar numerics in C++ (copied)
     weights.bin                every fpq.constant of @main, 64-byte aligned, little-endian
     weights.json               its manifest: name, offset, bytes, dtype, shape, packing
     host_schedule.json         buffers and the ordered steps (kernel launches, host ops)
+    csim/csim_kernels.cpp      C simulation driver that runs any kernel on buffers from files
     csim/csim_main.cpp         C simulation of the schedule (only when every step is a kernel)
     vitis/hls_config.cfg       v++ HLS options shared by all kernels (part, clock, flow)
     vitis/<kernel>.cfg         per-kernel top function, source and .xo
@@ -23,6 +25,21 @@ result lives in an on-chip buffer; results leave through the output ports at
 the end.  Built with ``-DFPQC_DUMP``, a kernel writes every buffer to
 ``$FPQC_DUMP_DIR/<kernel>.<op index>.<result index>.bin`` (f32 raw, codes one
 byte each) for ``fpqc verify``.
+
+``host_schedule.json`` (``"format": "fpqc.host_schedule/2"``) is what a host
+runtime follows::
+
+    kernels   [{name, source, launches, ports: [{name, direction, shape, dtype, bytes, ...}]}]
+    inputs    [{name (ONNX), buffer, file}]          outputs  [{name (ONNX), buffer, file}]
+    buffers   [{name (the buffer id), kind: input|weight|intermediate|output, shape,
+                dtype: f32|packed_codes|<numpy dtype>, bytes, [format, bits],
+                [weight, offset: its entry and byte offset in weights.bin]}]
+    steps     in order; each {index, kind: kernel|host, args, results} where args and
+              results are [{buffer, shape, dtype, [format, bits], [port], [weight, offset]}];
+              a kernel step adds {kernel, launch (0, 1, ... per kernel)},
+              a host step adds {op (its IR name), attributes (printed IR attributes)}
+    csim      "supported" when every step is a kernel launch (whole-model C simulation),
+              else why not; kernel_csim: the per-kernel driver, present with any kernel
 
 Output is deterministic: the same module and weights give byte-identical files.
 """
@@ -42,6 +59,7 @@ from xdsl.ir import Attribute, Operation, SSAValue
 
 from fpqc.dialects import fpq, hls
 from fpqc.errors import FpqcError
+from fpqc.ir_types import element_type_to_dtype
 from fpqc.numerics import Format
 from fpqc.numerics import accumulator_bits, emit_decode_table, emit_product_table, emit_quantizer_tables
 from fpqc.numerics.emit import c_float
@@ -52,6 +70,8 @@ INCLUDE_DIR = Path(__file__).parent / "include"
 LIBRARY_HEADERS = ("fpqc_hls.h", "fpqc_numerics.h")
 WEIGHT_ALIGNMENT = 64
 SCHEDULE_FILE = "host_schedule.json"
+SCHEDULE_FORMAT = "fpqc.host_schedule/2"
+KERNEL_DRIVER = "csim/csim_kernels.cpp"
 
 
 # ---------------------------------------------------------------------------
@@ -101,9 +121,11 @@ class Buffer:
     name: str
     kind: str  # input | weight | intermediate | output
     shape: tuple[int, ...]
-    fmt: Format | None  # None: f32
+    fmt: Format | None  # None: f32 (or, on the host only, the numpy dtype ``host_dtype``)
     file: str | None = None  # inputs/outputs: raw file name for the C simulation
     weight: str | None = None  # weights: entry name in weights.json
+    host_dtype: str | None = None  # a tensor neither f32 nor codes (host ops only), e.g. "int64"
+    offset: int | None = None  # weights: byte offset in weights.bin (set by emit_build)
 
     @property
     def elements(self) -> int:
@@ -114,13 +136,36 @@ class Buffer:
         """32-bit words in memory (f32 values, or packed code words)."""
         return self.elements if self.fmt is None else words_for(self.elements, self.fmt.bits)
 
+    @property
+    def dtype(self) -> str:
+        if self.fmt is not None:
+            return "packed_codes"
+        return self.host_dtype or "f32"
+
+    @property
+    def nbytes(self) -> int:
+        if self.host_dtype is not None:
+            return self.elements * np.dtype(self.host_dtype).itemsize
+        return 4 * self.words
+
+    def ref(self) -> dict:
+        """How a step refers to this buffer."""
+        out: dict = {"buffer": self.name, "shape": list(self.shape), "dtype": self.dtype}
+        if self.fmt is not None:
+            out["format"], out["bits"] = self.fmt.name, self.fmt.bits
+        if self.weight is not None:
+            out["weight"] = self.weight
+            if self.offset is not None:
+                out["offset"] = self.offset
+        return out
+
     def to_json(self) -> dict:
         out = {
             "name": self.name,
             "kind": self.kind,
             "shape": list(self.shape),
-            "dtype": "f32" if self.fmt is None else "packed_codes",
-            "bytes": 4 * self.words,
+            "dtype": self.dtype,
+            "bytes": self.nbytes,
         }
         if self.fmt is not None:
             out["format"] = self.fmt.name
@@ -129,6 +174,8 @@ class Buffer:
             out["file"] = self.file
         if self.weight is not None:
             out["weight"] = self.weight
+            if self.offset is not None:
+                out["offset"] = self.offset
         return out
 
 
@@ -160,10 +207,40 @@ class Step:
     name: str  # kernel symbol or op name
     args: list[str]
     results: list[str]
+    op: Operation | None = None
+    launch: int = 0  # kernels: how many launches of the same kernel came before
+    attributes: dict[str, str] = field(default_factory=dict)  # host ops: printed IR attributes
 
-    def to_json(self) -> dict:
-        key = "kernel" if self.kind == "kernel" else "op"
-        return {"kind": self.kind, key: self.name, "args": self.args, "results": self.results}
+
+def _step_json(index: int, step: Step, buffers: dict[str, Buffer], ports: dict[str, list[str]]) -> dict:
+    def refs(names: list[str], port_names: list[str] | None) -> list[dict]:
+        out = []
+        for i, name in enumerate(names):
+            ref = buffers[name].ref()
+            if port_names is not None:
+                ref["port"] = port_names[i]
+            out.append(ref)
+        return out
+
+    if step.kind == "kernel":
+        names = ports.get(step.name)
+        n_args = len(step.args)
+        return {
+            "index": index,
+            "kind": "kernel",
+            "kernel": step.name,
+            "launch": step.launch,
+            "args": refs(step.args, names[:n_args] if names else None),
+            "results": refs(step.results, names[n_args:] if names else None),
+        }
+    return {
+        "index": index,
+        "kind": "host",
+        "op": step.name,
+        "attributes": step.attributes,
+        "args": refs(step.args, None),
+        "results": refs(step.results, None),
+    }
 
 
 @dataclass
@@ -180,17 +257,25 @@ class HostSchedule:
     def host_ops(self) -> list[str]:
         return [s.name for s in self.steps if s.kind == "host"]
 
-    def to_json(self, kernels: list[str]) -> dict:
-        return {
-            "kernels": kernels,
+    def to_json(self, kernels: list[dict]) -> dict:
+        """The schedule as ``host_schedule.json`` (module docstring); ``kernels`` describe the sources."""
+        by_name = {b.name: b for b in self.buffers.values()}
+        ports = {k["name"]: [p["name"] for p in k["ports"]] for k in kernels}
+        launches = {k["name"]: sum(s.name == k["name"] for s in self.steps if s.kind == "kernel") for k in kernels}
+        out = {
+            "format": SCHEDULE_FORMAT,
+            "kernels": [{**k, "launches": launches[k["name"]]} for k in kernels],
             "inputs": [{"name": n, "buffer": b.name, "file": b.file} for n, b in self.inputs],
             "outputs": [
                 {"name": n, "buffer": b.name, "file": file_name(n) + ".f32"} for n, b in self.outputs
             ],
             "buffers": [b.to_json() for b in self.buffers.values()],
-            "steps": [s.to_json() for s in self.steps],
+            "steps": [_step_json(i, s, by_name, ports) for i, s in enumerate(self.steps)],
             "csim": self.csim_refusal() or "supported",
         }
+        if kernels:
+            out["kernel_csim"] = KERNEL_DRIVER
+        return out
 
     def csim_refusal(self) -> str | None:
         """Why this schedule cannot be C-simulated, or None."""
@@ -201,7 +286,7 @@ class HostSchedule:
                 "every step is a kernel launch -- quantize those layers or run the model with "
                 "`fpqc run` instead"
             )
-        bad = [n for n, b in self.inputs if b.fmt is not None]
+        bad = [n for n, b in self.inputs if b.dtype != "f32"]
         if bad:
             return f"inputs {', '.join(bad)} are not f32 tensors"
         return None
@@ -230,9 +315,16 @@ def host_schedule(main: func.FuncOp) -> HostSchedule:
     def new_buffer(value: SSAValue, hint: str, kind: str) -> Buffer:
         t = value.type
         assert isinstance(t, TensorType)
-        buffer = Buffer(c_identifier(hint, taken), kind, tuple(t.get_shape()), code_format(t))
+        element = t.get_element_type()
+        if isinstance(element, Float32Type | fpq.FloatFormatType | fpq.IntFormatType):
+            fmt, host_dtype = code_format(t), None
+        else:  # only host ops can touch it; the kernels check their own types
+            fmt, host_dtype = None, element_type_to_dtype(element).name
+        buffer = Buffer(c_identifier(hint, taken), kind, tuple(t.get_shape()), fmt, host_dtype=host_dtype)
         schedule.buffers[value] = buffer
         return buffer
+
+    launches: dict[str, int] = {}
 
     for i, arg in enumerate(main.args):
         onnx_name = _onnx_name(main.arg_attrs, i, f"arg{i}")
@@ -261,9 +353,15 @@ def host_schedule(main: func.FuncOp) -> HostSchedule:
                 new_buffer(r, r.name_hint or f"{stem}_r{j}", "intermediate").name
                 for j, r in enumerate(op.results)
             ]
-            schedule.steps.append(
-                Step("kernel" if is_kernel else "host", stem if is_kernel else op.name, args, results)
-            )
+            step = Step("kernel" if is_kernel else "host", stem if is_kernel else op.name, args, results, op)
+            if is_kernel:
+                step.launch = launches.get(stem, 0)
+                launches[stem] = step.launch + 1
+            else:
+                step.attributes = {
+                    k: str(v) for k, v in sorted({**op.properties, **op.attributes}.items())
+                }
+            schedule.steps.append(step)
     return schedule
 
 
@@ -357,6 +455,19 @@ def _groups(quant: fpq.QuantAttr, shape: tuple[int, ...]) -> tuple[int, int]:
     return n // group, group
 
 
+def _role_names(kernel: hls.KernelOp) -> list[str]:
+    """Port names from the first use of each argument: ``input``, ``weight_codes``, ``bias``..."""
+    names = []
+    for i, arg in enumerate(kernel.args):
+        use = min(arg.uses, key=lambda u: (list(kernel.body.block.ops).index(u.operation), u.index), default=None)
+        if use is None or isinstance(use.operation, hls.ReturnOp):
+            names.append(arg.name_hint or f"in{i}")
+            continue
+        operand_names = [name for name, _ in type(use.operation).get_irdl_definition().operands]
+        names.append(operand_names[min(use.index, len(operand_names) - 1)] if operand_names else f"in{i}")
+    return names
+
+
 class KernelEmitter:
     """C++ for one hls.kernel, op by op (see module docstring for the layout)."""
 
@@ -369,6 +480,7 @@ class KernelEmitter:
         self.params: list[str] = []
         self.pragmas: list[str] = []
         self.body: list[str] = []
+        self.ports: list[Buffer] = []  # in parameter order; kind "in" or "out"
         taken: set[str] = set()
         for arg, hint in zip(kernel.args, port_hints):
             fmt = code_format(arg.type)
@@ -376,6 +488,7 @@ class KernelEmitter:
             ctype = "const float*" if fmt is None else "const uint32_t*"
             n = math.prod(_shape(arg))
             self._port(port, ctype, n if fmt is None else words_for(n, fmt.bits))
+            self.ports.append(Buffer(port, "in", _shape(arg), fmt))
             self.values[arg] = _Value(port, fmt, n, packed=True)
         self.outputs = []
         for i, value in enumerate(kernel.get_return_op().arguments):
@@ -383,7 +496,24 @@ class KernelEmitter:
             port = c_identifier(f"out{i}", taken)
             n = math.prod(_shape(value))
             self._port(port, "float*" if fmt is None else "uint32_t*", n if fmt is None else words_for(n, fmt.bits))
+            self.ports.append(Buffer(port, "out", _shape(value), fmt))
             self.outputs.append((port, value))
+
+    def describe(self) -> dict:
+        """This kernel's entry in host_schedule.json's ``kernels``."""
+        ports = []
+        for port in self.ports:
+            entry = {
+                "name": port.name,
+                "direction": port.kind,
+                "shape": list(port.shape),
+                "dtype": port.dtype,
+                "bytes": port.nbytes,
+            }
+            if port.fmt is not None:
+                entry["format"], entry["bits"] = port.fmt.name, port.fmt.bits
+            ports.append(entry)
+        return {"name": self.name, "source": f"kernels/{self.name}.cpp", "ports": ports}
 
     def _port(self, name: str, ctype: str, depth: int) -> None:
         bundle = f"gmem{len(self.params)}"
@@ -521,7 +651,8 @@ def pack_weights(schedule: HostSchedule) -> tuple[bytes, dict]:
         seen.add(buffer.weight)
         array = np.asarray(resolve(op.value))
         if buffer.fmt is None:
-            data = np.ascontiguousarray(array, dtype="<f4").tobytes()
+            dtype = np.dtype(buffer.host_dtype or "float32").newbyteorder("<")
+            data = np.ascontiguousarray(array, dtype=dtype).tobytes()
             packing = None
         else:
             data = pack_codes(array, buffer.fmt.bits).tobytes()
@@ -537,7 +668,7 @@ def pack_weights(schedule: HostSchedule) -> tuple[bytes, dict]:
                 "name": buffer.weight,
                 "offset": len(blob),
                 "bytes": len(data),
-                "dtype": "f32" if packing is None else "u32",
+                "dtype": buffer.dtype if packing is None else "u32",
                 "shape": list(buffer.shape),
                 "packing": packing,
             }
@@ -567,24 +698,7 @@ def csim_main(schedule: HostSchedule, kernels: dict[str, KernelEmitter], manifes
         "",
         *(f'extern "C" void {name}({", ".join(k.params)});' for name, k in kernels.items()),
         "",
-        "// Read `bytes` bytes at `offset`; `whole`: the file must hold exactly that many.",
-        "static bool read_file(const std::string& path, void* data, size_t bytes, size_t offset, bool whole) {",
-        '    FILE* f = fopen(path.c_str(), "rb");',
-        "    if (!f) { fprintf(stderr, \"error: cannot open %s\\n\", path.c_str()); return false; }",
-        "    bool ok = fseek(f, (long)offset, SEEK_SET) == 0 && fread(data, 1, bytes, f) == bytes;",
-        "    if (ok && whole) { char extra; ok = fread(&extra, 1, 1, f) == 0; }",
-        "    fclose(f);",
-        "    if (!ok) fprintf(stderr, \"error: %s does not hold %zu bytes\\n\", path.c_str(), bytes);",
-        "    return ok;",
-        "}",
-        "",
-        "static bool write_file(const std::string& path, const void* data, size_t bytes) {",
-        '    FILE* f = fopen(path.c_str(), "wb");',
-        "    if (!f) { fprintf(stderr, \"error: cannot write %s\\n\", path.c_str()); return false; }",
-        "    bool ok = fwrite(data, 1, bytes, f) == bytes;",
-        "    fclose(f);",
-        "    return ok;",
-        "}",
+        *_IO_HELPERS,
         "",
         "int main(int argc, char** argv) {",
         "    if (argc != 4) {",
@@ -615,6 +729,125 @@ def csim_main(schedule: HostSchedule, kernels: dict[str, KernelEmitter], manifes
             f"{4 * buffer.words})) return 1;"
         )
     lines += ["    return 0;", "}", ""]
+    return "\n".join(lines)
+
+
+_IO_HELPERS = [
+    "// Read `bytes` bytes at `offset`; `whole`: the file must hold exactly that many.",
+    "static bool read_file(const std::string& path, void* data, size_t bytes, size_t offset, bool whole) {",
+    '    FILE* f = fopen(path.c_str(), "rb");',
+    "    if (!f) { fprintf(stderr, \"error: cannot open %s\\n\", path.c_str()); return false; }",
+    "    bool ok = fseek(f, (long)offset, SEEK_SET) == 0 && fread(data, 1, bytes, f) == bytes;",
+    "    if (ok && whole) { char extra; ok = fread(&extra, 1, 1, f) == 0; }",
+    "    fclose(f);",
+    "    if (!ok) fprintf(stderr, \"error: %s does not hold %zu bytes\\n\", path.c_str(), bytes);",
+    "    return ok;",
+    "}",
+    "",
+    "static bool write_file(const std::string& path, const void* data, size_t bytes) {",
+    '    FILE* f = fopen(path.c_str(), "wb");',
+    "    if (!f) { fprintf(stderr, \"error: cannot write %s\\n\", path.c_str()); return false; }",
+    "    bool ok = fwrite(data, 1, bytes, f) == bytes;",
+    "    fclose(f);",
+    "    return ok;",
+    "}",
+]
+
+
+def kernel_driver(kernels: dict[str, KernelEmitter]) -> str:
+    """csim_kernels.cpp: run any kernel of the build on buffers read from files.
+
+    ``csim_kernels JOBS`` reads one launch per line of the file JOBS, fields
+    separated by tabs: ``KERNEL  OUT_DIR  DUMP_DIR  ARG...``.  An ARG is a file
+    holding exactly the port's bytes, or ``PATH@OFFSET`` (the port's bytes at a
+    byte offset, e.g. in weights.bin).  Result port j is written to
+    ``OUT_DIR/j.bin``.  DUMP_DIR (``-`` for none) becomes ``$FPQC_DUMP_DIR``
+    for that launch (builds with ``-DFPQC_DUMP``).
+    """
+    lines = [
+        "// csim_kernels.cpp -- generated by fpqc; do not edit.",
+        "// Runs kernels of this build on buffers from files:  csim_kernels JOBS_FILE",
+        "// One launch per line, tab-separated: KERNEL OUT_DIR DUMP_DIR ARG...",
+        "// ARG: PATH (exactly the port's bytes) or PATH@OFFSET; result j goes to OUT_DIR/j.bin.",
+        "// DUMP_DIR ('-' for none) is $FPQC_DUMP_DIR during the launch (with -DFPQC_DUMP).",
+        "#include <stdint.h>",
+        "#include <stdio.h>",
+        "#include <stdlib.h>",
+        "#include <string.h>",
+        "#include <fstream>",
+        "#include <string>",
+        "#include <vector>",
+        "",
+        *(f'extern "C" void {name}({", ".join(k.params)});' for name, k in kernels.items()),
+        "",
+        *_IO_HELPERS,
+        "",
+        "static bool read_arg(const std::string& arg, void* data, size_t bytes) {",
+        "    size_t at = arg.rfind('@');",
+        "    if (at != std::string::npos && at + 1 < arg.size() &&",
+        '        arg.find_first_not_of("0123456789", at + 1) == std::string::npos)',
+        "        return read_file(arg.substr(0, at), data, bytes, (size_t)strtoull(arg.c_str() + at + 1, 0, 10), false);",
+        "    return read_file(arg, data, bytes, 0, true);",
+        "}",
+        "",
+    ]
+    for name, k in kernels.items():
+        ins = [p for p in k.ports if p.kind == "in"]
+        outs = [p for p in k.ports if p.kind == "out"]
+        lines += [
+            f"static bool run_{name}(const std::vector<std::string>& a, const std::string& out) {{",
+            f"    if (a.size() != {len(ins)}) {{",
+            f'        fprintf(stderr, "error: {name} takes {len(ins)} arguments, got %zu\\n", a.size());',
+            "        return false;",
+            "    }",
+        ]
+        for i, p in enumerate(ins):
+            ctype = "float" if p.fmt is None else "uint32_t"
+            lines.append(f"    std::vector<{ctype}> p{i}({max(p.words, 1)});")
+            lines.append(f"    if (!read_arg(a[{i}], p{i}.data(), {p.nbytes})) return false;")
+        for j, p in enumerate(outs):
+            ctype = "float" if p.fmt is None else "uint32_t"
+            lines.append(f"    std::vector<{ctype}> r{j}({max(p.words, 1)});")
+        call_args = [f"p{i}.data()" for i in range(len(ins))] + [f"r{j}.data()" for j in range(len(outs))]
+        lines.append(f"    {name}({', '.join(call_args)});")
+        for j, p in enumerate(outs):
+            lines.append(f'    if (!write_file(out + "/{j}.bin", r{j}.data(), {p.nbytes})) return false;')
+        lines += ["    return true;", "}", ""]
+    lines += [
+        "int main(int argc, char** argv) {",
+        "    if (argc != 2) {",
+        '        fprintf(stderr, "usage: %s JOBS_FILE\\n", argv[0]);',
+        "        return 2;",
+        "    }",
+        "    std::ifstream jobs(argv[1]);",
+        '    if (!jobs) { fprintf(stderr, "error: cannot open %s\\n", argv[1]); return 2; }',
+        "    std::string line;",
+        "    for (int number = 1; std::getline(jobs, line); ++number) {",
+        "        if (line.empty()) continue;",
+        "        std::vector<std::string> f;",
+        "        size_t start = 0;",
+        "        for (size_t tab; (tab = line.find('\\t', start)) != std::string::npos; start = tab + 1)",
+        "            f.push_back(line.substr(start, tab - start));",
+        "        f.push_back(line.substr(start));",
+        "        if (f.size() < 3) { fprintf(stderr, \"error: job %d: expected KERNEL OUT_DIR DUMP_DIR ARG...\\n\", number); return 2; }",
+        '        if (f[2] == "-") unsetenv("FPQC_DUMP_DIR"); else setenv("FPQC_DUMP_DIR", f[2].c_str(), 1);',
+        "        std::vector<std::string> args(f.begin() + 3, f.end());",
+        "        bool ok;",
+    ]
+    for i, name in enumerate(kernels):
+        keyword = "if" if i == 0 else "else if"
+        lines.append(f'        {keyword} (f[0] == "{name}") ok = run_{name}(args, f[1]);')
+    lines += [
+        "        else {" if kernels else "        {",
+        '            fprintf(stderr, "error: job %d: no kernel %s in this build\\n", number, f[0].c_str());',
+        "            return 2;",
+        "        }",
+        '        if (!ok) { fprintf(stderr, "error: job %d (%s) failed\\n", number, f[0].c_str()); return 1; }',
+        "    }",
+        "    return 0;",
+        "}",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -713,21 +946,29 @@ def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Ta
     main = main_function(module)
     schedule = host_schedule(main)
     kernels = {op.sym_name.data: op for op in module.ops if isinstance(op, hls.KernelOp)}
-    calls = {op.callee.string_value(): op for op in main.body.block.ops if isinstance(op, hls.CallOp)}
+
+    launches: dict[str, list[hls.CallOp]] = {}
+    for op in main.body.block.ops:
+        if isinstance(op, hls.CallOp):
+            launches.setdefault(op.callee.string_value(), []).append(op)
 
     tables = TableSet()
     emitters: dict[str, KernelEmitter] = {}
     for name, kernel in kernels.items():
-        hints = (
-            [schedule.buffers[v].name for v in calls[name].arguments]
-            if name in calls
-            else [f"in{i}" for i in range(len(kernel.args))]
-        )
+        if len(launches.get(name, ())) == 1:
+            # One launch: name the ports after the buffers it is launched with.
+            hints = [schedule.buffers[v].name for v in launches[name][0].arguments]
+        else:
+            # Shared by several launches (or none): name them after their role in the body.
+            hints = _role_names(kernel)
         emitters[name] = KernelEmitter(kernel, hints, tables)
     sources = {name: emitter.emit() for name, emitter in emitters.items()}
 
     with store.activate():
         blob, manifest = pack_weights(schedule)
+    offsets = {e["name"]: e["offset"] for e in manifest["entries"]}
+    for buffer, _ in schedule.constants:
+        buffer.offset = offsets[buffer.weight]
 
     files: dict[str, str | bytes] = {}
     for name, source in sources.items():
@@ -737,9 +978,12 @@ def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Ta
         files[f"kernels/{header}"] = (INCLUDE_DIR / header).read_text()
     files["weights.bin"] = blob
     files["weights.json"] = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
-    files[SCHEDULE_FILE] = json.dumps(schedule.to_json(list(kernels)), indent=2, sort_keys=True) + "\n"
+    described = [emitter.describe() for emitter in emitters.values()]
+    files[SCHEDULE_FILE] = json.dumps(schedule.to_json(described), indent=2, sort_keys=True) + "\n"
     if schedule.csim_refusal() is None:
         files["csim/csim_main.cpp"] = csim_main(schedule, emitters, manifest)
+    if emitters:
+        files[KERNEL_DRIVER] = kernel_driver(emitters)
     for name, text in vitis_files(list(kernels), target).items():
         files[f"vitis/{name}"] = text
 

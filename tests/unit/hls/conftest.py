@@ -87,3 +87,50 @@ def quantized_linear(
     module = ModuleOp([main])
     module.verify()
     return module, store
+
+
+def residual_blocks(
+    blocks: int = 2, t: int = 4, c: int = 128, hidden: int = 256, fmt_name: str = "e2m1", seed: int = 0
+) -> tuple[ModuleOp, WeightStore]:
+    """@main(x) = ``blocks`` x [x = x + fc2(relu(fc1(x)))], fc1/fc2 quantized linears.
+
+    The relu and the residual add (onnx ops) stay on the host, so each block is
+    two kernels -- the same two for every block.
+    """
+    from fpqc.dialects import onnx
+
+    fmt = Format.parse(fmt_name)
+    quant = _quant(fmt, "group 128")
+    rng = np.random.default_rng(seed)
+    store = WeightStore()
+    prefix = f"res{next(_MODULE_IDS)}"
+    x_type = TensorType(f32, (t, c))
+    main = func.FuncOp(
+        "main",
+        ((x_type,), (x_type,)),
+        arg_attrs=ArrayAttr([DictionaryAttr({"onnx.name": StringAttr("x")})]),
+        res_attrs=ArrayAttr([DictionaryAttr({"onnx.name": StringAttr("y")})]),
+    )
+    b = Builder(InsertPoint.at_end(main.body.block))
+
+    def linear(x, name: str, o: int, k: int):
+        w = (rng.standard_normal((o, k)) / np.sqrt(k)).astype(np.float32)
+        ws = compute_scales(w, fmt, axis=-1, group_size=128)
+        codes = store.add(f"{prefix}.{name}.codes", quantize(w, fmt, ws, axis=-1, group_size=128))
+        wc = b.insert(fpq.ConstantOp(codes, TensorType(quant.element, (o, k)))).result
+        wsv = b.insert(fpq.ConstantOp(store.add(f"{prefix}.{name}.scales", ws))).result
+        bias = store.add(f"{prefix}.{name}.bias", (0.1 * rng.standard_normal(o)).astype(np.float32))
+        bv = b.insert(fpq.ConstantOp(bias)).result
+        q = b.insert(fpq.QuantizeOp(x, quant))
+        return b.insert(fpq.QLinearOp(q.codes, q.scales, wc, wsv, bv, quant, quant)).result
+
+    x = main.args[0]
+    for i in range(blocks):
+        h = linear(x, f"b{i}.fc1", hidden, c)
+        r = b.insert(onnx.ReluOp.make([h])).results[0]
+        y = linear(r, f"b{i}.fc2", c, hidden)
+        x = b.insert(onnx.AddOp.make([x, y])).results[0]
+    b.insert(func.ReturnOp(x))
+    module = ModuleOp([main])
+    module.verify()
+    return module, store

@@ -60,7 +60,10 @@ def test_verify_build_is_bit_exact(tmp_path):
     store.save(tmp_path / "weights.npz")
     emit_build(module, store, tmp_path, load_target("vck190"))
     report = verify_build(tmp_path, samples=2, seed=0)
-    assert (report.compared, report.differing) == (64, 0)
+    # one kernel, 2 launches of 4x8 outputs; and the whole model (no host ops) on the same samples
+    assert report.kernels["kernel_0"].launches == 2
+    assert (report.kernels["kernel_0"].compared, report.whole_model) == (64, (64, 0))
+    assert (report.compared, report.differing) == (128, 0)
     assert "bit-identical" in report.summary()
 
 
