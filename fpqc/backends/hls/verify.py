@@ -106,6 +106,8 @@ class VerifyReport:
 
     def summary(self) -> str:
         verdict = "bit-identical" if self.differing == 0 else "MISMATCH"
+        if self.compared == 0:
+            verdict = "nothing compared"
         launches = sum(k.launches for k in self.kernels.values())
         kernel_values = sum(k.compared for k in self.kernels.values())
         kernel_diff = sum(k.differing for k in self.kernels.values())
