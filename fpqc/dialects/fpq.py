@@ -22,7 +22,31 @@ Float-level ops
 ---------------
 
 ``fpq.constant``, ``fpq.linear`` (y = x·Wᵀ + b, W laid out ``[out, in]``),
-``fpq.gelu`` (tanh approximation, computed with fpqc's own fp32 algorithm).
+``fpq.gelu`` (tanh approximation, computed with fpqc's own fp32 algorithm),
+and the pieces of a VAR transformer:
+
+``fpq.embedding`` (table lookup), ``fpq.silu``, ``fpq.layernorm`` (no affine,
+fixed reduction order), ``fpq.split`` (AdaLN: the ``ada_lin`` output cut into
+its six -- or, before the head, two -- conditioning vectors), ``fpq.modulate``
+(``x·(1+scale)+shift``), ``fpq.residual`` (``x + f·gamma``) and
+``fpq.attention`` (L2-normalised multi-head attention from the packed qkv to
+the proj input, with VAR's block-causal mask as a list of scale boundaries).
+AdaLN itself is ``fpq.silu`` → ``fpq.linear {fpq.role = "ada_lin"}`` →
+``fpq.split``: the linear stays an ordinary linear layer for the quantizer.
+
+A VAR block raised::
+
+    %s = fpq.silu %cond : tensor<1x64xf32>
+    %a = fpq.linear %s, %w_ada, %b_ada {fpq.role = "ada_lin"} : ... -> tensor<1x384xf32>
+    %g1, %g2, %sc1, %sc2, %sh1, %sh2 = fpq.split %a : tensor<1x384xf32> -> (tensor<1x1x64xf32>, ...)
+    %n1 = fpq.layernorm %x {eps = 1.000000e-06 : f32} : tensor<1x30x64xf32>
+    %m1 = fpq.modulate %n1, %sc1, %sh1 : (...) -> tensor<1x30x64xf32>
+    %qkv = fpq.linear %m1, %w_qkv, %b_qkv {fpq.role = "mat_qkv"} : ... -> tensor<1x30x192xf32>
+    %o = fpq.attention %qkv, %q_scale {num_heads = 4 : i64, eps = 9.999999960e-13 : f32,
+        block_causal = array<i64: 0, 1, 5, 14, 30>} : (...) -> tensor<1x30x64xf32>
+    %p = fpq.linear %o, %w_proj, %b_proj {fpq.role = "proj"} : ...
+    %x1 = fpq.residual %x, %p, %g1 : (...) -> tensor<1x30x64xf32>
+    ... layernorm, modulate, fc1, gelu, fc2, residual with %g2
 
 Quantized ops
 -------------
@@ -46,13 +70,19 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import ClassVar
 
+import numpy as np
 from xdsl.dialects.builtin import (
+    DenseArrayBase,
     DenseIntOrFPElementsAttr,
     DenseResourceAttr,
     Float32Type,
+    FloatAttr,
     IntAttr,
+    IntegerAttr,
+    IntegerType,
     StringAttr,
     TensorType,
+    i64,
 )
 from xdsl.ir import Attribute, Dialect, ParametrizedAttribute, SSAValue, TypeAttribute
 from xdsl.irdl import (
@@ -64,9 +94,11 @@ from xdsl.irdl import (
     irdl_op_definition,
     operand_def,
     opt_operand_def,
+    opt_prop_def,
     prop_def,
     result_def,
     traits_def,
+    var_result_def,
 )
 from xdsl.parser import AttrParser, Parser
 from xdsl.printer import Printer
@@ -521,6 +553,333 @@ class GeluOp(IRDLOperation):
         )
 
 
+@irdl_op_definition
+class EmbeddingOp(IRDLOperation):
+    """Table lookup: ``y[i..., :] = table[indices[i...], :]`` (e.g. ``class_emb[label]``).
+
+    ``table`` is ``[N, C]`` fp32, ``indices`` an integer tensor of any shape; the
+    result is ``[*indices.shape, C]``.  Negative indices count from the end (as
+    ONNX ``Gather`` does); an index outside ``[-N, N)`` is an error at run time.
+    """
+
+    name = "fpq.embedding"
+
+    table = operand_def(TensorType)
+    indices = operand_def(TensorType)
+    result = result_def(TensorType)
+
+    traits = traits_def(Pure())
+
+    assembly_format = (
+        "$table `[` $indices `]` attr-dict `:` `(` type($table) `,` type($indices) `)` `->` type($result)"
+    )
+
+    def __init__(self, table: SSAValue, indices: SSAValue):
+        rows = _tensor(table, "table", self.name).get_shape()
+        idx = _tensor(indices, "indices", self.name).get_shape()
+        super().__init__(
+            operands=[table, indices], result_types=[TensorType(Float32Type(), (*idx, rows[-1]))]
+        )
+
+    def verify_(self) -> None:
+        table = _f32_tensor(self.table, "table", self.name)
+        if len(table) != 2:
+            raise VerifyException(f"{self.name}: table must be 2-D [rows, features], got {list(table)}")
+        idx = _tensor(self.indices, "indices", self.name)
+        if not isinstance(idx.get_element_type(), IntegerType):
+            raise VerifyException(f"{self.name}: indices must be integers, got {idx}")
+        _expect_shape(
+            _f32_tensor(self.result, "result", self.name), (*idx.get_shape(), table[1]), "result", self.name
+        )
+
+
+class _ElementwiseOp(IRDLOperation):
+    """An fp32 elementwise function of one tensor; the result has its type."""
+
+    T: ClassVar = VarConstraint("T", base(TensorType))
+    input = operand_def(T)
+    result = result_def(T)
+
+    traits = traits_def(Pure())
+
+    assembly_format = "$input attr-dict `:` type($result)"
+
+    def __init__(self, x: SSAValue):
+        super().__init__(operands=[x], result_types=[x.type])
+
+    def verify_(self) -> None:
+        _f32_tensor(self.input, "input", self.name)
+
+
+@irdl_op_definition
+class SiluOp(_ElementwiseOp):
+    """SiLU, ``x·sigmoid(x)``, computed with :func:`fpqc.numerics.silu_f32`."""
+
+    name = "fpq.silu"
+
+
+@irdl_op_definition
+class LayerNormOp(IRDLOperation):
+    """Layer normalisation over the last axis, without affine parameters.
+
+    For each row ``x[0..n)`` of the last axis, in fp32, in this order::
+
+        s    = ((x0 + x1) + x2) + ... + x(n-1)        (left to right)
+        mean = s / n
+        d_i  = x_i - mean
+        v    = ((d0·d0 + d1·d1) + ...) / n           (left to right)
+        y_i  = d_i · rsqrt_f32(v + eps)
+
+    ``rsqrt_f32`` is :func:`fpqc.numerics.rsqrt_f32`.
+    """
+
+    name = "fpq.layernorm"
+
+    T: ClassVar = VarConstraint("T", base(TensorType))
+    input = operand_def(T)
+    result = result_def(T)
+    eps = prop_def(FloatAttr)
+
+    irdl_options = (ParsePropInAttrDict(),)
+    traits = traits_def(Pure())
+
+    assembly_format = "$input attr-dict `:` type($result)"
+
+    def __init__(self, x: SSAValue, eps: float):
+        super().__init__(
+            operands=[x], result_types=[x.type], properties={"eps": FloatAttr(eps, Float32Type())}
+        )
+
+    def verify_(self) -> None:
+        shape = _f32_tensor(self.input, "input", self.name)
+        if not shape:
+            raise VerifyException(f"{self.name}: input must have at least one axis")
+        if not self.eps.value.data > 0:
+            raise VerifyException(f"{self.name}: eps must be positive, got {self.eps.value.data}")
+
+
+@irdl_op_definition
+class SplitOp(IRDLOperation):
+    """Split the last axis into N equal chunks, one result each (N = number of results).
+
+    Result i is ``input[..., i·C:(i+1)·C]`` with C = last axis / N, reshaped to
+    the result type; the reshape may only insert or remove unit axes before
+    the last one.  AdaLN uses it to cut ``ada_lin``'s ``[B, 6C]`` output into
+    the six ``[B, 1, C]`` vectors (gamma1, gamma2, scale1, scale2, shift1,
+    shift2) that broadcast over the tokens::
+
+        %g1, %g2, %s1, %s2, %b1, %b2 = fpq.split %a : tensor<2x384xf32> -> (tensor<2x1x64xf32>, ...)
+    """
+
+    name = "fpq.split"
+
+    input = operand_def(TensorType)
+    outputs = var_result_def(TensorType)
+
+    traits = traits_def(Pure())
+
+    assembly_format = "$input attr-dict `:` type($input) `->` `(` type($outputs) `)`"
+
+    def __init__(self, x: SSAValue, result_types: Sequence[Attribute]):
+        super().__init__(operands=[x], result_types=[list(result_types)])
+
+    def verify_(self) -> None:
+        shape = _f32_tensor(self.input, "input", self.name)
+        n = len(self.outputs)
+        if n == 0 or not shape or shape[-1] % n:
+            raise VerifyException(
+                f"{self.name}: the last axis ({shape[-1] if shape else 'none'}) is not divisible "
+                f"into {n} chunks"
+            )
+        chunk = (*shape[:-1], shape[-1] // n)
+        for i, out in enumerate(self.outputs):
+            got = _f32_tensor(out, f"result {i}", self.name)
+            if not got or got[-1] != chunk[-1] or _drop_units(got[:-1]) != _drop_units(chunk[:-1]):
+                raise VerifyException(
+                    f"{self.name}: result {i} has shape {list(got)}; a chunk is {list(chunk)} "
+                    "(only unit axes before the last may be added or removed)"
+                )
+
+
+def _drop_units(shape: Sequence[int]) -> tuple[int, ...]:
+    return tuple(d for d in shape if d != 1)
+
+
+def _broadcasts_to(shapes: Sequence[Sequence[int]], target: Sequence[int], what: str, op: str) -> None:
+    try:
+        ok = tuple(np.broadcast_shapes(tuple(target), *map(tuple, shapes))) == tuple(target)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise VerifyException(
+            f"{op}: {what} of shapes {', '.join(str(list(s)) for s in shapes)} do not broadcast "
+            f"to {list(target)}"
+        )
+
+
+@irdl_op_definition
+class ModulateOp(IRDLOperation):
+    """AdaLN modulation, ``y = x·(1 + scale) + shift`` in fp32, in that order.
+
+    ``x`` is ``[B, L, C]`` (a layernorm output); ``scale`` and ``shift``
+    broadcast to it (``[B, 1, C]``, one vector per sample).
+    """
+
+    name = "fpq.modulate"
+
+    input = operand_def(TensorType)
+    scale = operand_def(TensorType)
+    shift = operand_def(TensorType)
+    result = result_def(TensorType)
+
+    traits = traits_def(Pure())
+
+    assembly_format = (
+        "$input `,` $scale `,` $shift attr-dict `:` "
+        "`(` type($input) `,` type($scale) `,` type($shift) `)` `->` type($result)"
+    )
+
+    def __init__(self, x: SSAValue, scale: SSAValue, shift: SSAValue):
+        super().__init__(operands=[x, scale, shift], result_types=[x.type])
+
+    def verify_(self) -> None:
+        x = _f32_tensor(self.input, "input", self.name)
+        _broadcasts_to(
+            [_f32_tensor(self.scale, "scale", self.name), _f32_tensor(self.shift, "shift", self.name)],
+            x, "scale and shift", self.name,
+        )
+        _expect_shape(_f32_tensor(self.result, "result", self.name), x, "result", self.name)
+
+
+@irdl_op_definition
+class ResidualOp(IRDLOperation):
+    """Gated residual, ``y = x + f·gamma`` in fp32, in that order.
+
+    ``x`` and ``f`` are ``[B, L, C]``; ``gamma`` broadcasts to them
+    (``[B, 1, C]``, one gate vector per sample).
+    """
+
+    name = "fpq.residual"
+
+    input = operand_def(TensorType)
+    branch = operand_def(TensorType)
+    gamma = operand_def(TensorType)
+    result = result_def(TensorType)
+
+    traits = traits_def(Pure())
+
+    assembly_format = (
+        "$input `,` $branch `,` $gamma attr-dict `:` "
+        "`(` type($input) `,` type($branch) `,` type($gamma) `)` `->` type($result)"
+    )
+
+    def __init__(self, x: SSAValue, branch: SSAValue, gamma: SSAValue):
+        super().__init__(operands=[x, branch, gamma], result_types=[x.type])
+
+    def verify_(self) -> None:
+        x = _f32_tensor(self.input, "input", self.name)
+        _expect_shape(_f32_tensor(self.branch, "branch", self.name), x, "branch", self.name)
+        _broadcasts_to([_f32_tensor(self.gamma, "gamma", self.name)], x, "gamma", self.name)
+        _expect_shape(_f32_tensor(self.result, "result", self.name), x, "result", self.name)
+
+
+@irdl_op_definition
+class AttentionOp(IRDLOperation):
+    """VAR self-attention from the packed ``mat_qkv`` output to the ``proj`` input.
+
+    ``qkv`` is ``[B, L, 3C]``, laid out ``[q | k | v]``, each ``C = H·D`` split
+    into ``H = num_heads`` heads of ``D`` channels.  Per batch, head and token,
+    in fp32:
+
+    1. ``q̂ = q · rsqrt_f32(max(Σq², eps²)) · q_scale[h]`` and
+       ``k̂ = k · rsqrt_f32(max(Σk², eps²))`` (L2 normalisation, i.e.
+       ``x / max(‖x‖, eps)``; the sums of squares run left to right over D);
+       ``q_scale`` ``[H]`` is the learned ``exp(min(scale_mul, ln 100))``;
+    2. scores ``s = q̂·k̂ᵀ`` (softmax scale 1; an fp32 matmul, like
+       ``fpq.linear``), plus the additive ``mask`` operand if there is one;
+    3. softmax over the keys: ``e = exp_f32(s - max s)``, keys masked out by
+       ``block_causal`` contribute exactly 0, ``p = e / Σe`` (left to right);
+    4. ``o = p·v``, heads concatenated back to ``[B, L, C]``.
+
+    ``block_causal = array<i64: 0, b1, ..., L>`` is VAR's block-causal mask
+    given by its scale boundaries (prefix sums of ``patch_nums²``): a query in
+    ``[b_k, b_k+1)`` sees the keys ``[0, b_k+1)``.  Without it and without a
+    ``mask`` operand every query sees every key.
+    """
+
+    name = "fpq.attention"
+
+    qkv = operand_def(TensorType)
+    q_scale = operand_def(TensorType)
+    mask = opt_operand_def(TensorType)
+    num_heads = prop_def(IntegerAttr)
+    eps = prop_def(FloatAttr)
+    block_causal = opt_prop_def(DenseArrayBase)
+    result = result_def(TensorType)
+
+    irdl_options = (ParsePropInAttrDict(),)
+    traits = traits_def(Pure())
+
+    assembly_format = (
+        "$qkv `,` $q_scale (`,` $mask^)? attr-dict `:` "
+        "`(` type($qkv) `,` type($q_scale) (`,` type($mask)^)? `)` `->` type($result)"
+    )
+
+    def __init__(
+        self,
+        qkv: SSAValue,
+        q_scale: SSAValue,
+        num_heads: int,
+        eps: float,
+        block_causal: Sequence[int] | None = None,
+        mask: SSAValue | None = None,
+    ):
+        b, l, c3 = _tensor(qkv, "qkv", self.name).get_shape()
+        properties: dict[str, Attribute] = {
+            "num_heads": IntegerAttr(num_heads, i64),
+            "eps": FloatAttr(eps, Float32Type()),
+        }
+        if block_causal is not None:
+            properties["block_causal"] = DenseArrayBase.from_list(i64, list(block_causal))
+        super().__init__(
+            operands=[qkv, q_scale, [mask] if mask is not None else []],
+            properties=properties,
+            result_types=[TensorType(Float32Type(), (b, l, c3 // 3))],
+        )
+
+    def boundaries(self) -> tuple[int, ...] | None:
+        """The ``block_causal`` scale boundaries, or None."""
+        if self.block_causal is None:
+            return None
+        return tuple(int(v) for v in self.block_causal.get_values())
+
+    def verify_(self) -> None:
+        op = self.name
+        qkv = _f32_tensor(self.qkv, "qkv", op)
+        heads = self.num_heads.value.data
+        if len(qkv) != 3 or qkv[2] % 3 or heads <= 0 or (qkv[2] // 3) % heads:
+            raise VerifyException(
+                f"{op}: qkv must be [B, L, 3·C] with C divisible by num_heads = {heads}, got {list(qkv)}"
+            )
+        b, length, c = qkv[0], qkv[1], qkv[2] // 3
+        _expect_shape(_f32_tensor(self.q_scale, "q_scale", op), (heads,), "q_scale", op)
+        if self.mask is not None:
+            if self.block_causal is not None:
+                raise VerifyException(f"{op}: give either a mask operand or block_causal, not both")
+            _broadcasts_to([_f32_tensor(self.mask, "mask", op)], (b, heads, length, length), "mask", op)
+        bounds = self.boundaries()
+        if bounds is not None and (
+            len(bounds) < 2 or bounds[0] != 0 or bounds[-1] != length
+            or any(x >= y for x, y in zip(bounds, bounds[1:]))
+        ):
+            raise VerifyException(
+                f"{op}: block_causal boundaries {list(bounds)} must rise strictly from 0 to L = {length}"
+            )
+        if not self.eps.value.data > 0:
+            raise VerifyException(f"{op}: eps must be positive, got {self.eps.value.data}")
+        _expect_shape(_f32_tensor(self.result, "result", op), (b, length, c), "result", op)
+
+
 # ---------------------------------------------------------------------------
 # Quantized ops
 # ---------------------------------------------------------------------------
@@ -706,6 +1065,20 @@ class QLinearOp(IRDLOperation):
 
 Fpq = Dialect(
     "fpq",
-    [ConstantOp, LinearOp, GeluOp, QuantizeOp, DequantizeOp, QLinearOp],
+    [
+        ConstantOp,
+        LinearOp,
+        GeluOp,
+        EmbeddingOp,
+        SiluOp,
+        LayerNormOp,
+        SplitOp,
+        ModulateOp,
+        ResidualOp,
+        AttentionOp,
+        QuantizeOp,
+        DequantizeOp,
+        QLinearOp,
+    ],
     [FloatFormatType, IntFormatType, QuantAttr],
 )
