@@ -14,8 +14,27 @@ The C++ twin is ``fpqc/backends/hls/include/fpqc_numerics.h``; the tests in
 independent oracles (``ml_dtypes``, the QONNX FloatQuant formula, float64 math).
 """
 
+from fpqc.numerics.dual_format import (
+    DualFormat,
+    compute_dual_scales,
+    dual_dequantize,
+    dual_qlinear,
+    dual_quantize,
+    emit_dual_product_tables,
+    emit_dual_tables,
+)
 from fpqc.numerics.emit import emit_decode_table, emit_product_table, emit_quantizer_tables
 from fpqc.numerics.formats import Format
+from fpqc.numerics.hadamard import (
+    emit_ght_signs,
+    fold_weight,
+    fwht_f32,
+    fwht_scale,
+    ght_f32,
+    ght_matrix,
+    hadamard_matrix,
+    random_signs,
+)
 from fpqc.numerics.products import (
     accumulator_bits,
     combine_groups,
@@ -37,25 +56,40 @@ from fpqc.numerics.transcendental import (
 )
 
 __all__ = [
+    "DualFormat",
     "ERROR_BOUNDS",
     "Format",
     "QuantizerTable",
     "ROUNDING_MODES",
     "accumulator_bits",
     "combine_groups",
+    "compute_dual_scales",
     "compute_scales",
     "dequantize",
+    "dual_dequantize",
+    "dual_qlinear",
+    "dual_quantize",
     "emit_decode_table",
+    "emit_dual_product_tables",
+    "emit_dual_tables",
+    "emit_ght_signs",
     "emit_product_table",
     "emit_quantizer_tables",
     "exp_f32",
     "expand_scales",
+    "fold_weight",
+    "fwht_f32",
+    "fwht_scale",
     "gelu_tanh_f32",
+    "ght_f32",
+    "ght_matrix",
     "group_partial_sums",
+    "hadamard_matrix",
     "product_table",
     "product_unit",
     "qlinear",
     "quantize",
+    "random_signs",
     "rsqrt_f32",
     "sigmoid_f32",
     "silu_f32",
