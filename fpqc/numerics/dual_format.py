@@ -12,14 +12,11 @@ objects.  Only the negative side of ``neg``'s grid and the positive side of
 ``pos``'s grid are ever produced.  Names (``DualFormat.parse`` / ``.name``) are
 ``"<neg>/<pos>"`` plus three presets:
 
-=============  =========  ======  ==========================================
-preset         neg        pos     grids
-=============  =========  ======  ==========================================
-``dfq-w4a4``   ``e1m2``   e2m1    {0, -0.25, ..., -1.75} and {0, .5, ..., 6}
-``dfq-w6a6``   ``int6``   e2m3    {-32, ..., -1, 0} (int6's negative side:
-                                  magnitudes 0..32) and E2M3 up to 7.5
-``mixedformat`` ``e2m1``  e2m1    E2M1 on both sides, separate scales
-=============  =========  ======  ==========================================
+* ``dfq-w4a4`` = ``e1m2/e2m1``: negatives on {0, -0.25, ..., -1.75}, positives
+  on E2M1 {0, 0.5, 1, 1.5, 2, 3, 4, 6};
+* ``dfq-w6a6`` = ``int6/e2m3``: negatives on the integer grid {-32, ..., -1, 0}
+  (the negative side of ``int6``, magnitudes 0..32), positives on E2M3 (max 7.5);
+* ``mixedformat`` = ``e2m1/e2m1``: E2M1 on both sides with separate scales.
 
 The *side maximum* is the largest magnitude a side can produce: ``neg_max`` is
 the largest magnitude of ``neg``'s negative values (1.75 for e1m2, 32 for int6,
@@ -144,7 +141,8 @@ class DualFormat:
 
 def _check_groups(x: np.ndarray, group_size: int | None) -> np.ndarray:
     if x.ndim == 0:
-        raise FpqcError("dual-format quantization needs at least one axis (groups run along the last)")
+        raise FpqcError(
+            "dual-format quantization needs at least one axis (groups run along the last)")
     return _group_view(x, -1, group_size)
 
 

@@ -74,7 +74,8 @@ def _check_dim(dim: int, block: int) -> None:
     if dim <= 0 or dim % block:
         raise FpqcError(
             f"group-wise Hadamard needs a dimension that is a multiple of the block size; "
-            f"got dimension {dim} with block {block} (pad the channels or pick a block dividing {dim})"
+            f"got dimension {dim} with block {block} (pad the channels or pick a block "
+            f"dividing {dim})"
         )
 
 
@@ -109,7 +110,8 @@ def fold_weight(w, q) -> np.ndarray:
     w, q = np.asarray(w, dtype=np.float64), np.asarray(q, dtype=np.float64)
     if w.ndim != 2 or q.shape != (w.shape[1], w.shape[1]):
         raise FpqcError(
-            f"fold_weight needs a weight [O, K] and a transform [K, K]; got {w.shape} and {q.shape}")
+            f"fold_weight needs a weight [O, K] and a transform [K, K]; got {w.shape} and "
+            f"{q.shape}")
     return w @ q
 
 

@@ -58,7 +58,8 @@ def _driver_source():
     for block in FWHT_BLOCKS:
         dispatch.append(
             f'if (!std::strcmp(mode, "fwht_{block}")) {{ for (std::size_t r = 0; r < x.size(); '
-            f"r += {DIM}) for (int b = 0; b < {DIM}; b += {block}) fpqc::fwht_f32<{block}>(&x[r + b]); "
+            f"r += {DIM}) for (int b = 0; b < {DIM}; b += {block}) "
+            f"fpqc::fwht_f32<{block}>(&x[r + b]); "
             "std::fwrite(x.data(), 4, x.size(), out); return 0; }")
     dispatch.append(
         f'if (!std::strcmp(mode, "ght_128")) {{ for (std::size_t r = 0; r < x.size(); r += {DIM}) '
