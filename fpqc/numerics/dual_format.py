@@ -53,7 +53,8 @@ code layout of its format::
 
 (one float32 division, then the LUT quantizer of ``fpqc.numerics.rounding``
 with the given rounding mode).  Code 0 is +0 in every fpqc format, so each
-element has at most one nonzero plane.  Two planes keep the LUT multiplier
+element has at most one nonzero plane (a negative element that rounds to zero
+keeps its format's -0 code, as the LUT quantizer gives it).  Two planes keep the LUT multiplier
 simple: each plane meets the weights through the ordinary product ROM of
 ``product_table(neg, w_fmt)`` / ``product_table(pos, w_fmt)``, and a zero code
 contributes an exact 0.  (Storage may pack the two planes as one code plus a
