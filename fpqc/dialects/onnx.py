@@ -9,12 +9,24 @@ operand ``input``) and ONNX attributes are properties with their ONNX names and 
 ``FloatAttr`` and strings ``StringAttr``.  Properties at their default value
 are not printed.  Semantics are those of the default ONNX domain at opset 20.
 
-Every op has one result of static tensor type.  ``infer_type`` computes it
+Every op has one result of static tensor type, except ``Split``, which has
+one per piece.  ``infer_type`` (``infer_types`` for ``Split``) computes it
 from the operand types, the attribute values and, where the ONNX op needs
 them (the ``shape`` of ``Reshape``), the values of constant operands; the
 importer uses it to type the ops it builds, and the verifier checks that the
 result type is the inferred one.  Broadcasting follows the ONNX (= numpy)
 multidirectional rules.
+
+Operands are positional as in ONNX.  An absent optional input in the middle
+(``Clip(x, "", max)``) is named in the text form by the keyword of each
+optional operand that is present: ``onnx.Clip %x max %m : tensor<4xf32>
+max tensor<f32> -> tensor<4xf32>`` (``Clip`` and ``Slice`` print this way).
+Ops with a variable number of inputs (``Concat``, ``Max``, ``Min``) take
+them as one variadic operand.  ``LayerNormalization`` has only its ``Y``
+result: the importer rejects a model that uses its ``Mean`` or
+``InvStdDev`` outputs.  ``RandomUniformLike`` is part of the dialect only so
+that the importer can recognise (and remove) the training-time class dropout
+of VAR; it has no interpreter implementation.
 
 Example::
 
@@ -39,14 +51,20 @@ from xdsl.dialects.builtin import (
     Float32Type,
     FloatAttr,
     IntegerAttr,
+    IntegerType,
     StringAttr,
     TensorType,
+    i1,
     i64,
 )
 from xdsl.ir import Attribute, Dialect, SSAValue
 from xdsl.irdl import (
+    AttrSizedOperandSegments,
     IRDLOperation,
+    OptOperandDef,
     ParsePropInAttrDict,
+    VarOperandDef,
+    VarResultDef,
     irdl_op_definition,
     operand_def,
     opt_operand_def,
@@ -54,6 +72,8 @@ from xdsl.irdl import (
     prop_def,
     result_def,
     traits_def,
+    var_operand_def,
+    var_result_def,
 )
 from xdsl.parser import Parser
 from xdsl.printer import Printer
@@ -90,7 +110,7 @@ def broadcast_shapes(*shapes: Shape) -> Shape:
 
 
 def attribute_value(attr: Attribute) -> Any:
-    """The Python value of an ONNX attribute property (int, float, str or list of ints)."""
+    """The Python value of an ONNX attribute property (int, float, str, list of ints or tensor)."""
     if isinstance(attr, IntegerAttr):
         return attr.value.data
     if isinstance(attr, FloatAttr):
@@ -99,6 +119,8 @@ def attribute_value(attr: Attribute) -> Any:
         return attr.data
     if isinstance(attr, ArrayAttr):
         return [attribute_value(a) for a in attr.data]
+    if isinstance(attr, DenseIntOrFPElementsAttr):
+        return resolve(attr)
     raise TypeError(f"no Python value for attribute {attr}")
 
 
@@ -114,7 +136,12 @@ def _constant_value(value: SSAValue) -> np.ndarray | None:
 
 
 class OnnxOp(IRDLOperation):
-    """Base of the ops of one ONNX node: one result, whose type ``infer_type`` gives."""
+    """Base of the ops of one ONNX node; ``infer_types`` gives the result types.
+
+    Operand lists are *positional*: ``None`` stands for an absent optional
+    input before a present one, trailing absent inputs are left out, and a
+    variadic operand contributes all its values.
+    """
 
     # The assembly format shared by all ops with operands.
     assembly_format = "operands attr-dict `:` functional-type(operands, results)"
@@ -125,6 +152,8 @@ class OnnxOp(IRDLOperation):
         """The op's ONNX attributes as Python values, defaults filled in (None if absent)."""
         values: dict[str, Any] = {}
         for name, prop in cls.get_irdl_definition().properties.items():
+            if name == "operandSegmentSizes":
+                continue
             attr = properties.get(name, prop.default_value)
             values[name] = None if attr is None else attribute_value(attr)
         return values
@@ -132,7 +161,7 @@ class OnnxOp(IRDLOperation):
     @classmethod
     def infer_type(
         cls,
-        operand_types: Sequence[TensorType],
+        operand_types: Sequence[TensorType | None],
         attrs: Mapping[str, Any],
         values: Sequence[np.ndarray | None],
     ) -> TensorType | None:
@@ -144,45 +173,97 @@ class OnnxOp(IRDLOperation):
         raise TypeError(f"{cls.name} defines no infer_type")
 
     @classmethod
-    def make(cls, operands: Sequence[SSAValue], properties: Mapping[str, Attribute] = {}) -> OnnxOp:
-        """The op on ``operands`` (trailing optional ones may be left out), typed by inference.
+    def infer_types(
+        cls,
+        operand_types: Sequence[TensorType | None],
+        attrs: Mapping[str, Any],
+        values: Sequence[np.ndarray | None],
+    ) -> list[TensorType] | None:
+        """The types of all results (one for every op but ``Split``); see :meth:`infer_type`."""
+        result = cls.infer_type(operand_types, attrs, values)
+        return None if result is None else [result]
+
+    @classmethod
+    def make(cls, operands: Sequence[SSAValue | None], properties: Mapping[str, Attribute] = {}) -> OnnxOp:
+        """The op on positional ``operands`` (see the class docstring), typed by inference.
 
         Constant operands are read from inline values or the active weight store.
         Raises :class:`InferenceError` when the operands do not fit together.
         """
-        operand_types = [o.type for o in operands]
-        if not all(isinstance(t, TensorType) for t in operand_types):
+        operand_types = [None if o is None else o.type for o in operands]
+        if not all(t is None or isinstance(t, TensorType) for t in operand_types):
             raise InferenceError(f"operands must be tensors, got {', '.join(map(str, operand_types))}")
-        result_type = cls.infer_type(
-            operand_types, cls.attribute_values(properties), [_constant_value(o) for o in operands]
+        result_types = cls.infer_types(
+            operand_types,
+            cls.attribute_values(properties),
+            [None if o is None else _constant_value(o) for o in operands],
         )
-        if result_type is None:
+        if result_types is None:
             raise InferenceError("the result shape depends on an operand that is not a constant")
         definition = cls.get_irdl_definition()
-        arguments: list[SSAValue | None] = list(operands)
-        arguments += [None] * (len(definition.operands) - len(arguments))
         ordered = {name: properties[name] for name in definition.properties if name in properties}
-        return cls.build(operands=arguments, result_types=[result_type], properties=ordered)
+        variadic = isinstance(definition.results[0][1], VarResultDef)
+        results: list[Any] = [result_types] if variadic else result_types
+        return cls.build(operands=_group_operands(cls, operands), result_types=results, properties=ordered)
+
+    def positional_operands(self) -> list[SSAValue | None]:
+        """The operands as ONNX lists them (see the class docstring)."""
+        flat: list[SSAValue | None] = []
+        for name, definition in self.get_irdl_definition().operands:
+            value = getattr(self, name)
+            if isinstance(definition, OptOperandDef):
+                flat.append(value)
+            elif isinstance(definition, VarOperandDef):
+                flat.extend(value)
+            else:
+                flat.append(value)
+        while flat and flat[-1] is None:
+            flat.pop()
+        return flat
 
     def verify_(self) -> None:
-        operand_types = []
-        for index, operand in enumerate(self.operands):
-            if not isinstance(operand.type, TensorType):
+        operands = self.positional_operands()
+        for index, operand in enumerate(operands):
+            if operand is not None and not isinstance(operand.type, TensorType):
                 raise VerifyException(f"{self.name}: operand {index} must be a tensor, got {operand.type}")
-            operand_types.append(operand.type)
         try:
-            expected = self.infer_type(
-                operand_types,
+            expected = self.infer_types(
+                [None if o is None else o.type for o in operands],
                 self.attribute_values(self.properties),
-                [_constant_value(o) for o in self.operands],
+                [None if o is None else _constant_value(o) for o in operands],
             )
         except InferenceError as e:
             raise VerifyException(f"{self.name}: {e}") from None
-        actual = self.results[0].type
-        if expected is not None and actual != expected:
-            raise VerifyException(
-                f"{self.name}: result type {actual} does not match the inferred type {expected}"
-            )
+        if expected is None:
+            return
+        actual = [r.type for r in self.results]
+        if len(actual) != len(expected):
+            raise VerifyException(f"{self.name}: {len(actual)} results, but the operands give {len(expected)}")
+        for result, inferred in zip(actual, expected):
+            if result != inferred:
+                raise VerifyException(
+                    f"{self.name}: result type {result} does not match the inferred type {inferred}"
+                )
+
+
+def _group_operands(cls: type[OnnxOp], operands: Sequence[SSAValue | None]) -> list[Any]:
+    """``operands`` (positional) grouped as ``cls.build`` takes them, one entry per definition."""
+    grouped: list[Any] = []
+    rest = list(operands)
+    for name, definition in cls.get_irdl_definition().operands:
+        if isinstance(definition, OptOperandDef):
+            value = rest.pop(0) if rest else None
+            grouped.append([] if value is None else [value])
+        elif isinstance(definition, VarOperandDef):
+            grouped.append(rest)
+            rest = []
+        else:
+            if not rest or rest[0] is None:
+                raise InferenceError(f"required operand '{name}' is missing")
+            grouped.append(rest.pop(0))
+    if rest:
+        raise InferenceError(f"{len(rest)} operands too many")
+    return grouped
 
 
 def _same_type(types: Sequence[TensorType]) -> Attribute:
@@ -531,27 +612,675 @@ class ConstantOp(OnnxOp):
             )
 
 
+# ---------------------------------------------------------------------------
+# More elementwise: unary, comparisons, selection, clipping, n-ary max/min
+# ---------------------------------------------------------------------------
+
+
+@irdl_op_definition
+class ExpOp(_UnaryOp):
+    name = "onnx.Exp"
+
+
+@irdl_op_definition
+class LogOp(_UnaryOp):
+    name = "onnx.Log"
+
+
+@irdl_op_definition
+class NegOp(_UnaryOp):
+    name = "onnx.Neg"
+
+
+@irdl_op_definition
+class NotOp(_UnaryOp):
+    """Logical not of a boolean (``i1``) tensor."""
+
+    name = "onnx.Not"
+
+    @classmethod
+    def infer_type(cls, operand_types, attrs, values):
+        if operand_types[0].get_element_type() != i1:
+            raise InferenceError(f"the operand must be a boolean (i1) tensor, got {operand_types[0]}")
+        return operand_types[0]
+
+
+class _CompareOp(_BinaryOp):
+    """``A cmp B`` with broadcasting; a boolean (``i1``) result."""
+
+    @classmethod
+    def infer_type(cls, operand_types, attrs, values):
+        _same_type(operand_types)
+        a, b = operand_types
+        return TensorType(i1, broadcast_shapes(a.get_shape(), b.get_shape()))
+
+
+@irdl_op_definition
+class EqualOp(_CompareOp):
+    name = "onnx.Equal"
+
+
+@irdl_op_definition
+class LessOp(_CompareOp):
+    name = "onnx.Less"
+
+
+@irdl_op_definition
+class GreaterOp(_CompareOp):
+    name = "onnx.Greater"
+
+
+@irdl_op_definition
+class WhereOp(OnnxOp):
+    """``condition ? X : Y`` elementwise, all three broadcast together."""
+
+    name = "onnx.Where"
+
+    condition = operand_def(TensorType)
+    X = operand_def(TensorType)
+    Y = operand_def(TensorType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer_type(cls, operand_types, attrs, values):
+        condition, x, y = operand_types
+        if condition.get_element_type() != i1:
+            raise InferenceError(f"condition must be a boolean (i1) tensor, got {condition}")
+        element = _same_type([x, y])
+        return TensorType(element, broadcast_shapes(condition.get_shape(), x.get_shape(), y.get_shape()))
+
+
+@irdl_op_definition
+class ClipOp(OnnxOp):
+    """``input`` clamped to ``[min, max]``; each bound is an optional scalar tensor.
+
+    Printed with the keyword of each bound present::
+
+        %y = onnx.Clip %x min %lo : tensor<4xf32> min tensor<f32> -> tensor<4xf32>
+    """
+
+    name = "onnx.Clip"
+
+    input = operand_def(TensorType)
+    min = opt_operand_def(TensorType)
+    max = opt_operand_def(TensorType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    irdl_options = (AttrSizedOperandSegments(as_property=True), ParsePropInAttrDict())
+    assembly_format = (
+        "$input (`min` $min^)? (`max` $max^)? attr-dict `:` type($input)"
+        " (`min` type($min)^)? (`max` type($max)^)? `->` type($result)"
+    )
+
+    @classmethod
+    def infer_type(cls, operand_types, attrs, values):
+        for bound in operand_types[1:]:
+            if bound is not None:
+                _same_type([operand_types[0], bound])
+                if bound.element_count() != 1:
+                    raise InferenceError(f"min and max must be scalars, got {bound}")
+        return operand_types[0]
+
+
+class _VariadicOp(OnnxOp):
+    """An elementwise function of one or more tensors, broadcast together."""
+
+    data_0 = var_operand_def(TensorType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer_type(cls, operand_types, attrs, values):
+        if not operand_types:
+            raise InferenceError("needs at least one operand")
+        element = _same_type(operand_types)
+        return TensorType(element, broadcast_shapes(*(t.get_shape() for t in operand_types)))
+
+
+@irdl_op_definition
+class MaxOp(_VariadicOp):
+    name = "onnx.Max"
+
+
+@irdl_op_definition
+class MinOp(_VariadicOp):
+    name = "onnx.Min"
+
+
+# ---------------------------------------------------------------------------
+# Reductions and normalizations
+# ---------------------------------------------------------------------------
+
+
+def normalize_axis(axis: int, rank: int) -> int:
+    """``axis`` in ``[0, rank)``, counting negative values from the back."""
+    if not -rank <= axis < rank:
+        raise InferenceError(f"axis {axis} is out of range for rank {rank}")
+    return axis % rank
+
+
+def reduced_axes(rank: int, axes: Sequence[int] | None, noop_with_empty_axes: int) -> tuple[int, ...]:
+    """The axes a Reduce* op reduces: all when ``axes`` is empty (unless ``noop_with_empty_axes``)."""
+    if axes is None or len(axes) == 0:
+        return () if noop_with_empty_axes else tuple(range(rank))
+    normalized = tuple(sorted(normalize_axis(int(a), rank) for a in axes))
+    if len(set(normalized)) != len(normalized):
+        raise InferenceError(f"axes {list(axes)} repeat an axis")
+    return normalized
+
+
+class _ReduceOp(OnnxOp):
+    """A reduction of ``data`` over ``axes`` (an optional i64 input, opset 18)."""
+
+    data = operand_def(TensorType)
+    axes = opt_operand_def(TensorType)
+    result = result_def(TensorType)
+    keepdims = prop_def(IntegerAttr, _i64(1))
+    noop_with_empty_axes = prop_def(IntegerAttr, _i64(0))
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer_type(cls, operand_types, attrs, values):
+        shape = operand_types[0].get_shape()
+        axes = None
+        if len(operand_types) > 1 and operand_types[1] is not None:
+            if values[1] is None:
+                return None
+            axes = values[1].reshape(-1).tolist()
+        reduced = reduced_axes(len(shape), axes, attrs["noop_with_empty_axes"])
+        if attrs["keepdims"]:
+            dims = [1 if i in reduced else d for i, d in enumerate(shape)]
+        else:
+            dims = [d for i, d in enumerate(shape) if i not in reduced]
+        return TensorType(operand_types[0].get_element_type(), dims)
+
+
+@irdl_op_definition
+class ReduceL2Op(_ReduceOp):
+    name = "onnx.ReduceL2"
+
+
+@irdl_op_definition
+class ReduceMeanOp(_ReduceOp):
+    name = "onnx.ReduceMean"
+
+
+@irdl_op_definition
+class ReduceSumOp(_ReduceOp):
+    name = "onnx.ReduceSum"
+
+
+@irdl_op_definition
+class LayerNormalizationOp(OnnxOp):
+    """Normalization of ``X`` over the axes ``axis..rank-1``, then ``· Scale + B``.
+
+    Only the ``Y`` result is modelled (the importer rejects uses of ``Mean``
+    and ``InvStdDev``).  Statistics are computed in float32 (``stash_type`` 1).
+    """
+
+    name = "onnx.LayerNormalization"
+
+    X = operand_def(TensorType)
+    Scale = operand_def(TensorType)
+    B = opt_operand_def(TensorType)
+    result = result_def(TensorType)
+    axis = prop_def(IntegerAttr, _i64(-1))
+    epsilon = prop_def(FloatAttr, _f32(1e-5))
+    stash_type = prop_def(IntegerAttr, _i64(1))
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer_type(cls, operand_types, attrs, values):
+        x = operand_types[0]
+        shape = x.get_shape()
+        normalized = shape[normalize_axis(attrs["axis"], len(shape)):]
+        for name, t in zip(("Scale", "B"), operand_types[1:]):
+            _same_type([x, t])
+            if broadcast_shapes(t.get_shape(), normalized) != normalized:
+                raise InferenceError(f"{name} of shape {list(t.get_shape())} does not broadcast to {list(normalized)}")
+        if attrs["stash_type"] != 1:
+            raise InferenceError(f"stash_type {attrs['stash_type']} is not supported (only 1, float32)")
+        return x
+
+
+@irdl_op_definition
+class SoftmaxOp(OnnxOp):
+    """``exp(x) / sum(exp(x))`` along ``axis`` (opset 13 semantics)."""
+
+    name = "onnx.Softmax"
+
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+    axis = prop_def(IntegerAttr, _i64(-1))
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer_type(cls, operand_types, attrs, values):
+        normalize_axis(attrs["axis"], len(operand_types[0].get_shape()))
+        return operand_types[0]
+
+
+# ---------------------------------------------------------------------------
+# Shape manipulation
+# ---------------------------------------------------------------------------
+
+
+def _ints(values: Sequence[np.ndarray | None], index: int) -> list[int] | None:
+    """The constant integer operand ``index`` as a list, or None when not known."""
+    value = values[index] if index < len(values) else None
+    return None if value is None else [int(v) for v in np.asarray(value).reshape(-1)]
+
+
+def _i64_vector(t: TensorType | None, name: str) -> None:
+    if t is not None and (t.get_element_type() != i64 or len(t.get_shape()) != 1):
+        raise InferenceError(f"{name} must be a 1-D tensor of i64, got {t}")
+
+
+@irdl_op_definition
+class SqueezeOp(OnnxOp):
+    """``data`` without the unit dims in ``axes`` (all unit dims when absent)."""
+
+    name = "onnx.Squeeze"
+
+    data = operand_def(TensorType)
+    axes = opt_operand_def(TensorType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer_type(cls, operand_types, attrs, values):
+        shape = operand_types[0].get_shape()
+        if len(operand_types) > 1:
+            _i64_vector(operand_types[1], "axes")
+            axes = _ints(values, 1)
+            if axes is None:
+                return None
+            axes = {normalize_axis(a, len(shape)) for a in axes}
+            for a in axes:
+                if shape[a] != 1:
+                    raise InferenceError(f"cannot squeeze axis {a} of size {shape[a]}")
+        else:
+            axes = {i for i, d in enumerate(shape) if d == 1}
+        return TensorType(operand_types[0].get_element_type(), [d for i, d in enumerate(shape) if i not in axes])
+
+
+def unsqueeze_shape(shape: Shape, axes: Sequence[int]) -> Shape:
+    """``shape`` with unit dims inserted at ``axes`` (positions in the result)."""
+    rank = len(shape) + len(axes)
+    positions = {normalize_axis(a, rank) for a in axes}
+    if len(positions) != len(axes):
+        raise InferenceError(f"axes {list(axes)} repeat an axis")
+    rest = iter(shape)
+    return tuple(1 if i in positions else next(rest) for i in range(rank))
+
+
+@irdl_op_definition
+class UnsqueezeOp(OnnxOp):
+    """``data`` with unit dims inserted at ``axes`` (positions in the result)."""
+
+    name = "onnx.Unsqueeze"
+
+    data = operand_def(TensorType)
+    axes = operand_def(TensorType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer_type(cls, operand_types, attrs, values):
+        _i64_vector(operand_types[1], "axes")
+        axes = _ints(values, 1)
+        if axes is None:
+            return None
+        return TensorType(operand_types[0].get_element_type(), unsqueeze_shape(operand_types[0].get_shape(), axes))
+
+
+def split_sizes(dim: int, split: Sequence[int] | None, num_outputs: int | None) -> list[int]:
+    """The piece sizes of ONNX ``Split``: ``split`` if given, else ``num_outputs`` pieces of
+    ``ceil(dim / num_outputs)`` (the last ones smaller when ``dim`` does not divide)."""
+    if split is not None:
+        if any(s < 0 for s in split) or sum(split) != dim:
+            raise InferenceError(f"split sizes {list(split)} do not add up to the dimension {dim}")
+        return list(split)
+    if num_outputs is None or num_outputs < 1:
+        raise InferenceError("Split needs the 'split' input or a positive 'num_outputs'")
+    chunk = -(-dim // num_outputs)
+    return [max(0, min(chunk, dim - i * chunk)) for i in range(num_outputs)]
+
+
+@irdl_op_definition
+class SplitOp(OnnxOp):
+    """``input`` cut along ``axis`` into pieces: sizes from ``split`` or ``num_outputs``.
+
+    The importer fills in ``num_outputs`` for a Split of older opsets that
+    gives neither (equal pieces, one per ONNX output).
+    """
+
+    name = "onnx.Split"
+
+    input = operand_def(TensorType)
+    split = opt_operand_def(TensorType)
+    outputs = var_result_def(TensorType)
+    axis = prop_def(IntegerAttr, _i64(0))
+    num_outputs = opt_prop_def(IntegerAttr)
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer_types(cls, operand_types, attrs, values):
+        x = operand_types[0]
+        shape = x.get_shape()
+        axis = normalize_axis(attrs["axis"], len(shape))
+        split = None
+        if len(operand_types) > 1:
+            _i64_vector(operand_types[1], "split")
+            split = _ints(values, 1)
+            if split is None:
+                return None
+            if attrs["num_outputs"] is not None:
+                raise InferenceError("give either the 'split' input or 'num_outputs', not both")
+        sizes = split_sizes(shape[axis], split, attrs["num_outputs"])
+        return [TensorType(x.get_element_type(), (*shape[:axis], s, *shape[axis + 1 :])) for s in sizes]
+
+
+def shape_range(rank: int, start: int | None, end: int | None) -> tuple[int, int]:
+    """The ``[start, end)`` dims that ONNX ``Shape`` returns (negative counts from the back, clamped)."""
+    def clamp(v: int) -> int:
+        return min(max(v + rank if v < 0 else v, 0), rank)
+
+    return clamp(start or 0), clamp(rank if end is None else end)
+
+
+@irdl_op_definition
+class ShapeOp(OnnxOp):
+    """The dims ``start..end`` of ``data``'s shape as a 1-D i64 tensor (always a constant after import)."""
+
+    name = "onnx.Shape"
+
+    data = operand_def(TensorType)
+    result = result_def(TensorType)
+    start = opt_prop_def(IntegerAttr)
+    end = opt_prop_def(IntegerAttr)
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer_type(cls, operand_types, attrs, values):
+        start, end = shape_range(len(operand_types[0].get_shape()), attrs["start"], attrs["end"])
+        return TensorType(i64, [max(end - start, 0)])
+
+
+@irdl_op_definition
+class ExpandOp(OnnxOp):
+    """``input`` broadcast with the dims in ``shape`` (bidirectionally, as numpy does)."""
+
+    name = "onnx.Expand"
+
+    input = operand_def(TensorType)
+    shape = operand_def(TensorType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer_type(cls, operand_types, attrs, values):
+        _i64_vector(operand_types[1], "shape")
+        dims = _ints(values, 1)
+        if dims is None:
+            return None
+        return TensorType(operand_types[0].get_element_type(), broadcast_shapes(operand_types[0].get_shape(), tuple(dims)))
+
+
+@irdl_op_definition
+class ConcatOp(OnnxOp):
+    """The ``inputs`` joined along ``axis``."""
+
+    name = "onnx.Concat"
+
+    inputs = var_operand_def(TensorType)
+    result = result_def(TensorType)
+    axis = prop_def(IntegerAttr)
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer_type(cls, operand_types, attrs, values):
+        if not operand_types:
+            raise InferenceError("needs at least one operand")
+        element = _same_type(operand_types)
+        first = operand_types[0].get_shape()
+        axis = normalize_axis(attrs["axis"], len(first))
+        total = 0
+        for t in operand_types:
+            shape = t.get_shape()
+            if len(shape) != len(first) or shape[:axis] + shape[axis + 1 :] != first[:axis] + first[axis + 1 :]:
+                raise InferenceError(
+                    f"shapes {' and '.join(str(list(t.get_shape())) for t in operand_types)} "
+                    f"do not join along axis {axis}"
+                )
+            total += shape[axis]
+        return TensorType(element, (*first[:axis], total, *first[axis + 1 :]))
+
+
+@irdl_op_definition
+class GatherOp(OnnxOp):
+    """Entries of ``data`` along ``axis`` at integer ``indices`` (negative counts from the back)."""
+
+    name = "onnx.Gather"
+
+    data = operand_def(TensorType)
+    indices = operand_def(TensorType)
+    result = result_def(TensorType)
+    axis = prop_def(IntegerAttr, _i64(0))
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer_type(cls, operand_types, attrs, values):
+        data, indices = operand_types
+        if indices.get_element_type() not in (i64, IntegerType(32)):
+            raise InferenceError(f"indices must be i32 or i64, got {indices}")
+        shape = data.get_shape()
+        axis = normalize_axis(attrs["axis"], len(shape))
+        return TensorType(data.get_element_type(), (*shape[:axis], *indices.get_shape(), *shape[axis + 1 :]))
+
+
+def slice_bounds(
+    shape: Shape,
+    starts: Sequence[int],
+    ends: Sequence[int],
+    axes: Sequence[int] | None,
+    steps: Sequence[int] | None,
+) -> list[slice]:
+    """One Python ``slice`` per axis of ``shape`` with the ONNX ``Slice`` clamping rules."""
+    rank = len(shape)
+    axes = list(range(len(starts))) if axes is None else [normalize_axis(a, rank) for a in axes]
+    steps = [1] * len(starts) if steps is None else list(steps)
+    if not len(starts) == len(ends) == len(axes) == len(steps):
+        raise InferenceError("starts, ends, axes and steps differ in length")
+    if len(set(axes)) != len(axes):
+        raise InferenceError(f"axes {axes} repeat an axis")
+    bounds = [slice(None)] * rank
+    for start, end, axis, step in zip(starts, ends, axes, steps):
+        dim = shape[axis]
+        if step == 0:
+            raise InferenceError("a step of Slice is 0")
+        start = start + dim if start < 0 else start
+        end = end + dim if end < 0 else end
+        if step > 0:
+            start, end = min(max(start, 0), dim), min(max(end, 0), dim)
+        else:
+            start, end = min(max(start, 0), dim - 1), min(max(end, -1), dim - 1)
+        bounds[axis] = slice(start, None if end < 0 else end, step)
+    return bounds
+
+
+def _sliced_length(bound: slice, dim: int) -> int:
+    if bound == slice(None):
+        return dim
+    return len(range(bound.start, -1 if bound.stop is None else bound.stop, bound.step))
+
+
+@irdl_op_definition
+class SliceOp(OnnxOp):
+    """``data[starts:ends:steps]`` on ``axes`` (all i64 inputs; ``axes``, ``steps`` optional).
+
+    Printed with the keyword of each optional input present::
+
+        %y = onnx.Slice %x, %s, %e axes %a : tensor<4x6xf32>, tensor<1xi64>, tensor<1xi64>
+            axes tensor<1xi64> -> tensor<4x2xf32>
+    """
+
+    name = "onnx.Slice"
+
+    data = operand_def(TensorType)
+    starts = operand_def(TensorType)
+    ends = operand_def(TensorType)
+    axes = opt_operand_def(TensorType)
+    steps = opt_operand_def(TensorType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    irdl_options = (AttrSizedOperandSegments(as_property=True), ParsePropInAttrDict())
+    assembly_format = (
+        "$data `,` $starts `,` $ends (`axes` $axes^)? (`steps` $steps^)? attr-dict `:` type($data) `,`"
+        " type($starts) `,` type($ends) (`axes` type($axes)^)? (`steps` type($steps)^)? `->` type($result)"
+    )
+
+    @classmethod
+    def infer_type(cls, operand_types, attrs, values):
+        for name, t in zip(("starts", "ends", "axes", "steps"), operand_types[1:]):
+            _i64_vector(t, name)
+        known = [_ints(values, i) for i in range(1, len(operand_types))]
+        present = [t is not None for t in operand_types[1:]]
+        if any(p and k is None for p, k in zip(present, known)):
+            return None
+        known += [None] * (4 - len(known))
+        shape = operand_types[0].get_shape()
+        bounds = slice_bounds(shape, known[0], known[1], known[2], known[3])
+        return TensorType(operand_types[0].get_element_type(), [_sliced_length(b, d) for b, d in zip(bounds, shape)])
+
+
+@irdl_op_definition
+class ConstantOfShapeOp(OnnxOp):
+    """A tensor of the dims in ``input`` filled with ``value`` (a one-element tensor; 0.0 f32 by default)."""
+
+    name = "onnx.ConstantOfShape"
+
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+    value = opt_prop_def(DenseIntOrFPElementsAttr)
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer_type(cls, operand_types, attrs, values):
+        _i64_vector(operand_types[0], "input")
+        dims = _ints(values, 0)
+        if dims is None:
+            return None
+        fill = attrs["value"]
+        if fill is not None and fill.size != 1:
+            raise InferenceError(f"value must hold one element, got {fill.size}")
+        element = Float32Type() if fill is None else element_type_of(fill.dtype)
+        return TensorType(element, dims)
+
+
+def range_length(start: float, limit: float, delta: float) -> int:
+    """The number of elements of ONNX ``Range``: ``max(ceil((limit - start) / delta), 0)``."""
+    if delta == 0:
+        raise InferenceError("the delta of Range is 0")
+    return max(int(np.ceil((limit - start) / delta)), 0)
+
+
+@irdl_op_definition
+class RangeOp(OnnxOp):
+    """``start, start + delta, ...`` up to (excluding) ``limit``; three scalars of one type."""
+
+    name = "onnx.Range"
+
+    start = operand_def(TensorType)
+    limit = operand_def(TensorType)
+    delta = operand_def(TensorType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer_type(cls, operand_types, attrs, values):
+        element = _same_type(operand_types)
+        if any(t.get_shape() != () for t in operand_types):
+            raise InferenceError("start, limit and delta must be scalars")
+        if any(v is None for v in values):
+            return None
+        start, limit, delta = (v.item() for v in values)
+        return TensorType(element, [range_length(start, limit, delta)])
+
+
+@irdl_op_definition
+class RandomUniformLikeOp(OnnxOp):
+    """Uniform random numbers in ``[low, high)`` shaped like ``input`` (nondeterministic).
+
+    Only the importer's class-dropout fold consumes it; no interpreter
+    implementation exists and an imported model never contains it.
+    """
+
+    name = "onnx.RandomUniformLike"
+
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+    dtype = opt_prop_def(IntegerAttr)
+    high = prop_def(FloatAttr, _f32(1.0))
+    low = prop_def(FloatAttr, _f32(0.0))
+    seed = opt_prop_def(FloatAttr)
+
+    @classmethod
+    def infer_type(cls, operand_types, attrs, values):
+        x = operand_types[0]
+        element = x.get_element_type() if attrs["dtype"] is None else onnx_element_type(attrs["dtype"])
+        return TensorType(element, x.get_shape())
+
+
 ONNX_OPS: dict[str, type[OnnxOp]] = {
     op.name.removeprefix("onnx."): op
     for op in (
         AddOp,
         CastOp,
+        ClipOp,
+        ConcatOp,
+        ConstantOfShapeOp,
         ConstantOp,
         DivOp,
+        EqualOp,
         ErfOp,
+        ExpOp,
+        ExpandOp,
+        GatherOp,
         GeluOp,
         GemmOp,
+        GreaterOp,
         IdentityOp,
+        LayerNormalizationOp,
+        LessOp,
+        LogOp,
         MatMulOp,
+        MaxOp,
+        MinOp,
         MulOp,
+        NegOp,
+        NotOp,
         PowOp,
+        RandomUniformLikeOp,
+        RangeOp,
+        ReduceL2Op,
+        ReduceMeanOp,
+        ReduceSumOp,
         ReluOp,
         ReshapeOp,
+        ShapeOp,
         SigmoidOp,
+        SliceOp,
+        SoftmaxOp,
+        SplitOp,
         SqrtOp,
+        SqueezeOp,
         SubOp,
         TanhOp,
         TransposeOp,
+        UnsqueezeOp,
+        WhereOp,
     )
 }
 """The op class of each supported ONNX op type."""

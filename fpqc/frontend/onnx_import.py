@@ -15,22 +15,37 @@
 
 The steps, all fpqc's own code (onnxruntime is only a test oracle):
 
-1. load the protobuf, with external data;
+1. load the protobuf without its external data; initializers are read lazily,
+   on first use, as read-only views: ``np.memmap`` of the external-data file
+   (its ``location``, ``offset`` and ``length``, relative to the model's
+   folder) or ``np.frombuffer`` of the in-file ``raw_data``.  The weight store
+   keeps these views, so importing never copies the weights;
 2. check that every node is an op of :data:`fpqc.dialects.onnx.ONNX_OPS`, before
    building anything;
-3. dead-code elimination: keep the nodes the graph outputs are reachable from
+3. fold VAR's training-time class dropout (see :func:`class_dropout_aliases`);
+4. dead-code elimination: keep the nodes the graph outputs are reachable from
    (a networkx reachability query), in topological order;
-4. shape inference with each op's ``infer_type``, from the input shapes (or the
+5. shape inference with each op's ``infer_types``, from the input shapes (or the
    ``input_shapes`` given for dynamic dims);
-5. constant folding: a node whose inputs are all constants and whose result is
-   small (at most :data:`FOLD_LIMIT` elements) or integer -- shape arithmetic --
-   is evaluated with the interpreter's numpy implementation and becomes a
-   constant.
+6. constant folding: ``Shape`` becomes the constant of its operand's static
+   shape, and a node whose inputs are all constants and whose results are
+   small (at most :data:`FOLD_LIMIT` elements) or not float -- shape
+   arithmetic such as ``Shape → Gather → Unsqueeze → Concat → Reshape`` -- is
+   evaluated with the interpreter's numpy implementation and becomes a
+   constant.  ``Identity`` nodes are dropped (their output is their input).
+   After import every tensor has a static shape.
+
+Older-opset spellings are normalised: an ``axes`` or ``split`` attribute
+(opset < 13/18) becomes the constant input of the same name, a ``Split``
+without sizes gets ``num_outputs`` = its output count, and a ``Softmax`` of
+opset < 13 is accepted over the last axis only (where the old and new
+semantics agree).
 
 Initializers and constants become ``onnx.Constant`` ops, created just before
 their first use: arrays of up to :data:`INLINE_LIMIT` elements inline, larger
 ones in the weight store under a key derived from the ONNX name.  The same
-file always gives byte-identical IR.
+file always gives byte-identical IR.  Each node costs O(1) work beyond its own
+operands and results, so importing scales linearly with the node count.
 """
 
 from __future__ import annotations
@@ -57,11 +72,11 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.dialects.func import FuncOp, ReturnOp
 from xdsl.ir import Attribute, Block, Region, SSAValue
-from xdsl.irdl import VerificationContext, OptionalDef
+from xdsl.irdl import OptionalDef, OptOperandDef, VarOperandDef, VerificationContext
 from xdsl.utils.exceptions import VerifyException
 
 from fpqc.backends.interp.onnx_ops import evaluate
-from fpqc.dialects.onnx import ONNX_OPS, ConstantOp, InferenceError, OnnxOp, onnx_element_type
+from fpqc.dialects.onnx import ONNX_OPS, ConstantOp, InferenceError, OnnxOp, normalize_axis, onnx_element_type, shape_range
 from fpqc.errors import FpqcError
 from fpqc.ir_types import element_type_to_dtype, tensor_type_of
 from fpqc.weights import WeightStore, dense_attr
@@ -88,7 +103,7 @@ def import_onnx(
     model = _load(path)
     opset = _default_opset(model)
     _check_supported(path, model.graph, opset)
-    return _Importer(path, model, input_shapes or {}).run(opset)
+    return _Importer(path, model, opset, input_shapes or {}).run()
 
 
 # ---------------------------------------------------------------------------
@@ -97,6 +112,7 @@ def import_onnx(
 
 
 def _load(path: Path) -> onnx.ModelProto:
+    """The model's protobuf; external data stays on disk (see :class:`_TensorReader`)."""
     if not path.exists():
         raise FpqcError(f"{path}: no such file")
     if not path.is_file():
@@ -107,11 +123,52 @@ def _load(path: Path) -> onnx.ModelProto:
         raise FpqcError(f"{path}: not an ONNX model ({_first_line(e)})") from None
     if model.ir_version == 0 or not model.HasField("graph"):
         raise FpqcError(f"{path}: not an ONNX model (no IR version or graph)")
-    try:
-        onnx.external_data_helper.load_external_data_for_model(model, str(path.parent))
-    except (OSError, onnx.checker.ValidationError) as e:
-        raise FpqcError(f"{path}: cannot read the model's external data ({_first_line(e)})") from None
     return model
+
+
+class _TensorReader:
+    """Initializer arrays as read-only views, never copies of the weights.
+
+    External data is memory-mapped (one map per data file, shared by all its
+    tensors); in-file ``raw_data`` is wrapped with ``np.frombuffer``.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.maps: dict[Path, np.ndarray] = {}
+
+    def array(self, tensor: onnx.TensorProto) -> np.ndarray:
+        try:
+            dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type)).newbyteorder("<")
+        except (KeyError, TypeError):
+            raise FpqcError(f"{self.path}: initializer '{tensor.name}' has unknown data type {tensor.data_type}") from None
+        shape = tuple(tensor.dims)
+        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            return self._external(tensor, dtype, shape, nbytes)
+        if tensor.HasField("raw_data"):
+            return np.frombuffer(tensor.raw_data, dtype=dtype).reshape(shape)
+        return numpy_helper.to_array(tensor)
+
+    def _external(self, tensor: onnx.TensorProto, dtype: np.dtype, shape: tuple[int, ...], nbytes: int) -> np.ndarray:
+        info = {entry.key: entry.value for entry in tensor.external_data}
+        where = f"{self.path}: cannot read the model's external data: initializer '{tensor.name}'"
+        location = info.get("location", "")
+        file = self.path.parent / location
+        if not location or not file.is_file():
+            raise FpqcError(f"{where} is stored in '{location}', which is not a file next to the model ({file})")
+        offset = int(info.get("offset", 0))
+        length = int(info.get("length", nbytes))
+        if length != nbytes:
+            raise FpqcError(f"{where} has {length} bytes in '{location}', its shape {list(shape)} needs {nbytes}")
+        if nbytes == 0:
+            return np.zeros(shape, dtype)
+        if file not in self.maps:
+            self.maps[file] = np.memmap(file, dtype=np.uint8, mode="r")
+        data = self.maps[file]
+        if offset + nbytes > data.size:
+            raise FpqcError(f"{where} ends at byte {offset + nbytes} of '{location}', which has {data.size}")
+        return np.asarray(data[offset : offset + nbytes]).view(dtype).reshape(shape)
 
 
 def _first_line(error: Exception) -> str:
@@ -142,12 +199,62 @@ def _check_supported(path: Path, graph: onnx.GraphProto, opset: int) -> None:
 
 
 # ---------------------------------------------------------------------------
+# VAR's class dropout
+# ---------------------------------------------------------------------------
+
+
+def class_dropout_aliases(graph: onnx.GraphProto) -> dict[str, str]:
+    """Fold the training-time class dropout: ``{Where output: label}`` for every match.
+
+    The released VAR replaces each label by the null class with probability
+    ``p`` during training::
+
+        label = torch.where(torch.rand(B) < p, num_classes, label)
+
+    which both torch exporters write as ::
+
+        r = RandomUniformLike(...)          # or any RandomUniformLike chain
+        c = Less(r, p)                      # or Greater(p, r); p a constant
+        y = Where(c, null_class, label)     # null_class a constant
+
+    At inference the dropout never fires, so ``y`` is ``label``: the Where's
+    uses are redirected to ``label`` and dead-code elimination removes the
+    random numbers.  A Where whose condition is anything else is kept.
+    """
+    producers = {name: node for node in graph.node for name in node.output if name}
+    constants = {init.name for init in graph.initializer}
+    constants |= {n.output[0] for n in graph.node if n.op_type == "Constant" and n.domain in _DEFAULT_DOMAINS}
+
+    def random(name: str) -> bool:
+        node = producers.get(name)
+        return node is not None and node.op_type == "RandomUniformLike" and node.domain in _DEFAULT_DOMAINS
+
+    aliases: dict[str, str] = {}
+    for node in graph.node:
+        if node.op_type != "Where" or node.domain not in _DEFAULT_DOMAINS or len(node.input) != 3:
+            continue
+        condition, null_class, label = node.input
+        compare = producers.get(condition)
+        if compare is None or compare.domain not in _DEFAULT_DOMAINS or null_class not in constants:
+            continue
+        if compare.op_type == "Less":
+            noise, threshold = compare.input
+        elif compare.op_type == "Greater":
+            threshold, noise = compare.input
+        else:
+            continue
+        if random(noise) and threshold in constants:
+            aliases[node.output[0]] = label
+    return aliases
+
+
+# ---------------------------------------------------------------------------
 # The import proper
 # ---------------------------------------------------------------------------
 
 
 def _attribute(attr: onnx.AttributeProto) -> Attribute:
-    """The property for a non-tensor ONNX attribute."""
+    """The property for an ONNX attribute (a one-tensor attribute becomes ``dense<...>``)."""
     kind = attr.type
     if kind == onnx.AttributeProto.INT:
         return IntegerAttr(attr.i, i64)
@@ -157,6 +264,8 @@ def _attribute(attr: onnx.AttributeProto) -> Attribute:
         return StringAttr(attr.s.decode())
     if kind == onnx.AttributeProto.INTS:
         return ArrayAttr([IntegerAttr(v, i64) for v in attr.ints])
+    if kind == onnx.AttributeProto.TENSOR:
+        return dense_attr(numpy_helper.to_array(attr.t))
     raise ValueError(f"attributes of type {onnx.AttributeProto.AttributeType.Name(kind)} are not supported")
 
 
@@ -175,6 +284,10 @@ def _constant_node_value(node: onnx.NodeProto) -> np.ndarray:
     raise ValueError(f"Constant attribute '{attr.name}' is not supported")
 
 
+_ATTRIBUTE_INPUTS = {"axes", "split"}
+"""Attributes of older opsets that later opsets made inputs of the same name."""
+
+
 @dataclass
 class _Constant:
     """A value known at import time; ``hint`` is its ONNX name (the weight-store key)."""
@@ -184,26 +297,36 @@ class _Constant:
     ssa: SSAValue | None = None
 
 
+Value = SSAValue | _Constant
+
+
 @dataclass
 class _Importer:
     path: Path
     model: onnx.ModelProto
+    opset: int
     input_shapes: Mapping[str, tuple[int, ...]]
     store: WeightStore = field(default_factory=WeightStore)
     # ONNX value name -> an SSA value or a constant (materialized on first use)
-    values: dict[str, SSAValue | _Constant] = field(default_factory=dict)
+    values: dict[str, Value] = field(default_factory=dict)
+    # initializers not yet read (read on first use, see _TensorReader)
+    initializers: dict[str, onnx.TensorProto] = field(default_factory=dict)
+    # Where outputs of the class dropout -> the label they stand for
+    aliases: dict[str, str] = field(default_factory=dict)
+    # names the live nodes and the graph outputs read
+    used: set[str] = field(default_factory=set)
 
-    def run(self, opset: int) -> tuple[ModuleOp, WeightStore]:
+    def run(self) -> tuple[ModuleOp, WeightStore]:
         graph = self.model.graph
-        initializers = {init.name for init in graph.initializer}
-        inputs = [i for i in graph.input if i.name not in initializers]
+        self.reader = _TensorReader(self.path)
+        self.initializers = {init.name: init for init in graph.initializer}
+        inputs = [i for i in graph.input if i.name not in self.initializers]
         self._check_input_shape_names(inputs)
         block = Block(arg_types=[self._input_type(i) for i in inputs])
         for index, (value_info, arg) in enumerate(zip(inputs, block.args, strict=True)):
             arg.name_hint = f"arg{index}"
             self.values[value_info.name] = arg
-        for init in graph.initializer:
-            self.values[init.name] = _Constant(numpy_helper.to_array(init), init.name)
+        self.aliases = class_dropout_aliases(graph)
 
         with self.store.activate(), ImplicitBuilder(block):
             for index in self._live_nodes_in_order():
@@ -222,7 +345,7 @@ class _Importer:
         )
         producer = " ".join(p for p in (self.model.producer_name, self.model.producer_version) if p)
         module = ModuleOp([main])
-        module.attributes["onnx.opset"] = IntegerAttr(opset, i64)
+        module.attributes["onnx.opset"] = IntegerAttr(self.opset, i64)
         module.attributes["onnx.producer"] = StringAttr(producer)
         return module, self.store
 
@@ -289,8 +412,17 @@ class _Importer:
 
     # -- graph order --------------------------------------------------------
 
+    def _resolve(self, name: str) -> str:
+        """``name`` after the class-dropout fold (the label for a folded Where's output)."""
+        while name in self.aliases:
+            name = self.aliases[name]
+        return name
+
     def _live_nodes_in_order(self) -> list[int]:
-        """Indices of the nodes the outputs depend on, in a deterministic topological order."""
+        """Indices of the nodes the outputs depend on, in a deterministic topological order.
+
+        Also records in ``used`` every name those nodes and the outputs read.
+        """
         graph = self.model.graph
         producers: dict[str, int] = {}
         dataflow = nx.DiGraph()
@@ -301,12 +433,16 @@ class _Importer:
                     producers[name] = index
         for index, node in enumerate(graph.node):
             for name in node.input:
-                if name in producers:
-                    dataflow.add_edge(producers[name], index)
+                if self._resolve(name) in producers:
+                    dataflow.add_edge(producers[self._resolve(name)], index)
         live: set[int] = set()
         for output in graph.output:
-            if output.name in producers:
-                live |= nx.ancestors(dataflow, producers[output.name]) | {producers[output.name]}
+            name = self._resolve(output.name)
+            self.used.add(name)
+            if name in producers:
+                live |= nx.ancestors(dataflow, producers[name]) | {producers[name]}
+        for index in live:
+            self.used.update(self._resolve(name) for name in graph.node[index].input)
         try:
             return list(nx.lexicographical_topological_sort(dataflow.subgraph(live)))
         except nx.NetworkXUnfeasible:
@@ -314,13 +450,16 @@ class _Importer:
 
     # -- values -------------------------------------------------------------
 
-    def _lookup(self, name: str, user: str) -> SSAValue | _Constant:
+    def _lookup(self, name: str, user: str) -> Value:
+        name = self._resolve(name)
+        if name not in self.values and name in self.initializers:
+            self.values[name] = _Constant(self.reader.array(self.initializers.pop(name)), name)
         try:
             return self.values[name]
         except KeyError:
             raise self._error(f"{user} uses value '{name}', which no node, input or initializer defines") from None
 
-    def _use(self, value: SSAValue | _Constant) -> SSAValue:
+    def _use(self, value: Value) -> SSAValue:
         """The SSA value of ``value``, creating an ``onnx.Constant`` on a constant's first use."""
         if isinstance(value, _Constant):
             if value.ssa is None:
@@ -334,61 +473,135 @@ class _Importer:
 
     def _import_node(self, node: onnx.NodeProto, index: int) -> None:
         where = _describe(node, index)
-        if len(node.output) != 1:
-            raise self._error(f"{where}: expected one output, got {len(node.output)}")
-        output = node.output[0]
+        outputs = list(node.output)
         if node.op_type == "Constant":
             try:
-                self.values[output] = _Constant(_constant_node_value(node), output)
+                self.values[outputs[0]] = _Constant(_constant_node_value(node), outputs[0])
             except ValueError as e:
                 raise self._error(f"{where}: {e}") from None
             return
+        if node.op_type == "RandomUniformLike":
+            raise self._error(
+                f"{where}: random numbers are nondeterministic and cannot be compiled; fpqc removes them only "
+                "as VAR's training-time class dropout, Where(Less(RandomUniformLike(...), p), null_class, label). "
+                "Export the model in inference mode"
+            )
         cls = ONNX_OPS[node.op_type]
-        operands = self._operands(node, cls, where)
-        properties = self._properties(node, cls, where)
-        operand_types = [o.type if isinstance(o, SSAValue) else tensor_type_of(o.array) for o in operands]
+        properties, attribute_inputs = self._properties(node, cls, where)
+        operands = self._operands(node, cls, where, attribute_inputs)
+        if node.op_type == "Identity":
+            self.values[outputs[0]] = operands[0]
+            return
+        if node.op_type == "Split" and len(operands) < 2 and "num_outputs" not in properties:
+            properties["num_outputs"] = IntegerAttr(len(outputs), i64)
+        operand_types = [
+            None if o is None else o.type if isinstance(o, SSAValue) else tensor_type_of(o.array) for o in operands
+        ]
+        if node.op_type == "Softmax" and self.opset < 13:
+            properties["axis"] = self._old_softmax_axis(node, operand_types[0], where)
         constants = [o.array if isinstance(o, _Constant) else None for o in operands]
         attrs = cls.attribute_values(properties)
         try:
-            result_type = cls.infer_type(operand_types, attrs, constants)
-            if result_type is None:
+            result_types = cls.infer_types(operand_types, attrs, constants)
+            if result_types is None:
                 raise InferenceError("the result shape depends on an operand that is not a constant")
         except InferenceError as e:
             raise self._error(f"{where}: {e}") from None
-        if all(c is not None for c in constants) and self._folds(result_type):
-            array = evaluate(node.op_type, constants, attrs)
-            dtype = element_type_to_dtype(result_type.get_element_type())
-            self.values[output] = _Constant(array.astype(dtype, copy=False), output)
+        self._check_outputs(node, outputs, len(result_types), where)
+        if node.op_type == "Shape":
+            shape = operand_types[0].get_shape()
+            start, end = shape_range(len(shape), attrs["start"], attrs["end"])
+            arrays: tuple[np.ndarray, ...] = (np.array(shape[start:end], np.int64),)
+        elif all(c is not None for c, o in zip(constants, operands) if o is not None) and self._folds(result_types):
+            arrays = evaluate(node.op_type, constants, attrs)
+        else:
+            op = cls.make([None if o is None else self._use(o) for o in operands], properties)
+            try:
+                op.verify()
+            except VerifyException as e:
+                raise self._error(f"{where}: {_first_line(e)}") from None
+            for name, result in zip(outputs, op.results):
+                if name:
+                    self.values[name] = result
             return
-        op = cls.make([self._use(o) for o in operands], properties)
+        for name, array, result_type in zip(outputs, arrays, result_types):
+            if name:
+                dtype = element_type_to_dtype(result_type.get_element_type())
+                self.values[name] = _Constant(array.astype(dtype, copy=False), name)
+
+    def _check_outputs(self, node: onnx.NodeProto, outputs: list[str], count: int, where: str) -> None:
+        """The node has ``count`` outputs, or (LayerNormalization) more that nothing reads."""
+        if node.op_type == "LayerNormalization":
+            for name, label in zip(outputs[1:], ("Mean", "InvStdDev")):
+                if name and name in self.used:
+                    raise self._error(f"{where}: its {label} output '{name}' is used; only the Y output is supported")
+            return
+        if len(outputs) != count:
+            raise self._error(f"{where}: the node has {len(outputs)} outputs, its inputs give {count}")
+
+    def _old_softmax_axis(self, node: onnx.NodeProto, operand_type: TensorType, where: str) -> IntegerAttr:
+        """Softmax before opset 13 (over the flattened axes ``axis..``), as an opset-13 axis."""
+        rank = len(operand_type.get_shape())
+        axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
         try:
-            op.verify()
-        except VerifyException as e:
-            raise self._error(f"{where}: {_first_line(e)}") from None
-        self.values[output] = op.results[0]
+            last = normalize_axis(axis, rank) == rank - 1
+        except InferenceError as e:
+            raise self._error(f"{where}: {e}") from None
+        if not last:
+            raise self._error(
+                f"{where}: Softmax of opset {self.opset} over the axes {axis}.. of a rank-{rank} tensor is not "
+                "supported (only over the last axis); re-export the model with opset 13 or later"
+            )
+        return IntegerAttr(-1, i64)
 
     @staticmethod
-    def _folds(result_type: TensorType) -> bool:
-        """Whether an all-constant node with this result is evaluated at import time."""
-        if result_type.element_count() <= FOLD_LIMIT:
-            return True
-        return bool(np.issubdtype(element_type_to_dtype(result_type.get_element_type()), np.integer))
+    def _folds(result_types: list[TensorType]) -> bool:
+        """Whether an all-constant node with these results is evaluated at import time."""
+        for result_type in result_types:
+            small = result_type.element_count() <= FOLD_LIMIT
+            if not small and np.issubdtype(element_type_to_dtype(result_type.get_element_type()), np.floating):
+                return False
+        return True
 
-    def _operands(self, node: onnx.NodeProto, cls: type[OnnxOp], where: str) -> list[SSAValue | _Constant]:
+    def _operands(
+        self, node: onnx.NodeProto, cls: type[OnnxOp], where: str, attribute_inputs: Mapping[str, np.ndarray]
+    ) -> list[Value | None]:
+        """The node's inputs, positional (None for an absent optional input before a present one)."""
         names = list(node.input)
         while names and not names[-1]:
             names.pop()
+        operands: list[Value | None] = [self._lookup(name, where) if name else None for name in names]
         definitions = list(cls.get_irdl_definition().operands)
+        for position, (name, _) in enumerate(definitions):
+            if name in attribute_inputs:
+                operands += [None] * (position + 1 - len(operands))
+                operands[position] = _Constant(attribute_inputs[name], f"{node.name or node.op_type}.{name}")
+        variadic = any(isinstance(d, VarOperandDef) and not isinstance(d, OptOperandDef) for _, d in definitions)
         required = sum(not isinstance(d, OptionalDef) for _, d in definitions)
-        if not required <= len(names) <= len(definitions) or "" in names:
-            raise self._error(f"{where}: expected {required} to {len(definitions)} inputs, got {len(names)}")
-        return [self._lookup(name, where) for name in names]
+        if variadic:
+            if len(operands) < 1 or None in operands:
+                raise self._error(f"{where}: expected at least one input, all present")
+            return operands
+        if not required <= len(operands) <= len(definitions):
+            raise self._error(f"{where}: expected {required} to {len(definitions)} inputs, got {len(operands)}")
+        for (name, definition), operand in zip(definitions, operands):
+            if operand is None and not isinstance(definition, OptionalDef):
+                raise self._error(f"{where}: the required input '{name}' is empty")
+        return operands
 
-    def _properties(self, node: onnx.NodeProto, cls: type[OnnxOp], where: str) -> dict[str, Attribute]:
+    def _properties(
+        self, node: onnx.NodeProto, cls: type[OnnxOp], where: str
+    ) -> tuple[dict[str, Attribute], dict[str, np.ndarray]]:
+        """The node's attributes as properties, and older-opset attributes that are now inputs."""
         definitions = cls.get_irdl_definition().properties
+        operand_names = {name for name, _ in cls.get_irdl_definition().operands}
         properties: dict[str, Attribute] = {}
+        attribute_inputs: dict[str, np.ndarray] = {}
         for attr in node.attribute:
-            if attr.name not in definitions:
+            if attr.name in _ATTRIBUTE_INPUTS and attr.name in operand_names and attr.type == onnx.AttributeProto.INTS:
+                attribute_inputs[attr.name] = np.array(attr.ints, dtype=np.int64)
+                continue
+            if attr.name not in definitions or attr.name == "operandSegmentSizes":
                 raise self._error(f"{where}: attribute '{attr.name}' is not supported")
             try:
                 value = _attribute(attr)
@@ -397,9 +610,11 @@ class _Importer:
                 raise self._error(f"{where}: attribute '{attr.name}': {_first_line(e)}") from None
             properties[attr.name] = value
         for name, definition in definitions.items():
+            if name == "operandSegmentSizes":
+                continue
             if name not in properties and definition.default_value is None and not isinstance(definition, OptionalDef):
                 raise self._error(f"{where}: required attribute '{name}' is missing")
-        return properties
+        return properties, attribute_inputs
 
 
 def _name_attr(name: str) -> DictionaryAttr:

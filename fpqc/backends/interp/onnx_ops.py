@@ -1,11 +1,15 @@
 """numpy implementations of the ``onnx`` dialect's ops.
 
 :data:`NUMPY_IMPLS` maps each ONNX op type to one function
-``(inputs, attrs) -> output`` on numpy arrays, ``attrs`` being the op's
+``(inputs, attrs) -> output`` on numpy arrays (a tuple of outputs for
+``Split``), ``inputs`` being positional (None for an absent optional input
+before a present one) and ``attrs`` the op's
 attribute values as Python values with the defaults filled in (see
 :meth:`fpqc.dialects.onnx.OnnxOp.attribute_values`).  The interpreter
 (:class:`OnnxFunctions`) and the importer's constant folder both call it, so
-every op has exactly one implementation.
+every op has exactly one implementation.  ``RandomUniformLike`` has none:
+it is nondeterministic, and the importer removes it (the class-dropout fold)
+or rejects the model.
 
 Float tensors are computed in their own precision (float32 math in float32,
 as onnxruntime does).  These ops are not part of the bit-exact contract: they
@@ -15,6 +19,7 @@ against.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -26,7 +31,7 @@ from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_i
 from fpqc.dialects import onnx
 from fpqc.weights import resolve
 
-NumpyImpl = Callable[[Sequence[np.ndarray], Mapping[str, Any]], np.ndarray]
+NumpyImpl = Callable[[Sequence[np.ndarray | None], Mapping[str, Any]], np.ndarray | tuple[np.ndarray, ...]]
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _erf_float64 = np.frompyfunc(math.erf, 1, 1)
@@ -85,6 +90,104 @@ def _cast(x: np.ndarray, to: int) -> np.ndarray:
     return x.astype(onnx_helper.tensor_dtype_to_np_dtype(to))
 
 
+def _exp(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return np.exp(x)
+
+
+def _log(x: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(x)
+
+
+def _clip(inputs: Sequence[np.ndarray | None], attrs: Mapping[str, Any]) -> np.ndarray:
+    x, *bounds = inputs
+    lo, hi = (bounds + [None, None])[:2]
+    if lo is not None:
+        x = np.maximum(x, lo.reshape(()))
+    if hi is not None:
+        x = np.minimum(x, hi.reshape(()))
+    return x
+
+
+def _axes_of(inputs: Sequence[np.ndarray | None], attrs: Mapping[str, Any]) -> tuple[int, ...]:
+    axes = inputs[1] if len(inputs) > 1 and inputs[1] is not None else None
+    return onnx.reduced_axes(
+        inputs[0].ndim, None if axes is None else axes.reshape(-1).tolist(), attrs["noop_with_empty_axes"]
+    )
+
+
+def _reducer(reduce: Callable[[np.ndarray, tuple[int, ...], bool], np.ndarray]) -> NumpyImpl:
+    """A Reduce* implementation from ``reduce(x, axes, keepdims)`` (empty axes: the input)."""
+
+    def run(inputs: Sequence[np.ndarray | None], attrs: Mapping[str, Any]) -> np.ndarray:
+        axes = _axes_of(inputs, attrs)
+        if not axes:
+            return inputs[0]
+        return reduce(inputs[0], axes, bool(attrs["keepdims"])).astype(inputs[0].dtype, copy=False)
+
+    return run
+
+
+def _reduce_l2(x: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
+    return np.sqrt(np.sum(x * x, axis=axes, keepdims=keepdims))
+
+
+def _layer_norm(inputs: Sequence[np.ndarray | None], attrs: Mapping[str, Any]) -> np.ndarray:
+    x, scale, *bias = inputs
+    axes = tuple(range(onnx.normalize_axis(attrs["axis"], x.ndim), x.ndim))
+    x32 = x.astype(np.float32, copy=False)
+    centered = x32 - x32.mean(axis=axes, keepdims=True)
+    variance = (centered * centered).mean(axis=axes, keepdims=True)
+    y = centered / np.sqrt(variance + np.float32(attrs["epsilon"]))
+    y = y.astype(x.dtype, copy=False) * scale
+    return y + bias[0] if bias and bias[0] is not None else y
+
+
+def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    e = np.exp(shifted)
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _squeeze(inputs: Sequence[np.ndarray | None], attrs: Mapping[str, Any]) -> np.ndarray:
+    x = inputs[0]
+    if len(inputs) > 1:
+        return np.squeeze(x, axis=tuple(onnx.normalize_axis(int(a), x.ndim) for a in inputs[1].reshape(-1)))
+    return np.squeeze(x)
+
+
+def _split(inputs: Sequence[np.ndarray | None], attrs: Mapping[str, Any]) -> tuple[np.ndarray, ...]:
+    x = inputs[0]
+    axis = onnx.normalize_axis(attrs["axis"], x.ndim)
+    split = inputs[1].reshape(-1).tolist() if len(inputs) > 1 else None
+    sizes = onnx.split_sizes(x.shape[axis], split, attrs["num_outputs"])
+    return tuple(np.split(x, np.cumsum(sizes)[:-1], axis=axis))
+
+
+def _shape(x: np.ndarray, attrs: Mapping[str, Any]) -> np.ndarray:
+    start, end = onnx.shape_range(x.ndim, attrs["start"], attrs["end"])
+    return np.array(x.shape[start:end], dtype=np.int64)
+
+
+def _slice(inputs: Sequence[np.ndarray | None], attrs: Mapping[str, Any]) -> np.ndarray:
+    data, *rest = inputs
+    starts, ends, axes, steps = ([None if v is None else v.reshape(-1).tolist() for v in rest] + [None, None])[:4]
+    return data[tuple(onnx.slice_bounds(data.shape, starts, ends, axes, steps))]
+
+
+def _constant_of_shape(shape: np.ndarray, value: np.ndarray | None) -> np.ndarray:
+    if value is None:
+        value = np.zeros(1, np.float32)
+    return np.full(shape.reshape(-1).tolist(), value.reshape(-1)[0], dtype=value.dtype)
+
+
+def _range(start: np.ndarray, limit: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """``start + i·delta`` for ``i < range_length``, in the operands' type."""
+    count = onnx.range_length(start.item(), limit.item(), delta.item())
+    return (start + delta * np.arange(count, dtype=start.dtype)).astype(start.dtype)
+
+
 NUMPY_IMPLS: dict[str, NumpyImpl] = {
     "Add": lambda x, attrs: np.add(x[0], x[1]),
     "Sub": lambda x, attrs: np.subtract(x[0], x[1]),
@@ -103,17 +206,52 @@ NUMPY_IMPLS: dict[str, NumpyImpl] = {
     "Transpose": lambda x, attrs: np.transpose(x[0], attrs["perm"]),
     "Identity": lambda x, attrs: x[0],
     "Cast": lambda x, attrs: _cast(x[0], attrs["to"]),
+    "Exp": lambda x, attrs: _exp(x[0]),
+    "Log": lambda x, attrs: _log(x[0]),
+    "Neg": lambda x, attrs: np.negative(x[0]),
+    "Not": lambda x, attrs: np.logical_not(x[0]),
+    "Equal": lambda x, attrs: np.equal(x[0], x[1]),
+    "Less": lambda x, attrs: np.less(x[0], x[1]),
+    "Greater": lambda x, attrs: np.greater(x[0], x[1]),
+    "Where": lambda x, attrs: np.where(x[0], x[1], x[2]),
+    "Clip": _clip,
+    "Max": lambda x, attrs: functools.reduce(np.maximum, x),
+    "Min": lambda x, attrs: functools.reduce(np.minimum, x),
+    "ReduceL2": _reducer(_reduce_l2),
+    "ReduceMean": _reducer(lambda x, axes, keepdims: np.mean(x, axis=axes, keepdims=keepdims)),
+    "ReduceSum": _reducer(lambda x, axes, keepdims: np.sum(x, axis=axes, keepdims=keepdims)),
+    "LayerNormalization": _layer_norm,
+    "Softmax": lambda x, attrs: _softmax(x[0], attrs["axis"]),
+    "Squeeze": _squeeze,
+    "Unsqueeze": lambda x, attrs: x[0].reshape(onnx.unsqueeze_shape(x[0].shape, x[1].reshape(-1).tolist())),
+    "Split": _split,
+    "Shape": lambda x, attrs: _shape(x[0], attrs),
+    "Expand": lambda x, attrs: np.broadcast_to(x[0], onnx.broadcast_shapes(x[0].shape, tuple(x[1].tolist()))),
+    "Concat": lambda x, attrs: np.concatenate(x, axis=attrs["axis"]),
+    "Gather": lambda x, attrs: np.take(x[0], x[1], axis=attrs["axis"]),
+    "Slice": _slice,
+    "ConstantOfShape": lambda x, attrs: _constant_of_shape(x[0], attrs["value"]),
+    "Range": lambda x, attrs: _range(*x),
 }
-"""The numpy function of each ONNX op type (all but ``Constant``, which holds its value)."""
+"""The numpy function of each ONNX op type (all but ``Constant``, which holds its value,
+and ``RandomUniformLike``, see the module docstring)."""
 
 
-def evaluate(op_type: str, inputs: Sequence[np.ndarray], attrs: Mapping[str, Any]) -> np.ndarray:
-    """Apply the ONNX op ``op_type`` to numpy ``inputs``; the result is contiguous."""
-    return np.ascontiguousarray(NUMPY_IMPLS[op_type](inputs, attrs))
+def evaluate(op_type: str, inputs: Sequence[np.ndarray | None], attrs: Mapping[str, Any]) -> tuple[np.ndarray, ...]:
+    """Apply the ONNX op ``op_type`` to numpy ``inputs``; its results, each contiguous."""
+    results = NUMPY_IMPLS[op_type](inputs, attrs)
+    if not isinstance(results, tuple):
+        results = (results,)
+    return tuple(np.ascontiguousarray(r) for r in results)
 
 
 def _run(self: OnnxFunctions, interpreter: Interpreter, op: onnx.OnnxOp, args: tuple[Any, ...]) -> tuple[Any, ...]:
-    return (evaluate(op.name.removeprefix("onnx."), args, op.attribute_values(op.properties)),)
+    inputs: list[np.ndarray | None] = list(args)
+    positional = op.positional_operands()
+    if None in positional:
+        values = iter(inputs)
+        inputs = [None if o is None else next(values) for o in positional]
+    return evaluate(op.name.removeprefix("onnx."), inputs, op.attribute_values(op.properties))
 
 
 @register_impls
@@ -141,3 +279,29 @@ class OnnxFunctions(InterpreterFunctions):
     run_transpose = impl(onnx.TransposeOp)(_run)
     run_identity = impl(onnx.IdentityOp)(_run)
     run_cast = impl(onnx.CastOp)(_run)
+    run_exp = impl(onnx.ExpOp)(_run)
+    run_log = impl(onnx.LogOp)(_run)
+    run_neg = impl(onnx.NegOp)(_run)
+    run_not = impl(onnx.NotOp)(_run)
+    run_equal = impl(onnx.EqualOp)(_run)
+    run_less = impl(onnx.LessOp)(_run)
+    run_greater = impl(onnx.GreaterOp)(_run)
+    run_where = impl(onnx.WhereOp)(_run)
+    run_clip = impl(onnx.ClipOp)(_run)
+    run_max = impl(onnx.MaxOp)(_run)
+    run_min = impl(onnx.MinOp)(_run)
+    run_reduce_l2 = impl(onnx.ReduceL2Op)(_run)
+    run_reduce_mean = impl(onnx.ReduceMeanOp)(_run)
+    run_reduce_sum = impl(onnx.ReduceSumOp)(_run)
+    run_layer_normalization = impl(onnx.LayerNormalizationOp)(_run)
+    run_softmax = impl(onnx.SoftmaxOp)(_run)
+    run_squeeze = impl(onnx.SqueezeOp)(_run)
+    run_unsqueeze = impl(onnx.UnsqueezeOp)(_run)
+    run_split = impl(onnx.SplitOp)(_run)
+    run_shape = impl(onnx.ShapeOp)(_run)
+    run_expand = impl(onnx.ExpandOp)(_run)
+    run_concat = impl(onnx.ConcatOp)(_run)
+    run_gather = impl(onnx.GatherOp)(_run)
+    run_slice = impl(onnx.SliceOp)(_run)
+    run_constant_of_shape = impl(onnx.ConstantOfShapeOp)(_run)
+    run_range = impl(onnx.RangeOp)(_run)
