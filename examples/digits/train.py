@@ -247,7 +247,7 @@ def train_var(cfg: VARConfig, vae: VQVAE, x_tr, y_tr, x_te, y_te, steps: int, bs
         opt.step()
         ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
         pbar.set_postfix(loss=f"{ema:.4f}", lr=f"{opt.param_groups[0]['lr']:.2e}")
-        if (step + 1) % max(1, steps // 5) == 0 or step == steps - 1:
+        if (steps >= 5 and (step + 1) % (steps // 5) == 0) or step == steps - 1:
             l_te, a_te = teacher_forced_acc(var, Xte, Tte, y_te)
             var.train()
             tqdm.write(f"[var] step {step + 1}: train loss (ema) {ema:.4f}  held-out loss {l_te:.4f} "
@@ -298,73 +298,8 @@ def train_classifier(x_tr, y_tr, x_te, y_te, epochs: int, bs: int, lr: float, lo
     return clf
 
 
-# ----------------------------------------------------------------------------- main
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default=str(Path(__file__).resolve().parent), help="output directory")
-    ap.add_argument("--quick", action="store_true", help="a few steps of everything (smoke test)")
-    ap.add_argument("--vae-steps", type=int, default=2000)
-    ap.add_argument("--var-steps", type=int, default=1200)
-    ap.add_argument("--clf-epochs", type=int, default=30)
-    ap.add_argument("--aug-copies", type=int, default=2, help="shifted copies of the training set for VAR")
-    ap.add_argument("--cfg", type=float, default=3.0, help="classifier-free guidance of samples.png")
-    ap.add_argument("--top-k", type=int, default=0)
-    ap.add_argument("--top-p", type=float, default=0.0)
-    ap.add_argument("--cols", type=int, default=8, help="samples per class in samples.png")
-    ap.add_argument("--threads", type=int, default=2)
-    args = ap.parse_args(argv)
-    if args.quick:
-        args.vae_steps, args.var_steps, args.clf_epochs, args.aug_copies = 3, 3, 1, 0
-
-    torch.set_num_threads(args.threads)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    seed_all(SEED)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    t_all = time.time()
-    cfg = make_config()
-    log: dict = {"config": cfg.to_dict(), "vae_in_channels": VAE_IN_CHANNELS, "seed": SEED,
-                 "args": {k: v for k, v in vars(args).items() if k != "out"}}
-
-    split = digits_split(IMAGE_SIZE)
-    x_tr, y_tr, x_te, y_te = split.x_train, split.y_train, split.x_test, split.y_test
-    if args.quick:  # small subsets keep the smoke test to a few seconds
-        x_tr, y_tr = x_tr[:128], y_tr[:128]
-    print(f"data: train {tuple(x_tr.shape)}, held-out {tuple(x_te.shape)}; L={cfg.L} tokens, V={cfg.vocab_size}")
-
-    vae = train_vae(cfg, x_tr, x_te, args.vae_steps, bs=64, lr=2e-3, log=log)
-    var = train_var(cfg, vae, x_tr, y_tr, x_te, y_te, args.var_steps, bs=64, lr=2e-3,
-                    aug_copies=args.aug_copies, log=log)
-    clf = train_classifier(x_tr, y_tr, x_te, y_te, args.clf_epochs, bs=64, lr=2e-3, log=log)
-
-    # ---- artifacts
-    var_sd = {k: v.detach().clone() for k, v in var.state_dict().items()}
-    vae_sd = {k: v.detach().clone() for k, v in vae.state_dict().items()}
-    torch.save(var_sd, out / "var.pth")
-    torch.save(vae_sd, out / "vae.pth")
-    torch.save(clf.state_dict(), out / "classifier.pt")
-    onnx_path = export_var(cfg, out, var_state=var_sd, vae_state=vae_sd, route="fpqc", batch=10, seed=SEED)
-
-    # teacher-forcing inputs: the first held-out image of each class 0..9
-    pick = [int((y_te == c).nonzero()[0, 0]) for c in range(10)]
-    label_B = torch.arange(10, dtype=torch.long)
-    with torch.no_grad():
-        x_in = vae.idxBl_to_var_input(vae.img_to_idxBl(to_vae(x_te[pick]))).float()
-    np.savez(out / "inputs.npz", **{INPUT_NAMES[0]: label_B.numpy(), INPUT_NAMES[1]: x_in.numpy()},
-             heldout_index=split.idx_test[pick])
-    with torch.no_grad():
-        ref_logits = var(label_B, x_in)
-    try:
-        import onnxruntime as ort
-        sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-        ort_logits = sess.run(None, {INPUT_NAMES[0]: label_B.numpy(), INPUT_NAMES[1]: x_in.numpy()})[0]
-        diff = float(np.abs(ort_logits - ref_logits.numpy()).max())
-        log["onnx_max_abs_diff_vs_torch"] = diff
-        print(f"[export] onnxruntime vs torch logits: max |diff| = {diff:.2e}")
-    except ImportError:
-        pass
-
-    # ---- samples
+def make_samples(var: VAR, vae: VQVAE, clf: DigitsCNN, x_te, y_te, args, out: Path, log: dict) -> None:
+    """samples.png (rows = classes 0..9) + classifier agreement of generated samples."""
     t0 = time.time()
     B = 10 * args.cols
     labels = torch.arange(10).repeat_interleave(args.cols)
@@ -393,6 +328,93 @@ def main(argv: list[str] | None = None) -> int:
     print(f"[samples] cfg {args.cfg}: classifier agrees with the requested class on {sample_acc:.3f} of the grid "
           f"(per class {['%.2f' % a for a in per_class]}), {big_acc:.3f} of {len(big_labels)} more samples; "
           f"VQVAE reconstructions of the held-out split: {rec_acc:.3f}")
+
+
+# ----------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parent), help="output directory")
+    ap.add_argument("--quick", action="store_true", help="a few steps of everything (smoke test)")
+    ap.add_argument("--vae-steps", type=int, default=2000)
+    ap.add_argument("--var-steps", type=int, default=1200)
+    ap.add_argument("--clf-epochs", type=int, default=30)
+    ap.add_argument("--aug-copies", type=int, default=2, help="shifted copies of the training set for VAR")
+    ap.add_argument("--cfg", type=float, default=3.0, help="classifier-free guidance of samples.png")
+    ap.add_argument("--top-k", type=int, default=0)
+    ap.add_argument("--top-p", type=float, default=0.0)
+    ap.add_argument("--cols", type=int, default=8, help="samples per class in samples.png")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--resample", action="store_true",
+                    help="no training: load var.pth/vae.pth/classifier.pt from --out, redo samples.png and metrics")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.vae_steps, args.var_steps, args.clf_epochs, args.aug_copies = 3, 3, 1, 0
+
+    torch.set_num_threads(args.threads)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    seed_all(SEED)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t_all = time.time()
+    cfg = make_config()
+    log: dict = {"config": cfg.to_dict(), "vae_in_channels": VAE_IN_CHANNELS, "seed": SEED,
+                 "args": {k: v for k, v in vars(args).items() if k != "out"}}
+
+    split = digits_split(IMAGE_SIZE)
+    x_tr, y_tr, x_te, y_te = split.x_train, split.y_train, split.x_test, split.y_test
+    idx_te = split.idx_test  # indices into load_digits()
+    if args.resample:
+        from fpqc.eval.digits_classifier import load_digits_classifier
+        from fpqc.frontend.var.export import build_models
+
+        var, vae = build_models(cfg, out / "var.pth", out / "vae.pth", seed=SEED)
+        var.inference = True
+        clf = load_digits_classifier(out / "classifier.pt")
+        mpath = out / "metrics.json"
+        log = json.loads(mpath.read_text()) if mpath.exists() else log
+        log["args"].update({k: v for k, v in vars(args).items() if k not in ("out", "resample")})
+        make_samples(var, vae, clf, x_te, y_te, args, out, log)
+        mpath.write_text(json.dumps(log, indent=2) + "\n")
+        return 0
+    if args.quick:  # small subsets keep the smoke test to a few seconds (6 held-out digits per class)
+        x_tr, y_tr = x_tr[:128], y_tr[:128]
+        keep = torch.cat([(y_te == c).nonzero()[:6, 0] for c in range(10)]).sort().values
+        x_te, y_te, idx_te = x_te[keep], y_te[keep], idx_te[keep.numpy()]
+    print(f"data: train {tuple(x_tr.shape)}, held-out {tuple(x_te.shape)}; L={cfg.L} tokens, V={cfg.vocab_size}")
+
+    vae = train_vae(cfg, x_tr, x_te, args.vae_steps, bs=64, lr=2e-3, log=log)
+    var = train_var(cfg, vae, x_tr, y_tr, x_te, y_te, args.var_steps, bs=64, lr=2e-3,
+                    aug_copies=args.aug_copies, log=log)
+    clf = train_classifier(x_tr, y_tr, x_te, y_te, args.clf_epochs, bs=64, lr=2e-3, log=log)
+
+    # ---- artifacts
+    var_sd = {k: v.detach().clone() for k, v in var.state_dict().items()}
+    vae_sd = {k: v.detach().clone() for k, v in vae.state_dict().items()}
+    torch.save(var_sd, out / "var.pth")
+    torch.save(vae_sd, out / "vae.pth")
+    torch.save(clf.state_dict(), out / "classifier.pt")
+    onnx_path = export_var(cfg, out, var_state=var_sd, vae_state=vae_sd, route="fpqc", batch=10, seed=SEED)
+
+    # teacher-forcing inputs: the first held-out image of each class 0..9
+    pick = [int((y_te == c).nonzero()[0, 0]) for c in range(10)]
+    label_B = torch.arange(10, dtype=torch.long)
+    with torch.no_grad():
+        x_in = vae.idxBl_to_var_input(vae.img_to_idxBl(to_vae(x_te[pick]))).float()
+    np.savez(out / "inputs.npz", **{INPUT_NAMES[0]: label_B.numpy(), INPUT_NAMES[1]: x_in.numpy()},
+             heldout_index=idx_te[pick])
+    with torch.no_grad():
+        ref_logits = var(label_B, x_in)
+    try:
+        import onnxruntime as ort
+        sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+        ort_logits = sess.run(None, {INPUT_NAMES[0]: label_B.numpy(), INPUT_NAMES[1]: x_in.numpy()})[0]
+        diff = float(np.abs(ort_logits - ref_logits.numpy()).max())
+        log["onnx_max_abs_diff_vs_torch"] = diff
+        print(f"[export] onnxruntime vs torch logits: max |diff| = {diff:.2e}")
+    except ImportError:
+        pass
+
+    make_samples(var, vae, clf, x_te, y_te, args, out, log)
 
     log["total_wall_s"] = round(time.time() - t_all, 1)
     log["artifact_bytes"] = {p.name: p.stat().st_size for p in sorted(out.iterdir())
