@@ -463,7 +463,7 @@ class _Importer:
         """The SSA value of ``value``, creating an ``onnx.Constant`` on a constant's first use."""
         if isinstance(value, _Constant):
             if value.ssa is None:
-                array = np.ascontiguousarray(value.array)
+                array = np.asarray(value.array, order="C")
                 attr = dense_attr(array) if array.size <= INLINE_LIMIT else self.store.add(value.hint, array)
                 value.ssa = ConstantOp(attr).result
             return value.ssa

@@ -242,7 +242,7 @@ def evaluate(op_type: str, inputs: Sequence[np.ndarray | None], attrs: Mapping[s
     results = NUMPY_IMPLS[op_type](inputs, attrs)
     if not isinstance(results, tuple):
         results = (results,)
-    return tuple(np.ascontiguousarray(r) for r in results)
+    return tuple(np.asarray(r, order="C") for r in results)
 
 
 def _run(self: OnnxFunctions, interpreter: Interpreter, op: onnx.OnnxOp, args: tuple[Any, ...]) -> tuple[Any, ...]:
