@@ -1,5 +1,6 @@
 # The two commands of the README:
-#   make demo   set up .venv, build the demo MLP, compile it for the VCK190 in fp4, verify the C++ bit for bit
+#   make demo   set up .venv, compile the shipped digits VAR for the VCK190 in fp4, verify every kernel
+#               bit for bit against the interpreter, and run the quantized model on the shipped inputs
 #   make test   set up .venv, run pytest and the lit/FileCheck tests
 PYTHON ?= python3
 VENV ?= .venv
@@ -16,9 +17,9 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: install
-	$(BIN)/python examples/mlp/make_mlp.py -o $(DEMO)/mlp.onnx
-	$(BIN)/fpqc compile $(DEMO)/mlp.onnx --target vck190 --format fp4 -o $(DEMO)/build
-	$(BIN)/fpqc verify $(DEMO)/build --samples 8
+	$(BIN)/fpqc compile examples/digits/var.onnx --target vck190 --format fp4 -o $(DEMO)/build
+	$(BIN)/fpqc verify $(DEMO)/build --samples 1
+	$(BIN)/fpqc run $(DEMO)/build --inputs examples/digits/inputs.npz -o $(DEMO)/logits.npz
 
 test: install
 	$(BIN)/pytest -q -p no:cacheprovider

@@ -67,7 +67,7 @@ def _load_npz(path: Path) -> dict[str, np.ndarray]:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from fpqc.backends.interp.runner import run_module
+    from fpqc.backends.interp.runner import model_input_names, run_module
     from fpqc.compiler import load_build, load_onnx
 
     model = Path(args.model)
@@ -75,7 +75,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         module, store = load_build(model)
     else:
         module, store = load_onnx(model, _parse_shape_option(args.input_shape))
-    outputs = run_module(module, _load_npz(Path(args.inputs)), store)
+    inputs = _load_npz(Path(args.inputs))
+    names = set(model_input_names(module))
+    extra = sorted(set(inputs) - names)
+    if extra:
+        print(f"note: ignoring arrays that are not model inputs: {', '.join(extra)}", file=sys.stderr)
+    outputs = run_module(module, {k: v for k, v in inputs.items() if k in names}, store)
     out = Path(args.output)
     with open(out, "wb") as f:
         np.savez(f, **outputs)

@@ -10,6 +10,8 @@ A build directory holds::
     ir/3-hls.mlir
     model.hls.mlir       the final IR (what ``fpqc run BUILD`` and ``fpqc verify`` execute)
     weights.npz          the weight store behind its dense_resource references
+    var_config.json      for a VAR exported by fpqc: its configuration (from the ONNX metadata)
+    vae.npz              ... and the runtime's VQVAE, copied from beside the ONNX file
     kernels/ csim/ vitis/ weights.bin weights.json host_schedule.json   (the HLS backend)
 
 It is written into a temporary sibling directory and renamed into place at
@@ -82,6 +84,9 @@ class CompileReport:
     float_weight_bytes: int = 0
     packed_weight_bytes: int = 0
     kernels: list[str] = field(default_factory=list)
+    blocks: int = 0
+    expected_blocks: int | None = None
+    unraised: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {
@@ -94,6 +99,9 @@ class CompileReport:
             "float_weight_bytes": self.float_weight_bytes,
             "packed_weight_bytes": self.packed_weight_bytes,
             "kernels": self.kernels,
+            "transformer_blocks": self.blocks,
+            "expected_transformer_blocks": self.expected_blocks,
+            "ops_not_raised": self.unraised,
         }
 
     def summary(self) -> str:
@@ -103,10 +111,27 @@ class CompileReport:
             f"  recipe      {self.recipe.name}: {self.recipe.description}",
             f"  linear      {quantized.get('fpq.qlinear', 0)} quantized, "
             f"{quantized.get('fpq.linear', 0)} left in float",
+            f"  blocks      {self._blocks_line()}",
+            f"  not raised  {', '.join(f'{op} x{n}' for op, n in self.unraised.items()) or 'none'}",
             f"  kernels     {len(self.kernels)}: {', '.join(self.kernels) or '-'}",
             f"  weights     {self.float_weight_bytes:,} B float -> {self.packed_weight_bytes:,} B packed",
         ]
         return "\n".join(lines)
+
+
+    def _blocks_line(self) -> str:
+        line = f"{self.blocks} transformer blocks recognised"
+        if self.expected_blocks is not None:
+            line += f" of {self.expected_blocks}"
+        return line
+
+
+def _var_metadata(model: Path) -> dict[str, str]:
+    """The ``fpqc.*`` metadata of an ONNX file (its VAR configuration, export route)."""
+    import onnx
+
+    proto = onnx.load(str(model), load_external_data=False)
+    return {p.key: p.value for p in proto.metadata_props if p.key.startswith("fpqc.")}
 
 
 def _op_histogram(module: ModuleOp) -> dict[str, int]:
@@ -144,6 +169,7 @@ def compile_model(
 ) -> CompileReport:
     """Compile ``model`` into the build directory ``output`` (see module docstring)."""
     from fpqc.backends.hls.emit import emit_build
+    from fpqc.passes.var_blocks import recognise_blocks
     from fpqc.targets import load_target
 
     target_desc = load_target(target)
@@ -153,6 +179,7 @@ def compile_model(
         raise FpqcError(f"{model}: no such file")
 
     module, store = load_onnx(model, input_shapes)
+    metadata = _var_metadata(model)
     report = CompileReport(model.name, target_desc.name, target_desc.platform, recipe)
     report.float_weight_bytes = sum(store.get(k).nbytes for k in store.keys())
 
@@ -172,6 +199,10 @@ def compile_model(
                     run_pipeline(module, spec, stage)
                 (staging / "ir" / f"{index}-{stage}.mlir").write_text(print_module(module))
                 report.stages[stage] = _op_histogram(module)
+                if stage == "raised":
+                    block_report = recognise_blocks(module)
+                    report.blocks = block_report.blocks
+                    report.unraised = block_report.unraised
             (staging / BUILD_IR).write_text(print_module(module))
             live = _live_weight_keys(module)
             pruned = WeightStore()
@@ -195,6 +226,12 @@ def compile_model(
             "recipe": recipe.name,
             "pipeline": [spec for _, spec in stages if spec],
         }
+        if "fpqc.var_config" in metadata:
+            config = json.loads(metadata["fpqc.var_config"])
+            report.expected_blocks = config.get("depth")
+            (staging / "var_config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+            if (model.parent / "vae.npz").is_file():
+                shutil.copyfile(model.parent / "vae.npz", staging / "vae.npz")
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         (staging / "report.json").write_text(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
         (staging / "report.txt").write_text(report.summary() + "\n")

@@ -54,6 +54,12 @@ def _main(module: ModuleOp) -> FuncOp:
     raise FpqcError("the module has no func.func @main to run")
 
 
+def model_input_names(module: ModuleOp) -> list[str]:
+    """The ``onnx.name`` of each argument of ``@main``, in order."""
+    main = _main(module)
+    return _names(main.arg_attrs, len(main.function_type.inputs.data), "arg")
+
+
 def _check_input(name: str, value: np.ndarray, expected: TensorType) -> np.ndarray:
     shape = expected.get_shape()
     dtype = element_type_to_dtype(expected.get_element_type())
