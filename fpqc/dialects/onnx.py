@@ -837,7 +837,11 @@ class LayerNormalizationOp(OnnxOp):
         normalized = shape[normalize_axis(attrs["axis"], len(shape)):]
         for name, t in zip(("Scale", "B"), operand_types[1:]):
             _same_type([x, t])
-            if broadcast_shapes(t.get_shape(), normalized) != normalized:
+            try:
+                fits = broadcast_shapes(t.get_shape(), normalized) == normalized
+            except InferenceError:
+                fits = False
+            if not fits:
                 raise InferenceError(f"{name} of shape {list(t.get_shape())} does not broadcast to {list(normalized)}")
         if attrs["stash_type"] != 1:
             raise InferenceError(f"stash_type {attrs['stash_type']} is not supported (only 1, float32)")

@@ -72,3 +72,62 @@ func.func @gelu(%x: tensor<4xf32>) {
   func.return
 }
 // CHECK: onnx.Gelu: approximate must be "none" or "tanh", got "erf"
+
+// -----
+
+func.func @split_sizes(%x: tensor<6x4xf32>) {
+  %s = onnx.Constant dense<[2, 3]> : tensor<2xi64>
+  %0:2 = onnx.Split %x, %s : (tensor<6x4xf32>, tensor<2xi64>) -> (tensor<2x4xf32>, tensor<3x4xf32>)
+  func.return
+}
+// CHECK: onnx.Split: split sizes [2, 3] do not add up to the dimension 6
+
+// -----
+
+func.func @split_count(%x: tensor<6x4xf32>) {
+  %0:2 = onnx.Split %x {num_outputs = 3 : i64} : (tensor<6x4xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32>)
+  func.return
+}
+// CHECK: onnx.Split: 2 results, but the operands give 3
+
+// -----
+
+func.func @squeeze(%x: tensor<2x3xf32>) {
+  %a = onnx.Constant dense<0> : tensor<1xi64>
+  %0 = onnx.Squeeze %x, %a : (tensor<2x3xf32>, tensor<1xi64>) -> tensor<3xf32>
+  func.return
+}
+// CHECK: onnx.Squeeze: cannot squeeze axis 0 of size 2
+
+// -----
+
+func.func @concat(%x: tensor<2x3xf32>, %y: tensor<2x4xf32>) {
+  %0 = onnx.Concat %x, %y {axis = 0 : i64} : (tensor<2x3xf32>, tensor<2x4xf32>) -> tensor<4x3xf32>
+  func.return
+}
+// CHECK: onnx.Concat: shapes [2, 3] and [2, 4] do not join along axis 0
+
+// -----
+
+func.func @where(%c: tensor<4xf32>, %x: tensor<4xf32>) {
+  %0 = onnx.Where %c, %x, %x : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  func.return
+}
+// CHECK: onnx.Where: condition must be a boolean (i1) tensor, got tensor<4xf32>
+
+// -----
+
+func.func @reduce_axis(%x: tensor<2x3xf32>) {
+  %a = onnx.Constant dense<2> : tensor<1xi64>
+  %0 = onnx.ReduceL2 %x, %a : (tensor<2x3xf32>, tensor<1xi64>) -> tensor<2x3xf32>
+  func.return
+}
+// CHECK: onnx.ReduceL2: axis 2 is out of range for rank 2
+
+// -----
+
+func.func @layernorm_scale(%x: tensor<2x8xf32>, %s: tensor<4xf32>) {
+  %0 = onnx.LayerNormalization %x, %s : (tensor<2x8xf32>, tensor<4xf32>) -> tensor<2x8xf32>
+  func.return
+}
+// CHECK: onnx.LayerNormalization: Scale of shape [4] does not broadcast to [8]
