@@ -492,8 +492,12 @@ class RaiseAdaLNSplit(RewritePattern):
         axis, chunks = len(shape) - 2, shape[-2]
         pieces: dict[SSAValue, int] = {}
         for use in op.results[0].uses:
+            if use.operation.name not in ("onnx.Split", "onnx.Slice"):
+                return
             for result in use.operation.results:
                 for squeeze in result.uses:
+                    if len(squeeze.operation.results) != 1:
+                        return
                     value = squeeze.operation.results[0]
                     found = _unbound(value, axis)
                     if found is None or found[0] != op.results[0]:
