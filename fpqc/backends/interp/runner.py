@@ -76,8 +76,12 @@ def run_module(
     module: ModuleOp,
     inputs: Mapping[str, np.ndarray],
     store: WeightStore | None = None,
+    listeners: tuple[Interpreter.Listener, ...] = (),
 ) -> dict[str, np.ndarray]:
-    """Run ``@main`` on ``inputs``; return its results by name (see module docstring)."""
+    """Run ``@main`` on ``inputs``; return its results by name (see module docstring).
+
+    ``listeners`` observe every op the interpreter runs (e.g. to record intermediates).
+    """
     main = _main(module)
     arg_types = main.function_type.inputs.data
     arg_names = _names(main.arg_attrs, len(arg_types), "arg")
@@ -95,7 +99,7 @@ def run_module(
     if unknown:
         raise FpqcError(f"unknown input {', '.join(map(repr, unknown))}; the model's inputs are {', '.join(arg_names)}")
 
-    interpreter = Interpreter(module)
+    interpreter = Interpreter(module, listeners=listeners)
     for functions in INTERPRETER_FUNCTIONS:
         interpreter.register_implementations(functions())
     store = store if store is not None else WeightStore()
