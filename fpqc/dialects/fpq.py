@@ -801,6 +801,11 @@ class AttentionOp(IRDLOperation):
        ``block_causal`` contribute exactly 0, ``p = e / Σe`` (left to right);
     4. ``o = p·v``, heads concatenated back to ``[B, L, C]``.
 
+    With ``kv_quant`` (FPQVAR's low-bit KV cache) the normalised keys ``k̂`` and
+    the values ``v`` are quantized and dequantized with it before use, scaled
+    along the head dimension: ``#fpq.quant<e2m3, token>`` is one scale per
+    token and head.
+
     ``block_causal = array<i64: 0, b1, ..., L>`` is VAR's block-causal mask
     given by its scale boundaries (prefix sums of ``patch_nums²``): a query in
     ``[b_k, b_k+1)`` sees the keys ``[0, b_k+1)``.  Without it and without a
@@ -815,6 +820,7 @@ class AttentionOp(IRDLOperation):
     num_heads = prop_def(IntegerAttr)
     eps = prop_def(FloatAttr)
     block_causal = opt_prop_def(DenseArrayBase)
+    kv_quant = opt_prop_def(QuantAttr)
     result = result_def(TensorType)
 
     irdl_options = (ParsePropInAttrDict(),)
@@ -877,6 +883,8 @@ class AttentionOp(IRDLOperation):
             )
         if not self.eps.value.data > 0:
             raise VerifyException(f"{op}: eps must be positive, got {self.eps.value.data}")
+        if self.kv_quant is not None:
+            self.kv_quant.check_divides((c // heads,), "a head of keys/values")
         _expect_shape(_f32_tensor(self.result, "result", op), (b, length, c), "result", op)
 
 

@@ -17,6 +17,12 @@ def _quantize() -> type[ModulePass]:
     return QuantizeLinearPass
 
 
+def _kv_quantize() -> type[ModulePass]:
+    from fpqc.passes.kv_quantize import KvQuantizePass
+
+    return KvQuantizePass
+
+
 def _lower_to_hls() -> type[ModulePass]:
     from fpqc.passes.lower_to_hls import LowerToHlsPass
 
@@ -40,6 +46,7 @@ def _cse() -> type[ModulePass]:
 ALL_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "raise-onnx-to-fpq": _raise_onnx_to_fpq,
     "quantize": _quantize,
+    "kv-quantize": _kv_quantize,
     "lower-to-hls": _lower_to_hls,
     "dce": _dce,
     "cse": _cse,

@@ -79,6 +79,15 @@ def _block_causal(boundaries: tuple[int, ...]) -> np.ndarray:
     return np.arange(boundaries[-1])[None, :] < ends[:, None]
 
 
+def _fake_quantize(x: np.ndarray, quant: fpq.QuantAttr) -> np.ndarray:
+    """``dequantize(quantize(x))`` with scales computed from ``x`` along its last axis."""
+    axis, group = _grouping(quant, x.shape[-1])
+    fmt = quant.format
+    scales = compute_scales(x, fmt, axis=axis, group_size=group, scale_kind=quant.scale_kind.data)
+    codes = quantize(x, fmt, scales, axis=axis, group_size=group, rounding=quant.rounding.data)
+    return dequantize(codes, fmt, scales, axis=axis, group_size=group)
+
+
 def _attention(op: fpq.AttentionOp, qkv: np.ndarray, q_scale: np.ndarray, mask: np.ndarray | None):
     b, length, c3 = qkv.shape
     heads = op.num_heads.value.data
@@ -86,6 +95,8 @@ def _attention(op: fpq.AttentionOp, qkv: np.ndarray, q_scale: np.ndarray, mask: 
     q, k, v = qkv.astype(np.float32).reshape(b, length, 3, heads, -1).transpose(2, 0, 3, 1, 4)
     q = _l2_normalize(q, eps) * q_scale.astype(np.float32).reshape(1, heads, 1, 1)
     k = _l2_normalize(k, eps)
+    if op.kv_quant is not None:
+        k, v = _fake_quantize(k, op.kv_quant), _fake_quantize(v, op.kv_quant)
     scores = np.matmul(q, k.transpose(0, 1, 3, 2))
     if mask is not None:
         scores = scores + mask.astype(np.float32)

@@ -1,0 +1,47 @@
+"""Quantize attention's key/value cache to a low-bit format (FPQVAR's "KV6").
+
+Sets ``kv_quant`` on every ``fpq.attention``: the normalised keys and the
+values are quantized per token and head (one scale per head-dim row), as a
+6-bit KV cache on the FPGA would hold them.  QKᵀ and softmax themselves stay
+fp32.
+
+Before::
+
+    %o = fpq.attention %qkv, %s {num_heads = 2 : i64, eps = 9.99999996e-13 : f32}
+        : (tensor<1x30x384xf32>, tensor<2xf32>) -> tensor<1x30x128xf32>
+
+After (``kv-quantize{format=e2m3}``)::
+
+    %o = fpq.attention %qkv, %s {num_heads = 2 : i64, eps = 9.99999996e-13 : f32,
+        kv_quant = #fpq.quant<e2m3, token>} : (...) -> tensor<1x30x128xf32>
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import ModulePass
+
+from fpqc.dialects import fpq
+from fpqc.errors import FpqcError
+from fpqc.numerics import ROUNDING_MODES, Format
+
+
+@dataclass(frozen=True)
+class KvQuantizePass(ModulePass):
+    """Give every ``fpq.attention`` a low-bit KV cache (see module docstring)."""
+
+    name = "kv-quantize"
+
+    format: str = "e2m3"
+    rounding: str = "rne"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        if self.rounding not in ROUNDING_MODES:
+            raise FpqcError(f"unknown rounding '{self.rounding}' (use {', '.join(ROUNDING_MODES)})")
+        quant = fpq.QuantAttr.get(Format.parse(self.format), "token", rounding=self.rounding)
+        for attention in op.walk():
+            if isinstance(attention, fpq.AttentionOp):
+                attention.kv_quant = quant
