@@ -32,7 +32,9 @@ The steps, all fpqc's own code (onnxruntime is only a test oracle):
    small (at most :data:`FOLD_LIMIT` elements) or not float -- shape
    arithmetic such as ``Shape → Gather → Unsqueeze → Concat → Reshape`` -- is
    evaluated with the interpreter's numpy implementation and becomes a
-   constant.  ``Identity`` nodes are dropped (their output is their input).
+   constant.  ``Identity`` nodes are dropped (their output is their input),
+   and so are a ``Cast`` to the operand's own type and an ``Expand`` that
+   does not change the shape.
    After import every tensor has a static shape.
 
 Older-opset spellings are normalised: an ``axes`` or ``split`` attribute
@@ -284,6 +286,9 @@ def _constant_node_value(node: onnx.NodeProto) -> np.ndarray:
     raise ValueError(f"Constant attribute '{attr.name}' is not supported")
 
 
+_NO_OP_WHEN_SAME_TYPE = {"Cast", "Expand"}
+"""Ops that return their input unchanged when their result has the input's type."""
+
 _ATTRIBUTE_INPUTS = {"axes", "split"}
 """Attributes of older opsets that later opsets made inputs of the same name."""
 
@@ -508,6 +513,9 @@ class _Importer:
         except InferenceError as e:
             raise self._error(f"{where}: {e}") from None
         self._check_outputs(node, outputs, len(result_types), where)
+        if node.op_type in _NO_OP_WHEN_SAME_TYPE and result_types[0] == operand_types[0]:
+            self.values[outputs[0]] = operands[0]
+            return
         if node.op_type == "Shape":
             shape = operand_types[0].get_shape()
             start, end = shape_range(len(shape), attrs["start"], attrs["end"])

@@ -223,3 +223,20 @@ def test_identity_chains_vanish(tmp_path: Path) -> None:
     text = check(path, {"x": f32(2, 32)})
     assert "onnx.Identity" not in text
     assert "dense_resource<w>" in text
+
+
+def test_no_op_cast_and_expand_vanish(tmp_path: Path) -> None:
+    nodes = [
+        helper.make_node("Cast", ["x"], ["x32"], to=TensorProto.FLOAT),
+        helper.make_node("Expand", ["x32", "same"], ["xe"]),
+        helper.make_node("Add", ["xe", "b"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 32])], [onnx.ValueInfoProto(name="y")],
+        initializer=[numpy_helper.from_array(i64(4, 1), "same"), numpy_helper.from_array(f32(1, 32), "b")],
+    )
+    path = tmp_path / "noop.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), path)
+    text = check(path, {"x": f32(4, 32)})
+    assert "onnx.Cast" not in text and "onnx.Expand" not in text
+    assert "onnx.Add %arg0, %0 : (tensor<4x32xf32>, tensor<1x32xf32>)" in text
