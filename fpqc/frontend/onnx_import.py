@@ -320,10 +320,13 @@ class _Importer:
     aliases: dict[str, str] = field(default_factory=dict)
     # names the live nodes and the graph outputs read
     used: set[str] = field(default_factory=set)
+    reader: _TensorReader = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reader = _TensorReader(self.path)
 
     def run(self) -> tuple[ModuleOp, WeightStore]:
         graph = self.model.graph
-        self.reader = _TensorReader(self.path)
         self.initializers = {init.name: init for init in graph.initializer}
         inputs = [i for i in graph.input if i.name not in self.initializers]
         self._check_input_shape_names(inputs)
