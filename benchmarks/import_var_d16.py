@@ -46,21 +46,28 @@ print(json.dumps({
 """
 
 
+_EXPORT = r"""
+import sys
+from fpqc.frontend.var.config import VARConfig
+from fpqc.frontend.var.export import export_var
+depth, route, cache = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+small = VARConfig.tiny()
+cfg = VARConfig(
+    depth=depth,
+    **{f: getattr(small, f) for f in ("vae_ch", "vae_ch_mult", "vae_num_res_blocks", "vae_norm_groups")},
+)
+export_var(cfg, cache, route=route)
+"""
+
+
 def export(depth: int, route: str, cache: Path) -> Path:
+    """Export once into ``cache``, in a process of its own (its memory must not count)."""
     model = cache / "var.onnx"
     if model.exists():
         return model
-    from fpqc.frontend.var.config import VARConfig
-    from fpqc.frontend.var.export import export_var
-
-    small = VARConfig.tiny()
-    cfg = VARConfig(
-        depth=depth,
-        **{f: getattr(small, f) for f in ("vae_ch", "vae_ch_mult", "vae_num_res_blocks", "vae_norm_groups")},
-    )
     print(f"exporting VAR-d{depth} ({route}) to {cache} ...", flush=True)
     start = time.perf_counter()
-    export_var(cfg, cache, route=route)
+    subprocess.run([sys.executable, "-c", _EXPORT, str(depth), route, str(cache)], check=True)
     print(f"  exported in {time.perf_counter() - start:.1f} s", flush=True)
     return model
 
