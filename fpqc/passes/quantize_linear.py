@@ -108,7 +108,7 @@ class QuantizeLinearLayers(RewritePattern):
         scales_op.result.name_hint = "w_scales"
         quantize_op.codes.name_hint = "x_codes"
         quantize_op.scales.name_hint = "x_scales"
-        rewriter.replace_op(op, [codes_op, scales_op, quantize_op, qlinear])
+        rewriter.replace(op, [codes_op, scales_op, quantize_op, qlinear])
 
 
 def _quant(fmt_name: str, granularity: str, group_size: int, scale: str, rounding: str, allowed: tuple[str, ...]) -> fpq.QuantAttr:

@@ -118,7 +118,7 @@ def _replace_with_linear(
         bias_value = bias_op.result
     linear = fpq.LinearOp(x, weight.result, bias_value, root.results[0].type)
     new_ops.append(linear)
-    rewriter.replace_op(root, new_ops, [linear.result])
+    rewriter.replace(root, new_ops, [linear.result])
 
 
 class RaiseMatMulToLinear(RewritePattern):
@@ -137,7 +137,7 @@ class RaiseMatMulToLinear(RewritePattern):
             other = add.operands[1] if add.operands[0] == op.results[0] else add.operands[0]
             if _is_bias(other, out_features):
                 _replace_with_linear(rewriter, add, x, weight, other)
-                rewriter.erase_op(op)
+                rewriter.erase(op)
                 return
         _replace_with_linear(rewriter, op, x, weight, None)
 
@@ -260,11 +260,11 @@ class RaiseGelu(RewritePattern):
         if op.name == "onnx.Gelu":
             approximate = op.properties.get("approximate") or op.attributes.get("approximate")
             if isinstance(approximate, StringAttr) and approximate.data == "tanh":
-                rewriter.replace_op(op, fpq.GeluOp(op.operands[0]))
+                rewriter.replace(op, fpq.GeluOp(op.operands[0]))
             return
         x = match_gelu_tanh(op)
         if x is not None and x.type == op.results[0].type:
-            rewriter.replace_op(op, fpq.GeluOp(x))
+            rewriter.replace(op, fpq.GeluOp(x))
 
 
 # ---------------------------------------------------------------------------
@@ -402,7 +402,7 @@ class RaiseEmbedding(RewritePattern):
         if array is None or array.ndim != 2 or array.dtype != np.float32:
             return
         constant = as_fpq_constant(table)
-        rewriter.replace_op(op, [constant, fpq.EmbeddingOp(constant.result, indices)])
+        rewriter.replace(op, [constant, fpq.EmbeddingOp(constant.result, indices)])
 
 
 class RaiseSilu(RewritePattern):
@@ -424,7 +424,7 @@ class RaiseSilu(RewritePattern):
         for x, s in _commuted(op):
             sigmoid = _op(s, "onnx.Sigmoid")
             if sigmoid is not None and sigmoid.operands[0] == x and x.type == op.results[0].type:
-                rewriter.replace_op(op, fpq.SiluOp(x))
+                rewriter.replace(op, fpq.SiluOp(x))
                 return
 
 
@@ -455,7 +455,7 @@ class RaiseLayerNorm(RewritePattern):
         bias = _operand(op, "B")
         if not _is_all(_operand(op, "Scale"), 1.0) or not (bias is None or _is_all(bias, 0.0)):
             return
-        rewriter.replace_op(op, fpq.LayerNormOp(x, _float_prop(op, "epsilon", 1e-5)))
+        rewriter.replace(op, fpq.LayerNormOp(x, _float_prop(op, "epsilon", 1e-5)))
 
 
 # ---------------------------------------------------------------------------
@@ -509,7 +509,7 @@ class RaiseAdaLNSplit(RewritePattern):
         if any(value.type != chunk_type for value in pieces):
             return
         split = fpq.SplitOp(source, [chunk_type] * chunks)
-        rewriter.insert_op(split, InsertPoint.before(op))
+        rewriter.insert(split, InsertPoint.before(op))
         for value, index in pieces.items():
             rewriter.replace_all_uses_with(value, split.outputs[index])
 
@@ -546,7 +546,7 @@ class RaiseModulate(RewritePattern):
                     continue
                 for scale, one in _commuted(add):
                     if _close(_scalar(one), 1.0) and constant_value(scale) is None:
-                        rewriter.replace_op(op, fpq.ModulateOp(x, scale, shift))
+                        rewriter.replace(op, fpq.ModulateOp(x, scale, shift))
                         return
 
 
@@ -577,7 +577,7 @@ class RaiseResidual(RewritePattern):
                 continue
             for f, gamma in _commuted(mul):
                 if f.type == out and gamma.type != out and constant_value(gamma) is None:
-                    rewriter.replace_op(op, fpq.ResidualOp(x, f, gamma))
+                    rewriter.replace(op, fpq.ResidualOp(x, f, gamma))
                     return
 
 
@@ -731,7 +731,7 @@ class RaiseAttention(RewritePattern):
             else:
                 bounds = None
         attention = fpq.AttentionOp(qkv, scale.result, num_heads, eps, bounds, mask_value)
-        rewriter.replace_op(op, [scale, attention])
+        rewriter.replace(op, [scale, attention])
 
 
 # ---------------------------------------------------------------------------
@@ -745,7 +745,7 @@ class DropNoOpCast(RewritePattern):
     def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
         if op.name in ("onnx.Cast", "onnx.Identity") and op.results[0].type == op.operands[0].type:
             rewriter.replace_all_uses_with(op.results[0], op.operands[0])
-            rewriter.erase_op(op)
+            rewriter.erase(op)
 
 
 # ---------------------------------------------------------------------------
