@@ -19,6 +19,8 @@ from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_i
 
 from fpqc.dialects import fpq
 from fpqc.errors import FpqcError
+from fpqc.numerics.dual_format import DualFormat, compute_dual_scales, dual_qlinear, dual_quantize
+from fpqc.numerics.hadamard import fwht_f32, ght_f32
 from fpqc.numerics import (
     compute_scales,
     dequantize,
@@ -195,6 +197,46 @@ class FpqFunctions(InterpreterFunctions):
             xc,
             op.x_quant.format,
             _scales_per_group(x_scales, xc.shape[0], groups),
+            w_codes,
+            op.w_quant.format,
+            _scales_per_group(w_scales, w_codes.shape[0], groups),
+            group,
+            bias[0] if bias else None,
+        )
+        return (y.reshape(out_shape),)
+
+    @impl(fpq.HadamardOp)
+    def run_hadamard(self, interpreter: Interpreter, op: fpq.HadamardOp, args: tuple[Any, ...]):
+        x, *signs = args
+        block = op.block.value.data
+        if signs:
+            return (ght_f32(x, signs[0], block),)
+        return (fwht_f32(x, block),)
+
+    @impl(fpq.DualQuantizeOp)
+    def run_dual_quantize(self, interpreter: Interpreter, op: fpq.DualQuantizeOp, args: tuple[Any, ...]):
+        (x,) = args
+        dual = DualFormat(op.neg_quant.format, op.pos_quant.format)
+        group = op.neg_quant.group_size_for(x.shape[-1])
+        s_neg, s_pos = compute_dual_scales(x, dual, group)
+        neg_codes, pos_codes = dual_quantize(x, dual, s_neg, s_pos, group, op.neg_quant.rounding.data)
+        return neg_codes, pos_codes, s_neg.reshape(op.neg_scales.type.get_shape()), s_pos.reshape(
+            op.pos_scales.type.get_shape()
+        )
+
+    @impl(fpq.DualQLinearOp)
+    def run_dual_qlinear(self, interpreter: Interpreter, op: fpq.DualQLinearOp, args: tuple[Any, ...]):
+        neg_codes, pos_codes, s_neg, s_pos, w_codes, w_scales, *bias = args
+        out_shape = (*neg_codes.shape[:-1], w_codes.shape[0])
+        group = op.combine_group_size()
+        groups = w_codes.shape[1] // group
+        nc, pc = _rows(neg_codes), _rows(pos_codes)
+        y = dual_qlinear(
+            nc,
+            pc,
+            DualFormat(op.neg_quant.format, op.pos_quant.format),
+            _scales_per_group(s_neg, nc.shape[0], groups),
+            _scales_per_group(s_pos, nc.shape[0], groups),
             w_codes,
             op.w_quant.format,
             _scales_per_group(w_scales, w_codes.shape[0], groups),
