@@ -55,6 +55,13 @@ Quantized ops
 from the data), ``fpq.dequantize`` and ``fpq.qlinear`` (codes × codes with
 exact group accumulation and the contract's fp32 combination of scales).
 
+FPQVAR's ops: ``fpq.hadamard`` (the online part of the group-wise Hadamard
+transform: a fast Walsh–Hadamard transform per block of the last axis, with
+optional random ±1 signs applied first), ``fpq.dual_quantize`` (dual-format
+quantization: two code planes and two scale tensors, negatives and
+positives on their own grids) and ``fpq.dual_qlinear`` (a linear layer on
+them).
+
 Example::
 
     %c, %s = fpq.quantize %x {quant = #fpq.quant<e2m1, group 128>}

@@ -23,6 +23,18 @@ def _kv_quantize() -> type[ModulePass]:
     return KvQuantizePass
 
 
+def _dual_format() -> type[ModulePass]:
+    from fpqc.passes.dual_format import DualFormatPass
+
+    return DualFormatPass
+
+
+def _group_hadamard() -> type[ModulePass]:
+    from fpqc.passes.group_hadamard import GroupHadamardPass
+
+    return GroupHadamardPass
+
+
 def _lower_to_hls() -> type[ModulePass]:
     from fpqc.passes.lower_to_hls import LowerToHlsPass
 
@@ -47,6 +59,8 @@ ALL_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "raise-onnx-to-fpq": _raise_onnx_to_fpq,
     "quantize": _quantize,
     "kv-quantize": _kv_quantize,
+    "dual-format": _dual_format,
+    "group-hadamard": _group_hadamard,
     "lower-to-hls": _lower_to_hls,
     "dce": _dce,
     "cse": _cse,

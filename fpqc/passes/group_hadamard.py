@@ -1,0 +1,225 @@
+"""Group-wise Hadamard transformation (FPQVAR's GHT) of selected linear layers.
+
+Runs at float level, before ``quantize``.  For each ``fpq.linear`` with a
+selected ``fpq.role`` (default ``mat_qkv,fc1``) and a constant weight
+``W [O, K]``, with ``Q = blockdiag(D_b·H/√block)`` (:func:`ght_matrix`: Sylvester
+Hadamard blocks of ``block`` channels, random ±1 diagonal ``D``):
+
+* the weight becomes ``W·Q``, computed in float64 (:func:`fold_weight`) and
+  stored fp32; the bias is unchanged;
+* the input ``x`` is replaced by ``x·Q``: an ``fpq.hadamard`` is inserted
+  after ``x``'s definition.  Since ``Q`` is orthogonal the layer computes
+  the same function, ``(x·Q)·(W·Q)ᵀ = x·Wᵀ``, while outliers are spread over
+  each block before quantization.
+
+Seeds.  Linear layers that read the same value share one ``Q`` and one
+``fpq.hadamard`` (the transform is applied to the value, not per layer).
+The n-th distinct transformed input in program order (n = 0, 1, ...) uses
+``seed + n`` for its signs; in a raised VAR that is block i's ``mat_qkv``
+input at n = 2i and its ``fc1`` input at n = 2i + 1.
+
+Folding the signs (``fold-signs=true``, the default).  When ``x`` is an
+``fpq.modulate`` result, ``LN(h)·(1 + scale) + shift``, whose ``scale`` and
+``shift`` are chunks of an ``fpq.split`` of an AdaLN ``fpq.linear`` with
+constant weights (as ``raise-onnx-to-fpq`` builds AdaLN), and nothing else
+reads those chunks, that AdaLN output or the modulation, the signs ``D`` go
+into the AdaLN linear's rows for the two chunks::
+
+    (LN(h)·(1 + scale) + shift)·D = LN(h)·(1 + scale') + shift'
+    scale' = D·scale + (D − 1)   →  W_scale' = D·W_scale,  b_scale' = D·b_scale + (D − 1)
+    shift' = D·shift             →  W_shift' = D·W_shift,  b_shift' = D·b_shift
+
+(float64, stored fp32; a missing bias becomes one) and the online op is a
+pure FWHT, ``fpq.hadamard`` without signs.  Otherwise the signs stay an
+operand of ``fpq.hadamard`` (:func:`ght_f32`).  Only ``b_scale'`` for a −1
+sign is not exact in fp32 (``−b − 2`` rounds once); the other folds are
+exact sign flips.
+
+Options: ``roles``, ``block`` (a power of two dividing every selected K,
+default 128), ``seed`` (default 0), ``fold-signs`` (default true).
+
+Before::
+
+    %sc, %sh = ... fpq.split %ada ...          (%ada = fpq.linear ... {fpq.role = "ada_lin"})
+    %m = fpq.modulate %n, %sc, %sh : (...) -> tensor<1x30x256xf32>
+    %y = fpq.linear %m, %w, %b {fpq.role = "fc1"} : (...) -> tensor<1x30x1024xf32>
+
+After (``group-hadamard{block=128}``; ``%ada``'s weight and bias rows for
+``%sc`` and ``%sh`` carry the signs, ``%w_ght = W·Q``)::
+
+    %m = fpq.modulate %n, %sc, %sh : (...) -> tensor<1x30x256xf32>
+    %m_ght = fpq.hadamard %m {block = 128 : i64} : tensor<1x30x256xf32>
+    %y = fpq.linear %m_ght, %w_ght, %b {fpq.role = "fc1"} : (...) -> tensor<1x30x1024xf32>
+
+With ``fold-signs=false`` (or when the input is not such a modulation)::
+
+    %signs = fpq.constant dense<[1.0, -1.0, ...]> : tensor<256xf32>
+    %m_ght = fpq.hadamard %m, %signs {block = 128 : i64} : tensor<1x30x256xf32>, tensor<256xf32>
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
+from xdsl.ir import Block, Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.rewriter import InsertPoint, Rewriter
+from xdsl.transforms.dead_code_elimination import region_dce
+
+from fpqc.dialects import fpq
+from fpqc.errors import FpqcError
+from fpqc.numerics.hadamard import fold_weight, ght_matrix, random_signs
+from fpqc.passes.constants import constant_key, constant_value, new_constant
+from fpqc.passes.quantize_linear import ROLE_ATTR
+
+
+@dataclass
+class _AdaLNFold:
+    """Float64 copies of an AdaLN linear's weight and bias, updated chunk by chunk."""
+
+    linear: fpq.LinearOp
+    weight: np.ndarray
+    bias: np.ndarray
+
+    def fold(self, rows: slice, signs: np.ndarray, is_scale: bool) -> None:
+        self.weight[rows] *= signs[:, None]
+        self.bias[rows] = signs * self.bias[rows] + ((signs - 1) if is_scale else 0)
+
+
+def _chunk_rows(value: SSAValue) -> tuple[fpq.LinearOp, slice] | None:
+    """The constant-weight linear layer and its output rows that ``value`` is a split chunk of."""
+    split = value.owner
+    if not isinstance(split, fpq.SplitOp) or not value.has_one_use():
+        return None
+    linear = split.input.owner
+    if (
+        not isinstance(linear, fpq.LinearOp)
+        or not linear.result.has_one_use()
+        or constant_value(linear.weight) is None
+        or (linear.bias is not None and constant_value(linear.bias) is None)
+    ):
+        return None
+    chunk = linear.result.type.get_shape()[-1] // len(split.outputs)
+    index = list(split.outputs).index(value)
+    return linear, slice(index * chunk, (index + 1) * chunk)
+
+
+def _modulation_chunks(
+    x: SSAValue, readers: list[fpq.LinearOp]
+) -> tuple[tuple[fpq.LinearOp, slice], tuple[fpq.LinearOp, slice]] | None:
+    """(scale rows, shift rows) of the AdaLN linears behind ``x`` when its signs can be folded."""
+    modulate = x.owner
+    if not isinstance(modulate, fpq.ModulateOp):
+        return None
+    if {use.operation for use in x.uses} != set(readers) or modulate.scale == modulate.shift:
+        return None
+    scale, shift = _chunk_rows(modulate.scale), _chunk_rows(modulate.shift)
+    if scale is None or shift is None:
+        return None
+    channels = x.type.get_shape()[-1]
+    if any(rows.stop - rows.start != channels for _, rows in (scale, shift)):
+        return None
+    return scale, shift
+
+
+def _insert_after(value: SSAValue, op: Operation) -> None:
+    owner = value.owner
+    if isinstance(owner, Block):
+        Rewriter.insert_op(op, InsertPoint.at_start(owner))
+    else:
+        Rewriter.insert_op(op, InsertPoint.after(owner))
+
+
+@dataclass(frozen=True)
+class GroupHadamardPass(ModulePass):
+    """Group-wise Hadamard transform of selected linear inputs (see module docstring)."""
+
+    name = "group-hadamard"
+
+    roles: tuple[str, ...] = ("mat_qkv", "fc1")
+    block: int = 128
+    seed: int = 0
+    fold_signs: bool = True
+
+    def _selected(self, op: Operation) -> bool:
+        role = op.attributes.get(ROLE_ATTR)
+        return (
+            isinstance(op, fpq.LinearOp)
+            and isinstance(role, StringAttr)
+            and role.data in self.roles
+            and constant_value(op.weight) is not None
+        )
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        readers: dict[SSAValue, list[fpq.LinearOp]] = {}
+        for linear in op.walk():
+            if self._selected(linear):
+                assert isinstance(linear, fpq.LinearOp)
+                readers.setdefault(linear.input, []).append(linear)
+        adaln: dict[fpq.LinearOp, _AdaLNFold] = {}
+        for n, (x, linears) in enumerate(readers.items()):
+            self._transform(x, linears, self.seed + n, adaln)
+        for fold in adaln.values():
+            self._rewrite_adaln(fold)
+        region_dce(op.body)
+
+    def _transform(
+        self, x: SSAValue, linears: list[fpq.LinearOp], seed: int, adaln: dict[fpq.LinearOp, _AdaLNFold]
+    ) -> None:
+        assert isinstance(x.type, TensorType)
+        k = x.type.get_shape()[-1]
+        role = linears[0].attributes[ROLE_ATTR]
+        assert isinstance(role, StringAttr)
+        if self.block <= 0 or self.block & (self.block - 1) or k % self.block:
+            raise FpqcError(
+                f"group-hadamard: block {self.block} must be a power of two dividing the {k} input "
+                f"features of the {role.data} linear layer; pick a block such as "
+                f"{k & -k if k > 0 else 1}"
+            )
+        q = ght_matrix(k, self.block, seed)
+        signs = random_signs(k, seed)
+        for linear in linears:
+            weight = constant_value(linear.weight)
+            assert weight is not None
+            hint = (constant_key(linear.weight) or "weight") + ".ght"
+            folded = new_constant(hint, fold_weight(weight, q).astype(np.float32))
+            Rewriter.insert_op(folded, InsertPoint.before(linear))
+            linear.operands[1] = folded.result
+        chunks = _modulation_chunks(x, linears) if self.fold_signs else None
+        if chunks is not None:
+            for (ada, rows), is_scale in zip(chunks, (True, False)):
+                if ada not in adaln:
+                    w = constant_value(ada.weight)
+                    b = constant_value(ada.bias) if ada.bias is not None else None
+                    assert w is not None
+                    adaln[ada] = _AdaLNFold(
+                        ada,
+                        np.array(w, dtype=np.float64),
+                        np.zeros(w.shape[0]) if b is None else np.array(b, dtype=np.float64),
+                    )
+                adaln[ada].fold(rows, signs, is_scale)
+            hadamard = fpq.HadamardOp(x, self.block)
+            _insert_after(x, hadamard)
+        else:
+            signs_op = new_constant(f"ght.signs.{seed}", signs.astype(np.float32))
+            hadamard = fpq.HadamardOp(x, self.block, signs_op.result)
+            _insert_after(x, signs_op)
+            Rewriter.insert_op(hadamard, InsertPoint.after(signs_op))
+        hadamard.result.name_hint = f"{x.name_hint}_ght" if x.name_hint else "ght"
+        for linear in linears:
+            linear.operands[0] = hadamard.result
+
+    @staticmethod
+    def _rewrite_adaln(fold: _AdaLNFold) -> None:
+        linear = fold.linear
+        hint = constant_key(linear.weight) or "ada_lin.weight"
+        weight = new_constant(hint + ".ght_signs", fold.weight.astype(np.float32))
+        bias_hint = (constant_key(linear.bias) if linear.bias is not None else None) or hint + ".bias"
+        bias = new_constant(bias_hint + ".ght_signs", fold.bias.astype(np.float32))
+        new = fpq.LinearOp(linear.input, weight.result, bias.result, linear.result.type)
+        new.attributes.update(linear.attributes)
+        Rewriter.insert_op([weight, bias], InsertPoint.before(linear))
+        Rewriter.replace_op(linear, new)
