@@ -45,7 +45,11 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         format_name=args.format,
         recipe_name=args.recipe,
         input_shapes=_parse_shape_option(args.input_shape),
+        calib=Path(args.calib) if args.calib else None,
     )
+    if args.recipe is None and args.format == "fp4" and args.calib is None:
+        print("note: no --calib, so fp4 compiles with the fp4-baseline recipe; "
+              "run `fpqc calibrate` and pass --calib for fpqvar-w4a4", file=sys.stderr)
     print(report.summary())
     print(f"  written to  {args.output}")
     return 0
@@ -149,6 +153,32 @@ def _cmd_export_var(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------
+# fpqc eval
+# ---------------------------------------------------------------------------
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from fpqc.eval.quality import evaluate_teacher_forced
+    from fpqc.eval.report import plot_layer_sqnr, table, write_json
+
+    model = Path(args.model)
+    if not model.is_file():
+        raise FpqcError(f"{model}: no such file")
+    recipes = [r for r in args.recipes.split(",") if r]
+    calib = Path(args.calib) if args.calib else None
+    if calib is not None and not calib.is_file():
+        raise FpqcError(f"{calib}: no such file")
+    results, _ = evaluate_teacher_forced(model, recipes, Path(args.inputs) if args.inputs else None, calib)
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(results, out / "eval.json")
+    plot_layer_sqnr(results, out / "layer_sqnr.png")
+    print(table(results))
+    print(f"wrote {out / 'eval.json'} and {out / 'layer_sqnr.png'}")
+    return 0
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fpqc",
@@ -164,6 +194,7 @@ def _build_parser() -> argparse.ArgumentParser:
     compile_p.add_argument("--target", default="vck190", help="target description (fpqc/targets/NAME.toml)")
     compile_p.add_argument("--format", default="fp4", help="fp4 | fp6 | fp8 (picks the default recipe)")
     compile_p.add_argument("--recipe", default=None, help="a named pipeline from fpqc.passes.pipelines")
+    compile_p.add_argument("--calib", default=None, help="calibration file from fpqc calibrate (GALT recipes)")
     compile_p.add_argument("--input-shape", action="append", default=[], metavar="NAME=DxD",
                            help="static shape for a dynamic model input (repeatable)")
     compile_p.add_argument("-o", "--output", required=True, help="build directory to write")
@@ -192,6 +223,18 @@ def _build_parser() -> argparse.ArgumentParser:
     export_p.add_argument("--seed", type=int, default=0)
     export_p.add_argument("-o", "--output", required=True, help="directory for var.onnx and vae.npz")
     export_p.set_defaults(handler=_cmd_export_var)
+
+    eval_p = sub.add_parser("eval", help="quality of quantization recipes against the float model")
+    eval_p.add_argument("model", help="the ONNX model")
+    eval_p.add_argument(
+        "--recipes",
+        default="fpqvar-w4a4,fpqvar-w4a4-kv6,fpqvar-w6a6,int4-rtn,int6-rtn,fp4-baseline,fp6-baseline,mixedformat",
+        help="comma-separated recipe names (fpqc.passes.pipelines)",
+    )
+    eval_p.add_argument("--inputs", default=None, help="teacher-forcing inputs (default: inputs.npz beside the model)")
+    eval_p.add_argument("--calib", default=None, help="calibration file from fpqc calibrate (for GALT recipes)")
+    eval_p.add_argument("-o", "--output", default="eval", help="directory for eval.json and plots")
+    eval_p.set_defaults(handler=_cmd_eval)
 
     verify_p = sub.add_parser("verify", help="C-simulate a build's HLS C++ and compare with the interpreter bit for bit")
     verify_p.add_argument("build", help="a build directory from fpqc compile")

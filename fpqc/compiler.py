@@ -109,7 +109,7 @@ class CompileReport:
         lines = [
             f"fpqc build of {self.model} for {self.target} ({self.platform})",
             f"  recipe      {self.recipe.name}: {self.recipe.description}",
-            f"  linear      {quantized.get('fpq.qlinear', 0)} quantized, "
+            f"  linear      {quantized.get('fpq.qlinear', 0) + quantized.get('fpq.dual_qlinear', 0)} quantized, "
             f"{quantized.get('fpq.linear', 0)} left in float",
             f"  blocks      {self._blocks_line()}",
             f"  not raised  {', '.join(f'{op} x{n}' for op, n in self.unraised.items()) or 'none'}",
@@ -166,6 +166,7 @@ def compile_model(
     format_name: str | None = "fp4",
     recipe_name: str | None = None,
     input_shapes: dict[str, tuple[int, ...]] | None = None,
+    calib: Path | None = None,
 ) -> CompileReport:
     """Compile ``model`` into the build directory ``output`` (see module docstring)."""
     from fpqc.backends.hls.emit import emit_build
@@ -173,7 +174,10 @@ def compile_model(
     from fpqc.targets import load_target
 
     target_desc = load_target(target)
-    recipe = recipe_for(format_name, recipe_name)
+    recipe = recipe_for(format_name, recipe_name, calib)
+    quantize_pipeline = recipe.pipeline(calib)
+    if calib is not None and not calib.is_file():
+        raise FpqcError(f"{calib}: no such file")
     _prepare_output(output)
     if not model.exists():
         raise FpqcError(f"{model}: no such file")
@@ -190,7 +194,7 @@ def compile_model(
         stages = [
             ("onnx", None),
             ("raised", RAISE_PIPELINE),
-            ("quantized", recipe.quantize),
+            ("quantized", quantize_pipeline),
             ("hls", hls_pipeline(target_desc.name)),
         ]
         with store.activate():
@@ -225,6 +229,7 @@ def compile_model(
             "part": target_desc.part,
             "recipe": recipe.name,
             "pipeline": [spec for _, spec in stages if spec],
+            "calibration": None if calib is None else {"file": calib.name, "sha256": _file_sha256(calib)},
         }
         if "fpqc.var_config" in metadata:
             config = json.loads(metadata["fpqc.var_config"])

@@ -1,13 +1,34 @@
 """Named pass pipelines: what ``fpqc compile --recipe NAME`` runs.
 
-A recipe is a pass-pipeline string in ``fpqc-opt -p`` syntax, split into the
-stages whose IR a build writes out (``raise``, ``quantize``, ``hls``).  The
-``--format`` of ``fpqc compile`` picks the default recipe.
+A recipe is the quantize stage of a build -- a pass pipeline in ``fpqc-opt -p``
+syntax that runs on the raised float IR -- plus what it needs.  ``--format``
+picks the default recipe; the others are FPQVAR's variants and the paper's
+baselines:
+
+=================  ===========================================================
+fpqvar-w4a4        GALT smoothing, group-wise Hadamard (GHT), E2M1 weights and
+                   activations per group of 128, dual-format fc2 input
+                   (E1M2 negatives / E2M1 positives)
+fpqvar-w4a4-kv6    fpqvar-w4a4 with a 6-bit (E2M3) KV cache
+fpqvar-w6a6        GHT, E2M3 weights per channel and activations per token,
+                   dual-format fc2 input (INT6 negatives / E2M3 positives)
+fp4-baseline       E2M1 per group of 128, round to nearest
+fp6-baseline       E2M3 weights per channel, activations per token
+mixedformat        fp4-baseline with E2M1 on both sides of fc2's input
+int4-rtn           INT4 per group of 128 (the reference code's symmetric RTN)
+int6-rtn           INT6 weights per channel, activations per token
+fp8-rtn            E4M3 per group of 128
+=================  ===========================================================
+
+Every recipe keeps the layers FPQVAR keeps in higher precision (``ada_lin``,
+``word_embed``, ``head``; attention's QKᵀ/softmax is never quantized) in
+float, through the quantize pass's default ``keep-float``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from fpqc.errors import FpqcError
 
@@ -17,27 +38,67 @@ class Recipe:
     name: str
     description: str
     quantize: str
-    """The pass pipeline of the quantize stage."""
+    """The pass pipeline of the quantize stage; ``{calib}`` stands for the calibration file."""
+    needs_calibration: bool = False
+
+    def pipeline(self, calib: Path | None) -> str:
+        if self.needs_calibration and calib is None:
+            raise FpqcError(
+                f"recipe '{self.name}' learns its smoothing from calibration data: "
+                f"run `fpqc calibrate MODEL -o calib.npz` and pass --calib calib.npz"
+            )
+        return self.quantize.replace("{calib}", str(calib) if calib is not None else "")
 
 
-def _rtn(fmt: str, granularity: str = "group") -> str:
-    act = "token" if granularity == "channel" else granularity
+def _quantize(fmt: str, weights: str, acts: str) -> str:
     return (
         f"quantize{{weight-format={fmt} act-format={fmt} "
-        f"weight-granularity={granularity} act-granularity={act} group-size=128}}"
+        f"weight-granularity={weights} act-granularity={acts} group-size=128}}"
     )
 
+
+_W4A4 = _quantize("e2m1", "group", "group")
+_W6A6 = _quantize("e2m3", "channel", "token")
+_GALT = "galt{calib={calib}}"
+_GHT = "group-hadamard"
 
 RECIPES: dict[str, Recipe] = {
     r.name: r
     for r in (
-        Recipe("fp4-rtn", "E2M1 weights and activations, per group of 128, round-to-nearest-even", _rtn("e2m1")),
-        Recipe("fp6-rtn", "E2M3 weights and activations, per group of 128, round-to-nearest-even", _rtn("e2m3")),
-        Recipe("fp8-rtn", "E4M3 weights and activations, per group of 128, round-to-nearest-even", _rtn("e4m3")),
+        Recipe(
+            "fpqvar-w4a4",
+            "FPQVAR W4A4: GALT + GHT, E2M1 per group of 128, dual-format fc2 input",
+            f"{_GALT},{_GHT},{_W4A4},dual-format{{format=dfq-w4a4}}",
+            needs_calibration=True,
+        ),
+        Recipe(
+            "fpqvar-w4a4-kv6",
+            "FPQVAR W4A4 with a 6-bit (E2M3) KV cache",
+            f"{_GALT},{_GHT},{_W4A4},dual-format{{format=dfq-w4a4}},kv-quantize{{format=e2m3}}",
+            needs_calibration=True,
+        ),
+        Recipe(
+            "fpqvar-w6a6",
+            "FPQVAR W6A6: GHT, E2M3 weights per channel / activations per token, dual-format fc2 input",
+            f"{_GHT},{_W6A6},dual-format{{format=dfq-w6a6}}",
+        ),
+        Recipe("fp4-baseline", "E2M1 weights and activations per group of 128, round to nearest", _W4A4),
+        Recipe("fp6-baseline", "E2M3 weights per channel, activations per token, round to nearest", _W6A6),
+        Recipe(
+            "mixedformat",
+            "fp4-baseline with E2M1 on both sides of fc2's input, separate scales",
+            f"{_W4A4},dual-format{{format=mixedformat}}",
+        ),
+        Recipe("int4-rtn", "INT4 weights and activations per group of 128, symmetric RTN", _quantize("int4", "group", "group")),
+        Recipe("int6-rtn", "INT6 weights per channel, activations per token, symmetric RTN", _quantize("int6", "channel", "token")),
+        Recipe("fp8-rtn", "E4M3 weights and activations per group of 128, round to nearest", _quantize("e4m3", "group", "group")),
     )
 }
 
-DEFAULT_RECIPE_FOR_FORMAT = {"fp4": "fp4-rtn", "fp6": "fp6-rtn", "fp8": "fp8-rtn"}
+DEFAULT_RECIPE_FOR_FORMAT = {"fp4": "fpqvar-w4a4", "fp6": "fpqvar-w6a6", "fp8": "fp8-rtn"}
+"""``--format``'s recipes; fp4 falls back to :data:`FP4_WITHOUT_CALIBRATION` when no calibration is given."""
+
+FP4_WITHOUT_CALIBRATION = "fp4-baseline"
 
 RAISE_PIPELINE = "raise-onnx-to-fpq"
 
@@ -46,7 +107,7 @@ def hls_pipeline(target: str) -> str:
     return f"lower-to-hls{{target={target}}}"
 
 
-def recipe_for(format_name: str | None, recipe_name: str | None) -> Recipe:
+def recipe_for(format_name: str | None, recipe_name: str | None, calib: Path | None = None) -> Recipe:
     """The recipe a ``--format``/``--recipe`` pair selects."""
     if recipe_name is not None:
         if recipe_name not in RECIPES:
@@ -57,4 +118,7 @@ def recipe_for(format_name: str | None, recipe_name: str | None) -> Recipe:
         raise FpqcError(
             f"unknown format '{format_name}' (use {', '.join(DEFAULT_RECIPE_FOR_FORMAT)})"
         )
-    return RECIPES[DEFAULT_RECIPE_FOR_FORMAT[format_name]]
+    recipe = RECIPES[DEFAULT_RECIPE_FOR_FORMAT[format_name]]
+    if recipe.needs_calibration and calib is None:
+        recipe = RECIPES[FP4_WITHOUT_CALIBRATION]
+    return recipe

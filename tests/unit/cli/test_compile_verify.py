@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,13 @@ def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     if check and result.returncode != 0:
         raise AssertionError(f"fpqc {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def values_compared(report: str) -> tuple[int, int]:
+    """(values compared, values differing) from the totals line of `fpqc verify`."""
+    match = re.search(r"^  values\s+([\d,]+) compared, ([\d,]+) differing", report, re.MULTILINE)
+    assert match, report
+    return int(match.group(1).replace(",", "")), int(match.group(2).replace(",", ""))
 
 
 def make_mlp(path: Path, *extra: str) -> Path:
@@ -52,12 +60,15 @@ def test_compile_and_verify_bit_exact(mlp: Path, tmp_path: Path, fmt: str) -> No
     for stage in ("0-onnx", "1-raised", "2-quantized", "3-hls"):
         assert (build / "ir" / f"{stage}.mlir").is_file(), stage
     manifest = json.loads((build / "manifest.json").read_text())
-    assert manifest["target"] == "vck190" and manifest["recipe"] == f"{fmt}-rtn"
+    # Without calibration data fp4 compiles with the baseline recipe (GALT needs calibration).
+    expected = {"fp4": "fp4-baseline", "fp6": "fpqvar-w6a6", "fp8": "fp8-rtn"}[fmt]
+    assert manifest["target"] == "vck190" and manifest["recipe"] == expected
 
     verified = run("verify", str(build), "--samples", "2")
-    # 2 samples x 8 rows x 128 outputs
     assert "bit-identical" in verified.stdout
-    assert "2,048 compared, 0 differing" in verified.stdout
+    # At least the model's 2 samples x 8 rows x 128 outputs, all bit-identical.
+    compared, differing = values_compared(verified.stdout)
+    assert compared >= 2048 and differing == 0
 
 
 def test_compile_3d_dynamo_export(tmp_path: Path) -> None:
@@ -70,7 +81,8 @@ def test_compile_3d_dynamo_export(tmp_path: Path) -> None:
     compiled = run("compile", str(model), "--format", "fp4", "-o", str(build))
     assert "2 quantized" in compiled.stdout
     verified = run("verify", str(build), "--samples", "1")
-    assert "2,048 compared, 0 differing" in verified.stdout
+    compared, differing = values_compared(verified.stdout)
+    assert compared >= 2048 and differing == 0
 
 
 def test_run_build_matches_float_model_closely(mlp: Path, tmp_path: Path) -> None:

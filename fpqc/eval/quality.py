@@ -1,0 +1,150 @@
+"""How much a quantization recipe changes a model: the figures of ``fpqc eval``.
+
+For every recipe the model is imported, raised and quantized in-process, and
+run in the interpreter (bit-exact with the FPGA kernels) on teacher-forcing
+inputs next to the float model:
+
+* **KL**: mean over all tokens of KL(softmax(float logits) ‖ softmax(quantized logits)), in nats;
+* **top-1**: fraction of tokens whose arg-max agrees with the float model's;
+* **per-layer SQNR**: for every quantized linear layer, in program order,
+  ``10·log10(Σ y_float² / Σ (y_quant − y_float)²)`` dB on that layer's output
+  in the full quantized model (errors of earlier layers included), labelled
+  ``b{block}.{role}``.  Layers a recipe keeps in float get NaN: their outputs
+  may legitimately differ (GHT folds its random signs into the AdaLN linears).
+
+Generation quality (FID / IS from the project's digit classifier) is added by
+:mod:`fpqc.eval.generation` where the model has a runtime.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from xdsl.dialects.builtin import ModuleOp, StringAttr
+from xdsl.interpreter import Interpreter
+from xdsl.ir import Operation
+
+from fpqc.backends.interp.runner import model_input_names, run_module
+from fpqc.compiler import load_onnx, run_pipeline
+from fpqc.errors import FpqcError
+from fpqc.passes.pipelines import RAISE_PIPELINE, RECIPES
+from fpqc.weights import WeightStore
+
+LINEAR_OPS = ("fpq.linear", "fpq.qlinear", "fpq.dual_qlinear")
+
+
+class _LinearRecorder(Interpreter.Listener):
+    """Keeps the output of every linear-like op, in the order the interpreter runs them."""
+
+    def __init__(self) -> None:
+        self.outputs: list[tuple[Operation, np.ndarray]] = []
+
+    def did_interpret_op(self, op: Operation, results) -> None:
+        if op.name in LINEAR_OPS:
+            self.outputs.append((op, np.asarray(results[0])))
+
+
+def _layer_labels(ops: list[Operation]) -> list[str]:
+    """``b{i}.{role}`` for a block's layers (each block starts with its ``ada_lin``), else the role."""
+    labels, block = [], -1
+    for op in ops:
+        role = op.attributes.get("fpq.role")
+        role = role.data if isinstance(role, StringAttr) else "linear"
+        if role == "ada_lin":
+            block += 1
+        in_block = block >= 0 and role in ("ada_lin", "mat_qkv", "proj", "fc1", "fc2")
+        labels.append(f"b{block}.{role}" if in_block else role)
+    return labels
+
+
+@dataclass
+class RecipeQuality:
+    recipe: str
+    kl: float
+    top1: float
+    layers: list[tuple[str, float]] = field(default_factory=list)
+    generation: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def mean_sqnr(self) -> float:
+        quantized = [db for _, db in self.layers if np.isfinite(db)]
+        return float(np.mean(quantized)) if quantized else float("inf")
+
+
+def _run(module: ModuleOp, store: WeightStore, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, _LinearRecorder]:
+    recorder = _LinearRecorder()
+    outputs = run_module(module, inputs, store, listeners=(recorder,))
+    return next(iter(outputs.values())), recorder
+
+
+def _kl(reference: np.ndarray, other: np.ndarray) -> float:
+    def log_softmax(x: np.ndarray) -> np.ndarray:
+        x = x.astype(np.float64)
+        x = x - x.max(axis=-1, keepdims=True)
+        return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
+
+    log_p, log_q = log_softmax(reference), log_softmax(other)
+    return float((np.exp(log_p) * (log_p - log_q)).sum(axis=-1).mean())
+
+
+def _sqnr_db(reference: np.ndarray, other: np.ndarray) -> float:
+    noise = float(np.sum((other.astype(np.float64) - reference) ** 2))
+    signal = float(np.sum(reference.astype(np.float64) ** 2))
+    return float("inf") if noise == 0 else 10.0 * np.log10(signal / noise)
+
+
+def load_inputs(model: Path, inputs: Path | None, module: ModuleOp) -> dict[str, np.ndarray]:
+    """Teacher-forcing inputs: ``--inputs``, else ``inputs.npz`` beside the model."""
+    path = inputs or model.parent / "inputs.npz"
+    if not path.is_file():
+        raise FpqcError(f"{path}: no such file; pass --inputs with arrays keyed by the model's input names")
+    names = model_input_names(module)
+    with np.load(path, allow_pickle=False) as data:
+        missing = [n for n in names if n not in data.files]
+        if missing:
+            raise FpqcError(f"{path}: missing input arrays {', '.join(missing)}")
+        return {n: data[n] for n in names}
+
+
+def evaluate_teacher_forced(
+    model: Path, recipes: list[str], inputs: Path | None = None, calib: Path | None = None
+) -> tuple[list[RecipeQuality], list[str]]:
+    """Quality of each recipe against the float model; also the layer labels."""
+    pipelines = {}
+    for name in recipes:
+        if name not in RECIPES:
+            raise FpqcError(f"unknown recipe '{name}' (known: {', '.join(RECIPES)})")
+        pipelines[name] = RECIPES[name].pipeline(calib)
+    float_module, float_store = load_onnx(model)
+    with float_store.activate():
+        run_pipeline(float_module, RAISE_PIPELINE, "raise")
+    data = load_inputs(model, inputs, float_module)
+    reference, float_layers = _run(float_module, float_store, data)
+    labels = _layer_labels([op for op, _ in float_layers.outputs])
+
+    results = []
+    for name in recipes:
+        module, store = load_onnx(model)
+        with store.activate():
+            run_pipeline(module, f"{RAISE_PIPELINE},{pipelines[name]}", name)
+        logits, layers = _run(module, store, data)
+        if len(layers.outputs) != len(float_layers.outputs):
+            raise FpqcError(
+                f"recipe '{name}' changed the number of linear layers "
+                f"({len(float_layers.outputs)} -> {len(layers.outputs)}); cannot compare per layer"
+            )
+        sqnr = [
+            (label, _sqnr_db(ref, out) if op.name != "fpq.linear" else float("nan"))
+            for label, (_, ref), (op, out) in zip(labels, float_layers.outputs, layers.outputs, strict=True)
+        ]
+        results.append(
+            RecipeQuality(
+                recipe=name,
+                kl=_kl(reference, logits),
+                top1=float((reference.argmax(-1) == logits.argmax(-1)).mean()),
+                layers=sqnr,
+            )
+        )
+    return results, labels

@@ -1,0 +1,54 @@
+"""fpqc eval's teacher-forced figures on the shipped digits VAR."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from fpqc.eval.quality import _kl, _sqnr_db, evaluate_teacher_forced
+
+REPO = Path(__file__).resolve().parents[3]
+MODEL = REPO / "examples/digits/var.onnx"
+
+
+def test_kl_and_sqnr_definitions() -> None:
+    logits = np.array([[[2.0, 0.0, -1.0]]], np.float32)
+    assert _kl(logits, logits) == 0.0
+    p = np.exp(logits[0, 0] - logits[0, 0].max()).astype(np.float64)
+    p /= p.sum()
+    q = np.full(3, 1 / 3)
+    assert np.isclose(_kl(logits, np.zeros_like(logits)), float((p * np.log(p / q)).sum()))
+    assert _sqnr_db(np.ones(4), np.ones(4)) == float("inf")
+    assert np.isclose(_sqnr_db(np.ones(4), np.full(4, 1.1)), 20.0)
+
+
+def test_recipes_on_the_digits_model() -> None:
+    results, labels = evaluate_teacher_forced(MODEL, ["int4-rtn", "fp4-baseline", "fp6-baseline"])
+    assert labels[0] == "word_embed" and labels[-2:] == ["head_ada_lin", "head"]
+    assert labels[1:6] == ["b0.ada_lin", "b0.mat_qkv", "b0.proj", "b0.fc1", "b0.fc2"]
+    by_name = {r.recipe: r for r in results}
+    for r in results:
+        assert r.kl > 0 and 0 < r.top1 < 1
+        assert len(r.layers) == len(labels)
+        # Layers kept in float are not scored; every block's four quantized layers are.
+        assert all(np.isnan(db) for label, db in r.layers if label.endswith("ada_lin") or label == "head")
+        assert sum(np.isfinite(db) for _, db in r.layers) == 16
+    # The paper's shape: FP4 beats INT4 at the same bit width, FP6 is far closer to float.
+    assert by_name["fp6-baseline"].kl < by_name["fp4-baseline"].kl < by_name["int4-rtn"].kl
+    assert by_name["fp6-baseline"].mean_sqnr > by_name["fp4-baseline"].mean_sqnr > by_name["int4-rtn"].mean_sqnr
+
+
+def test_eval_cli_writes_table_json_and_plot(tmp_path: Path) -> None:
+    fpqc = str(Path(sys.executable).parent / "fpqc")
+    result = subprocess.run(
+        [fpqc, "eval", str(MODEL), "--recipes", "fp8-rtn", "-o", str(tmp_path)],
+        capture_output=True, text=True, check=True,
+    )
+    assert "fp8-rtn" in result.stdout and "KL (nats)" in result.stdout
+    payload = json.loads((tmp_path / "eval.json").read_text())
+    assert payload[0]["recipe"] == "fp8-rtn" and payload[0]["top1"] > 0.9
+    assert (tmp_path / "layer_sqnr.png").stat().st_size > 10_000
