@@ -77,16 +77,44 @@ from fpqc.passes.quantize_linear import ROLE_ATTR
 
 
 @dataclass
-class _AdaLNFold:
-    """Float64 copies of an AdaLN linear's weight and bias, updated chunk by chunk."""
+class AdaLNFold:
+    """Float64 copies of an AdaLN linear's weight and bias, updated chunk by chunk.
+
+    ``fold(rows, d, is_scale)`` multiplies the modulation by a per-channel
+    ``d`` (the GHT signs, or GALT's smoothing): ``scale' = d·scale + (d − 1)``
+    for a scale chunk, ``shift' = d·shift`` for a shift chunk.  ``rewrite``
+    stores the result (fp32) in a new AdaLN linear with the same attributes.
+    """
 
     linear: fpq.LinearOp
     weight: np.ndarray
     bias: np.ndarray
 
+    @staticmethod
+    def of(linear: fpq.LinearOp) -> AdaLNFold:
+        w = constant_value(linear.weight)
+        b = constant_value(linear.bias) if linear.bias is not None else None
+        assert w is not None
+        return AdaLNFold(
+            linear,
+            np.array(w, dtype=np.float64),
+            np.zeros(w.shape[0]) if b is None else np.array(b, dtype=np.float64),
+        )
+
     def fold(self, rows: slice, signs: np.ndarray, is_scale: bool) -> None:
         self.weight[rows] *= signs[:, None]
         self.bias[rows] = signs * self.bias[rows] + ((signs - 1) if is_scale else 0)
+
+    def rewrite(self, suffix: str) -> None:
+        linear = self.linear
+        hint = constant_key(linear.weight) or "ada_lin.weight"
+        weight = new_constant(f"{hint}.{suffix}", self.weight.astype(np.float32))
+        bias_hint = (constant_key(linear.bias) if linear.bias is not None else None) or hint + ".bias"
+        bias = new_constant(f"{bias_hint}.{suffix}", self.bias.astype(np.float32))
+        new = fpq.LinearOp(linear.input, weight.result, bias.result, linear.result.type)
+        new.attributes.update(linear.attributes)
+        Rewriter.insert_op([weight, bias], InsertPoint.before(linear))
+        Rewriter.replace_op(linear, new)
 
 
 def _chunk_rows(value: SSAValue) -> tuple[fpq.LinearOp, slice] | None:
@@ -107,10 +135,14 @@ def _chunk_rows(value: SSAValue) -> tuple[fpq.LinearOp, slice] | None:
     return linear, slice(index * chunk, (index + 1) * chunk)
 
 
-def _modulation_chunks(
+def modulation_chunks(
     x: SSAValue, readers: list[fpq.LinearOp]
 ) -> tuple[tuple[fpq.LinearOp, slice], tuple[fpq.LinearOp, slice]] | None:
-    """(scale rows, shift rows) of the AdaLN linears behind ``x`` when its signs can be folded."""
+    """(scale rows, shift rows) of the AdaLN linears behind ``x`` when a per-channel factor can be folded.
+
+    ``x`` must be an ``fpq.modulate`` read only by ``readers``, its scale and
+    shift single-use chunks of ``fpq.split``\ s of constant-weight linears.
+    """
     modulate = x.owner
     if not isinstance(modulate, fpq.ModulateOp):
         return None
@@ -123,6 +155,26 @@ def _modulation_chunks(
     if any(rows.stop - rows.start != channels for _, rows in (scale, shift)):
         return None
     return scale, shift
+
+
+def transformed_inputs(module: ModuleOp, roles: tuple[str, ...]) -> dict[SSAValue, list[fpq.LinearOp]]:
+    """Each input to transform, with its readers, in seed order (the n-th gets ``seed + n``).
+
+    The readers are the constant-weight ``fpq.linear``\ s whose ``fpq.role`` is
+    in ``roles``; inputs are ordered by their first reader in program order.
+    ``galt`` uses this too, so that it learns against the ``Q`` this pass applies.
+    """
+    readers: dict[SSAValue, list[fpq.LinearOp]] = {}
+    for op in module.walk():
+        role = op.attributes.get(ROLE_ATTR)
+        if (
+            isinstance(op, fpq.LinearOp)
+            and isinstance(role, StringAttr)
+            and role.data in roles
+            and constant_value(op.weight) is not None
+        ):
+            readers.setdefault(op.input, []).append(op)
+    return readers
 
 
 def _insert_after(value: SSAValue, op: Operation) -> None:
@@ -144,30 +196,16 @@ class GroupHadamardPass(ModulePass):
     seed: int = 0
     fold_signs: bool = True
 
-    def _selected(self, op: Operation) -> bool:
-        role = op.attributes.get(ROLE_ATTR)
-        return (
-            isinstance(op, fpq.LinearOp)
-            and isinstance(role, StringAttr)
-            and role.data in self.roles
-            and constant_value(op.weight) is not None
-        )
-
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        readers: dict[SSAValue, list[fpq.LinearOp]] = {}
-        for linear in op.walk():
-            if self._selected(linear):
-                assert isinstance(linear, fpq.LinearOp)
-                readers.setdefault(linear.input, []).append(linear)
-        adaln: dict[fpq.LinearOp, _AdaLNFold] = {}
-        for n, (x, linears) in enumerate(readers.items()):
+        adaln: dict[fpq.LinearOp, AdaLNFold] = {}
+        for n, (x, linears) in enumerate(transformed_inputs(op, self.roles).items()):
             self._transform(x, linears, self.seed + n, adaln)
         for fold in adaln.values():
-            self._rewrite_adaln(fold)
+            fold.rewrite("ght_signs")
         region_dce(op.body)
 
     def _transform(
-        self, x: SSAValue, linears: list[fpq.LinearOp], seed: int, adaln: dict[fpq.LinearOp, _AdaLNFold]
+        self, x: SSAValue, linears: list[fpq.LinearOp], seed: int, adaln: dict[fpq.LinearOp, AdaLNFold]
     ) -> None:
         assert isinstance(x.type, TensorType)
         k = x.type.get_shape()[-1]
@@ -188,18 +226,11 @@ class GroupHadamardPass(ModulePass):
             folded = new_constant(hint, fold_weight(weight, q).astype(np.float32))
             Rewriter.insert_op(folded, InsertPoint.before(linear))
             linear.operands[1] = folded.result
-        chunks = _modulation_chunks(x, linears) if self.fold_signs else None
+        chunks = modulation_chunks(x, linears) if self.fold_signs else None
         if chunks is not None:
             for (ada, rows), is_scale in zip(chunks, (True, False)):
                 if ada not in adaln:
-                    w = constant_value(ada.weight)
-                    b = constant_value(ada.bias) if ada.bias is not None else None
-                    assert w is not None
-                    adaln[ada] = _AdaLNFold(
-                        ada,
-                        np.array(w, dtype=np.float64),
-                        np.zeros(w.shape[0]) if b is None else np.array(b, dtype=np.float64),
-                    )
+                    adaln[ada] = AdaLNFold.of(ada)
                 adaln[ada].fold(rows, signs, is_scale)
             hadamard = fpq.HadamardOp(x, self.block)
             _insert_after(x, hadamard)
@@ -211,15 +242,3 @@ class GroupHadamardPass(ModulePass):
         hadamard.result.name_hint = f"{x.name_hint}_ght" if x.name_hint else "ght"
         for linear in linears:
             linear.operands[0] = hadamard.result
-
-    @staticmethod
-    def _rewrite_adaln(fold: _AdaLNFold) -> None:
-        linear = fold.linear
-        hint = constant_key(linear.weight) or "ada_lin.weight"
-        weight = new_constant(hint + ".ght_signs", fold.weight.astype(np.float32))
-        bias_hint = (constant_key(linear.bias) if linear.bias is not None else None) or hint + ".bias"
-        bias = new_constant(bias_hint + ".ght_signs", fold.bias.astype(np.float32))
-        new = fpq.LinearOp(linear.input, weight.result, bias.result, linear.result.type)
-        new.attributes.update(linear.attributes)
-        Rewriter.insert_op([weight, bias], InsertPoint.before(linear))
-        Rewriter.replace_op(linear, new)
