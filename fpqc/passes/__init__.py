@@ -35,6 +35,12 @@ def _group_hadamard() -> type[ModulePass]:
     return GroupHadamardPass
 
 
+def _galt() -> type[ModulePass]:
+    from fpqc.passes.galt import GaltPass
+
+    return GaltPass
+
+
 def _lower_to_hls() -> type[ModulePass]:
     from fpqc.passes.lower_to_hls import LowerToHlsPass
 
@@ -61,6 +67,7 @@ ALL_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "kv-quantize": _kv_quantize,
     "dual-format": _dual_format,
     "group-hadamard": _group_hadamard,
+    "galt": _galt,
     "lower-to-hls": _lower_to_hls,
     "dce": _dce,
     "cse": _cse,
