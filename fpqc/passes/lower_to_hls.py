@@ -1,8 +1,9 @@
 """Outline the accelerator's work into ``hls.kernel`` functions: ``lower-to-hls{target=vck190}``.
 
 Quantized ops the HLS library implements (``fpq.quantize``, ``fpq.qlinear``,
-``fpq.gelu``, ``fpq.dequantize``) are grouped into regions, each region
-becomes an ``hls.kernel`` (named ``kernel_0``, ``kernel_1``, ... in order of
+``fpq.gelu``, ``fpq.dequantize`` and FPQVAR's ``fpq.hadamard``,
+``fpq.dual_quantize``, ``fpq.dual_qlinear``) are grouped into regions, each
+region becomes an ``hls.kernel`` (named ``kernel_0``, ``kernel_1``, ... in order of
 their first op), and its place in the function is taken by an ``hls.call``.
 Everything else stays in the function and runs on the host.  Values a region
 uses but does not define -- function arguments, host results and
@@ -27,7 +28,14 @@ duplicate launches the first one instead -- with its own weight buffers as
 arguments.  The four quantized linears of a transformer block, repeated over
 16 blocks, become a handful of kernels launched 64 times.  The remaining
 kernels are numbered ``kernel_0``, ``kernel_1``, ... in order of first
-appearance.
+appearance.  The FPQVAR ops join their neighbours like any accelerator op:
+the group-wise Hadamard transform of a ``mat_qkv`` or ``fc1`` input runs in
+the kernel of its quantizer and linear layer (the FPGA's Walsh-Hadamard unit
+feeding the quantizer), and ``fc2``'s dual-format quantizer in the kernel of
+its dual linear layer (with ``fc1`` and the GELU before it when nothing runs
+on the host in between).  A Hadamard transform's random ``signs`` are a
+constant like a weight: a kernel argument, so blocks with different signs
+still share one kernel.
 
 Before::
 
@@ -80,6 +88,9 @@ ACCELERATOR_OPS: tuple[type[Operation], ...] = (
     fpq.QLinearOp,
     fpq.GeluOp,
     fpq.DequantizeOp,
+    fpq.HadamardOp,
+    fpq.DualQuantizeOp,
+    fpq.DualQLinearOp,
 )
 
 

@@ -1,0 +1,92 @@
+"""A tiny VAR compiled with FPQVAR's GHT and dual format, verified bit for bit by C simulation.
+
+Two builds of one exported depth-2 VAR:
+
+* ``fpqc compile --recipe fpqvar-w6a6`` (GHT with the signs folded into AdaLN,
+  E2M3 per token / per channel, INT6/E2M3 dual format on fc2's input), then
+  ``fpqc verify``;
+* W4A4 through ``fpqc.compiler.run_pipeline`` with the signs left on the
+  Hadamard ops (``group-hadamard{fold-signs=false}``), E2M1 per group of 128
+  and the E1M2/E2M1 dual format, emitted and verified with ``verify_build``.
+
+Each block's ``mat_qkv`` becomes one kernel (Hadamard, quantizer, linear) and
+its ``fc1``/GELU/``fc2`` one more (Hadamard, quantizer, linear, GELU,
+dual quantizer, dual linear); the blocks share them.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fpqc import compiler
+from fpqc.backends.hls.emit import emit_build
+from fpqc.backends.hls.verify import verify_build
+from fpqc.context import print_module
+from fpqc.dialects import hls
+from fpqc.frontend.var import VAR, VARConfig
+from fpqc.frontend.var.export import export_var
+from fpqc.targets import load_target
+
+FPQC = str(Path(sys.executable).parent / "fpqc")
+
+W4A4 = (
+    "raise-onnx-to-fpq,group-hadamard{fold-signs=false},"
+    "quantize{weight-format=e2m1 act-format=e2m1 weight-granularity=group act-granularity=group "
+    "group-size=128},dual-format{format=dfq-w4a4},lower-to-hls{target=vck190}"
+)
+FFN_KERNEL = ["fpq.hadamard", "fpq.quantize", "fpq.qlinear", "fpq.gelu", "fpq.dual_quantize", "fpq.dual_qlinear"]
+
+
+@pytest.fixture(scope="module")
+def tiny_var(tmp_path_factory) -> Path:
+    cfg = VARConfig.tiny(embed_dim=128, num_heads=2)
+    var = VAR(cfg, seed=0)
+    var.init_weights(seed=1, init_adaln_gamma=0.5, init_head=1.0)
+    return export_var(cfg, tmp_path_factory.mktemp("var"), var_state=var.eval().state_dict(), route="fpqc")
+
+
+def _kernel_bodies(module) -> list[list[str]]:
+    return [
+        [op.name for op in k.body.block.ops if not isinstance(op, hls.ReturnOp)]
+        for k in module.ops
+        if isinstance(k, hls.KernelOp)
+    ]
+
+
+def test_fpqvar_w6a6_build_verifies(tiny_var: Path, tmp_path: Path) -> None:
+    build = tmp_path / "build"
+    for args in (
+        ("compile", str(tiny_var), "--recipe", "fpqvar-w6a6", "-o", str(build)),
+        ("verify", str(build), "--samples", "1"),
+    ):
+        result = subprocess.run([FPQC, *args], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+    assert "bit-identical" in result.stdout and "values    " in result.stdout
+    module, _ = compiler.load_build(build)
+    bodies = _kernel_bodies(module)
+    assert ["fpq.hadamard", "fpq.quantize", "fpq.qlinear"] in bodies  # mat_qkv
+    assert FFN_KERNEL in bodies
+    source = "".join(p.read_text() for p in (build / "kernels").glob("kernel_*.cpp"))
+    assert "fpqc::hadamard<30, 128, 128, false, 16>" in source  # signs folded into AdaLN
+    assert "fpqc_dual_int6_e2m3_rne" in source
+
+
+def test_fpqvar_w4a4_with_signs_verifies(tiny_var: Path, tmp_path: Path) -> None:
+    module, store = compiler.load_onnx(tiny_var)
+    with store.activate():
+        compiler.run_pipeline(module, W4A4, "test")
+    bodies = _kernel_bodies(module)
+    assert ["fpq.hadamard", "fpq.quantize", "fpq.qlinear"] in bodies and FFN_KERNEL in bodies
+    (tmp_path / "model.hls.mlir").write_text(print_module(module))
+    store.save(tmp_path / "weights.npz")
+    emit_build(module, store, tmp_path, load_target("vck190"))
+    source = "".join(p.read_text() for p in (tmp_path / "kernels").glob("kernel_*.cpp"))
+    assert "fpqc::hadamard<30, 128, 128, true, 16>(input, signs, " in source
+    assert "fpqc_dual_e1m2_e2m1_rne" in source
+    report = verify_build(tmp_path, samples=1)
+    assert report.differing == 0 and report.compared > 0, report.summary()
+    assert all(check.launches == 2 for check in report.kernels.values())  # one launch per block
