@@ -1,4 +1,4 @@
-"""Command-line entry points: ``fpqc`` (compile / run / verify) and ``fpqc-opt``.
+"""Command-line entry points: ``fpqc`` (compile / run / verify / generate / calibrate / ...) and ``fpqc-opt``.
 
 Every user error ends in one line ``error: ...`` on stderr and exit status 1;
 a build directory is written to a temporary sibling and renamed into place
@@ -179,6 +179,91 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------
+# fpqc generate / fpqc calibrate
+# ---------------------------------------------------------------------------
+
+
+def _parse_classes(spec: str) -> list[int]:
+    """``0-9``, ``3,5,7`` or ``0-4,9`` → class labels in order."""
+    classes: list[int] = []
+    try:
+        for part in spec.split(","):
+            first, sep, last = part.strip().partition("-")
+            lo, hi = int(first), int(last) if sep else int(first)
+            if lo < 0 or hi < lo:
+                raise ValueError
+            classes.extend(range(lo, hi + 1))
+    except ValueError:
+        raise FpqcError(f"--classes '{spec}': expected class labels like 0-9, 3,5,7 or 0-4,9") from None
+    return classes
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    import time
+
+    from fpqc.runtime import VarRuntime
+
+    runtime = VarRuntime.load(Path(args.model))
+    labels = np.repeat(runtime.check_labels(_parse_classes(args.classes)), args.samples)
+    start = time.perf_counter()
+    out = runtime.generate(labels, args.seed, cfg=args.cfg, top_k=args.top_k, top_p=args.top_p)
+    seconds = time.perf_counter() - start
+    path = Path(args.output)
+    arrays = {"images": out.images, "labels": out.labels}
+    arrays.update({f"tokens.scale{k}": t for k, t in enumerate(out.tokens)})
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+    grid = path.with_suffix(".png")
+    _save_grid(out.images, grid)
+    kind = "quantized build" if runtime.model.quantized else "float model"
+    print(f"generated {len(labels)} images {list(out.images.shape[1:])} with the {kind} in {seconds:.2f} s "
+          f"({seconds / len(labels):.2f} s per image)")
+    print(f"wrote {path} and {grid}")
+    return 0
+
+
+def _save_grid(images: np.ndarray, path: Path) -> None:
+    """Images [N, H, W, 3] in [0, 1] as one PNG, up to 10 per row."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n, h, w, c = images.shape
+    cols = min(n, 10)
+    rows = -(-n // cols)
+    grid = np.ones((rows * h, cols * w, c), dtype=np.float32)
+    for i, image in enumerate(images):
+        r, q = divmod(i, cols)
+        grid[r * h:(r + 1) * h, q * w:(q + 1) * w] = image
+    plt.imsave(path, np.clip(grid, 0, 1))
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from fpqc.runtime import VarRuntime
+    from fpqc.runtime.calibrate import calibrate
+
+    model = Path(args.model)
+    if model.is_dir():
+        raise FpqcError(f"{model}: calibration runs the float model; pass the ONNX file, not a build directory")
+    classes = _parse_classes(args.classes)
+    runtime = VarRuntime.load(model)
+    result = calibrate(
+        runtime, classes, args.samples, cfg=args.cfg, top_k=args.top_k, top_p=args.top_p, seed=args.seed,
+        rows_per_scale=args.rows, model_name=model.name,
+    )
+    out = Path(args.output)
+    index = result.save(out)
+    plot = out.with_name(f"{out.stem}_absmax.png")
+    fc2, qkv = result.plot(plot)
+    images = result.settings["images"]
+    print(f"calibrated {len(result.layers)} linear layers over {len(runtime.schedule)} scales on {images} images "
+          f"in {result.seconds:.2f} s ({result.seconds / images:.2f} s per image)")
+    print(f"wrote {out}, {index} and {plot} ({fc2} and {qkv} inputs)")
+    return 0
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fpqc",
@@ -235,6 +320,27 @@ def _build_parser() -> argparse.ArgumentParser:
     eval_p.add_argument("--calib", default=None, help="calibration file from fpqc calibrate (for GALT recipes)")
     eval_p.add_argument("-o", "--output", default="eval", help="directory for eval.json and plots")
     eval_p.set_defaults(handler=_cmd_eval)
+
+    def sampling_options(p: argparse.ArgumentParser, top_k: int, top_p: float) -> None:
+        p.add_argument("--classes", default="0-9", help="class labels, e.g. 0-9, 3,5,7 or 0-4,9")
+        p.add_argument("--samples", type=int, default=1, help="images per class")
+        p.add_argument("--cfg", type=float, default=1.5, help="classifier-free guidance strength")
+        p.add_argument("--top-k", type=int, default=top_k, help="keep the k most likely tokens (0: all)")
+        p.add_argument("--top-p", type=float, default=top_p, help="nucleus mass to keep (0: all)")
+        p.add_argument("--seed", type=int, default=0, help="seed of the token draws")
+
+    generate_p = sub.add_parser("generate", help="generate images with a VAR (ONNX: float; build: quantized)")
+    generate_p.add_argument("model", help="var.onnx (vae.npz beside it) or a build directory")
+    sampling_options(generate_p, 0, 0.0)
+    generate_p.add_argument("-o", "--output", default="samples.npz", help=".npz of images and tokens (+ .png grid)")
+    generate_p.set_defaults(handler=_cmd_generate)
+
+    calibrate_p = sub.add_parser("calibrate", help="per-layer, per-scale activation statistics for FPQVAR (GALT)")
+    calibrate_p.add_argument("model", help="the float var.onnx (vae.npz beside it)")
+    sampling_options(calibrate_p, 900, 0.96)
+    calibrate_p.add_argument("--rows", type=int, default=256, help="raw input rows kept per layer per scale")
+    calibrate_p.add_argument("-o", "--output", default="calib.npz", help="calibration file (+ .json index, _absmax.png)")
+    calibrate_p.set_defaults(handler=_cmd_calibrate)
 
     verify_p = sub.add_parser("verify", help="C-simulate a build's HLS C++ and compare with the interpreter bit for bit")
     verify_p.add_argument("build", help="a build directory from fpqc compile")

@@ -43,7 +43,7 @@ from fpqc.runtime.schedule import ScaleStep, teacher_forcing_schedule
 class Generation:
     """What :meth:`VarRuntime.generate` returns.
 
-    ``images`` [N, H, W, 3] float32 in [0, 1]; ``labels`` [N] int64; ``tokens`` one
+    ``images`` [N, H, W, 3] float32 in [0, 1] (empty when not decoded); ``labels`` [N] int64; ``tokens`` one
     [N, pn_k²] int64 array per scale; ``logits`` (when asked for) one [2N, pn_k², V]
     float32 array per scale, the raw conditional rows then the unconditional ones.
     """
@@ -101,6 +101,7 @@ class VarRuntime:
         top_p: float = 0.0,
         tokens: Sequence[np.ndarray] | None = None,
         keep_logits: bool = False,
+        decode: bool = True,
         observers: Sequence[RunObserver] = (),
     ) -> Generation:
         """Generate one image per label (see the module docstring).
@@ -108,6 +109,7 @@ class VarRuntime:
         :param seed: seed of the numpy Generator that draws the tokens (or the Generator)
         :param tokens: force these tokens (one [N, pn_k²] array per scale) instead of sampling
         :param keep_logits: return the raw conditional/unconditional logits of every scale
+        :param decode: decode f_hat to images (calibration skips it: ``images`` is then empty)
         :param observers: watch every run of the graph (e.g. to record activations)
         """
         labels = self.check_labels(labels)
@@ -119,7 +121,7 @@ class VarRuntime:
         both = np.concatenate([labels, np.full(n, config.num_classes, dtype=np.int64)])
         inputs = np.zeros((2 * n, config.L - config.first_l, config.Cvae), dtype=np.float32)
         f_hat = self.vqvae.zero_fhat(n)
-        out = Generation(images=np.empty(0), labels=labels, tokens=[])
+        out = Generation(images=np.empty(0, np.float32), labels=labels, tokens=[])
         for step in self.schedule:
             logits = self.model.step_logits(step, both, inputs, observers)
             if keep_logits:
@@ -135,7 +137,8 @@ class VarRuntime:
                 inputs[:, begin - config.first_l:end - config.first_l] = np.concatenate([next_input, next_input])
             for observer in observers:
                 observer.end_step(step)
-        out.images = self.vqvae.decode(f_hat)
+        if decode:
+            out.images = self.vqvae.decode(f_hat)
         return out
 
 
