@@ -49,9 +49,12 @@ An input that is not such a modulation (or that another op reads too) cannot
 take ``s``; its readers are left unchanged and the pass says so.  The pass
 prints each input's loss before and after (stderr) under a progress bar.
 
-Calibration file (``calib=PATH``, from ``fpqc calibrate``): an ``.npz`` with
-the input rows ``[T, K]`` of every ``fpq.linear`` at every VAR scale; see
-:func:`calibration_rows` for the keys.
+Calibration file (``calib=PATH``, from ``fpqc calibrate``,
+:mod:`fpqc.runtime.calibrate`): an ``.npz`` whose key ``linear{i}/scale{k}``
+holds sampled input rows ``[R, K]`` (float32) of the i-th ``fpq.linear`` in
+program order (of the raised float model: run ``galt`` before any pass that
+adds or removes linears) at VAR scale k (:func:`calibration_rows`).  The
+other keys of the file (per-channel statistics, the index) are not read.
 
 Options: ``calib`` (required), ``roles`` (default ``mat_qkv,fc1``), ``format``
 (default ``e2m1``; any :meth:`Format.parse` name), ``group-size`` (128),
