@@ -8,7 +8,11 @@
 * a build directory of ``fpqc compile``: its final IR ``model.hls.mlir`` + ``weights.npz``
   (the quantized model, bit-exact with the FPGA kernels); the configuration is
   ``var_config.json`` in the build, else the metadata of the ONNX file that
-  ``manifest.json``'s ``"model"`` names, when that file can be found.
+  ``manifest.json``'s ``"model"`` names, when that file can be found; ``vae.npz`` is the
+  build's, else the one beside that ONNX file.
+
+The VQVAE arrays (``vae.npz``) are loaded by :class:`fpqc.runtime.host_vqvae.HostVQVAE`
+from :attr:`VarModel.vae_dir`.
 
 The graph is VAR's teacher-forcing forward ``(label_B [B] int64, x_BLCv_wo_first_l
 [B, L-1, Cvae]) -> logits_BLV [B, L, V]`` with a static batch B.
@@ -84,7 +88,10 @@ def _recorded_model(build: Path) -> Path | None:
     manifest = build / "manifest.json"
     if not manifest.is_file():
         return None
-    recorded = json.loads(manifest.read_text()).get("model")
+    try:
+        recorded = json.loads(manifest.read_text()).get("model")
+    except (ValueError, AttributeError):
+        raise FpqcError(f"{manifest}: not a readable build manifest; recompile the model") from None
     return Path(recorded) if recorded and Path(recorded).is_file() else None
 
 
@@ -121,8 +128,8 @@ class VarModel:
         """Load an ONNX file (raised to float ``fpq``) or a build directory (see module docstring)."""
         path = Path(path)
         if path.is_dir():
-            config, vae_dir = _build_sources(path)
             module, store = load_build(path)
+            config, vae_dir = _build_sources(path)
             quantized = True
         elif path.is_file():
             config, vae_dir = _onnx_var_config(path), path.parent
