@@ -31,7 +31,7 @@ from pathlib import Path
 from tqdm import tqdm
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import PassPipeline
-from xdsl.utils.exceptions import DiagnosticException, VerifyException
+from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException, VerifyException
 
 from fpqc.context import make_context, parse_module_file, print_module
 from fpqc.errors import FpqcError
@@ -59,7 +59,11 @@ def load_build(build: Path) -> tuple[ModuleOp, WeightStore]:
 
 def run_pipeline(module: ModuleOp, spec: str, stage: str) -> None:
     """Apply a pass pipeline (``fpqc-opt -p`` syntax) and verify the result."""
-    pipeline = PassPipeline.parse_spec(ALL_PASSES, spec)
+    try:
+        pipeline = PassPipeline.parse_spec(ALL_PASSES, spec)
+    except (ValueError, ArgSpecParseError) as e:
+        detail = " ".join(line.strip() for line in str(e).strip().splitlines()[-1:])
+        raise FpqcError(f"invalid pass pipeline '{spec}': {detail}") from None
     try:
         pipeline.apply(make_context(), module)
         module.verify()

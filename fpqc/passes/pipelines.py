@@ -59,7 +59,7 @@ def _quantize(fmt: str, weights: str, acts: str) -> str:
 
 _W4A4 = _quantize("e2m1", "group", "group")
 _W6A6 = _quantize("e2m3", "channel", "token")
-_GALT = "galt{calib={calib}}"
+_GALT = 'galt{calib="{calib}"}'
 _GHT = "group-hadamard"
 
 RECIPES: dict[str, Recipe] = {
