@@ -1,6 +1,7 @@
 # The two commands of the README:
-#   make demo   set up .venv, compile the shipped digits VAR for the VCK190 in fp4, verify every kernel
-#               bit for bit against the interpreter, and run the quantized model on the shipped inputs
+#   make demo   set up .venv; calibrate the shipped digits VAR, compile it for the VCK190 with FPQVAR W4A4,
+#               verify every kernel bit for bit against the interpreter, run the quantized model on the
+#               shipped inputs, and print the quality table of the recipes
 #   make test   set up .venv, run pytest and the lit/FileCheck tests
 PYTHON ?= python3
 VENV ?= .venv
@@ -17,9 +18,11 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: install
-	$(BIN)/fpqc compile examples/digits/var.onnx --target vck190 --format fp4 -o $(DEMO)/build
+	$(BIN)/fpqc calibrate examples/digits/var.onnx --classes 0-9 --samples 2 -o $(DEMO)/calib.npz
+	$(BIN)/fpqc compile examples/digits/var.onnx --target vck190 --format fp4 --calib $(DEMO)/calib.npz -o $(DEMO)/build
 	$(BIN)/fpqc verify $(DEMO)/build --samples 1
 	$(BIN)/fpqc run $(DEMO)/build --inputs examples/digits/inputs.npz -o $(DEMO)/logits.npz
+	$(BIN)/fpqc eval examples/digits/var.onnx --calib $(DEMO)/calib.npz -o $(DEMO)/eval
 
 test: install
 	$(BIN)/pytest -q -p no:cacheprovider

@@ -170,6 +170,14 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if calib is not None and not calib.is_file():
         raise FpqcError(f"{calib}: no such file")
     results, _ = evaluate_teacher_forced(model, recipes, Path(args.inputs) if args.inputs else None, calib)
+    if args.generate > 0:
+        from fpqc.eval.generation import evaluate_generation
+
+        classifier = Path(args.classifier) if args.classifier else model.parent / "classifier.pt"
+        scores = evaluate_generation(model, recipes, classifier, args.generate, calib, args.seed, args.cfg)
+        print("float model: " + ", ".join(f"{k} {v:.3f}" for k, v in scores["float"].items()))
+        for result in results:
+            result.generation = scores[result.recipe]
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     write_json(results, out / "eval.json")
@@ -318,6 +326,11 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     eval_p.add_argument("--inputs", default=None, help="teacher-forcing inputs (default: inputs.npz beside the model)")
     eval_p.add_argument("--calib", default=None, help="calibration file from fpqc calibrate (for GALT recipes)")
+    eval_p.add_argument("--generate", type=int, default=0, metavar="N",
+                        help="also generate N images per class and score them (FID, IS, accuracy)")
+    eval_p.add_argument("--classifier", default=None, help="digit classifier (default: classifier.pt beside the model)")
+    eval_p.add_argument("--cfg", type=float, default=3.0, help="guidance strength for --generate")
+    eval_p.add_argument("--seed", type=int, default=0, help="seed of the token draws for --generate")
     eval_p.add_argument("-o", "--output", default="eval", help="directory for eval.json and plots")
     eval_p.set_defaults(handler=_cmd_eval)
 

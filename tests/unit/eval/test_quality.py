@@ -52,3 +52,17 @@ def test_eval_cli_writes_table_json_and_plot(tmp_path: Path) -> None:
     payload = json.loads((tmp_path / "eval.json").read_text())
     assert payload[0]["recipe"] == "fp8-rtn" and payload[0]["top1"] > 0.9
     assert (tmp_path / "layer_sqnr.png").stat().st_size > 10_000
+
+
+def test_frechet_distance_and_inception_score() -> None:
+    from fpqc.eval.generation import frechet_distance, inception_score
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((4000, 3))
+    assert abs(frechet_distance(a, a)) < 1e-9
+    # Two Gaussians N(0, I) and N(m, 4I): FID = |m|^2 + 3*(1 + 4 - 2*2) = |m|^2 + 3.
+    b = 2.0 * rng.standard_normal((4000, 3)) + np.array([1.0, 2.0, 2.0])
+    assert abs(frechet_distance(a, b) - 12.0) < 0.6
+    confident = np.eye(10)[np.arange(100) % 10]
+    assert np.isclose(inception_score(confident), 10.0, rtol=1e-6)
+    assert np.isclose(inception_score(np.full((50, 10), 0.1)), 1.0)

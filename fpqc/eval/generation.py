@@ -1,0 +1,114 @@
+"""Generation quality of a quantized VAR: FID and IS from the project's digit classifier.
+
+For the float model and each recipe, :class:`~fpqc.runtime.var_runtime.VarRuntime`
+generates ``per_class`` images of every class with the same seed and settings
+(the quantized model runs in the interpreter, bit-exact with the FPGA kernels).
+The digit classifier trained with the model (``classifier.pt`` beside it)
+gives each image a feature vector (its penultimate layer) and class
+probabilities, from which:
+
+* **FID** -- Fréchet distance between the Gaussians fitted to the features of
+  the generated images and of the real digits (scikit-learn's bundled set,
+  every image): ``‖μ₁−μ₂‖² + Tr(Σ₁ + Σ₂ − 2(Σ₁Σ₂)^½)``, the trace of the root
+  computed from the eigenvalues of Σ₁Σ₂;
+* **IS** -- ``exp(mean KL(p(y|x) ‖ p(y)))`` over the generated images (at most
+  10 for a 10-class classifier);
+* **accuracy** -- the fraction of images the classifier assigns to the
+  requested class.
+
+These are FID/IS-*style* scores: the feature extractor is a small digit
+classifier, not Inception, so the numbers compare recipes on this model and
+are not comparable with the paper's ImageNet figures.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fpqc.compiler import load_onnx, run_pipeline
+from fpqc.errors import FpqcError
+from fpqc.passes.pipelines import RAISE_PIPELINE, RECIPES
+from fpqc.runtime.host_vqvae import HostVQVAE
+from fpqc.runtime.model import VarModel
+from fpqc.runtime.var_runtime import VarRuntime
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """FID between two feature sets ``[n, d]`` (see module docstring)."""
+    mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    eigenvalues = np.linalg.eigvals(cov_a @ cov_b)
+    root_trace = np.sqrt(np.clip(eigenvalues.real, 0.0, None)).sum()
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2.0 * root_trace)
+
+
+def inception_score(probabilities: np.ndarray) -> float:
+    """``exp(mean KL(p(y|x) ‖ p(y)))`` for class probabilities ``[n, classes]``."""
+    p = np.clip(probabilities.astype(np.float64), 1e-12, 1.0)
+    marginal = p.mean(axis=0, keepdims=True)
+    return float(np.exp((p * (np.log(p) - np.log(marginal))).sum(axis=1).mean()))
+
+
+class DigitScorer:
+    """Features, probabilities and reference statistics from the digit classifier."""
+
+    def __init__(self, classifier_path: Path) -> None:
+        from fpqc.eval.digits_classifier import digits_images, load_digits_classifier
+
+        if not classifier_path.is_file():
+            raise FpqcError(f"{classifier_path}: no such file (the digit classifier for FID/IS)")
+        self.classifier = load_digits_classifier(classifier_path)
+        images, _ = digits_images()
+        self.real_features = self.features(images)
+
+    @torch.no_grad()
+    def features(self, images: torch.Tensor) -> np.ndarray:
+        return self.classifier.features(images).numpy()
+
+    @torch.no_grad()
+    def score(self, images: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+        """FID, IS and accuracy of generated ``images [N, H, W, C]`` in [0, 1]."""
+        batch = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
+        probabilities = torch.softmax(self.classifier(batch), dim=-1).numpy()
+        return {
+            "FID": frechet_distance(self.features(batch), self.real_features),
+            "IS": inception_score(probabilities),
+            "accuracy": float((probabilities.argmax(axis=1) == labels).mean()),
+        }
+
+
+def _runtime(model: Path, pipeline: str | None) -> VarRuntime:
+    """The float model (``pipeline`` None) or the model quantized by ``pipeline``."""
+    if pipeline is None:
+        return VarRuntime.load(model)
+    reference = VarModel.load(model)
+    module, store = load_onnx(model)
+    with store.activate():
+        run_pipeline(module, f"{RAISE_PIPELINE},{pipeline}", "quantize")
+    quantized = VarModel(module, store, reference.config, reference.batch, reference.vae_dir, True)
+    return VarRuntime(quantized, HostVQVAE.load(reference.vae_dir / "vae.npz"))
+
+
+def evaluate_generation(
+    model: Path,
+    recipes: list[str],
+    classifier: Path,
+    per_class: int,
+    calib: Path | None = None,
+    seed: int = 0,
+    cfg: float = 3.0,
+) -> dict[str, dict[str, float]]:
+    """Scores of the float model (key ``"float"``) and of each recipe."""
+    scorer = DigitScorer(classifier)
+    pipelines: dict[str, str | None] = {"float": None}
+    pipelines.update({name: RECIPES[name].pipeline(calib) for name in recipes})
+    scores = {}
+    for name, pipeline in pipelines.items():
+        runtime = _runtime(model, pipeline)
+        labels = np.repeat(np.arange(runtime.config.num_classes), per_class)
+        generated = runtime.generate(labels, seed=seed, cfg=cfg)
+        scores[name] = scorer.score(generated.images, generated.labels)
+    return scores
