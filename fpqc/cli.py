@@ -160,7 +160,7 @@ def _cmd_export_var(args: argparse.Namespace) -> int:
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     from fpqc.eval.quality import evaluate_teacher_forced
-    from fpqc.eval.report import plot_layer_sqnr, table, write_json
+    from fpqc.eval.report import plot_hadamard_histograms, plot_layer_sqnr, table, write_json
 
     model = Path(args.model)
     if not model.is_file():
@@ -169,7 +169,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     calib = Path(args.calib) if args.calib else None
     if calib is not None and not calib.is_file():
         raise FpqcError(f"{calib}: no such file")
-    results, _ = evaluate_teacher_forced(model, recipes, Path(args.inputs) if args.inputs else None, calib)
+    results, activations = evaluate_teacher_forced(model, recipes, Path(args.inputs) if args.inputs else None, calib)
     if args.generate > 0:
         from fpqc.eval.generation import evaluate_generation
 
@@ -182,8 +182,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     write_json(results, out / "eval.json")
     plot_layer_sqnr(results, out / "layer_sqnr.png")
+    shown = {k: v for k, v in activations.inputs.items() if k.endswith((".mat_qkv", ".fc1")) and k.startswith("b1.")}
+    plot_hadamard_histograms(shown or dict(list(activations.inputs.items())[:1]), out / "hadamard_histograms.png")
     print(table(results))
-    print(f"wrote {out / 'eval.json'} and {out / 'layer_sqnr.png'}")
+    print(f"wrote {out / 'eval.json'}, {out / 'layer_sqnr.png'} and {out / 'hadamard_histograms.png'}")
     return 0
 
 

@@ -36,10 +36,16 @@ LINEAR_OPS = ("fpq.linear", "fpq.qlinear", "fpq.dual_qlinear")
 
 
 class _LinearRecorder(Interpreter.Listener):
-    """Keeps the output of every linear-like op, in the order the interpreter runs them."""
+    """Keeps the output of every linear-like op, in the order the interpreter runs them,
+    and the input of every linear-like op (for the activation plots)."""
 
     def __init__(self) -> None:
         self.outputs: list[tuple[Operation, np.ndarray]] = []
+        self.inputs: list[np.ndarray] = []
+
+    def will_interpret_op(self, op: Operation, args) -> None:
+        if op.name in LINEAR_OPS:
+            self.inputs.append(np.asarray(args[0]))
 
     def did_interpret_op(self, op: Operation, results) -> None:
         if op.name in LINEAR_OPS:
@@ -108,10 +114,17 @@ def load_inputs(model: Path, inputs: Path | None, module: ModuleOp) -> dict[str,
         return {n: data[n] for n in names}
 
 
+@dataclass
+class FloatActivations:
+    """The float model's linear-layer inputs, by layer label (for the activation plots)."""
+
+    inputs: dict[str, np.ndarray]
+
+
 def evaluate_teacher_forced(
     model: Path, recipes: list[str], inputs: Path | None = None, calib: Path | None = None
-) -> tuple[list[RecipeQuality], list[str]]:
-    """Quality of each recipe against the float model; also the layer labels."""
+) -> tuple[list[RecipeQuality], FloatActivations]:
+    """Quality of each recipe against the float model; also the float model's layer inputs."""
     pipelines = {}
     for name in recipes:
         if name not in RECIPES:
@@ -147,4 +160,4 @@ def evaluate_teacher_forced(
                 layers=sqnr,
             )
         )
-    return results, labels
+    return results, FloatActivations(dict(zip(labels, float_layers.inputs, strict=True)))

@@ -63,3 +63,37 @@ def plot_layer_sqnr(results: list[RecipeQuality], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def plot_hadamard_histograms(activations: dict[str, np.ndarray], path: Path, block: int = 128, seed: int = 0) -> None:
+    """Histograms and per-channel absmax of linear inputs before and after the group-wise Hadamard.
+
+    One row per layer in ``activations`` (e.g. ``b1.mat_qkv``, ``b1.fc1``); the
+    transform is ``ght_f32`` with the random signs of ``seed``, as the
+    group-hadamard pass applies it.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from fpqc.numerics.hadamard import ght_f32, random_signs
+
+    fig, axes = plt.subplots(len(activations), 2, figsize=(11, 3.2 * len(activations)), squeeze=False)
+    for row, (label, x) in enumerate(activations.items()):
+        rows = x.reshape(-1, x.shape[-1]).astype(np.float32)
+        transformed = ght_f32(rows, random_signs(rows.shape[-1], seed).astype(np.float32), block)
+        bins = np.linspace(min(rows.min(), transformed.min()), max(rows.max(), transformed.max()), 121)
+        hist_ax, channel_ax = axes[row]
+        hist_ax.hist(rows.ravel(), bins=bins, alpha=0.6, label="before", log=True)
+        hist_ax.hist(transformed.ravel(), bins=bins, alpha=0.6, label="after GHT", log=True)
+        hist_ax.set_title(f"{label} input: values")
+        hist_ax.legend(fontsize=8)
+        channel_ax.plot(np.abs(rows).max(axis=0), label=f"before (max {np.abs(rows).max():.2f})")
+        channel_ax.plot(np.abs(transformed).max(axis=0), label=f"after GHT (max {np.abs(transformed).max():.2f})")
+        channel_ax.set_title(f"{label} input: per-channel absmax")
+        channel_ax.set_xlabel("channel")
+        channel_ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

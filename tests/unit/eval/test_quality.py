@@ -27,7 +27,9 @@ def test_kl_and_sqnr_definitions() -> None:
 
 
 def test_recipes_on_the_digits_model() -> None:
-    results, labels = evaluate_teacher_forced(MODEL, ["int4-rtn", "fp4-baseline", "fp6-baseline"])
+    results, activations = evaluate_teacher_forced(MODEL, ["int4-rtn", "fp4-baseline", "fp6-baseline"])
+    labels = list(activations.inputs)
+    assert activations.inputs["b1.fc1"].shape == (10, 130, 128)
     assert labels[0] == "word_embed" and labels[-2:] == ["head_ada_lin", "head"]
     assert labels[1:6] == ["b0.ada_lin", "b0.mat_qkv", "b0.proj", "b0.fc1", "b0.fc2"]
     by_name = {r.recipe: r for r in results}
@@ -52,6 +54,7 @@ def test_eval_cli_writes_table_json_and_plot(tmp_path: Path) -> None:
     payload = json.loads((tmp_path / "eval.json").read_text())
     assert payload[0]["recipe"] == "fp8-rtn" and payload[0]["top1"] > 0.9
     assert (tmp_path / "layer_sqnr.png").stat().st_size > 10_000
+    assert (tmp_path / "hadamard_histograms.png").stat().st_size > 10_000
 
 
 def test_frechet_distance_and_inception_score() -> None:
