@@ -3,32 +3,21 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from fpqc.passes.pipelines import RECIPES
 
-FPQC = str(Path(sys.executable).parent / "fpqc")
-TINY = [
-    "--depth", "2", "--patch-nums", "1,2,3,4", "--vocab", "64", "--cvae", "8",
-    "--embed-dim", "128", "--heads", "2", "--classes", "10", "--small-vae", "--batch", "2",
-]
+from cli_helpers import TINY_VAR, run_fpqc
 
-
-def fpqc(*args: str) -> str:
-    result = subprocess.run([FPQC, *args], capture_output=True, text=True)
-    assert result.returncode == 0, f"fpqc {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
 
 
 @pytest.fixture(scope="module")
 def tiny_var(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("var")
-    fpqc("export-var", *TINY, "-o", str(folder))
-    fpqc("calibrate", str(folder / "var.onnx"), "--classes", "0-9", "--samples", "1", "-o", str(folder / "calib.npz"))
+    run_fpqc("export-var", *TINY_VAR, "-o", str(folder))
+    run_fpqc("calibrate", str(folder / "var.onnx"), "--classes", "0-9", "--samples", "1", "-o", str(folder / "calib.npz"))
     return folder / "var.onnx", folder / "calib.npz"
 
 
@@ -36,9 +25,9 @@ def tiny_var(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_recipe_compiles_and_verifies(tiny_var: tuple[Path, Path], tmp_path: Path, recipe: str) -> None:
     model, calib = tiny_var
     build = tmp_path / "build"
-    summary = fpqc("compile", str(model), "--recipe", recipe, "--calib", str(calib), "-o", str(build))
+    summary = run_fpqc("compile", str(model), "--recipe", recipe, "--calib", str(calib), "-o", str(build))
     assert f"recipe      {recipe}:" in summary and "8 quantized" in summary
-    report = fpqc("verify", str(build), "--samples", "1")
+    report = run_fpqc("verify", str(build), "--samples", "1")
     match = re.search(r"^  values\s+([\d,]+) compared, ([\d,]+) differing", report, re.MULTILINE)
     assert match, report
     assert int(match.group(1).replace(",", "")) > 0 and match.group(2) == "0"

@@ -3,32 +3,21 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from cli_helpers import TINY_VAR, run_fpqc
+
 REPO = Path(__file__).resolve().parents[3]
-FPQC = str(Path(sys.executable).parent / "fpqc")
-TINY = [
-    "--depth", "2", "--patch-nums", "1,2,3,4", "--vocab", "64", "--cvae", "8",
-    "--embed-dim", "128", "--heads", "2", "--classes", "10", "--small-vae", "--batch", "2",
-]
-
-
-def fpqc(*args: str) -> str:
-    result = subprocess.run([FPQC, *args], capture_output=True, text=True)
-    assert result.returncode == 0, f"fpqc {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
 
 
 @pytest.mark.parametrize("route", ["fpqc", "torchscript", "dynamo"])
 def test_every_export_route_compiles_verifies_and_runs(tmp_path: Path, route: str) -> None:
-    fpqc("export-var", *TINY, "--route", route, "-o", str(tmp_path / "var"))
+    run_fpqc("export-var", *TINY_VAR, "--route", route, "-o", str(tmp_path / "var"))
     build = tmp_path / "build"
-    summary = fpqc("compile", str(tmp_path / "var" / "var.onnx"), "--format", "fp4", "-o", str(build))
+    summary = run_fpqc("compile", str(tmp_path / "var" / "var.onnx"), "--format", "fp4", "-o", str(build))
     assert "2 transformer blocks recognised of 2" in summary
     # The four linear layers of each block are quantized; word_embed, the two AdaLN linears,
     # the head's AdaLN and the head stay float.
@@ -41,7 +30,7 @@ def test_every_export_route_compiles_verifies_and_runs(tmp_path: Path, route: st
     kinds = {step["kind"] for step in schedule["steps"]}
     assert kinds == {"kernel", "host"}
 
-    verified = fpqc("verify", str(build), "--samples", "1")
+    verified = run_fpqc("verify", str(build), "--samples", "1")
     assert "bit-identical" in verified and " 0 differing" in verified
 
     rng = np.random.default_rng(0)
@@ -50,8 +39,8 @@ def test_every_export_route_compiles_verifies_and_runs(tmp_path: Path, route: st
         label_B=np.array([3, 7], np.int64),
         x_BLCv_wo_first_l=rng.standard_normal((2, 29, 8)).astype(np.float32),
     )
-    fpqc("run", str(build), "--inputs", str(tmp_path / "in.npz"), "-o", str(tmp_path / "q.npz"))
-    fpqc("run", str(tmp_path / "var" / "var.onnx"), "--inputs", str(tmp_path / "in.npz"), "-o", str(tmp_path / "f.npz"))
+    run_fpqc("run", str(build), "--inputs", str(tmp_path / "in.npz"), "-o", str(tmp_path / "q.npz"))
+    run_fpqc("run", str(tmp_path / "var" / "var.onnx"), "--inputs", str(tmp_path / "in.npz"), "-o", str(tmp_path / "f.npz"))
     quantized = np.load(tmp_path / "q.npz")["logits_BLV"]
     reference = np.load(tmp_path / "f.npz")["logits_BLV"]
     assert quantized.shape == reference.shape == (2, 30, 64)
@@ -61,11 +50,11 @@ def test_every_export_route_compiles_verifies_and_runs(tmp_path: Path, route: st
 
 def test_shipped_digits_model(tmp_path: Path) -> None:
     build = tmp_path / "build"
-    summary = fpqc("compile", str(REPO / "examples/digits/var.onnx"), "--format", "fp6", "-o", str(build))
+    summary = run_fpqc("compile", str(REPO / "examples/digits/var.onnx"), "--format", "fp6", "-o", str(build))
     assert "4 transformer blocks recognised of 4" in summary
     assert "16 quantized, 7 left in float" in summary
-    fpqc("run", str(build), "--inputs", str(REPO / "examples/digits/inputs.npz"), "-o", str(tmp_path / "q.npz"))
-    fpqc("run", str(REPO / "examples/digits/var.onnx"), "--inputs", str(REPO / "examples/digits/inputs.npz"),
+    run_fpqc("run", str(build), "--inputs", str(REPO / "examples/digits/inputs.npz"), "-o", str(tmp_path / "q.npz"))
+    run_fpqc("run", str(REPO / "examples/digits/var.onnx"), "--inputs", str(REPO / "examples/digits/inputs.npz"),
          "-o", str(tmp_path / "f.npz"))
     quantized = np.load(tmp_path / "q.npz")["logits_BLV"]
     reference = np.load(tmp_path / "f.npz")["logits_BLV"]
