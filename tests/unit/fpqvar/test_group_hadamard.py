@@ -26,38 +26,10 @@ from fpqc.frontend.var.export import example_inputs, export_var
 from fpqc.numerics.hadamard import ght_matrix
 from fpqc.weights import WeightStore
 
-C, K_COND, TOKENS = 256, 32, 5
+from adaln_block import C, K_COND, block_ir, block_weights
 
-BLOCK = f"""
-func.func @main(%x: tensor<1x{TOKENS}x{C}xf32>, %c: tensor<1x{K_COND}xf32>)
-    -> (tensor<1x{TOKENS}x{3 * C}xf32>, tensor<1x{TOKENS}x{2 * C}xf32>, tensor<1x1x{C}xf32>) {{
-  %s = fpq.silu %c : tensor<1x{K_COND}xf32>
-  %wa = fpq.constant dense_resource<ada.weight> : tensor<{6 * C}x{K_COND}xf32>
-  %ba = fpq.constant dense_resource<ada.bias> : tensor<{6 * C}xf32>
-  %a = fpq.linear %s, %wa, %ba {{fpq.role = "ada_lin"}} : (tensor<1x{K_COND}xf32>, tensor<{6 * C}x{K_COND}xf32>, tensor<{6 * C}xf32>) -> tensor<1x{6 * C}xf32>
-  %g1, %g2, %sc1, %sc2, %sh1, %sh2 = fpq.split %a : tensor<1x{6 * C}xf32> -> (tensor<1x1x{C}xf32>, tensor<1x1x{C}xf32>, tensor<1x1x{C}xf32>, tensor<1x1x{C}xf32>, tensor<1x1x{C}xf32>, tensor<1x1x{C}xf32>)
-  %n = fpq.layernorm %x {{eps = 1.0e-06 : f32}} : tensor<1x{TOKENS}x{C}xf32>
-  %m1 = fpq.modulate %n, %sc1, %sh1 : (tensor<1x{TOKENS}x{C}xf32>, tensor<1x1x{C}xf32>, tensor<1x1x{C}xf32>) -> tensor<1x{TOKENS}x{C}xf32>
-  %wq = fpq.constant dense_resource<qkv.weight> : tensor<{3 * C}x{C}xf32>
-  %bq = fpq.constant dense_resource<qkv.bias> : tensor<{3 * C}xf32>
-  %q = fpq.linear %m1, %wq, %bq {{fpq.role = "mat_qkv"}} : (tensor<1x{TOKENS}x{C}xf32>, tensor<{3 * C}x{C}xf32>, tensor<{3 * C}xf32>) -> tensor<1x{TOKENS}x{3 * C}xf32>
-  %m2 = fpq.modulate %n, %sc2, %sh2 : (tensor<1x{TOKENS}x{C}xf32>, tensor<1x1x{C}xf32>, tensor<1x1x{C}xf32>) -> tensor<1x{TOKENS}x{C}xf32>
-  %w1 = fpq.constant dense_resource<fc1.weight> : tensor<{2 * C}x{C}xf32>
-  %b1 = fpq.constant dense_resource<fc1.bias> : tensor<{2 * C}xf32>
-  %h = fpq.linear %m2, %w1, %b1 {{fpq.role = "fc1"}} : (tensor<1x{TOKENS}x{C}xf32>, tensor<{2 * C}x{C}xf32>, tensor<{2 * C}xf32>) -> tensor<1x{TOKENS}x{2 * C}xf32>
-  func.return %q, %h, %g1 : tensor<1x{TOKENS}x{3 * C}xf32>, tensor<1x{TOKENS}x{2 * C}xf32>, tensor<1x1x{C}xf32>
-}}
-"""
-
-
-def _weights() -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(11)
-    shapes = {"ada": (6 * C, K_COND), "qkv": (3 * C, C), "fc1": (2 * C, C)}
-    out = {}
-    for name, shape in shapes.items():
-        out[f"{name}.weight"] = (rng.standard_normal(shape) / np.sqrt(shape[1])).astype(np.float32)
-        out[f"{name}.bias"] = (0.5 * rng.standard_normal(shape[0])).astype(np.float32)
-    return out
+TOKENS = 5
+BLOCK = block_ir(TOKENS)
 
 
 def _reference64(x: np.ndarray, c: np.ndarray, w: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
@@ -96,7 +68,7 @@ def test_fold_keeps_the_block_function(fold):
         "arg0": rng.standard_normal((1, TOKENS, C)).astype(np.float32),
         "arg1": rng.standard_normal((1, K_COND)).astype(np.float32),
     }
-    weights = _weights()
+    weights = block_weights()
     reference = _reference64(inputs["arg0"], inputs["arg1"], weights)
     _, plain = _run_block(None, inputs, weights)
     module, folded = _run_block(f"group-hadamard{{fold-signs={fold}}}", inputs, weights)
