@@ -26,7 +26,7 @@ demo: install
 
 test: install
 	$(BIN)/pytest -q -p no:cacheprovider
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/lit -q tests/filecheck
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/lit -s tests/filecheck
 
 clean:
 	rm -rf $(VENV) out
