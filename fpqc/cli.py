@@ -219,7 +219,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     out = runtime.generate(labels, args.seed, cfg=args.cfg, top_k=args.top_k, top_p=args.top_p)
     seconds = time.perf_counter() - start
-    path = Path(args.output)
+    path = Path(args.output).with_suffix(".npz")
     arrays = {"images": out.images, "labels": out.labels}
     arrays.update({f"tokens.scale{k}": t for k, t in enumerate(out.tokens)})
     with open(path, "wb") as f:
@@ -233,13 +233,15 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _save_grid(images: np.ndarray, path: Path) -> None:
-    """Images [N, H, W, 3] in [0, 1] as one PNG, up to 10 per row."""
+def _save_grid(images: np.ndarray, path: Path, min_side: int = 64) -> None:
+    """Images [N, H, W, 3] in [0, 1] as one PNG, up to 10 per row, each enlarged to at least ``min_side``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    zoom = max(1, -(-min_side // images.shape[1]))
+    images = images.repeat(zoom, axis=1).repeat(zoom, axis=2)
     n, h, w, c = images.shape
     cols = min(n, 10)
     rows = -(-n // cols)
