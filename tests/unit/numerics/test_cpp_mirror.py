@@ -6,13 +6,10 @@ and run on float32 inputs read from a file; its outputs must equal the numpy
 implementation bit for bit (any NaN matches any NaN).
 """
 
-import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-import fpqc
 from fpqc.numerics import (
     ROUNDING_MODES,
     Format,
@@ -29,7 +26,8 @@ from fpqc.numerics import (
     tanh_f32,
 )
 
-INCLUDE = Path(fpqc.__file__).parent / "backends" / "hls" / "include"
+from cpp_driver import HEADERS, build_driver, driver_source
+
 FUNCTIONS = {f.__name__: f for f in (exp_f32, tanh_f32, gelu_tanh_f32, sigmoid_f32, silu_f32,
                                      rsqrt_f32)}
 FORMATS = ["e2m1", "e2m3", "e3m2", "e4m3", "e5m2", "e1m2", "e3m4b5", "int4", "int8"]
@@ -42,8 +40,7 @@ def _prefix(name, rounding=None):
 
 
 def _driver_source():
-    parts = ['#include "fpqc_numerics.h"', "#include <cstdio>", "#include <cstring>",
-             "#include <vector>", ""]
+    parts = ['#include "fpqc_numerics.h"', *HEADERS]
     dispatch = []
     for name in FORMATS:
         fmt = Format.parse(name)
@@ -71,42 +68,13 @@ def _driver_source():
         dispatch.append(
             f'if (!std::strcmp(mode, "{fn}")) {{ for (float v : x) {{ float y = fpqc::{fn}(v); '
             "std::fwrite(&y, 4, 1, out); } return 0; }")
-    body = "\n  ".join(dispatch)
-    parts.append(f"""
-int main(int argc, char** argv) {{
-  if (argc != 4) return 2;
-  const char* mode = argv[1];
-  std::FILE* in = std::fopen(argv[2], "rb");
-  std::vector<float> x;
-  float v;
-  while (std::fread(&v, 4, 1, in) == 1) x.push_back(v);
-  std::fclose(in);
-  std::FILE* out = std::fopen(argv[3], "wb");
-  {body}
-  return 3;
-}}
-""")
-    return "\n".join(parts)
+    return driver_source(parts, dispatch)
 
 
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory):
     work = tmp_path_factory.mktemp("cpp_mirror")
-    src = work / "driver.cpp"
-    src.write_text(_driver_source())
-    exe = work / "driver"
-    build = subprocess.run(
-        ["g++", "-std=c++14", "-O2", "-ffp-contract=off", "-pedantic", "-Wall", "-Wextra",
-         "-Werror", f"-I{INCLUDE}", str(src), "-o", str(exe)], capture_output=True, text=True)
-    assert build.returncode == 0, build.stderr[-4000:]
-
-    def run(mode, x=np.zeros(0, np.float32), dtype=np.float32):
-        inp, out = work / "in.bin", work / "out.bin"
-        np.asarray(x, np.float32).tofile(inp)
-        subprocess.run([str(exe), mode, str(inp), str(out)], check=True)
-        return np.fromfile(out, dtype=dtype)
-
-    return run
+    return build_driver(work, _driver_source())
 
 
 def special_inputs():

@@ -7,13 +7,10 @@ exact ties, one-sided, all-zero, tiny and non-finite groups) must equal the
 numpy functions bit for bit.
 """
 
-import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-import fpqc
 from fpqc.numerics import (
     ROUNDING_MODES,
     DualFormat,
@@ -31,7 +28,8 @@ from fpqc.numerics import (
     random_signs,
 )
 
-INCLUDE = Path(fpqc.__file__).parent / "backends" / "hls" / "include"
+from cpp_driver import HEADERS, build_driver, driver_source
+
 DIM = 256  # row length of the FWHT / GHT modes
 FWHT_BLOCKS = [1, 2, 64, 128, 256]
 GHT_SEED = 17
@@ -52,8 +50,7 @@ def _ident(text):
 
 
 def _driver_source():
-    parts = ['#include "fpqc_fpqvar.h"', "#include <cstdio>", "#include <cstring>",
-             "#include <vector>", "", emit_ght_signs(random_signs(DIM, GHT_SEED), "t")]
+    parts = ['#include "fpqc_fpqvar.h"', *HEADERS, emit_ght_signs(random_signs(DIM, GHT_SEED), "t")]
     dispatch = []
     for block in FWHT_BLOCKS:
         dispatch.append(
@@ -104,42 +101,14 @@ def _driver_source():
     }}
     return 0;
   }}""")
-    body = "\n  ".join(dispatch)
-    parts.append(f"""
-int main(int argc, char** argv) {{
-  if (argc != 4) return 2;
-  const char* mode = argv[1];
-  std::FILE* in = std::fopen(argv[2], "rb");
-  std::vector<float> x;
-  float v;
-  while (std::fread(&v, 4, 1, in) == 1) x.push_back(v);
-  std::fclose(in);
-  std::FILE* out = std::fopen(argv[3], "wb");
-  {body}
-  return 3;
-}}
-""")
-    return "\n".join(parts)
+    return driver_source(parts, dispatch)
 
 
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory):
     work = tmp_path_factory.mktemp("fpqvar_cpp")
-    src = work / "driver.cpp"
-    src.write_text(_driver_source())
-    exe = work / "driver"
-    build = subprocess.run(
-        ["g++", "-std=c++14", "-O2", "-ffp-contract=off", "-pedantic", "-Wall", "-Wextra",
-         "-Werror", f"-I{INCLUDE}", str(src), "-o", str(exe)], capture_output=True, text=True)
-    assert build.returncode == 0, build.stderr[-4000:]
-
-    def run(mode, x):
-        inp, out = work / "in.bin", work / "out.bin"
-        np.asarray(x, np.float32).tofile(inp)
-        subprocess.run([str(exe), mode, str(inp), str(out)], check=True)
-        return np.fromfile(out, dtype=np.uint8)
-
-    return run
+    run = build_driver(work, _driver_source())
+    return lambda mode, x: run(mode, x, np.uint8)
 
 
 def assert_same_float_bits(got, want):
