@@ -78,7 +78,6 @@ def test_emission_is_deterministic(tmp_path):
 
 
 def test_host_ops_refuse_csim(tmp_path):
-    from xdsl.dialects import func
     from xdsl.dialects.builtin import TensorType, f32
     from xdsl.rewriter import InsertPoint, Rewriter
 
