@@ -78,7 +78,9 @@ rows of ``%sc`` and ``%sh``, ``%w_galt = W / s``)::
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,53 +155,47 @@ def learn_smoothing(
     Torch runs on one thread here, so the result does not depend on the
     machine's thread count (and the small matrices of one layer run faster).
     """
+    with _one_torch_thread():
+        xs = [torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)) for x in rows]
+        ws = [torch.from_numpy(np.ascontiguousarray(w, dtype=np.float32)) for w in weights]
+        q_t = torch.from_numpy(np.asarray(q, dtype=np.float32))
+        targets = [[x @ w.T for w in ws] for x in xs]
+        theta = torch.zeros(q_t.shape[0], dtype=torch.float32, requires_grad=True)
+        optimizer = torch.optim.AdamW([theta], lr=lr)
+
+        def scale_loss(k: int) -> torch.Tensor:
+            s = theta.exp()
+            xq = fake_quantize((xs[k] * s) @ q_t, fmt, group_size)
+            return sum(
+                torch.mean((xq @ fake_quantize((w / s) @ q_t, fmt, group_size).T - target) ** 2)
+                for w, target in zip(ws, targets[k])
+            )
+
+        def total_loss() -> float:
+            with torch.no_grad():
+                return float(sum(float(scale_loss(k)) for k in range(len(xs))))
+
+        before = best = total_loss()
+        best_theta = theta.detach().clone()
+        for _ in range(epochs):
+            for k in range(len(xs)):
+                optimizer.zero_grad()
+                scale_loss(k).backward()
+                optimizer.step()
+            loss = total_loss()
+            if loss < best:
+                best, best_theta = loss, theta.detach().clone()
+        return Smoothing(np.exp(best_theta.numpy().astype(np.float64)), before, best)
+
+
+@contextlib.contextmanager
+def _one_torch_thread() -> Iterator[None]:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _learn(rows, weights, q, fmt, group_size, epochs, lr)
+        yield
     finally:
         torch.set_num_threads(threads)
-
-
-def _learn(
-    rows: list[np.ndarray],
-    weights: list[np.ndarray],
-    q: np.ndarray,
-    fmt: Format,
-    group_size: int,
-    epochs: int,
-    lr: float,
-) -> Smoothing:
-    xs = [torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)) for x in rows]
-    ws = [torch.from_numpy(np.ascontiguousarray(w, dtype=np.float32)) for w in weights]
-    q_t = torch.from_numpy(np.asarray(q, dtype=np.float32))
-    targets = [[x @ w.T for w in ws] for x in xs]
-    theta = torch.zeros(q_t.shape[0], dtype=torch.float32, requires_grad=True)
-    optimizer = torch.optim.AdamW([theta], lr=lr)
-
-    def scale_loss(k: int) -> torch.Tensor:
-        s = theta.exp()
-        xq = fake_quantize((xs[k] * s) @ q_t, fmt, group_size)
-        return sum(
-            torch.mean((xq @ fake_quantize((w / s) @ q_t, fmt, group_size).T - target) ** 2)
-            for w, target in zip(ws, targets[k])
-        )
-
-    def total_loss() -> float:
-        with torch.no_grad():
-            return float(sum(float(scale_loss(k)) for k in range(len(xs))))
-
-    before = best = total_loss()
-    best_theta = theta.detach().clone()
-    for _ in range(epochs):
-        for k in range(len(xs)):
-            optimizer.zero_grad()
-            scale_loss(k).backward()
-            optimizer.step()
-        loss = total_loss()
-        if loss < best:
-            best, best_theta = loss, theta.detach().clone()
-    return Smoothing(np.exp(best_theta.numpy().astype(np.float64)), before, best)
 
 
 def calibration_rows(data: np.lib.npyio.NpzFile, index: int, path: Path) -> list[np.ndarray]:
