@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fpqc.errors import FpqcError
+from fpqc.errors import USER_ERRORS, FpqcError
 
 
 def _parse_shape_option(values: Sequence[str]) -> dict[str, tuple[int, ...]]:
@@ -370,7 +370,7 @@ def _build_parser() -> argparse.ArgumentParser:
 def _run_reporting_errors(body: Callable[[], int]) -> int:
     try:
         return body()
-    except FpqcError as e:
+    except USER_ERRORS as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -36,7 +36,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute
 
 from fpqc.errors import FpqcError
-from fpqc.ir_types import element_type_to_dtype, tensor_type_of
+from fpqc.dialects.tensor_types import element_type_to_dtype, tensor_type_of
 
 _ACTIVE: contextvars.ContextVar[WeightStore | None] = contextvars.ContextVar(
     "fpqc_active_weight_store", default=None

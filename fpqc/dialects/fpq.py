@@ -91,7 +91,7 @@ from xdsl.dialects.builtin import (
     TensorType,
     i64,
 )
-from xdsl.ir import Attribute, Dialect, ParametrizedAttribute, SSAValue, TypeAttribute
+from xdsl.ir import Attribute, Dialect, Operation, ParametrizedAttribute, SSAValue, TypeAttribute
 from xdsl.irdl import (
     IRDLOperation,
     ParsePropInAttrDict,
@@ -112,8 +112,7 @@ from xdsl.printer import Printer
 from xdsl.traits import ConstantLike, Pure
 from xdsl.utils.exceptions import VerifyException
 
-from fpqc.errors import FpqcError
-from fpqc.numerics import Format
+from fpqc.numerics import Format, NumericsError
 
 # ---------------------------------------------------------------------------
 # Types
@@ -185,7 +184,7 @@ class FloatFormatType(ParametrizedAttribute, TypeAttribute):
     def verify(self) -> None:
         try:
             self.format
-        except FpqcError as e:
+        except NumericsError as e:
             raise VerifyException(str(e)) from None
 
 
@@ -218,7 +217,7 @@ class IntFormatType(ParametrizedAttribute, TypeAttribute):
     def verify(self) -> None:
         try:
             self.format
-        except FpqcError as e:
+        except NumericsError as e:
             raise VerifyException(str(e)) from None
 
 
@@ -233,14 +232,14 @@ def _float_format(e: int, m: int, bias: int, specials: str) -> Format:
     if specials == "fn":
         return Format.parse(spelling + "fn")
     if specials not in ("none", "fn", "ieee"):
-        raise FpqcError(f"unknown specials '{specials}' (use none, fn or ieee)")
+        raise NumericsError(f"unknown specials '{specials}' (use none, fn or ieee)")
     return replace(fmt, specials=specials)
 
 
 def _parse_format_or_error(parser: AttrParser, spelling: str, pos: int) -> Format:
     try:
         return Format.parse(spelling)
-    except FpqcError as e:
+    except NumericsError as e:
         parser.raise_error(str(e), pos)
 
 
@@ -393,6 +392,25 @@ def _short_format_name(element: Attribute) -> str:
     if Format.parse(f"e{fmt.exponent_bits}m{fmt.mantissa_bits}") == fmt:
         return f"e{fmt.exponent_bits}m{fmt.mantissa_bits}"
     return str(element)
+
+
+# ---------------------------------------------------------------------------
+# The role of a linear layer
+# ---------------------------------------------------------------------------
+
+ROLE_ATTR = "fpq.role"
+"""Discardable attribute naming what a linear layer is in a VAR (``{fpq.role = "fc2"}``).
+
+``raise-onnx-to-fpq`` sets it from the graph's structure; the FPQVAR passes
+choose their layers by it.  Roles: word_embed, ada_lin, mat_qkv, proj, fc1,
+fc2, head_ada_lin, head.
+"""
+
+
+def role_of(op: Operation) -> str | None:
+    """The ``fpq.role`` of ``op``, or None if it has none."""
+    role = op.attributes.get(ROLE_ATTR)
+    return role.data if isinstance(role, StringAttr) else None
 
 
 # ---------------------------------------------------------------------------

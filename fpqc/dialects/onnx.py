@@ -81,7 +81,7 @@ from xdsl.traits import ConstantLike, Pure
 from xdsl.utils.exceptions import VerifyException
 
 from fpqc.errors import FpqcError
-from fpqc.ir_types import element_type_of
+from fpqc.dialects.tensor_types import UnsupportedElementType, element_type_of
 from fpqc.weights import resolve
 
 Shape = tuple[int, ...]
@@ -542,7 +542,7 @@ def onnx_element_type(onnx_dtype: int) -> Attribute:
         raise InferenceError(f"unknown ONNX data type {onnx_dtype}") from None
     try:
         return element_type_of(dtype)
-    except FpqcError as e:
+    except UnsupportedElementType as e:
         raise InferenceError(str(e)) from None
 
 

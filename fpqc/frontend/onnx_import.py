@@ -80,7 +80,7 @@ from xdsl.utils.exceptions import VerifyException
 from fpqc.backends.interp.onnx_ops import evaluate
 from fpqc.dialects.onnx import ONNX_OPS, ConstantOp, InferenceError, OnnxOp, normalize_axis, onnx_element_type, shape_range
 from fpqc.errors import FpqcError
-from fpqc.ir_types import element_type_to_dtype, tensor_type_of
+from fpqc.dialects.tensor_types import element_type_to_dtype, tensor_type_of
 from fpqc.weights import WeightStore, dense_attr
 
 INLINE_LIMIT = 16

@@ -7,7 +7,8 @@ One concept per module, each docstring the contract for its part:
 ``scales``          group scales, quantize / dequantize
 ``products``        exact products, exact group sums, the group-combination order
 ``transcendental``  float32 exp, tanh, sigmoid, silu, gelu (tanh), rsqrt without libm
-``emit``            the same tables as C++ source for the HLS backend
+``c_arrays``        the same tables as C++ source for the HLS backend
+``errors``          NumericsError, the one exception these modules raise
 
 The C++ twin is ``fpqc/backends/hls/include/fpqc_numerics.h``; the tests in
 ``tests/unit/numerics`` prove the two agree bit for bit, and check both against
@@ -23,7 +24,8 @@ from fpqc.numerics.dual_format import (
     emit_dual_product_tables,
     emit_dual_tables,
 )
-from fpqc.numerics.emit import emit_decode_table, emit_product_table, emit_quantizer_tables
+from fpqc.numerics.c_arrays import emit_decode_table, emit_product_table, emit_quantizer_tables
+from fpqc.numerics.errors import NumericsError
 from fpqc.numerics.formats import Format
 from fpqc.numerics.hadamard import (
     emit_ght_signs,
@@ -59,6 +61,7 @@ __all__ = [
     "DualFormat",
     "ERROR_BOUNDS",
     "Format",
+    "NumericsError",
     "QuantizerTable",
     "ROUNDING_MODES",
     "accumulator_bits",

@@ -93,8 +93,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fpqc.errors import FpqcError
-from fpqc.numerics.emit import c_float, emit_product_table, emit_quantizer_tables
+from fpqc.numerics.errors import NumericsError
+from fpqc.numerics.c_arrays import c_float, emit_product_table, emit_quantizer_tables
 from fpqc.numerics.formats import Format
 from fpqc.numerics.products import _check_scales, _combine, _split_groups, product_unit
 from fpqc.numerics.scales import _group_view, expand_scales
@@ -111,11 +111,11 @@ class DualFormat:
 
     @classmethod
     def parse(cls, name: str) -> "DualFormat":
-        """``"<neg>/<pos>"`` or a preset name; FpqcError if invalid."""
+        """``"<neg>/<pos>"`` or a preset name; NumericsError if invalid."""
         text = PRESETS.get(str(name).strip().lower(), str(name).strip().lower())
         parts = text.split("/")
         if len(parts) != 2:
-            raise FpqcError(
+            raise NumericsError(
                 f"unknown dual format {name!r}; write '<neg format>/<pos format>' (e.g. "
                 f"'e1m2/e2m1') or a preset: {', '.join(PRESETS)}"
             )
@@ -142,7 +142,7 @@ class DualFormat:
 
 def _check_groups(x: np.ndarray, group_size: int | None) -> np.ndarray:
     if x.ndim == 0:
-        raise FpqcError(
+        raise NumericsError(
             "dual-format quantization needs at least one axis (groups run along the last)")
     return _group_view(x, -1, group_size)
 
@@ -185,7 +185,7 @@ def dual_dequantize(neg_codes, pos_codes, dual: DualFormat, s_neg, s_pos,
     """float32 ``decode(neg_code) * s_neg + decode(pos_code) * s_pos``."""
     neg_codes, pos_codes = np.asarray(neg_codes), np.asarray(pos_codes)
     if neg_codes.shape != pos_codes.shape:
-        raise FpqcError(
+        raise NumericsError(
             f"dual-format code planes differ in shape: {neg_codes.shape} vs {pos_codes.shape}")
     sn = expand_scales(s_neg, neg_codes.shape, -1, group_size)
     sp = expand_scales(s_pos, pos_codes.shape, -1, group_size)

@@ -61,7 +61,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fpqc.errors import FpqcError
+from fpqc.numerics.errors import NumericsError
 from fpqc.numerics.rounding import QuantizerSide, QuantizerTable, check_rounding, tie_goes_up
 
 SPECIALS = ("none", "fn", "ieee")
@@ -101,7 +101,7 @@ class Format:
 
     def __post_init__(self):
         def fail(why):
-            raise FpqcError(f"invalid format ({why}); {_VALID_EXAMPLES}")
+            raise NumericsError(f"invalid format ({why}); {_VALID_EXAMPLES}")
 
         if self.kind == "int":
             if self.bits is None or not 2 <= self.bits <= 8:
@@ -140,7 +140,7 @@ class Format:
     # ------------------------------------------------------------------ names
     @classmethod
     def parse(cls, name: str) -> "Format":
-        """The format named ``name`` (see module docstring); FpqcError if invalid."""
+        """The format named ``name`` (see module docstring); NumericsError if invalid."""
         text = str(name).strip().lower()
         text = _PRESETS.get(text, text)
         if text.startswith("int"):
@@ -154,7 +154,7 @@ class Format:
                 suffix = {v: k for k, v in _SPECIAL_SUFFIX.items()}.get(match[4])
                 return cls(kind="float", exponent_bits=e, mantissa_bits=m, bias=bias,
                            specials=suffix)
-        raise FpqcError(f"unknown number format {name!r}; {_VALID_EXAMPLES}")
+        raise NumericsError(f"unknown number format {name!r}; {_VALID_EXAMPLES}")
 
     @property
     def name(self) -> str:

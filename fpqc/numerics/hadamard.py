@@ -18,7 +18,7 @@ Random signs (``random_signs``)
 the draw is reproducible for a given numpy).  ``ght_matrix(dim, block, seed)``
 draws ``dim`` signs once and gives block ``b`` the signs ``[b*block,
 (b+1)*block)``.  ``dim`` must be a multiple of ``block`` and ``block`` a power
-of two (else FpqcError).
+of two (else NumericsError).
 
 Online transform in float32 (``fwht_f32``): the fixed order
 ------------------------------------------------------------
@@ -56,8 +56,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fpqc.errors import FpqcError
-from fpqc.numerics.emit import _array, c_float
+from fpqc.numerics.errors import NumericsError
+from fpqc.numerics.c_arrays import _array, c_float
 
 INV_SQRT2_F32 = np.float32(0.70710677)  # 0x3f3504f3, float32 nearest 1/sqrt(2)
 
@@ -65,14 +65,14 @@ INV_SQRT2_F32 = np.float32(0.70710677)  # 0x3f3504f3, float32 nearest 1/sqrt(2)
 def _log2_block(block: int, what: str = "block") -> int:
     block = int(block)
     if block < 1 or block & (block - 1):
-        raise FpqcError(f"Hadamard {what} must be a power of two (1, 2, 4, ..., 128), got {block}")
+        raise NumericsError(f"Hadamard {what} must be a power of two (1, 2, 4, ..., 128), got {block}")
     return block.bit_length() - 1
 
 
 def _check_dim(dim: int, block: int) -> None:
     _log2_block(block)
     if dim <= 0 or dim % block:
-        raise FpqcError(
+        raise NumericsError(
             f"group-wise Hadamard needs a dimension that is a multiple of the block size; "
             f"got dimension {dim} with block {block} (pad the channels or pick a block "
             f"dividing {dim})"
@@ -109,7 +109,7 @@ def fold_weight(w, q) -> np.ndarray:
     """float64 ``W @ Q`` for a weight [O, K] and transform [K, K] (offline)."""
     w, q = np.asarray(w, dtype=np.float64), np.asarray(q, dtype=np.float64)
     if w.ndim != 2 or q.shape != (w.shape[1], w.shape[1]):
-        raise FpqcError(
+        raise NumericsError(
             f"fold_weight needs a weight [O, K] and a transform [K, K]; got {w.shape} and "
             f"{q.shape}")
     return w @ q
@@ -126,7 +126,7 @@ def fwht_f32(x, block: int) -> np.ndarray:
     """float32 normalized Walsh-Hadamard transform of each block of the last axis."""
     x = np.asarray(x, dtype=np.float32)
     if x.ndim == 0:
-        raise FpqcError("fwht_f32 needs at least one axis (blocks run along the last)")
+        raise NumericsError("fwht_f32 needs at least one axis (blocks run along the last)")
     _check_dim(x.shape[-1], block)
     y = x.reshape(-1, block)
     h = 1
@@ -143,7 +143,7 @@ def ght_f32(x, signs, block: int) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     signs = np.asarray(signs, dtype=np.float32)
     if x.ndim == 0 or signs.shape != (x.shape[-1],) or not np.all(np.abs(signs) == 1):
-        raise FpqcError(
+        raise NumericsError(
             f"ght_f32 needs one +-1 sign per channel: x {x.shape}, signs {signs.shape}")
     return fwht_f32(x * signs, block)
 

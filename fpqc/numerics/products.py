@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fpqc.errors import FpqcError
+from fpqc.numerics.errors import NumericsError
 from fpqc.numerics.formats import Format
 
 
@@ -50,7 +50,7 @@ def product_unit(fa: Format, fb: Format) -> np.float32:
     """fa.step * fb.step as float32 (an exact power of two)."""
     unit = fa.step * fb.step
     if not 2.0**-149 <= unit < 2.0**127:
-        raise FpqcError(f"the product unit of {fa} x {fb} ({unit!r}) is outside float32")
+        raise NumericsError(f"the product unit of {fa} x {fb} ({unit!r}) is outside float32")
     return np.float32(unit)
 
 
@@ -61,7 +61,7 @@ def _max_abs_units(fmt: Format) -> int:
 def product_table(fa: Format, fb: Format) -> np.ndarray:
     """int64 [fa.n_codes, fb.n_codes]: exact products in units of ``product_unit``."""
     if _max_abs_units(fa) * _max_abs_units(fb) >= 2**63:
-        raise FpqcError(f"products of {fa} x {fb} do not fit in 64 bits; use narrower formats")
+        raise NumericsError(f"products of {fa} x {fb} do not fit in 64 bits; use narrower formats")
     ua = fa.units(np.arange(fa.n_codes))
     ub = fb.units(np.arange(fb.n_codes))
     return np.multiply.outer(ua, ub)
@@ -77,16 +77,16 @@ def _split_groups(x_codes, fa: Format, w_codes, fb: Format, group_size: int):
     """Unit arrays ``[G, T, gs]`` and ``[G, gs, O]`` in the dtype that keeps matmul exact."""
     x_codes, w_codes = np.asarray(x_codes), np.asarray(w_codes)
     if x_codes.ndim != 2 or w_codes.ndim != 2 or x_codes.shape[1] != w_codes.shape[1]:
-        raise FpqcError(
+        raise NumericsError(
             f"qlinear needs activations [T, K] and weights [O, K]; got {x_codes.shape} "
             f"and {w_codes.shape}"
         )
     (t, k), o = x_codes.shape, w_codes.shape[0]
     if group_size <= 0 or k % group_size:
-        raise FpqcError(f"group size {group_size} does not divide the reduction size K={k}")
+        raise NumericsError(f"group size {group_size} does not divide the reduction size K={k}")
     bits = accumulator_bits(fa, fb, group_size)
     if bits > 53:
-        raise FpqcError(
+        raise NumericsError(
             f"exact sums of {group_size} products of {fa} x {fb} need {bits} bits, more than "
             "float64 holds exactly (53); use a smaller group size"
         )
@@ -108,7 +108,7 @@ def _check_scales(scales, rows: int, g: int, what: str) -> np.ndarray:
     if s.ndim == 1:
         s = s[:, None]
     if s.ndim != 2 or s.shape[0] not in (1, rows) or s.shape[1] == 0 or g % s.shape[1]:
-        raise FpqcError(
+        raise NumericsError(
             f"{what} scales of shape {s.shape} do not fit {rows} rows and {g} groups "
             "(expected [rows, groups] with groups dividing the finest group count)"
         )

@@ -61,15 +61,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fpqc.errors import FpqcError
+from fpqc.numerics.errors import NumericsError
 
 ROUNDING_MODES = ("rne", "ties-up", "ties-away")
 
 
 def check_rounding(rounding: str) -> str:
-    """Return ``rounding`` if it names a rounding mode, else raise FpqcError."""
+    """Return ``rounding`` if it names a rounding mode, else raise NumericsError."""
     if rounding not in ROUNDING_MODES:
-        raise FpqcError(
+        raise NumericsError(
             f"unknown rounding mode {rounding!r}; valid modes: {', '.join(ROUNDING_MODES)}"
         )
     return rounding
@@ -106,7 +106,7 @@ class QuantizerSide:
         mid = (mags[:-1] + mags[1:]) / 2
         thr = mid.astype(np.float32)
         if not np.array_equal(thr.astype(np.float64), mid) or not np.all(np.isfinite(thr)):
-            raise FpqcError(
+            raise NumericsError(
                 f"format {what} has grid midpoints that float32 cannot represent exactly; "
                 "choose a bias that keeps the grid inside the float32 range"
             )

@@ -8,7 +8,7 @@ activation ``[T, K]`` with ``axis=-1``, per output channel for a weight
 ``[O, K]``).  ``axis=None`` means one scale for the whole tensor.  A scale
 array has ``x``'s shape with the ``axis`` dimension replaced by the number of
 groups ``K / group_size`` (all ones for ``axis=None``); ``group_size`` must
-divide ``K`` (else :class:`FpqcError`).
+divide ``K`` (else :class:`NumericsError`).
 
 Scale of a group (``compute_scales``)
 -------------------------------------
@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fpqc.errors import FpqcError
+from fpqc.numerics.errors import NumericsError
 from fpqc.numerics.formats import Format
 
 SCALE_KINDS = ("fp32", "e8m0")
@@ -47,7 +47,7 @@ def _group_view(x: np.ndarray, axis: int, group_size: int | None):
     k = x.shape[axis]
     gs = k if group_size is None else int(group_size)
     if gs <= 0 or k % gs:
-        raise FpqcError(
+        raise NumericsError(
             f"group size {group_size} does not divide dimension {axis} of size {k} "
             f"(tensor shape {tuple(x.shape)}); use a divisor of {k} or None for the whole axis"
         )
@@ -89,7 +89,7 @@ def compute_scales(x, fmt: Format, axis: int | None = -1, group_size: int | None
     """float32 scales of ``x`` for ``fmt`` (see module docstring)."""
     x = np.asarray(x)
     if scale_kind not in SCALE_KINDS:
-        raise FpqcError(f"unknown scale kind {scale_kind!r}; valid: {', '.join(SCALE_KINDS)}")
+        raise NumericsError(f"unknown scale kind {scale_kind!r}; valid: {', '.join(SCALE_KINDS)}")
     if axis is None:
         absmax = np.max(np.abs(x)) if x.size else 0.0
         absmax = np.asarray(absmax).astype(np.float32).reshape((1,) * x.ndim)
@@ -112,14 +112,14 @@ def expand_scales(scales, shape, axis: int | None, group_size: int | None = None
     s = np.asarray(scales, dtype=np.float32)
     if axis is None:
         if s.size != 1:
-            raise FpqcError(f"per-tensor scales must hold one value, got shape {s.shape}")
+            raise NumericsError(f"per-tensor scales must hold one value, got shape {s.shape}")
         return s.reshape((1,) * len(shape))
     axis = axis % len(shape)
     if s.ndim != len(shape):
-        raise FpqcError(f"scales of shape {s.shape} do not match tensor shape {tuple(shape)}")
+        raise NumericsError(f"scales of shape {s.shape} do not match tensor shape {tuple(shape)}")
     k, g = shape[axis], s.shape[axis]
     if g == 0 or k % g or (group_size is not None and group_size * g != k):
-        raise FpqcError(
+        raise NumericsError(
             f"scales of shape {s.shape} do not give groups of {group_size} along axis {axis} "
             f"of tensor shape {tuple(shape)}"
         )

@@ -58,7 +58,6 @@ from xdsl.transforms.dead_code_elimination import region_dce
 from fpqc.dialects import fpq
 from fpqc.errors import FpqcError
 from fpqc.numerics.dual_format import DualFormat
-from fpqc.passes.quantize_linear import ROLE_ATTR
 
 MODES = ("auto", "force", "forbid")
 
@@ -71,7 +70,7 @@ class DualFormatLinearInputs(RewritePattern):
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: fpq.QLinearOp, rewriter: PatternRewriter) -> None:
-        role = op.attributes.get(ROLE_ATTR)
+        role = op.attributes.get(fpq.ROLE_ATTR)
         if not (isinstance(role, StringAttr) and role.data in self.roles):
             return
         quantize = op.input_codes.owner

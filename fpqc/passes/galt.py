@@ -99,7 +99,6 @@ from fpqc.numerics import Format
 from fpqc.numerics.hadamard import ght_matrix
 from fpqc.passes.constants import constant_key, constant_value, new_constant
 from fpqc.passes.group_hadamard import AdaLNFold, modulation_chunks, transformed_inputs
-from fpqc.passes.quantize_linear import ROLE_ATTR
 
 
 class _RoundToGrid(torch.autograd.Function):
@@ -213,7 +212,7 @@ def calibration_rows(data: np.lib.npyio.NpzFile, index: int, path: Path) -> list
 
 
 def _label(linear: fpq.LinearOp) -> str:
-    role = linear.attributes.get(ROLE_ATTR)
+    role = linear.attributes.get(fpq.ROLE_ATTR)
     name = constant_key(linear.weight) or "inline weight"
     return f"{role.data if isinstance(role, StringAttr) else 'linear'} ({name})"
 

@@ -73,7 +73,6 @@ from fpqc.dialects import fpq
 from fpqc.errors import FpqcError
 from fpqc.numerics.hadamard import fold_weight, ght_matrix, random_signs
 from fpqc.passes.constants import constant_key, constant_value, new_constant
-from fpqc.passes.quantize_linear import ROLE_ATTR
 
 
 @dataclass
@@ -166,7 +165,7 @@ def transformed_inputs(module: ModuleOp, roles: tuple[str, ...]) -> dict[SSAValu
     """
     readers: dict[SSAValue, list[fpq.LinearOp]] = {}
     for op in module.walk():
-        role = op.attributes.get(ROLE_ATTR)
+        role = op.attributes.get(fpq.ROLE_ATTR)
         if (
             isinstance(op, fpq.LinearOp)
             and isinstance(role, StringAttr)
@@ -209,7 +208,7 @@ class GroupHadamardPass(ModulePass):
     ) -> None:
         assert isinstance(x.type, TensorType)
         k = x.type.get_shape()[-1]
-        role = linears[0].attributes[ROLE_ATTR]
+        role = linears[0].attributes[fpq.ROLE_ATTR]
         assert isinstance(role, StringAttr)
         if self.block <= 0 or self.block & (self.block - 1) or k % self.block:
             raise FpqcError(

@@ -49,7 +49,6 @@ from fpqc.numerics import ROUNDING_MODES, Format, compute_scales, quantize
 from fpqc.passes.constants import constant_key, constant_value, new_constant
 
 
-ROLE_ATTR = "fpq.role"
 HIGHER_PRECISION_ROLES = ("ada_lin", "head_ada_lin", "word_embed", "head")
 
 
@@ -60,7 +59,7 @@ class QuantizeLinearLayers(RewritePattern):
     keep_float: tuple[str, ...]
 
     def selected(self, op: fpq.LinearOp) -> bool:
-        role = op.attributes.get(ROLE_ATTR)
+        role = op.attributes.get(fpq.ROLE_ATTR)
         return not (isinstance(role, StringAttr) and role.data in self.keep_float)
 
     @op_type_rewrite_pattern

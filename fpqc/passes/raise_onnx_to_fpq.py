@@ -751,7 +751,6 @@ class DropNoOpCast(RewritePattern):
 # Roles of linear layers
 # ---------------------------------------------------------------------------
 
-ROLE_ATTR = "fpq.role"
 
 
 def _users(value: SSAValue) -> list[Operation]:
@@ -792,7 +791,7 @@ def annotate_roles(module: ModuleOp) -> None:
     """Set ``fpq.role`` on every ``fpq.linear`` whose role :func:`linear_role` finds."""
     for op in module.walk():
         if isinstance(op, fpq.LinearOp) and (role := linear_role(op)) is not None:
-            op.attributes[ROLE_ATTR] = StringAttr(role)
+            op.attributes[fpq.ROLE_ATTR] = StringAttr(role)
 
 
 @dataclass(frozen=True)

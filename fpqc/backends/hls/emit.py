@@ -60,11 +60,11 @@ from xdsl.ir import Attribute, Operation, SSAValue
 
 from fpqc.dialects import fpq, hls
 from fpqc.errors import FpqcError
-from fpqc.ir_types import element_type_to_dtype
+from fpqc.dialects.tensor_types import element_type_to_dtype
 from fpqc.numerics import Format
 from fpqc.numerics import accumulator_bits, emit_decode_table, emit_product_table, emit_quantizer_tables
 from fpqc.numerics.dual_format import DualFormat, emit_dual_tables
-from fpqc.numerics.emit import c_float
+from fpqc.numerics.c_arrays import c_float
 from fpqc.targets import Target
 from fpqc.weights import WeightStore, resolve
 

@@ -51,7 +51,7 @@ from fpqc.backends.interp.runner import INTERPRETER_FUNCTIONS
 from fpqc.compiler import load_build
 from fpqc.dialects import hls
 from fpqc.errors import FpqcError
-from fpqc.ir_types import element_type_to_dtype
+from fpqc.dialects.tensor_types import element_type_to_dtype
 from fpqc.weights import WeightStore
 
 

@@ -26,7 +26,7 @@ from fpqc.backends.interp.fpq_ops import FpqFunctions
 from fpqc.backends.interp.hls_ops import HlsFunctions
 from fpqc.backends.interp.onnx_ops import OnnxFunctions
 from fpqc.errors import FpqcError
-from fpqc.ir_types import element_type_to_dtype
+from fpqc.dialects.tensor_types import element_type_to_dtype
 from fpqc.weights import WeightStore
 
 INTERPRETER_FUNCTIONS: tuple[type[InterpreterFunctions], ...] = (

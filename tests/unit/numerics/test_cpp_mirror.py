@@ -1,7 +1,7 @@
 """fpqc_numerics.h and the emitted tables give the same bits as fpqc.numerics.
 
 A small C++ driver includes the header and the tables emitted by
-``fpqc.numerics.emit``, is compiled with ``g++ -std=c++14 -O2 -ffp-contract=off``
+``fpqc.numerics.c_arrays``, is compiled with ``g++ -std=c++14 -O2 -ffp-contract=off``
 and run on float32 inputs read from a file; its outputs must equal the numpy
 implementation bit for bit (any NaN matches any NaN).
 """

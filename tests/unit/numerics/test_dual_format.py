@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fpqc.errors import FpqcError
+from fpqc.numerics import NumericsError
 from fpqc.numerics import (
     DualFormat,
     Format,
@@ -34,7 +34,7 @@ def test_presets_and_names():
     assert (W6A6.neg_max, W6A6.pos_max) == (32.0, 7.5)
     assert (MIXED.neg_max, MIXED.pos_max) == (6.0, 6.0)
     for bad in ("e2m1", "e2m1/e2m1/e2m1", "dfq-w5a5", "e1m2/e9m9"):
-        with pytest.raises(FpqcError):
+        with pytest.raises(NumericsError):
             DualFormat.parse(bad)
 
 
@@ -129,14 +129,14 @@ def test_one_sided_zero_and_nonfinite_groups():
 
 def test_bad_shapes_raise():
     x = np.zeros((2, 96), np.float32)
-    with pytest.raises(FpqcError, match="group size"):
+    with pytest.raises(NumericsError, match="group size"):
         compute_dual_scales(x, W4A4, 64)
-    with pytest.raises(FpqcError, match="at least one axis"):
+    with pytest.raises(NumericsError, match="at least one axis"):
         compute_dual_scales(np.float32(1), W4A4)
     s = np.ones((2, 3), np.float32)
-    with pytest.raises(FpqcError, match="code planes differ"):
+    with pytest.raises(NumericsError, match="code planes differ"):
         dual_dequantize(np.zeros((2, 96)), np.zeros((2, 48)), W4A4, s, s)
-    with pytest.raises(FpqcError, match="scales"):
+    with pytest.raises(NumericsError, match="scales"):
         dual_quantize(x, W4A4, np.ones((2, 5)), s, 32)
 
 

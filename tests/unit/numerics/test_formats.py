@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fpqc.errors import FpqcError
+from fpqc.numerics import NumericsError
 from fpqc.numerics import ROUNDING_MODES, Format
 
 ML_DTYPES = {
@@ -164,12 +164,12 @@ def test_properties():
 
 @pytest.mark.parametrize("bad", ["e9m1", "e4m4", "e0m3", "fp5", "int9", "int", "e2", "bf16", "e2m1b"])
 def test_bad_names_raise(bad):
-    with pytest.raises(FpqcError, match="valid formats"):
+    with pytest.raises(NumericsError, match="valid formats"):
         Format.parse(bad)
 
 
 def test_bad_rounding_raises():
-    with pytest.raises(FpqcError, match="rne"):
+    with pytest.raises(NumericsError, match="rne"):
         Format.parse("e2m1").encode(np.float32([1.0]), rounding="nearest")
 
 

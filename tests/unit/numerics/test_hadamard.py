@@ -5,7 +5,7 @@ from decimal import Decimal, getcontext
 import numpy as np
 import pytest
 
-from fpqc.errors import FpqcError
+from fpqc.numerics import NumericsError
 from fpqc.numerics import (
     fold_weight,
     fwht_f32,
@@ -51,17 +51,17 @@ def test_ght_matrix_is_blockdiag_and_orthogonal():
 
 
 def test_bad_sizes_raise():
-    with pytest.raises(FpqcError, match="power of two"):
+    with pytest.raises(NumericsError, match="power of two"):
         hadamard_matrix(12)
-    with pytest.raises(FpqcError, match="multiple of the block"):
+    with pytest.raises(NumericsError, match="multiple of the block"):
         ght_matrix(200, block=128)
-    with pytest.raises(FpqcError, match="power of two"):
+    with pytest.raises(NumericsError, match="power of two"):
         ght_matrix(96, block=48)
-    with pytest.raises(FpqcError, match="multiple of the block"):
+    with pytest.raises(NumericsError, match="multiple of the block"):
         fwht_f32(np.zeros((2, 100), np.float32), 64)
-    with pytest.raises(FpqcError, match="one \\+-1 sign per channel"):
+    with pytest.raises(NumericsError, match="one \\+-1 sign per channel"):
         ght_f32(np.zeros((2, 128), np.float32), np.full(128, 0.5), 128)
-    with pytest.raises(FpqcError, match="fold_weight"):
+    with pytest.raises(NumericsError, match="fold_weight"):
         fold_weight(np.zeros((4, 8)), np.eye(16))
 
 

@@ -19,7 +19,10 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute
 
-from fpqc.errors import FpqcError
+
+class UnsupportedElementType(ValueError):
+    """A tensor element type or numpy dtype fpqc cannot hold, with a one-line message."""
+
 
 _DTYPE_TO_ELEMENT: dict[np.dtype, Attribute] = {
     np.dtype(np.float16): Float16Type(),
@@ -38,7 +41,7 @@ def element_type_of(dtype: np.dtype) -> Attribute:
     try:
         return _DTYPE_TO_ELEMENT[np.dtype(dtype)]
     except KeyError:
-        raise FpqcError(f"tensors of dtype {dtype} are not supported") from None
+        raise UnsupportedElementType(f"tensors of dtype {dtype} are not supported") from None
 
 
 def element_type_to_dtype(element: Attribute) -> np.dtype:
@@ -46,16 +49,13 @@ def element_type_to_dtype(element: Attribute) -> np.dtype:
         if candidate == element:
             return dtype
     if isinstance(element, BFloat16Type):
-        raise FpqcError("bfloat16 tensors are not supported; export the model in float32")
+        raise UnsupportedElementType("bfloat16 tensors are not supported; export the model in float32")
     # Low-bit codes (e.g. !fpq.float<e2m1>) are held as one uint8 per element.
     if hasattr(element, "format"):
         return np.dtype(np.uint8)
-    raise FpqcError(f"element type {element} has no numpy equivalent")
+    raise UnsupportedElementType(f"element type {element} has no numpy equivalent")
 
 
 def tensor_type_of(array: np.ndarray) -> TensorType:
     return TensorType(element_type_of(array.dtype), array.shape)
 
-
-def f32_tensor(shape: tuple[int, ...] | list[int]) -> TensorType:
-    return TensorType(Float32Type(), shape)
