@@ -35,6 +35,7 @@ from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException, Verify
 
 from fpqc.context import make_context, parse_module_file, print_module
 from fpqc.errors import FpqcError
+from fpqc.frontend.var_build_files import VarBuildFiles
 from fpqc.passes import ALL_PASSES
 from fpqc.passes.pipelines import RAISE_PIPELINE, Recipe, hls_pipeline, recipe_for
 from fpqc.weights import WeightStore
@@ -130,14 +131,6 @@ class CompileReport:
         return line
 
 
-def _var_metadata(model: Path) -> dict[str, str]:
-    """The ``fpqc.*`` metadata of an ONNX file (its VAR configuration, export route)."""
-    import onnx
-
-    proto = onnx.load(str(model), load_external_data=False)
-    return {p.key: p.value for p in proto.metadata_props if p.key.startswith("fpqc.")}
-
-
 def _op_histogram(module: ModuleOp) -> dict[str, int]:
     counts: dict[str, int] = {}
     for op in module.walk():
@@ -187,7 +180,7 @@ def compile_model(
         raise FpqcError(f"{model}: no such file")
 
     module, store = load_onnx(model, input_shapes)
-    metadata = _var_metadata(model)
+    var_files = VarBuildFiles.of(model)
     report = CompileReport(model.name, target_desc.name, target_desc.platform, recipe)
     report.float_weight_bytes = sum(store.get(k).nbytes for k in store.keys())
 
@@ -235,12 +228,9 @@ def compile_model(
             "pipeline": [spec for _, spec in stages if spec],
             "calibration": None if calib is None else {"file": calib.name, "sha256": _file_sha256(calib)},
         }
-        if "fpqc.var_config" in metadata:
-            config = json.loads(metadata["fpqc.var_config"])
-            report.expected_blocks = config.get("depth")
-            (staging / "var_config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-            if (model.parent / "vae.npz").is_file():
-                shutil.copyfile(model.parent / "vae.npz", staging / "vae.npz")
+        if var_files is not None:
+            report.expected_blocks = var_files.depth
+            var_files.write(staging)
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         (staging / "report.json").write_text(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
         (staging / "report.txt").write_text(report.summary() + "\n")

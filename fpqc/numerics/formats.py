@@ -178,11 +178,6 @@ class Format:
         return 1 << self.bits
 
     @property
-    def is_signed(self) -> bool:
-        """Every fpqc format is signed (kept for callers that want to ask)."""
-        return True
-
-    @property
     def has_nan(self) -> bool:
         return self.specials == "fn" or (self.specials == "ieee" and self.mantissa_bits > 0)
 

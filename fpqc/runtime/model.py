@@ -37,12 +37,12 @@ from fpqc.backends.interp.runner import model_input_names, run_module
 from fpqc.compiler import load_build, load_onnx, run_pipeline
 from fpqc.errors import FpqcError
 from fpqc.frontend.var.config import VARConfig
+from fpqc.frontend.var_build_files import CONFIG_FILE, CONFIG_METADATA, VAE_FILE
 from fpqc.passes.pipelines import RAISE_PIPELINE
 from fpqc.runtime.schedule import ScaleStep
 from fpqc.weights import WeightStore
 
 LABEL_INPUT, TOKENS_INPUT = "label_B", "x_BLCv_wo_first_l"
-CONFIG_METADATA = "fpqc.var_config"
 
 
 class RunObserver(Interpreter.Listener):
@@ -98,8 +98,8 @@ def _recorded_model(build: Path) -> Path | None:
 def _build_sources(build: Path) -> tuple[VARConfig, Path]:
     """(configuration, folder that should hold ``vae.npz``) of a build directory."""
     source = _recorded_model(build)
-    if (build / "var_config.json").is_file():
-        config = _parse_config((build / "var_config.json").read_text(), build / "var_config.json")
+    if (build / CONFIG_FILE).is_file():
+        config = _parse_config((build / CONFIG_FILE).read_text(), build / CONFIG_FILE)
     elif source is not None:
         config = _onnx_var_config(source)
     else:
@@ -107,7 +107,7 @@ def _build_sources(build: Path) -> tuple[VARConfig, Path]:
             f"{build}: the build has no var_config.json and its source model is not found; "
             f"recompile the VAR's var.onnx with fpqc compile"
         )
-    if not (build / "vae.npz").is_file() and source is not None and (source.parent / "vae.npz").is_file():
+    if not (build / VAE_FILE).is_file() and source is not None and (source.parent / VAE_FILE).is_file():
         return config, source.parent
     return config, build
 

@@ -53,6 +53,8 @@ import numpy as np
 import onnx
 import torch
 
+from fpqc.frontend.var_build_files import CONFIG_METADATA
+
 from .config import VARConfig, VQVAEConfig
 from .transformer import VAR
 from .vqvae import VQVAE
@@ -62,7 +64,7 @@ OPSET = 18
 EXTERNAL_DATA_THRESHOLD = 100 * 1024 * 1024
 INPUT_NAMES = ["label_B", "x_BLCv_wo_first_l"]
 OUTPUT_NAMES = ["logits_BLV"]
-META_CONFIG, META_ROUTE, META_DROPOUT = "fpqc.var_config", "fpqc.route", "fpqc.class_dropout"
+META_ROUTE, META_DROPOUT = "fpqc.route", "fpqc.class_dropout"
 
 
 def _load_state(state: Mapping[str, torch.Tensor] | str | os.PathLike | None) -> Mapping[str, torch.Tensor] | None:
@@ -150,7 +152,7 @@ def export_var(cfg: VARConfig, out_dir: str | os.PathLike, var_state=None, vae_s
             _torch_export(var, inputs, raw, route)
         model = onnx.load(str(raw), load_external_data=True)
         del model.metadata_props[:]
-        for k, v in ((META_CONFIG, cfg.to_json()), (META_ROUTE, route), (META_DROPOUT, "1" if class_dropout else "0")):
+        for k, v in ((CONFIG_METADATA, cfg.to_json()), (META_ROUTE, route), (META_DROPOUT, "1" if class_dropout else "0")):
             p = model.metadata_props.add()
             p.key, p.value = k, v
         final = tmp / "var.onnx"
