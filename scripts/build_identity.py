@@ -5,8 +5,10 @@ calibration, ``--format fp6``, and ``--recipe fpqvar-w4a4`` with a fixed
 calibration), runs each build on ``examples/digits/inputs.npz`` with
 ``fpqc run``, and hashes everything a build executes: kernels, C simulation,
 Vitis files, packed weights, the host schedule, ``model.hls.mlir``'s weight
-store and the ``fpqc run`` outputs. The IR files are hashed too, but reported
-separately: a canonicalization may legitimately change them.
+store and the ``fpqc run`` outputs. C++ sources are compared as the compiler
+reads them (comments stripped by ``g++ -fpreprocessed``); their raw bytes, like
+the IR files, are reported separately: a comment or a canonicalization may
+legitimately change those.
 
     python scripts/build_identity.py --save before.json     # on the old commit
     python scripts/build_identity.py --against before.json  # on the new one: exit 1 on any difference
@@ -36,6 +38,8 @@ BUILDS = {
     "fpqvar-w4a4": ["--recipe", "fpqvar-w4a4", "--calib", "{calib}"],
 }
 EXECUTED = ("kernels", "csim", "vitis", "weights.bin", "weights.json", "host_schedule.json")
+CPP_SUFFIXES = (".h", ".hpp", ".cpp")
+INFORMATIONAL = ("raw bytes", "ir")  # may differ: comments, canonicalized no-ops
 
 
 def _fpqc(*args: str) -> None:
@@ -53,13 +57,23 @@ def _npz_digest(path: Path) -> dict[str, str]:
         return {k: _sha(f"{data[k].dtype}{data[k].shape}".encode() + data[k].tobytes()) for k in sorted(data.files)}
 
 
-def _tree_digest(build: Path, names: tuple[str, ...]) -> dict[str, str]:
+def _code(path: Path) -> bytes:
+    """What a compiler reads: C++ without its comments, anything else as it is."""
+    if path.suffix not in CPP_SUFFIXES:
+        return path.read_bytes()
+    stripped = subprocess.run(
+        ["g++", "-fpreprocessed", "-dD", "-E", "-P", "-x", "c++", str(path)], check=True, capture_output=True
+    )
+    return stripped.stdout
+
+
+def _tree_digest(build: Path, names: tuple[str, ...], code_only: bool = False) -> dict[str, str]:
     digests: dict[str, str] = {}
     for name in names:
         root = build / name
         files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
         for path in files:
-            digests[str(path.relative_to(build))] = _sha(path.read_bytes())
+            digests[str(path.relative_to(build))] = _sha(_code(path) if code_only else path.read_bytes())
     return digests
 
 
@@ -73,7 +87,8 @@ def fingerprint(work: Path, calib: Path | None) -> dict:
         _fpqc("compile", str(MODEL), "--target", "vck190", *[o.format(calib=calib) for o in options], "-o", str(build))
         _fpqc("run", str(build), "--inputs", str(INPUTS), "-o", str(work / f"{name}.run.npz"))
         result["builds"][name] = {
-            "executed": _tree_digest(build, EXECUTED),
+            "executed": _tree_digest(build, EXECUTED, code_only=True),
+            "raw bytes": _tree_digest(build, EXECUTED),
             "weights.npz": _npz_digest(build / "weights.npz"),
             "fpqc run": _npz_digest(work / f"{name}.run.npz"),
             "ir": _tree_digest(build, ("ir", "model.hls.mlir")),
@@ -88,12 +103,12 @@ def compare(before: dict, after: dict) -> int:
             print(f"DIFFERENT {section}")
             failures += 1
     for name, build in before["builds"].items():
-        for part in ("executed", "weights.npz", "fpqc run", "ir"):
+        for part in ("executed", "weights.npz", "fpqc run", "raw bytes", "ir"):
             old, new = build[part], after["builds"][name][part]
             changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
             verdict = "identical" if not changed else f"{len(changed)} differ: {', '.join(changed[:6])}"
             print(f"{name:12s} {part:12s} {len(new):3d} items {verdict}")
-            if changed and part != "ir":
+            if changed and part not in INFORMATIONAL:
                 failures += 1
     print("builds execute identically" if failures == 0 else f"{failures} executed parts differ")
     return 0 if failures == 0 else 1
