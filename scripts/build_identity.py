@@ -67,6 +67,16 @@ def _code(path: Path) -> bytes:
     return stripped.stdout
 
 
+def _calibration_digest(path: Path) -> dict[str, str]:
+    """The calibration's arrays and JSON index, less the index's wall-clock ``seconds``."""
+    digests = _npz_digest(path)
+    with np.load(path, allow_pickle=False) as data:
+        index = json.loads(data["__index__"].tobytes())
+    index.pop("seconds", None)
+    digests["__index__"] = _sha(json.dumps(index, sort_keys=True).encode())
+    return digests
+
+
 def _tree_digest(build: Path, names: tuple[str, ...], code_only: bool = False) -> dict[str, str]:
     digests: dict[str, str] = {}
     for name in names:
@@ -81,7 +91,7 @@ def fingerprint(work: Path, calib: Path | None) -> dict:
     if calib is None:
         calib = work / "calib.npz"
         _fpqc("calibrate", str(MODEL), "--classes", "0-9", "--samples", "2", "-o", str(calib))
-    result: dict = {"calibration": _npz_digest(calib), "builds": {}}
+    result: dict = {"calibration": _calibration_digest(calib), "builds": {}}
     for name, options in BUILDS.items():
         build = work / name
         _fpqc("compile", str(MODEL), "--target", "vck190", *[o.format(calib=calib) for o in options], "-o", str(build))
