@@ -12,7 +12,7 @@ def _raise_onnx_to_fpq() -> type[ModulePass]:
 
 
 def _quantize() -> type[ModulePass]:
-    from fpqc.passes.quantize_linear import QuantizeLinearPass
+    from fpqc.passes.quantize import QuantizeLinearPass
 
     return QuantizeLinearPass
 
@@ -41,10 +41,10 @@ def _galt() -> type[ModulePass]:
     return GaltPass
 
 
-def _lower_to_hls() -> type[ModulePass]:
-    from fpqc.passes.lower_to_hls import LowerToHlsPass
+def _outline_kernels() -> type[ModulePass]:
+    from fpqc.passes.outline_kernels import OutlineKernelsPass
 
-    return LowerToHlsPass
+    return OutlineKernelsPass
 
 
 def _dce() -> type[ModulePass]:
@@ -68,7 +68,7 @@ ALL_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "dual-format": _dual_format,
     "group-hadamard": _group_hadamard,
     "galt": _galt,
-    "lower-to-hls": _lower_to_hls,
+    "outline-kernels": _outline_kernels,
     "dce": _dce,
     "cse": _cse,
 }

@@ -59,14 +59,16 @@ With ``fold-signs=false`` (or when the input is not such a modulation)::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
-from xdsl.ir import Block, Operation, SSAValue
+from xdsl.ir import Block, SSAValue
 from xdsl.passes import ModulePass
-from xdsl.rewriter import InsertPoint, Rewriter
+from xdsl.pattern_rewriter import PatternRewriter
+from xdsl.rewriter import InsertPoint
 from xdsl.transforms.dead_code_elimination import region_dce
 
 from fpqc.dialects import fpq
@@ -104,7 +106,7 @@ class AdaLNFold:
         self.weight[rows] *= signs[:, None]
         self.bias[rows] = signs * self.bias[rows] + ((signs - 1) if is_scale else 0)
 
-    def rewrite(self, suffix: str) -> None:
+    def rewrite(self, rewriter: PatternRewriter, suffix: str) -> None:
         linear = self.linear
         hint = constant_key(linear.weight) or "ada_lin.weight"
         weight = new_constant(f"{hint}.{suffix}", self.weight.astype(np.float32))
@@ -112,8 +114,8 @@ class AdaLNFold:
         bias = new_constant(f"{bias_hint}.{suffix}", self.bias.astype(np.float32))
         new = fpq.LinearOp(linear.input, weight.result, bias.result, linear.result.type)
         new.attributes.update(linear.attributes)
-        Rewriter.insert_op([weight, bias], InsertPoint.before(linear))
-        Rewriter.replace_op(linear, new)
+        rewriter.insert([weight, bias], InsertPoint.before(linear))
+        rewriter.replace(linear, new)
 
 
 def _chunk_rows(value: SSAValue) -> tuple[fpq.LinearOp, slice] | None:
@@ -176,12 +178,21 @@ def transformed_inputs(module: ModuleOp, roles: tuple[str, ...]) -> dict[SSAValu
     return readers
 
 
-def _insert_after(value: SSAValue, op: Operation) -> None:
+def fold_weights(
+    rewriter: PatternRewriter, linears: list[fpq.LinearOp], fold: Callable[[np.ndarray], np.ndarray], suffix: str
+) -> None:
+    """Give each of ``linears`` a new constant weight ``fold(W)`` (stored fp32), inserted before it."""
+    for linear in linears:
+        weight = constant_value(linear.weight)
+        assert weight is not None
+        hint = (constant_key(linear.weight) or "weight") + suffix
+        folded = rewriter.insert(new_constant(hint, fold(weight).astype(np.float32)), InsertPoint.before(linear))
+        rewriter.replace_uses_with_if(linear.weight, folded.result, lambda use, linear=linear: use.operation is linear)
+
+
+def _after(value: SSAValue) -> InsertPoint:
     owner = value.owner
-    if isinstance(owner, Block):
-        Rewriter.insert_op(op, InsertPoint.at_start(owner))
-    else:
-        Rewriter.insert_op(op, InsertPoint.after(owner))
+    return InsertPoint.at_start(owner) if isinstance(owner, Block) else InsertPoint.after(owner)
 
 
 @dataclass(frozen=True)
@@ -196,15 +207,21 @@ class GroupHadamardPass(ModulePass):
     fold_signs: bool = True
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        rewriter = PatternRewriter(InsertPoint.at_start(op.body.block))
         adaln: dict[fpq.LinearOp, AdaLNFold] = {}
         for n, (x, linears) in enumerate(transformed_inputs(op, self.roles).items()):
-            self._transform(x, linears, self.seed + n, adaln)
+            self._transform(rewriter, x, linears, self.seed + n, adaln)
         for fold in adaln.values():
-            fold.rewrite("ght_signs")
+            fold.rewrite(rewriter, "ght_signs")
         region_dce(op.body)
 
     def _transform(
-        self, x: SSAValue, linears: list[fpq.LinearOp], seed: int, adaln: dict[fpq.LinearOp, AdaLNFold]
+        self,
+        rewriter: PatternRewriter,
+        x: SSAValue,
+        linears: list[fpq.LinearOp],
+        seed: int,
+        adaln: dict[fpq.LinearOp, AdaLNFold],
     ) -> None:
         assert isinstance(x.type, TensorType)
         k = x.type.get_shape()[-1]
@@ -218,26 +235,16 @@ class GroupHadamardPass(ModulePass):
             )
         q = ght_matrix(k, self.block, seed)
         signs = random_signs(k, seed)
-        for linear in linears:
-            weight = constant_value(linear.weight)
-            assert weight is not None
-            hint = (constant_key(linear.weight) or "weight") + ".ght"
-            folded = new_constant(hint, fold_weight(weight, q).astype(np.float32))
-            Rewriter.insert_op(folded, InsertPoint.before(linear))
-            linear.operands[1] = folded.result
+        fold_weights(rewriter, linears, lambda weight: fold_weight(weight, q), ".ght")
         chunks = modulation_chunks(x, linears) if self.fold_signs else None
         if chunks is not None:
             for (ada, rows), is_scale in zip(chunks, (True, False)):
                 if ada not in adaln:
                     adaln[ada] = AdaLNFold.of(ada)
                 adaln[ada].fold(rows, signs, is_scale)
-            hadamard = fpq.HadamardOp(x, self.block)
-            _insert_after(x, hadamard)
+            hadamard = rewriter.insert(fpq.HadamardOp(x, self.block), _after(x))
         else:
-            signs_op = new_constant(f"ght.signs.{seed}", signs.astype(np.float32))
-            hadamard = fpq.HadamardOp(x, self.block, signs_op.result)
-            _insert_after(x, signs_op)
-            Rewriter.insert_op(hadamard, InsertPoint.after(signs_op))
+            signs_op = rewriter.insert(new_constant(f"ght.signs.{seed}", signs.astype(np.float32)), _after(x))
+            hadamard = rewriter.insert(fpq.HadamardOp(x, self.block, signs_op.result), InsertPoint.after(signs_op))
         hadamard.result.name_hint = f"{x.name_hint}_ght" if x.name_hint else "ght"
-        for linear in linears:
-            linear.operands[0] = hadamard.result
+        rewriter.replace_uses_with_if(x, hadamard.result, lambda use: use.operation in linears)
