@@ -5,6 +5,12 @@ from collections.abc import Callable
 from xdsl.passes import ModulePass
 
 
+def _canonicalize_onnx() -> type[ModulePass]:
+    from fpqc.passes.canonicalize_onnx import CanonicalizeOnnxPass
+
+    return CanonicalizeOnnxPass
+
+
 def _raise_onnx_to_fpq() -> type[ModulePass]:
     from fpqc.passes.raise_onnx_to_fpq import RaiseOnnxToFpqPass
 
@@ -62,6 +68,7 @@ def _cse() -> type[ModulePass]:
 
 
 ALL_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
+    "canonicalize-onnx": _canonicalize_onnx,
     "raise-onnx-to-fpq": _raise_onnx_to_fpq,
     "quantize": _quantize,
     "kv-quantize": _kv_quantize,
