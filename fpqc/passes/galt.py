@@ -56,7 +56,12 @@ from xdsl.transforms.dead_code_elimination import region_dce
 from fpqc.dialects import fpq
 from fpqc.errors import FpqcError
 from fpqc.passes.constants import constant_key, constant_value
-from fpqc.passes.group_hadamard import AdaLNFold, fold_weights, modulation_chunks, transformed_inputs
+from fpqc.passes.group_hadamard import (
+    AdaLNFold,
+    fold_weights,
+    modulation_chunks,
+    transformed_inputs,
+)
 from fpqc.quant.galt import GaltSettings, SmoothedInput, learn_from_calibration
 
 

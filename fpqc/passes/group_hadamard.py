@@ -139,7 +139,7 @@ def _chunk_rows(value: SSAValue) -> tuple[fpq.LinearOp, slice] | None:
 def modulation_chunks(
     x: SSAValue, readers: list[fpq.LinearOp]
 ) -> tuple[tuple[fpq.LinearOp, slice], tuple[fpq.LinearOp, slice]] | None:
-    """(scale rows, shift rows) of the AdaLN linears behind ``x`` when a per-channel factor can be folded.
+    r"""(scale rows, shift rows) of the AdaLN linears behind ``x`` when a per-channel factor can be folded.
 
     ``x`` must be an ``fpq.modulate`` read only by ``readers``, its scale and
     shift single-use chunks of ``fpq.split``\ s of constant-weight linears.
@@ -159,7 +159,7 @@ def modulation_chunks(
 
 
 def transformed_inputs(module: ModuleOp, roles: tuple[str, ...]) -> dict[SSAValue, list[fpq.LinearOp]]:
-    """Each input to transform, with its readers, in seed order (the n-th gets ``seed + n``).
+    r"""Each input to transform, with its readers, in seed order (the n-th gets ``seed + n``).
 
     The readers are the constant-weight ``fpq.linear``\ s whose ``fpq.role`` is
     in ``roles``; inputs are ordered by their first reader in program order.

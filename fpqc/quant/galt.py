@@ -168,12 +168,12 @@ class SmoothedInput:
 class GaltSettings:
     """The quantizer GALT learns against, its training, and the Hadamard transform ``Q``."""
 
-    format: str = "e2m1"
-    group_size: int = 128
-    epochs: int = 50
-    lr: float = 0.01
-    block: int = 128
-    seed: int = 0
+    format: str
+    group_size: int
+    epochs: int
+    lr: float
+    block: int
+    seed: int
 
 
 def _to_stderr(message: str) -> None:

@@ -10,26 +10,21 @@ from collections.abc import Sequence
 
 import numpy as np
 from xdsl.dialects.builtin import ArrayAttr, IntegerAttr
-from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
+from xdsl.pattern_rewriter import (
+    PatternRewriter,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
 
 from fpqc.dialects import onnx
 from fpqc.passes.constants import constant_value
 
 
 class RemoveNoOpCast(RewritePattern):
-    """``Cast`` to its operand's own type → the operand."""
+    """``Cast`` or ``Identity`` to its operand's own type → the operand."""
 
     @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: onnx.CastOp, rewriter: PatternRewriter, /) -> None:
-        if op.result.type == op.input.type:
-            rewriter.replace(op, (), (op.input,))
-
-
-class RemoveIdentity(RewritePattern):
-    """``Identity`` → its operand (it never changes the type)."""
-
-    @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: onnx.IdentityOp, rewriter: PatternRewriter, /) -> None:
+    def match_and_rewrite(self, op: onnx.CastOp | onnx.IdentityOp, rewriter: PatternRewriter, /) -> None:
         if op.result.type == op.input.type:
             rewriter.replace(op, (), (op.input,))
 
@@ -110,7 +105,6 @@ class RemoveMulByOne(RewritePattern):
 
 ONNX_CANONICALIZATION_PATTERNS: tuple[RewritePattern, ...] = (
     RemoveNoOpCast(),
-    RemoveIdentity(),
     RemoveNoOpReshape(),
     CollapseReshapeChain(),
     RemoveIdentityTranspose(),

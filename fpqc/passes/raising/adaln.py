@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from xdsl.dialects.builtin import Float32Type, TensorType
 from xdsl.ir import SSAValue
-from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
+from xdsl.pattern_rewriter import (
+    PatternRewriter,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
 from xdsl.rewriter import InsertPoint
 
 from fpqc.dialects import fpq, onnx
 from fpqc.passes.constants import constant_value
-from fpqc.passes.raising.matching import close, commuted, drop_units, producer, scalar, shape, unbound
+from fpqc.passes.raising.matching import (
+    close,
+    commuted,
+    drop_units,
+    producer,
+    scalar,
+    shape,
+    unbound,
+)
 
 
 class RaiseAdaLNSplit(RewritePattern):

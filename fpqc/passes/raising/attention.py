@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import numpy as np
 from xdsl.ir import SSAValue
-from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
+from xdsl.pattern_rewriter import (
+    PatternRewriter,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
 
 from fpqc.dialects import fpq, onnx
 from fpqc.passes.constants import constant_value, new_constant
-from fpqc.passes.raising.matching import axes, commuted, producer, scalar, shape, transposed, unbound
+from fpqc.passes.raising.matching import (
+    axes,
+    commuted,
+    producer,
+    scalar,
+    shape,
+    transposed,
+    unbound,
+)
 
 
 def _l2_normalized(value: SSAValue) -> tuple[SSAValue, float] | None:
@@ -75,7 +87,7 @@ def block_causal_boundaries(mask: np.ndarray) -> list[int] | None:
     if not np.all(allowed | (square == -np.inf)):
         return None
     ends = allowed.sum(axis=1)
-    bounds = [0, *sorted(set(int(e) for e in ends))]
+    bounds = [0, *sorted({int(e) for e in ends})]
     expected = np.repeat(np.asarray(bounds[1:]), np.diff(bounds))
     if bounds[-1] != square.shape[0] or len(expected) != len(ends) or np.any(expected != ends):
         return None

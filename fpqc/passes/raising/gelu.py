@@ -20,7 +20,11 @@ from __future__ import annotations
 import math
 
 from xdsl.ir import SSAValue
-from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
+from xdsl.pattern_rewriter import (
+    PatternRewriter,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
 
 from fpqc.dialects import fpq, onnx
 from fpqc.passes.raising.matching import close, producer, scalar, single_user

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
+from xdsl.pattern_rewriter import (
+    PatternRewriter,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
 
 from fpqc.dialects import fpq, onnx
 from fpqc.passes.constants import as_fpq_constant, constant_value

@@ -18,10 +18,19 @@ from __future__ import annotations
 
 import numpy as np
 from xdsl.ir import Operation, SSAValue
-from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
+from xdsl.pattern_rewriter import (
+    PatternRewriter,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
 
 from fpqc.dialects import fpq, onnx
-from fpqc.passes.constants import as_fpq_constant, constant_key, constant_value, new_constant
+from fpqc.passes.constants import (
+    as_fpq_constant,
+    constant_key,
+    constant_value,
+    new_constant,
+)
 from fpqc.passes.raising.matching import single_user
 
 
