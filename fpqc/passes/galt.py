@@ -58,6 +58,7 @@ from fpqc.errors import FpqcError
 from fpqc.passes.constants import constant_key, constant_value
 from fpqc.passes.group_hadamard import (
     AdaLNFold,
+    fold_modulation,
     fold_weights,
     modulation_chunks,
     transformed_inputs,
@@ -113,10 +114,7 @@ class GaltPass(ModulePass):
             if s is None:
                 continue
             fold_weights(rewriter, linears, lambda weight, s=s: np.asarray(weight, dtype=np.float64) / s, ".galt")
-            for (ada, rows), is_scale in zip(chunks, (True, False)):
-                if ada not in adaln:
-                    adaln[ada] = AdaLNFold.of(ada)
-                adaln[ada].fold(rows, s, is_scale)
+            fold_modulation(adaln, chunks, s)
         for fold in adaln.values():
             fold.rewrite(rewriter, "galt")
         region_dce(op.body)

@@ -158,6 +158,21 @@ def modulation_chunks(
     return scale, shift
 
 
+def fold_modulation(
+    adaln: dict[fpq.LinearOp, AdaLNFold],
+    chunks: tuple[tuple[fpq.LinearOp, slice], tuple[fpq.LinearOp, slice]],
+    d: np.ndarray,
+) -> None:
+    """Multiply the modulation whose (scale rows, shift rows) are ``chunks`` by the per-channel ``d``.
+
+    The AdaLN linears' folds accumulate in ``adaln`` until :meth:`AdaLNFold.rewrite`.
+    """
+    for (ada, rows), is_scale in zip(chunks, (True, False)):
+        if ada not in adaln:
+            adaln[ada] = AdaLNFold.of(ada)
+        adaln[ada].fold(rows, d, is_scale)
+
+
 def transformed_inputs(module: ModuleOp, roles: tuple[str, ...]) -> dict[SSAValue, list[fpq.LinearOp]]:
     r"""Each input to transform, with its readers, in seed order (the n-th gets ``seed + n``).
 
@@ -238,10 +253,7 @@ class GroupHadamardPass(ModulePass):
         fold_weights(rewriter, linears, lambda weight: fold_weight(weight, q), ".ght")
         chunks = modulation_chunks(x, linears) if self.fold_signs else None
         if chunks is not None:
-            for (ada, rows), is_scale in zip(chunks, (True, False)):
-                if ada not in adaln:
-                    adaln[ada] = AdaLNFold.of(ada)
-                adaln[ada].fold(rows, signs, is_scale)
+            fold_modulation(adaln, chunks, signs)
             hadamard = rewriter.insert(fpq.HadamardOp(x, self.block), _after(x))
         else:
             signs_op = rewriter.insert(new_constant(f"ght.signs.{seed}", signs.astype(np.float32)), _after(x))

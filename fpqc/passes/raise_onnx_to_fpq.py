@@ -11,18 +11,16 @@ stay in the ``onnx`` dialect (they run on the host).
 
 Before::
 
-    %w = onnx.Constant {value = dense_resource<fc1.weight> : tensor<64x32xf32>} ...
-    %b = onnx.Constant {value = dense_resource<fc1.bias> : tensor<32xf32>} ...
-    %0 = onnx.MatMul %x, %w : (tensor<8x64xf32>, tensor<64x32xf32>) -> tensor<8x32xf32>
-    %1 = onnx.Add %b, %0 : (tensor<32xf32>, tensor<8x32xf32>) -> tensor<8x32xf32>
-    %2 = onnx.Gelu %1 {approximate = "tanh"} : (tensor<8x32xf32>) -> tensor<8x32xf32>
+    %w = onnx.Constant dense_resource<fc1.weight> : tensor<64x256xf32>
+    %c = onnx.Cast %x {to = 1 : i64} : (tensor<8x64xf32>) -> tensor<8x64xf32>
+    %h = onnx.MatMul %c, %w : (tensor<8x64xf32>, tensor<64x256xf32>) -> tensor<8x256xf32>
+    %g = onnx.Gelu %h {approximate = "tanh"} : (tensor<8x256xf32>) -> tensor<8x256xf32>
 
 After::
 
-    %w = fpq.constant dense_resource<fc1.weight.T> : tensor<32x64xf32>
-    %b = fpq.constant dense_resource<fc1.bias> : tensor<32xf32>
-    %1 = fpq.linear %x, %w, %b {fpq.role = "fc1"} : (tensor<8x64xf32>, tensor<32x64xf32>, tensor<32xf32>) -> tensor<8x32xf32>
-    %2 = fpq.gelu %1 : tensor<8x32xf32>
+    %w = fpq.constant dense_resource<fc1.weight.T> : tensor<256x64xf32>
+    %h = fpq.linear %x, %w {fpq.role = "fc1"} : (tensor<8x64xf32>, tensor<256x64xf32>) -> tensor<8x256xf32>
+    %g = fpq.gelu %h : tensor<8x256xf32>
 """
 
 from __future__ import annotations
