@@ -102,9 +102,9 @@ class AdaLNFold:
             np.zeros(w.shape[0]) if b is None else np.array(b, dtype=np.float64),
         )
 
-    def fold(self, rows: slice, signs: np.ndarray, is_scale: bool) -> None:
-        self.weight[rows] *= signs[:, None]
-        self.bias[rows] = signs * self.bias[rows] + ((signs - 1) if is_scale else 0)
+    def fold(self, rows: slice, d: np.ndarray, is_scale: bool) -> None:
+        self.weight[rows] *= d[:, None]
+        self.bias[rows] = d * self.bias[rows] + ((d - 1) if is_scale else 0)
 
     def rewrite(self, rewriter: PatternRewriter, suffix: str) -> None:
         linear = self.linear
