@@ -26,7 +26,7 @@ import json, resource, sys, time
 from pathlib import Path
 t0 = time.perf_counter()
 import fpqc.compiler as compiler
-from fpqc.passes.var_blocks import recognise_blocks
+from fpqc.analysis.var_blocks import recognise_blocks
 baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 t1 = time.perf_counter()
 module, store = compiler.load_onnx(Path(sys.argv[1]))

@@ -167,7 +167,7 @@ def compile_model(
 ) -> CompileReport:
     """Compile ``model`` into the build directory ``output`` (see module docstring)."""
     from fpqc.backends.hls.emit import emit_build
-    from fpqc.passes.var_blocks import recognise_blocks
+    from fpqc.analysis.var_blocks import recognise_blocks
     from fpqc.targets import load_target
 
     target_desc = load_target(target)

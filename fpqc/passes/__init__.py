@@ -5,6 +5,12 @@ from collections.abc import Callable
 from xdsl.passes import ModulePass
 
 
+def _canonicalize_onnx() -> type[ModulePass]:
+    from fpqc.passes.canonicalize_onnx import CanonicalizeOnnxPass
+
+    return CanonicalizeOnnxPass
+
+
 def _raise_onnx_to_fpq() -> type[ModulePass]:
     from fpqc.passes.raise_onnx_to_fpq import RaiseOnnxToFpqPass
 
@@ -12,7 +18,7 @@ def _raise_onnx_to_fpq() -> type[ModulePass]:
 
 
 def _quantize() -> type[ModulePass]:
-    from fpqc.passes.quantize_linear import QuantizeLinearPass
+    from fpqc.passes.quantize import QuantizeLinearPass
 
     return QuantizeLinearPass
 
@@ -41,10 +47,10 @@ def _galt() -> type[ModulePass]:
     return GaltPass
 
 
-def _lower_to_hls() -> type[ModulePass]:
-    from fpqc.passes.lower_to_hls import LowerToHlsPass
+def _outline_kernels() -> type[ModulePass]:
+    from fpqc.passes.outline_kernels import OutlineKernelsPass
 
-    return LowerToHlsPass
+    return OutlineKernelsPass
 
 
 def _dce() -> type[ModulePass]:
@@ -62,13 +68,14 @@ def _cse() -> type[ModulePass]:
 
 
 ALL_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
+    "canonicalize-onnx": _canonicalize_onnx,
     "raise-onnx-to-fpq": _raise_onnx_to_fpq,
     "quantize": _quantize,
     "kv-quantize": _kv_quantize,
     "dual-format": _dual_format,
     "group-hadamard": _group_hadamard,
     "galt": _galt,
-    "lower-to-hls": _lower_to_hls,
+    "outline-kernels": _outline_kernels,
     "dce": _dce,
     "cse": _cse,
 }

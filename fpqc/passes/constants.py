@@ -11,10 +11,10 @@ import numpy as np
 from xdsl.dialects.builtin import DenseResourceAttr, TensorType
 from xdsl.ir import Attribute, SSAValue
 
-from fpqc.dialects import fpq
+from fpqc.dialects import fpq, onnx
 from fpqc.weights import materialize, resolve
 
-CONSTANT_OP_NAMES = ("onnx.Constant", "fpq.constant")
+CONSTANT_OPS = (onnx.ConstantOp, fpq.ConstantOp)
 
 # Arrays up to this many elements stay inline in the IR; larger ones go to the
 # weight store when one is active.
@@ -24,17 +24,17 @@ INLINE_LIMIT = 16
 def constant_value(value: SSAValue) -> np.ndarray | None:
     """The numpy value of ``value`` if a constant op produces it, else None."""
     op = value.owner
-    if getattr(op, "name", None) not in CONSTANT_OP_NAMES:
+    if not isinstance(op, CONSTANT_OPS):
         return None
-    return resolve(op.properties["value"])
+    return resolve(op.value)
 
 
 def constant_key(value: SSAValue) -> str | None:
     """The weight-store key behind ``value``, when it is a ``dense_resource`` constant."""
     op = value.owner
-    if getattr(op, "name", None) not in CONSTANT_OP_NAMES:
+    if not isinstance(op, CONSTANT_OPS):
         return None
-    attr = op.properties["value"]
+    attr = op.value
     return attr.resource_handle.data if isinstance(attr, DenseResourceAttr) else None
 
 
@@ -56,5 +56,5 @@ def as_fpq_constant(value: SSAValue) -> fpq.ConstantOp:
     The weight store entry, if any, is shared rather than copied.
     """
     op = value.owner
-    assert getattr(op, "name", None) in CONSTANT_OP_NAMES, "as_fpq_constant needs a constant"
-    return fpq.ConstantOp(op.properties["value"], value.type)
+    assert isinstance(op, CONSTANT_OPS), "as_fpq_constant needs a constant"
+    return fpq.ConstantOp(op.value, value.type)

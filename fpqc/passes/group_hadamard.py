@@ -59,14 +59,16 @@ With ``fold-signs=false`` (or when the input is not such a modulation)::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
-from xdsl.ir import Block, Operation, SSAValue
+from xdsl.ir import Block, SSAValue
 from xdsl.passes import ModulePass
-from xdsl.rewriter import InsertPoint, Rewriter
+from xdsl.pattern_rewriter import PatternRewriter
+from xdsl.rewriter import InsertPoint
 from xdsl.transforms.dead_code_elimination import region_dce
 
 from fpqc.dialects import fpq
@@ -100,11 +102,11 @@ class AdaLNFold:
             np.zeros(w.shape[0]) if b is None else np.array(b, dtype=np.float64),
         )
 
-    def fold(self, rows: slice, signs: np.ndarray, is_scale: bool) -> None:
-        self.weight[rows] *= signs[:, None]
-        self.bias[rows] = signs * self.bias[rows] + ((signs - 1) if is_scale else 0)
+    def fold(self, rows: slice, d: np.ndarray, is_scale: bool) -> None:
+        self.weight[rows] *= d[:, None]
+        self.bias[rows] = d * self.bias[rows] + ((d - 1) if is_scale else 0)
 
-    def rewrite(self, suffix: str) -> None:
+    def rewrite(self, rewriter: PatternRewriter, suffix: str) -> None:
         linear = self.linear
         hint = constant_key(linear.weight) or "ada_lin.weight"
         weight = new_constant(f"{hint}.{suffix}", self.weight.astype(np.float32))
@@ -112,8 +114,8 @@ class AdaLNFold:
         bias = new_constant(f"{bias_hint}.{suffix}", self.bias.astype(np.float32))
         new = fpq.LinearOp(linear.input, weight.result, bias.result, linear.result.type)
         new.attributes.update(linear.attributes)
-        Rewriter.insert_op([weight, bias], InsertPoint.before(linear))
-        Rewriter.replace_op(linear, new)
+        rewriter.insert([weight, bias], InsertPoint.before(linear))
+        rewriter.replace(linear, new)
 
 
 def _chunk_rows(value: SSAValue) -> tuple[fpq.LinearOp, slice] | None:
@@ -137,7 +139,7 @@ def _chunk_rows(value: SSAValue) -> tuple[fpq.LinearOp, slice] | None:
 def modulation_chunks(
     x: SSAValue, readers: list[fpq.LinearOp]
 ) -> tuple[tuple[fpq.LinearOp, slice], tuple[fpq.LinearOp, slice]] | None:
-    """(scale rows, shift rows) of the AdaLN linears behind ``x`` when a per-channel factor can be folded.
+    r"""(scale rows, shift rows) of the AdaLN linears behind ``x`` when a per-channel factor can be folded.
 
     ``x`` must be an ``fpq.modulate`` read only by ``readers``, its scale and
     shift single-use chunks of ``fpq.split``\ s of constant-weight linears.
@@ -156,8 +158,23 @@ def modulation_chunks(
     return scale, shift
 
 
+def fold_modulation(
+    adaln: dict[fpq.LinearOp, AdaLNFold],
+    chunks: tuple[tuple[fpq.LinearOp, slice], tuple[fpq.LinearOp, slice]],
+    d: np.ndarray,
+) -> None:
+    """Multiply the modulation whose (scale rows, shift rows) are ``chunks`` by the per-channel ``d``.
+
+    The AdaLN linears' folds accumulate in ``adaln`` until :meth:`AdaLNFold.rewrite`.
+    """
+    for (ada, rows), is_scale in zip(chunks, (True, False)):
+        if ada not in adaln:
+            adaln[ada] = AdaLNFold.of(ada)
+        adaln[ada].fold(rows, d, is_scale)
+
+
 def transformed_inputs(module: ModuleOp, roles: tuple[str, ...]) -> dict[SSAValue, list[fpq.LinearOp]]:
-    """Each input to transform, with its readers, in seed order (the n-th gets ``seed + n``).
+    r"""Each input to transform, with its readers, in seed order (the n-th gets ``seed + n``).
 
     The readers are the constant-weight ``fpq.linear``\ s whose ``fpq.role`` is
     in ``roles``; inputs are ordered by their first reader in program order.
@@ -176,12 +193,21 @@ def transformed_inputs(module: ModuleOp, roles: tuple[str, ...]) -> dict[SSAValu
     return readers
 
 
-def _insert_after(value: SSAValue, op: Operation) -> None:
+def fold_weights(
+    rewriter: PatternRewriter, linears: list[fpq.LinearOp], fold: Callable[[np.ndarray], np.ndarray], suffix: str
+) -> None:
+    """Give each of ``linears`` a new constant weight ``fold(W)`` (stored fp32), inserted before it."""
+    for linear in linears:
+        weight = constant_value(linear.weight)
+        assert weight is not None
+        hint = (constant_key(linear.weight) or "weight") + suffix
+        folded = rewriter.insert(new_constant(hint, fold(weight).astype(np.float32)), InsertPoint.before(linear))
+        rewriter.replace_uses_with_if(linear.weight, folded.result, lambda use, linear=linear: use.operation is linear)
+
+
+def _after(value: SSAValue) -> InsertPoint:
     owner = value.owner
-    if isinstance(owner, Block):
-        Rewriter.insert_op(op, InsertPoint.at_start(owner))
-    else:
-        Rewriter.insert_op(op, InsertPoint.after(owner))
+    return InsertPoint.at_start(owner) if isinstance(owner, Block) else InsertPoint.after(owner)
 
 
 @dataclass(frozen=True)
@@ -196,15 +222,21 @@ class GroupHadamardPass(ModulePass):
     fold_signs: bool = True
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        rewriter = PatternRewriter(InsertPoint.at_start(op.body.block))
         adaln: dict[fpq.LinearOp, AdaLNFold] = {}
         for n, (x, linears) in enumerate(transformed_inputs(op, self.roles).items()):
-            self._transform(x, linears, self.seed + n, adaln)
+            self._transform(rewriter, x, linears, self.seed + n, adaln)
         for fold in adaln.values():
-            fold.rewrite("ght_signs")
+            fold.rewrite(rewriter, "ght_signs")
         region_dce(op.body)
 
     def _transform(
-        self, x: SSAValue, linears: list[fpq.LinearOp], seed: int, adaln: dict[fpq.LinearOp, AdaLNFold]
+        self,
+        rewriter: PatternRewriter,
+        x: SSAValue,
+        linears: list[fpq.LinearOp],
+        seed: int,
+        adaln: dict[fpq.LinearOp, AdaLNFold],
     ) -> None:
         assert isinstance(x.type, TensorType)
         k = x.type.get_shape()[-1]
@@ -218,26 +250,13 @@ class GroupHadamardPass(ModulePass):
             )
         q = ght_matrix(k, self.block, seed)
         signs = random_signs(k, seed)
-        for linear in linears:
-            weight = constant_value(linear.weight)
-            assert weight is not None
-            hint = (constant_key(linear.weight) or "weight") + ".ght"
-            folded = new_constant(hint, fold_weight(weight, q).astype(np.float32))
-            Rewriter.insert_op(folded, InsertPoint.before(linear))
-            linear.operands[1] = folded.result
+        fold_weights(rewriter, linears, lambda weight: fold_weight(weight, q), ".ght")
         chunks = modulation_chunks(x, linears) if self.fold_signs else None
         if chunks is not None:
-            for (ada, rows), is_scale in zip(chunks, (True, False)):
-                if ada not in adaln:
-                    adaln[ada] = AdaLNFold.of(ada)
-                adaln[ada].fold(rows, signs, is_scale)
-            hadamard = fpq.HadamardOp(x, self.block)
-            _insert_after(x, hadamard)
+            fold_modulation(adaln, chunks, signs)
+            hadamard = rewriter.insert(fpq.HadamardOp(x, self.block), _after(x))
         else:
-            signs_op = new_constant(f"ght.signs.{seed}", signs.astype(np.float32))
-            hadamard = fpq.HadamardOp(x, self.block, signs_op.result)
-            _insert_after(x, signs_op)
-            Rewriter.insert_op(hadamard, InsertPoint.after(signs_op))
+            signs_op = rewriter.insert(new_constant(f"ght.signs.{seed}", signs.astype(np.float32)), _after(x))
+            hadamard = rewriter.insert(fpq.HadamardOp(x, self.block, signs_op.result), InsertPoint.after(signs_op))
         hadamard.result.name_hint = f"{x.name_hint}_ght" if x.name_hint else "ght"
-        for linear in linears:
-            linear.operands[0] = hadamard.result
+        rewriter.replace_uses_with_if(x, hadamard.result, lambda use: use.operation in linears)

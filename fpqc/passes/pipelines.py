@@ -104,7 +104,7 @@ RAISE_PIPELINE = "raise-onnx-to-fpq"
 
 
 def hls_pipeline(target: str) -> str:
-    return f"lower-to-hls{{target={target}}}"
+    return f"outline-kernels{{target={target}}}"
 
 
 def recipe_for(format_name: str | None, recipe_name: str | None, calib: Path | None = None) -> Recipe:

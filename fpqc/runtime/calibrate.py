@@ -30,7 +30,7 @@ key                            array            meaning
 ``{layer}.scale{k}.count``     int64 []         number of input rows seen
 ``linear{i}/scale{k}``         float32 [R, K]   a uniform sample (without replacement) of the
                                                 rows seen, R ≤ ``rows_per_scale``: what GALT
-                                                (:mod:`fpqc.passes.galt`) learns from
+                                                (:mod:`fpqc.quant.galt`) learns from
 ``hist_edges``                 float64 [NB-1]   the fixed histogram edges (:data:`HIST_EDGES`)
 ``__index__``                  uint8 [...]      UTF-8 JSON: the index below
 =============================  ===============  ==============================================

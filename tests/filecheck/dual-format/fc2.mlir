@@ -1,20 +1,24 @@
-// RUN: fpqc-opt %s -p 'quantize{group-size=8},dual-format' | filecheck %s
-// RUN: fpqc-opt %s -p 'quantize{group-size=8},dual-format{mode=force}' | filecheck %s --check-prefix=FORCE
-// RUN: fpqc-opt %s -p 'quantize{group-size=8},dual-format{mode=forbid}' | filecheck %s --check-prefix=FORBID
-// RUN: fpqc-opt %s -p 'quantize{act-granularity=token weight-granularity=channel act-format=e2m3 weight-format=e2m3},dual-format{format=dfq-w6a6}' | filecheck %s --check-prefix=W6A6
-// RUN: fpqc-opt %s -p 'quantize{group-size=8},dual-format{format="e2m1/e2m1" roles=fc2,proj mode=force}' | filecheck %s --check-prefix=ROLES
+// RUN: fpqc-opt %s -p dual-format | filecheck %s
+// RUN: fpqc-opt %s -p 'dual-format{mode=force}' | filecheck %s --check-prefix=FORCE
+// RUN: fpqc-opt %s -p 'dual-format{mode=forbid}' | filecheck %s --check-prefix=FORBID
+// RUN: fpqc-opt %s -p 'dual-format{format="e2m1/e2m1" roles=fc2,proj mode=force}' | filecheck %s --check-prefix=ROLES
 
 // The fc2 input (a GELU output) gets dual-format quantization: negatives on
 // E1M2, positives on E2M1, each with its own scale per group.  Other roles,
 // and in auto mode inputs not produced by a GELU, keep plain quantization.
+// The input is the output of quantize{group-size=8}.
 
 func.func @mlp(%x: tensor<2x8xf32>) -> (tensor<2x8xf32>, tensor<2x8xf32>) {
-  %w = fpq.constant dense<0.5> : tensor<8x8xf32>
-  %b = fpq.constant dense<0.25> : tensor<8xf32>
-  %h = fpq.linear %x, %w, %b {fpq.role = "fc1"} : (tensor<2x8xf32>, tensor<8x8xf32>, tensor<8xf32>) -> tensor<2x8xf32>
+  %b = fpq.constant dense<2.500000e-01> : tensor<8xf32>
+  %wc = fpq.constant dense<7> : tensor<8x8xui8> -> tensor<8x8x!fpq.float<e2m1>>
+  %ws = fpq.constant dense<0.0833333358> : tensor<8x1xf32>
+  %xc, %xs = fpq.quantize %x {quant = #fpq.quant<e2m1, group 8>} : tensor<2x8xf32> -> (tensor<2x8x!fpq.float<e2m1>>, tensor<2x1xf32>)
+  %h = fpq.qlinear %xc, %xs, %wc, %ws, %b {fpq.role = "fc1", x_quant = #fpq.quant<e2m1, group 8>, w_quant = #fpq.quant<e2m1, group 8>} : (tensor<2x8x!fpq.float<e2m1>>, tensor<2x1xf32>, tensor<8x8x!fpq.float<e2m1>>, tensor<8x1xf32>, tensor<8xf32>) -> tensor<2x8xf32>
   %g = fpq.gelu %h : tensor<2x8xf32>
-  %y = fpq.linear %g, %w, %b {fpq.role = "fc2"} : (tensor<2x8xf32>, tensor<8x8xf32>, tensor<8xf32>) -> tensor<2x8xf32>
-  %p = fpq.linear %x, %w {fpq.role = "proj"} : (tensor<2x8xf32>, tensor<8x8xf32>) -> tensor<2x8xf32>
+  %gc, %gs = fpq.quantize %g {quant = #fpq.quant<e2m1, group 8>} : tensor<2x8xf32> -> (tensor<2x8x!fpq.float<e2m1>>, tensor<2x1xf32>)
+  %y = fpq.qlinear %gc, %gs, %wc, %ws, %b {fpq.role = "fc2", x_quant = #fpq.quant<e2m1, group 8>, w_quant = #fpq.quant<e2m1, group 8>} : (tensor<2x8x!fpq.float<e2m1>>, tensor<2x1xf32>, tensor<8x8x!fpq.float<e2m1>>, tensor<8x1xf32>, tensor<8xf32>) -> tensor<2x8xf32>
+  %pc, %ps = fpq.quantize %x {quant = #fpq.quant<e2m1, group 8>} : tensor<2x8xf32> -> (tensor<2x8x!fpq.float<e2m1>>, tensor<2x1xf32>)
+  %p = fpq.qlinear %pc, %ps, %wc, %ws {fpq.role = "proj", x_quant = #fpq.quant<e2m1, group 8>, w_quant = #fpq.quant<e2m1, group 8>} : (tensor<2x8x!fpq.float<e2m1>>, tensor<2x1xf32>, tensor<8x8x!fpq.float<e2m1>>, tensor<8x1xf32>) -> tensor<2x8xf32>
   func.return %y, %p : tensor<2x8xf32>, tensor<2x8xf32>
 }
 // CHECK-LABEL: func.func @mlp
@@ -31,10 +35,6 @@ func.func @mlp(%x: tensor<2x8xf32>) -> (tensor<2x8xf32>, tensor<2x8xf32>) {
 // FORBID-NOT:   fpq.dual_quantize
 // FORBID:       fpq.qlinear {{.*}}fpq.role = "fc2"
 
-// W6A6-LABEL: func.func @mlp
-// W6A6:       fpq.dual_quantize %{{.*}} {neg_quant = #fpq.quant<int6, token>, pos_quant = #fpq.quant<e2m3, token>} : tensor<2x8xf32> -> (tensor<2x8x!fpq.int<6>>, tensor<2x8x!fpq.float<e2m3>>, tensor<2x1xf32>, tensor<2x1xf32>)
-// W6A6:       fpq.dual_qlinear {{.*}}{fpq.role = "fc2", {{.*}}w_quant = #fpq.quant<e2m3, channel>}
-
 // ROLES-LABEL: func.func @mlp
 // ROLES:       fpq.dual_quantize {{.*}}neg_quant = #fpq.quant<e2m1, group 8>, pos_quant = #fpq.quant<e2m1, group 8>
 // ROLES:       fpq.dual_qlinear {{.*}}fpq.role = "fc2"
@@ -43,8 +43,10 @@ func.func @mlp(%x: tensor<2x8xf32>) -> (tensor<2x8xf32>, tensor<2x8xf32>) {
 
 // An fc2 whose input is not a GELU output: auto leaves it, force rewrites it.
 func.func @not_gelu(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
-  %w = fpq.constant dense<0.5> : tensor<8x8xf32>
-  %y = fpq.linear %x, %w {fpq.role = "fc2"} : (tensor<2x8xf32>, tensor<8x8xf32>) -> tensor<2x8xf32>
+  %wc = fpq.constant dense<7> : tensor<8x8xui8> -> tensor<8x8x!fpq.float<e2m1>>
+  %ws = fpq.constant dense<0.0833333358> : tensor<8x1xf32>
+  %xc, %xs = fpq.quantize %x {quant = #fpq.quant<e2m1, group 8>} : tensor<2x8xf32> -> (tensor<2x8x!fpq.float<e2m1>>, tensor<2x1xf32>)
+  %y = fpq.qlinear %xc, %xs, %wc, %ws {fpq.role = "fc2", x_quant = #fpq.quant<e2m1, group 8>, w_quant = #fpq.quant<e2m1, group 8>} : (tensor<2x8x!fpq.float<e2m1>>, tensor<2x1xf32>, tensor<8x8x!fpq.float<e2m1>>, tensor<8x1xf32>) -> tensor<2x8xf32>
   func.return %y : tensor<2x8xf32>
 }
 // CHECK-LABEL: func.func @not_gelu

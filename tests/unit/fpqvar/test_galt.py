@@ -27,7 +27,7 @@ from fpqc.errors import FpqcError
 from fpqc.numerics import Format, compute_scales, dequantize, quantize
 from fpqc.numerics.hadamard import ght_matrix
 from fpqc.passes.constants import constant_value
-from fpqc.passes.galt import fake_quantize, learn_smoothing
+from fpqc.quant.galt import fake_quantize, learn_smoothing
 from fpqc.weights import WeightStore
 
 from adaln_block import C, K_COND, block_ir, block_weights

@@ -19,7 +19,7 @@ from xdsl.parser import Parser
 from fpqc.context import make_context
 from fpqc.dialects import fpq
 from fpqc.numerics import Format, compute_scales, quantize
-from fpqc.passes.lower_to_hls import LowerToHlsPass
+from fpqc.passes.outline_kernels import OutlineKernelsPass
 from fpqc.weights import WeightStore
 
 _MODULE_IDS = itertools.count()
@@ -32,7 +32,7 @@ def parse(text: str) -> ModuleOp:
 
 
 def lower(module: ModuleOp) -> ModuleOp:
-    LowerToHlsPass().apply(make_context(), module)
+    OutlineKernelsPass().apply(make_context(), module)
     module.verify()
     return module
 

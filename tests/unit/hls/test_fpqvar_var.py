@@ -36,7 +36,7 @@ FPQC = str(Path(sys.executable).parent / "fpqc")
 W4A4 = (
     "raise-onnx-to-fpq,group-hadamard{fold-signs=false},"
     "quantize{weight-format=e2m1 act-format=e2m1 weight-granularity=group act-granularity=group "
-    "group-size=128},dual-format{format=dfq-w4a4},lower-to-hls{target=vck190}"
+    "group-size=128},dual-format{format=dfq-w4a4},outline-kernels{target=vck190}"
 )
 FFN_KERNEL = ["fpq.hadamard", "fpq.quantize", "fpq.qlinear", "fpq.gelu", "fpq.dual_quantize", "fpq.dual_qlinear"]
 

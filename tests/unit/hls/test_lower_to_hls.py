@@ -1,11 +1,12 @@
-"""lower-to-hls: which ops are outlined, kernel interfaces, no cycles, determinism."""
+"""outline-kernels: which ops are outlined, kernel interfaces, no cycles, determinism."""
 
 import networkx as nx
 from xdsl.dialects import func
 
 from fpqc.context import print_module
 from fpqc.dialects import fpq, hls
-from fpqc.passes.lower_to_hls import accelerator_regions, dataflow_graph
+from fpqc.analysis.dataflow import dataflow_graph
+from fpqc.passes.outline_kernels import accelerator_regions
 
 from conftest import lower, parse
 

@@ -11,7 +11,7 @@ from xdsl.parser import Parser
 
 from fpqc.backends.interp.runner import run_module
 from fpqc.context import make_context
-from fpqc.passes.raise_onnx_to_fpq import block_causal_boundaries
+from fpqc.passes.raising.attention import block_causal_boundaries
 
 PROGRAM = """
 func.func @main(%x: tensor<2x6x8xf32>, %qkv: tensor<2x6x24xf32>, %qs: tensor<2xf32>,

@@ -17,7 +17,7 @@ from fpqc.backends.interp.runner import run_module
 from fpqc.dialects import fpq
 from fpqc.frontend.var import VAR, VARConfig
 from fpqc.frontend.var.export import ROUTES, example_inputs, export_var
-from fpqc.passes.var_blocks import recognise_blocks
+from fpqc.analysis.var_blocks import recognise_blocks
 
 CONFIGS = {
     "d2": VARConfig.tiny(cond_drop_rate=0.0),

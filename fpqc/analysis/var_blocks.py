@@ -27,7 +27,8 @@ import networkx as nx
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
 
-from fpqc.dialects import fpq
+from fpqc.analysis.dataflow import dataflow_graph
+from fpqc.dialects import fpq, onnx
 
 
 @dataclass(frozen=True)
@@ -41,19 +42,6 @@ class BlockReport:
         ops = ", ".join(f"{name} ×{count}" for name, count in self.unraised.items()) or "none"
         noun = "block" if self.blocks == 1 else "blocks"
         return f"recognised {self.blocks} transformer {noun}; ops not raised: {ops}"
-
-
-def dataflow_graph(module: ModuleOp) -> nx.MultiDiGraph:
-    """Ops as nodes, an edge ``producer → user`` keyed by the operand index per use."""
-    graph = nx.MultiDiGraph()
-    for op in module.walk():
-        if op.parent_block() is None or isinstance(op, ModuleOp):
-            continue
-        graph.add_node(op)
-        for index, operand in enumerate(op.operands):
-            if isinstance(operand.owner, Operation):
-                graph.add_edge(operand.owner, op, key=index)
-    return graph
 
 
 class _Block:
@@ -119,11 +107,13 @@ class _Block:
 
 def recognise_blocks(module: ModuleOp) -> BlockReport:
     """Count complete VAR blocks and list the ops not raised (see the module docstring)."""
-    graph = dataflow_graph(module)
+    graph = dataflow_graph(
+        [op for op in module.walk() if op.parent_block() is not None and not isinstance(op, ModuleOp)]
+    )
     matcher = _Block(graph)
     blocks = sum(1 for op in graph if isinstance(op, fpq.AttentionOp) and matcher.matches(op))
     counts = Counter(
-        op.name for op in graph if op.name.startswith("onnx.") and op.name != "onnx.Constant"
+        op.name for op in graph if op.dialect_name() == "onnx" and not isinstance(op, onnx.ConstantOp)
     )
     unraised = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
     return BlockReport(blocks, unraised)

@@ -48,7 +48,6 @@ from fpqc.errors import FpqcError
 from fpqc.numerics import ROUNDING_MODES, Format, compute_scales, quantize
 from fpqc.passes.constants import constant_key, constant_value, new_constant
 
-
 HIGHER_PRECISION_ROLES = ("ada_lin", "head_ada_lin", "word_embed", "head")
 
 

@@ -1,4 +1,4 @@
-// RUN: fpqc-opt %s -p lower-to-hls | filecheck %s
+// RUN: fpqc-opt %s -p outline-kernels | filecheck %s
 
 // FPQVAR's ops are accelerator ops.  In each FFN the group-wise Hadamard
 // transform feeds fc1's quantizer and linear layer, and fc2's dual-format

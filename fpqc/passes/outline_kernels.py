@@ -1,4 +1,4 @@
-"""Outline the accelerator's work into ``hls.kernel`` functions: ``lower-to-hls{target=vck190}``.
+"""Outline the accelerator's work into ``hls.kernel`` functions: ``outline-kernels{target=vck190}``.
 
 Quantized ops the HLS library implements (``fpq.quantize``, ``fpq.qlinear``,
 ``fpq.gelu``, ``fpq.dequantize`` and FPQVAR's ``fpq.hadamard``,
@@ -80,6 +80,7 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
+from fpqc.analysis.dataflow import dataflow_graph
 from fpqc.dialects import fpq, hls
 from fpqc.targets import Target, load_target
 
@@ -94,27 +95,13 @@ ACCELERATOR_OPS: tuple[type[Operation], ...] = (
 )
 
 
-def dataflow_graph(ops: list[Operation]) -> nx.DiGraph:
-    """Nodes: positions in ``ops``; an edge p -> q when q uses a result of p."""
-    position = {op: i for i, op in enumerate(ops)}
-    graph = nx.DiGraph()
-    graph.add_nodes_from(range(len(ops)))
-    for i, op in enumerate(ops):
-        for operand in op.operands:
-            owner = operand.owner
-            if isinstance(owner, Operation) and owner in position:
-                graph.add_edge(position[owner], i)
-    return graph
-
-
 def accelerator_regions(ops: list[Operation]) -> list[list[int]]:
-    """The regions to outline, as sorted lists of positions, ordered by first position."""
+    """The regions to outline, as sorted lists of positions in ``ops``, ordered by first position."""
     graph = dataflow_graph(ops)
-    accel = {i for i, op in enumerate(ops) if isinstance(op, ACCELERATOR_OPS)}
-    is_host = {
-        i: i not in accel and not isinstance(ops[i], fpq.ConstantOp) for i in range(len(ops))
-    }
-    level: dict[int, int] = {}
+    position = {op: i for i, op in enumerate(ops)}
+    accel = {op for op in ops if isinstance(op, ACCELERATOR_OPS)}
+    is_host = {op: op not in accel and not isinstance(op, fpq.ConstantOp) for op in ops}
+    level: dict[Operation, int] = {}
     for node in nx.topological_sort(graph):
         level[node] = max(
             (level[p] + int(is_host[p]) for p in graph.predecessors(node)), default=0
@@ -122,16 +109,18 @@ def accelerator_regions(ops: list[Operation]) -> list[list[int]]:
     joined = nx.Graph()
     joined.add_nodes_from(accel)
     joined.add_edges_from(
-        (p, q) for p, q in graph.edges if p in accel and q in accel and level[p] == level[q]
+        (p, q) for p, q in graph.edges() if p in accel and q in accel and level[p] == level[q]
     )
-    return sorted((sorted(c) for c in nx.connected_components(joined)), key=lambda c: c[0])
+    return sorted(
+        (sorted(position[op] for op in c) for c in nx.connected_components(joined)), key=lambda c: c[0]
+    )
 
 
 @dataclass(frozen=True)
-class LowerToHlsPass(ModulePass):
+class OutlineKernelsPass(ModulePass):
     """Outline accelerator regions into ``hls.kernel``s launched by ``hls.call``."""
 
-    name = "lower-to-hls"
+    name = "outline-kernels"
 
     target: str = "vck190"
     dedupe: bool = True
@@ -199,15 +188,14 @@ def _outline_function(
     if not regions:
         return []
 
-    graph = dataflow_graph(ops)
     region_of = {i: r for r, members in enumerate(regions) for i in members}
     contracted = nx.DiGraph()
-    key = {i: ("kernel", region_of[i]) if i in region_of else ("op", i) for i in range(len(ops))}
+    key = {op: ("kernel", region_of[i]) if i in region_of else ("op", i) for i, op in enumerate(ops)}
     first: dict[tuple[str, int], int] = {}
-    for i in range(len(ops)):
-        contracted.add_node(key[i])
-        first.setdefault(key[i], i)
-    contracted.add_edges_from((key[p], key[q]) for p, q in graph.edges if key[p] != key[q])
+    for i, op in enumerate(ops):
+        contracted.add_node(key[op])
+        first.setdefault(key[op], i)
+    contracted.add_edges_from((key[p], key[q]) for p, q in dataflow_graph(ops).edges() if key[p] != key[q])
     order = list(nx.lexicographical_topological_sort(contracted, key=lambda n: first[n]))
 
     calls: dict[int, hls.CallOp] = {}

@@ -1,4 +1,4 @@
-// RUN: fpqc-opt %s -p lower-to-hls | filecheck %s
+// RUN: fpqc-opt %s -p outline-kernels | filecheck %s
 
 // quantize -> qlinear -> gelu becomes one kernel; the float linear stays on the
 // host, and the gelu after it gets a kernel of its own.

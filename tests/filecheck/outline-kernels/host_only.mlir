@@ -1,4 +1,4 @@
-// RUN: fpqc-opt %s -p 'lower-to-hls{target=vck190}' | filecheck %s
+// RUN: fpqc-opt %s -p 'outline-kernels{target=vck190}' | filecheck %s
 
 // A function without accelerator ops is left alone.
 

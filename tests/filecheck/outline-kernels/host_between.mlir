@@ -1,5 +1,5 @@
-// RUN: fpqc-opt %s -p lower-to-hls | filecheck %s
-// RUN: fpqc-opt %s -p 'lower-to-hls{dedupe=false}' | filecheck %s --check-prefix=NODEDUP
+// RUN: fpqc-opt %s -p outline-kernels | filecheck %s
+// RUN: fpqc-opt %s -p 'outline-kernels{dedupe=false}' | filecheck %s --check-prefix=NODEDUP
 
 // Two "blocks" of quantized linear -> host relu -> quantized linear -> host
 // residual add.  Each accelerator region between host ops is its own kernel;

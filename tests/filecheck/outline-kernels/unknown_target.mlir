@@ -1,4 +1,4 @@
-// RUN: not fpqc-opt %s -p 'lower-to-hls{target=nosuchboard}' 2>&1 | filecheck %s
+// RUN: not fpqc-opt %s -p 'outline-kernels{target=nosuchboard}' 2>&1 | filecheck %s
 
 func.func @main(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
   %g = fpq.gelu %x : tensor<2x4xf32>

@@ -1,0 +1,1 @@
+"""The rewrite patterns of ``raise-onnx-to-fpq``, one module per concept."""

@@ -1,0 +1,1 @@
+"""Quantization data and learning that passes fold: GALT's learned smoothing (torch)."""
