@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +35,12 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute
 
+from fpqc.dialects.onnx import dense_array
+from fpqc.dialects.tensor_types import tensor_type_of
 from fpqc.errors import FpqcError
-from fpqc.dialects.tensor_types import element_type_to_dtype, tensor_type_of
+
+INLINE_LIMIT = 16
+"""Constants with at most this many elements are inline ``dense<...>`` in the IR."""
 
 _ACTIVE: contextvars.ContextVar[WeightStore | None] = contextvars.ContextVar(
     "fpqc_active_weight_store", default=None
@@ -83,6 +87,13 @@ class WeightStore:
         key = self.unique_key(hint)
         self._arrays[key] = array
         return DenseResourceAttr.from_params(key, tensor_type_of(array))
+
+    def subset(self, keys: Iterable[str]) -> WeightStore:
+        """A store of the arrays under ``keys``, in that order (shared, not copied)."""
+        store = WeightStore()
+        for key in keys:
+            store._arrays[key] = self.get(key)
+        return store
 
     def save(self, path: Path) -> None:
         """Write every array to an ``.npz`` file (keys are the resource names)."""
@@ -131,10 +142,7 @@ def resolve(attr: Attribute) -> np.ndarray:
             )
         return array
     if isinstance(attr, DenseIntOrFPElementsAttr):
-        tensor_type = attr.get_type()
-        dtype = element_type_to_dtype(tensor_type.get_element_type())
-        values = np.array(attr.get_values(), dtype=dtype)
-        return values.reshape(tensor_type.get_shape())
+        return dense_array(attr)
     raise FpqcError(f"expected a dense or dense_resource attribute, got {attr}")
 
 
