@@ -4,9 +4,9 @@ The ONNX importer (:mod:`fpqc.frontend.onnx_import`) produces this dialect;
 the ``raise-onnx-to-fpq`` pass lifts recognised subgraphs out of it.  Op names
 are the ONNX op types, operand names follow the ONNX input names (``A``, ``B``,
 ``C`` of Gemm, ``data`` and ``shape`` of Reshape; every unary op calls its
-operand ``input``) and ONNX attributes are properties with their ONNX names and defaults: ints are ``i64``
-``IntegerAttr`` (lists of ints an ``ArrayAttr`` of them), floats ``f32``
-``FloatAttr`` and strings ``StringAttr``.  Properties at their default value
+operand ``input``) and ONNX attributes are properties with their ONNX names
+and defaults: ints are ``i64`` ``IntegerAttr`` (lists of ints an ``ArrayAttr``
+of them), floats ``f32`` ``FloatAttr`` and strings ``StringAttr``.  Properties at their default value
 are not printed.  Semantics are those of the default ONNX domain at opset 20.
 
 Every op has one result of static tensor type, except ``Split``, which has
@@ -14,7 +14,9 @@ one per piece.  ``infer_type`` (``infer_types`` for ``Split``) computes it
 from the operand types, the attribute values and, where the ONNX op needs
 them (the ``shape`` of ``Reshape``), the values of constant operands; the
 importer uses it to type the ops it builds, and the verifier checks that the
-result type is the inferred one.  Broadcasting follows the ONNX (= numpy)
+result type is the inferred one.  The dialect reads only inline ``dense<...>``
+constants, never the weight store: the verifier skips a check that needs the
+value of a ``dense_resource`` constant.  Broadcasting follows the ONNX (= numpy)
 multidirectional rules.
 
 Operands are positional as in ONNX.  An absent optional input in the middle
@@ -83,10 +85,7 @@ from fpqc.dialects.onnx.elementwise import (
     TanhOp,
     WhereOp,
 )
-from fpqc.dialects.onnx.linalg import (
-    GemmOp,
-    MatMulOp,
-)
+from fpqc.dialects.onnx.linalg import GemmOp, MatMulOp
 from fpqc.dialects.onnx.reduction import (
     LayerNormalizationOp,
     ReduceL2Op,

@@ -13,32 +13,23 @@
       }
     }
 
-The steps, all fpqc's own code (onnxruntime is only a test oracle), one
-module each:
+The steps, all fpqc's own code (onnxruntime is only a test oracle):
 
-1. :mod:`.loading`: load the protobuf without its external data; initializers are read lazily,
-   on first use, as read-only views: ``np.memmap`` of the external-data file
-   (its ``location``, ``offset`` and ``length``, relative to the model's
-   folder) or ``np.frombuffer`` of the in-file ``raw_data``.  The weight store
-   keeps these views, so importing never copies the weights;
-2. :mod:`.loading`: check that every node is an op of :data:`fpqc.dialects.onnx.ONNX_OPS`, before
-   building anything;
-3. :mod:`.class_dropout`: fold VAR's training-time class dropout (see
-   :func:`class_dropout_aliases`);
-4. :mod:`.liveness`: dead-code elimination: keep the nodes the graph outputs are reachable from
-   (a networkx reachability query), in topological order;
-5. :mod:`.importer`: shape inference with each op's ``infer_types``, from the input shapes (or the
-   ``input_shapes`` given for dynamic dims), and :mod:`.nodes`: attributes
-   as properties;
-6. :mod:`.folding`: constant folding: ``Shape`` becomes the constant of its operand's static
-   shape, and a node whose inputs are all constants and whose results are
-   small (at most :data:`~.folding.FOLD_LIMIT` elements) or not float -- shape
-   arithmetic such as ``Shape → Gather → Unsqueeze → Concat → Reshape`` -- is
-   evaluated with the ops' numpy semantics (which the interpreter runs too)
-   and becomes a constant.  ``Identity`` nodes are dropped (their output is their input),
-   and so are a ``Cast`` to the operand's own type and an ``Expand`` that
-   does not change the shape.
-   After import every tensor has a static shape.
+1. :mod:`.loading`: load the protobuf without its external data; initializers
+   are read lazily, on first use, as read-only views (``np.memmap`` of the
+   external-data file, ``np.frombuffer`` of in-file ``raw_data``), so
+   importing never copies the weights; check that every node is an op of
+   :data:`fpqc.dialects.onnx.ONNX_OPS` before building anything;
+2. :mod:`.class_dropout`: fold VAR's training-time class dropout;
+3. :mod:`.liveness`: dead-code elimination: keep the nodes the graph outputs
+   are reachable from, in topological order;
+4. :mod:`.importer`: walk the live nodes, typing each op with its
+   ``infer_types`` from the input shapes (or the ``input_shapes`` given for
+   dynamic dims), its attributes converted by :mod:`.nodes`;
+5. :mod:`.folding`: fold ``Shape`` and small all-constant nodes into
+   constants, and drop ``Identity`` nodes and no-op ``Cast``/``Expand``.
+
+After import every tensor has a static shape.
 
 Older-opset spellings are normalised: an ``axes`` or ``split`` attribute
 (opset < 13/18) becomes the constant input of the same name, a ``Split``
@@ -47,9 +38,9 @@ opset < 13 is accepted over the last axis only (where the old and new
 semantics agree).
 
 Initializers and constants become ``onnx.Constant`` ops, created just before
-their first use: arrays of up to :data:`fpqc.weights.INLINE_LIMIT` elements inline, larger
-ones in the weight store under a key derived from the ONNX name.  The same
-file always gives byte-identical IR.  Each node costs O(1) work beyond its own
+their first use: arrays of up to :data:`fpqc.weights.INLINE_LIMIT` elements
+inline, larger ones in the weight store under a key derived from the ONNX
+name.  The same file always gives byte-identical IR.  Each node costs O(1) work beyond its own
 operands and results, so importing scales linearly with the node count.
 """
 

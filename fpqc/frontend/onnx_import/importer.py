@@ -102,6 +102,7 @@ class _Importer:
         self.reader = TensorReader(self.path)
 
     def run(self) -> tuple[ModuleOp, WeightStore]:
+        """The module with the graph as ``@main``, and the weight store of its large constants."""
         graph = self.model.graph
         self.initializers = {init.name: init for init in graph.initializer}
         inputs = [i for i in graph.input if i.name not in self.initializers]
@@ -198,15 +199,13 @@ class _Importer:
                 f"output '{output.name}' is declared with shape {shown} but computes to {list(shape)}"
             )
 
-    # -- graph order --------------------------------------------------------
+    # -- values -------------------------------------------------------------
 
     def _resolve(self, name: str) -> str:
         """``name`` after the class-dropout fold (the label for a folded Where's output)."""
         while name in self.aliases:
             name = self.aliases[name]
         return name
-
-    # -- values -------------------------------------------------------------
 
     def _lookup(self, name: str, user: str) -> Value:
         name = self._resolve(name)
@@ -281,7 +280,7 @@ class _Importer:
                 if name:
                     self.values[name] = _Constant(array, name)
             return
-        op = cls.make([None if o is None else self._use(o) for o in operands], properties, constants)
+        op = cls.make([None if o is None else self._use(o) for o in operands], properties, values=constants)
         try:
             op.verify()
         except VerifyException as e:
