@@ -61,9 +61,11 @@ class WeightStore:
         return len(self._arrays)
 
     def keys(self) -> list[str]:
+        """The keys, in the order the arrays were added."""
         return list(self._arrays)
 
     def get(self, key: str) -> np.ndarray:
+        """The array under ``key``; an :class:`FpqcError` when there is none."""
         try:
             return self._arrays[key]
         except KeyError:
@@ -102,6 +104,7 @@ class WeightStore:
 
     @staticmethod
     def load(path: Path) -> WeightStore:
+        """The store saved in the ``.npz`` file ``path`` (see :meth:`save`)."""
         store = WeightStore()
         try:
             with np.load(path, allow_pickle=False) as data:
@@ -112,6 +115,7 @@ class WeightStore:
 
     @contextlib.contextmanager
     def activate(self) -> Iterator[WeightStore]:
+        """Make this the active store for the ``with`` block."""
         token = _ACTIVE.set(self)
         try:
             yield self
@@ -120,6 +124,7 @@ class WeightStore:
 
 
 def active_store() -> WeightStore:
+    """The active store; an :class:`FpqcError` telling how to load one when none is."""
     store = _ACTIVE.get()
     if store is None:
         raise FpqcError(
@@ -159,5 +164,6 @@ def materialize(hint: str, array: np.ndarray, inline_limit: int = 0) -> Attribut
 
 
 def dense_attr(array: np.ndarray) -> DenseIntOrFPElementsAttr:
+    """``array`` as an inline ``dense<...>`` attribute."""
     tensor_type = tensor_type_of(array)
     return DenseIntOrFPElementsAttr.from_list(tensor_type, array.ravel().tolist())
