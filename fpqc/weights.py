@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +35,12 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute
 
+from fpqc.dialects.onnx import dense_array
+from fpqc.dialects.tensor_types import tensor_type_of
 from fpqc.errors import FpqcError
-from fpqc.dialects.tensor_types import element_type_to_dtype, tensor_type_of
+
+INLINE_LIMIT = 16
+"""Constants with at most this many elements are inline ``dense<...>`` in the IR."""
 
 _ACTIVE: contextvars.ContextVar[WeightStore | None] = contextvars.ContextVar(
     "fpqc_active_weight_store", default=None
@@ -57,9 +61,11 @@ class WeightStore:
         return len(self._arrays)
 
     def keys(self) -> list[str]:
+        """The keys, in the order the arrays were added."""
         return list(self._arrays)
 
     def get(self, key: str) -> np.ndarray:
+        """The array under ``key``; an :class:`FpqcError` when there is none."""
         try:
             return self._arrays[key]
         except KeyError:
@@ -84,6 +90,13 @@ class WeightStore:
         self._arrays[key] = array
         return DenseResourceAttr.from_params(key, tensor_type_of(array))
 
+    def subset(self, keys: Iterable[str]) -> WeightStore:
+        """A store of the arrays under ``keys``, in that order (shared, not copied)."""
+        store = WeightStore()
+        for key in keys:
+            store._arrays[key] = self.get(key)
+        return store
+
     def save(self, path: Path) -> None:
         """Write every array to an ``.npz`` file (keys are the resource names)."""
         with open(path, "wb") as f:
@@ -91,6 +104,7 @@ class WeightStore:
 
     @staticmethod
     def load(path: Path) -> WeightStore:
+        """The store saved in the ``.npz`` file ``path`` (see :meth:`save`)."""
         store = WeightStore()
         try:
             with np.load(path, allow_pickle=False) as data:
@@ -101,6 +115,7 @@ class WeightStore:
 
     @contextlib.contextmanager
     def activate(self) -> Iterator[WeightStore]:
+        """Make this the active store for the ``with`` block."""
         token = _ACTIVE.set(self)
         try:
             yield self
@@ -109,6 +124,7 @@ class WeightStore:
 
 
 def active_store() -> WeightStore:
+    """The active store; an :class:`FpqcError` telling how to load one when none is."""
     store = _ACTIVE.get()
     if store is None:
         raise FpqcError(
@@ -131,10 +147,7 @@ def resolve(attr: Attribute) -> np.ndarray:
             )
         return array
     if isinstance(attr, DenseIntOrFPElementsAttr):
-        tensor_type = attr.get_type()
-        dtype = element_type_to_dtype(tensor_type.get_element_type())
-        values = np.array(attr.get_values(), dtype=dtype)
-        return values.reshape(tensor_type.get_shape())
+        return dense_array(attr)
     raise FpqcError(f"expected a dense or dense_resource attribute, got {attr}")
 
 
@@ -151,5 +164,6 @@ def materialize(hint: str, array: np.ndarray, inline_limit: int = 0) -> Attribut
 
 
 def dense_attr(array: np.ndarray) -> DenseIntOrFPElementsAttr:
+    """``array`` as an inline ``dense<...>`` attribute."""
     tensor_type = tensor_type_of(array)
     return DenseIntOrFPElementsAttr.from_list(tensor_type, array.ravel().tolist())

@@ -12,13 +12,9 @@ from xdsl.dialects.builtin import DenseResourceAttr, TensorType
 from xdsl.ir import Attribute, SSAValue
 
 from fpqc.dialects import fpq, onnx
-from fpqc.weights import materialize, resolve
+from fpqc.weights import INLINE_LIMIT, materialize, resolve
 
 CONSTANT_OPS = (onnx.ConstantOp, fpq.ConstantOp)
-
-# Arrays up to this many elements stay inline in the IR; larger ones go to the
-# weight store when one is active.
-INLINE_LIMIT = 16
 
 
 def constant_value(value: SSAValue) -> np.ndarray | None:

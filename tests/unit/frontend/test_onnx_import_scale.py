@@ -111,6 +111,15 @@ def test_external_data_is_memory_mapped(tmp_path: Path) -> None:
     assert isinstance(array.base, np.memmap) or isinstance(array.base.base, np.memmap)
 
 
+def test_weight_subset_shares_the_mapped_arrays(tmp_path: Path) -> None:
+    path, _ = big_linear(tmp_path / "m.onnx")
+    _, store = import_onnx(path)
+    pruned = store.subset(["w"])
+    assert pruned.keys() == ["w"] and pruned.get("w") is store.get("w")
+    with pytest.raises(FpqcError, match=r"weight 'v' is referenced by the IR but not in the weight store"):
+        store.subset(["v"])
+
+
 def test_in_file_weights_are_views(tmp_path: Path) -> None:
     path, w = big_linear(tmp_path / "m.onnx", external=False)
     _, store = import_onnx(path)

@@ -1,0 +1,114 @@
+"""Reading an ONNX file safely, and the checks made before anything is built.
+
+The protobuf is loaded without its external data.  Initializers are read
+lazily by :class:`TensorReader` as read-only views, never copies: external
+data is memory-mapped from the file its ``location`` names (relative to the
+model's folder), in-file ``raw_data`` is wrapped with ``np.frombuffer``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+from fpqc.dialects.onnx import ONNX_OPS
+from fpqc.errors import FpqcError
+
+DEFAULT_DOMAINS = ("", "ai.onnx")
+"""The domain names of the default ONNX op set."""
+
+
+def load_model(path: Path) -> onnx.ModelProto:
+    """The model's protobuf; external data stays on disk (see :class:`TensorReader`)."""
+    if not path.exists():
+        raise FpqcError(f"{path}: no such file")
+    if not path.is_file():
+        raise FpqcError(f"{path}: not an ONNX model (not a file)")
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as e:  # noqa: BLE001 -- protobuf raises several kinds of decode errors
+        raise FpqcError(f"{path}: not an ONNX model ({first_line(e)})") from None
+    if model.ir_version == 0 or not model.HasField("graph"):
+        raise FpqcError(f"{path}: not an ONNX model (no IR version or graph)")
+    return model
+
+
+class TensorReader:
+    """Initializer arrays as read-only views, never copies of the weights.
+
+    External data is memory-mapped (one map per data file, shared by all its
+    tensors); in-file ``raw_data`` is wrapped with ``np.frombuffer``.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.maps: dict[Path, np.ndarray] = {}
+
+    def array(self, tensor: onnx.TensorProto) -> np.ndarray:
+        """The initializer's value, a read-only view where the data allows."""
+        try:
+            dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type)).newbyteorder("<")
+        except (KeyError, TypeError):
+            raise FpqcError(f"{self.path}: initializer '{tensor.name}' has unknown data type {tensor.data_type}") from None
+        shape = tuple(tensor.dims)
+        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            return self._external(tensor, dtype, shape, nbytes)
+        if tensor.HasField("raw_data"):
+            return np.frombuffer(tensor.raw_data, dtype=dtype).reshape(shape)
+        return numpy_helper.to_array(tensor)
+
+    def _external(self, tensor: onnx.TensorProto, dtype: np.dtype, shape: tuple[int, ...], nbytes: int) -> np.ndarray:
+        info = {entry.key: entry.value for entry in tensor.external_data}
+        where = f"{self.path}: cannot read the model's external data: initializer '{tensor.name}'"
+        location = info.get("location", "")
+        file = self.path.parent / location
+        if not location or not file.is_file():
+            raise FpqcError(f"{where} is stored in '{location}', which is not a file next to the model ({file})")
+        offset = int(info.get("offset", 0))
+        length = int(info.get("length", nbytes))
+        if length != nbytes:
+            raise FpqcError(f"{where} has {length} bytes in '{location}', its shape {list(shape)} needs {nbytes}")
+        if nbytes == 0:
+            return np.zeros(shape, dtype)
+        if file not in self.maps:
+            self.maps[file] = np.memmap(file, dtype=np.uint8, mode="r")
+        data = self.maps[file]
+        if offset + nbytes > data.size:
+            raise FpqcError(f"{where} ends at byte {offset + nbytes} of '{location}', which has {data.size}")
+        return np.asarray(data[offset : offset + nbytes]).view(dtype).reshape(shape)
+
+
+def first_line(error: Exception) -> str:
+    """The first line of ``error``'s message (its type name when empty), for one-line errors."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+def default_opset(model: onnx.ModelProto) -> int:
+    """The model's opset version of the default domain."""
+    for opset in model.opset_import:
+        if opset.domain in DEFAULT_DOMAINS:
+            return opset.version
+    return 1
+
+
+def describe_node(node: onnx.NodeProto, index: int) -> str:
+    """How errors name the node: ``node 'name' (OpType)``, ``#index`` for an unnamed one."""
+    name = node.name or f"#{index}"
+    domain = f"{node.domain}." if node.domain not in DEFAULT_DOMAINS else ""
+    return f"node '{name}' ({domain}{node.op_type})"
+
+
+def check_supported(path: Path, graph: onnx.GraphProto, opset: int) -> None:
+    """Every node is an op of :data:`~fpqc.dialects.onnx.ONNX_OPS` in the default domain."""
+    for index, node in enumerate(graph.node):
+        if node.domain not in DEFAULT_DOMAINS or node.op_type not in ONNX_OPS:
+            raise FpqcError(
+                f"{path}: {describe_node(node, index)}: op type '{node.op_type}' of opset {opset} "
+                f"is not supported; supported ops: {', '.join(sorted(ONNX_OPS))}"
+            )
+
