@@ -59,16 +59,22 @@ assert tuple(RoundingMode) == ROUNDING_MODES, "RoundingMode must list fpqc.numer
 
 @irdl_attr_definition
 class GranularityAttr(EnumAttribute[Granularity], SpacedOpaqueSyntaxAttribute):
+    """A :class:`Granularity`, ``#fpq<granularity group>`` on its own."""
+
     name = "fpq.granularity"
 
 
 @irdl_attr_definition
 class ScaleKindAttr(EnumAttribute[ScaleKind], SpacedOpaqueSyntaxAttribute):
+    """A :class:`ScaleKind`, ``#fpq<scale_kind e8m0>`` on its own."""
+
     name = "fpq.scale_kind"
 
 
 @irdl_attr_definition
 class RoundingModeAttr(EnumAttribute[RoundingMode], SpacedOpaqueSyntaxAttribute):
+    """A :class:`RoundingMode`, ``#fpq<rounding "ties-up">`` on its own."""
+
     name = "fpq.rounding"
 
 

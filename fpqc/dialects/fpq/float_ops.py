@@ -40,6 +40,7 @@ from fpqc.dialects.fpq.attributes import QuantAttr
 from fpqc.dialects.fpq.shapes import (
     drop_unit_axes,
     expect_broadcast,
+    expect_linear_output,
     expect_shape,
     expect_weight,
     tensor_shape,
@@ -132,9 +133,7 @@ class LinearOp(IRDLOperation):
         x = self.input.type.get_shape()
         w = self.weight.type.get_shape()
         expect_weight(x, w, "weight", self.name)
-        if self.bias is not None:
-            expect_shape(self.bias.type.get_shape(), (w[0],), "bias", self.name)
-        expect_shape(self.result.type.get_shape(), (*x[:-1], w[0]), "result", self.name)
+        expect_linear_output(x, w, self.bias, self.result, self.name)
 
 
 @irdl_op_definition

@@ -26,7 +26,12 @@ from fpqc.dialects.fpq.quantized_ops import (
     accumulation_group_size,
     verify_quantized_linear,
 )
-from fpqc.dialects.fpq.shapes import codes_shape, expect_shape, tensor_shape
+from fpqc.dialects.fpq.shapes import (
+    codes_shape,
+    expect_linear_output,
+    expect_shape,
+    tensor_shape,
+)
 from fpqc.dialects.fpq.types import F32Tensor
 
 
@@ -242,6 +247,4 @@ class DualQLinearOp(IRDLOperation):
         expect_shape(self.neg_scales.type.get_shape(), scales, "neg scales", op)
         expect_shape(self.pos_scales.type.get_shape(), scales, "pos scales", op)
         expect_shape(self.weight_scales.type.get_shape(), self.w_quant.scale_shape(w), "weight scales", op)
-        if self.bias is not None:
-            expect_shape(self.bias.type.get_shape(), (w[0],), "bias", op)
-        expect_shape(self.result.type.get_shape(), (*x[:-1], w[0]), "result", op)
+        expect_linear_output(x, w, self.bias, self.result, op)

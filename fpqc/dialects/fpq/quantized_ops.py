@@ -23,6 +23,7 @@ from xdsl.utils.exceptions import VerifyException
 from fpqc.dialects.fpq.attributes import Granularity, QuantAttr
 from fpqc.dialects.fpq.shapes import (
     codes_shape,
+    expect_linear_output,
     expect_shape,
     expect_weight,
     tensor_shape,
@@ -180,9 +181,7 @@ class QLinearOp(IRDLOperation):
         verify_quantized_linear(x, self.x_quant, w, self.w_quant, op)
         expect_shape(self.input_scales.type.get_shape(), self.x_quant.scale_shape(x), "input scales", op)
         expect_shape(self.weight_scales.type.get_shape(), self.w_quant.scale_shape(w), "weight scales", op)
-        if self.bias is not None:
-            expect_shape(self.bias.type.get_shape(), (w[0],), "bias", op)
-        expect_shape(self.result.type.get_shape(), (*x[:-1], w[0]), "result", op)
+        expect_linear_output(x, w, self.bias, self.result, op)
 
 
 def accumulation_group_size(x_quant: QuantAttr, w_quant: QuantAttr, k: int) -> int:

@@ -59,10 +59,26 @@ def expect_broadcast(shapes: Sequence[Sequence[int]], target: Sequence[int], wha
 
 
 def expect_weight(x: Sequence[int], w: Sequence[int], what: str, op: str) -> None:
-    """``w`` must be a 2-D ``[out, in]`` weight with ``in`` the last dimension of the input ``x``."""
+    """``w`` must be a 2-D ``[out, in]`` weight whose ``in`` is the last dimension of the input ``x``."""
     if len(w) != 2:
         raise VerifyException(f"{op}: {what} must be 2-D [out, in], got {list(w)}")
     if x[-1] != w[1]:
         raise VerifyException(
             f"{op}: input has {x[-1]} features but weight [out, in] = {list(w)} expects {w[1]}"
         )
+
+
+def expect_linear_output(
+    x: Sequence[int],
+    w: Sequence[int],
+    bias: SSAValue[TensorType[Attribute]] | None,
+    result: SSAValue[TensorType[Attribute]],
+    op: str,
+) -> None:
+    """A linear layer's bias, if any, must be ``[O]`` and its result ``[..., O]``.
+
+    ``x`` ``[..., K]`` is the shape of its input, ``w`` ``[O, K]`` that of its weight.
+    """
+    if bias is not None:
+        expect_shape(bias.type.get_shape(), (w[0],), "bias", op)
+    expect_shape(result.type.get_shape(), (*x[:-1], w[0]), "result", op)
