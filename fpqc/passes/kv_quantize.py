@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
+from xdsl.utils.exceptions import VerifyException
 
 from fpqc.dialects import fpq
 from fpqc.errors import FpqcError
-from fpqc.numerics import ROUNDING_MODES, Format
+from fpqc.numerics import Format
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,11 @@ class KvQuantizePass(ModulePass):
     rounding: str = "rne"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        if self.rounding not in ROUNDING_MODES:
-            raise FpqcError(f"unknown rounding '{self.rounding}' (use {', '.join(ROUNDING_MODES)})")
-        quant = fpq.QuantAttr.get(Format.parse(self.format), "token", rounding=self.rounding)
+        fmt = Format.parse(self.format)
+        try:
+            quant = fpq.QuantAttr.get(fmt, "token", rounding=self.rounding)
+        except VerifyException as e:
+            raise FpqcError(str(e)) from None
         for attention in op.walk():
             if isinstance(attention, fpq.AttentionOp):
                 attention.kv_quant = quant

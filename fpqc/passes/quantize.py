@@ -42,10 +42,11 @@ from xdsl.pattern_rewriter import (
     op_type_rewrite_pattern,
 )
 from xdsl.transforms.dead_code_elimination import region_dce
+from xdsl.utils.exceptions import VerifyException
 
 from fpqc.dialects import fpq
 from fpqc.errors import FpqcError
-from fpqc.numerics import ROUNDING_MODES, Format, compute_scales, quantize
+from fpqc.numerics import Format, compute_scales, quantize
 from fpqc.passes.constants import constant_key, constant_value, new_constant
 
 HIGHER_PRECISION_ROLES = ("ada_lin", "head_ada_lin", "word_embed", "head")
@@ -109,17 +110,17 @@ class QuantizeLinearLayers(RewritePattern):
         rewriter.replace(op, [codes_op, scales_op, quantize_op, qlinear])
 
 
-def _quant(fmt_name: str, granularity: str, group_size: int, scale: str, rounding: str, allowed: tuple[str, ...]) -> fpq.QuantAttr:
+def _quant(
+    fmt_name: str, granularity: str, group_size: int, scale: str, rounding: str, allowed: tuple[str, ...]
+) -> fpq.QuantAttr:
+    """The quantization of the pass options; FpqcError for a value ``fpq.qlinear`` does not take."""
     fmt = Format.parse(fmt_name)
     if granularity not in allowed:
         raise FpqcError(f"unknown granularity '{granularity}' (use {', '.join(allowed)})")
-    if rounding not in ROUNDING_MODES:
-        raise FpqcError(f"unknown rounding '{rounding}' (use {', '.join(ROUNDING_MODES)})")
-    if scale not in fpq.SCALE_KINDS:
-        raise FpqcError(f"unknown scale kind '{scale}' (use {', '.join(fpq.SCALE_KINDS)})")
-    if granularity == "group" and group_size <= 0:
-        raise FpqcError(f"group size must be positive, got {group_size}")
-    return fpq.QuantAttr.get(fmt, granularity, group_size, scale, rounding)
+    try:
+        return fpq.QuantAttr.get(fmt, granularity, group_size, scale, rounding)
+    except VerifyException as e:
+        raise FpqcError(str(e)) from None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,10 @@
   q_channel = #fpq.quant<int4, channel>,
   q_tensor = #fpq.quant<e4m3, tensor>,
   q_options = #fpq.quant<e2m1, group 32, scale = "e8m0", rounding = "ties-up">,
-  q_full_type = #fpq.quant<!fpq.float<e3m4, bias = 5>, token>
+  q_full_type = #fpq.quant<!fpq.float<e3m4, bias = 5>, token>,
+  granularity = #fpq<granularity group>,
+  scale_kind = #fpq<scale_kind e8m0>,
+  rounding = #fpq<rounding "ties-away">
 } : () -> ()
 
 // CHECK:      "test.types"() {
@@ -37,3 +40,6 @@
 // CHECK-SAME: q_tensor = #fpq.quant<e4m3, tensor>
 // CHECK-SAME: q_options = #fpq.quant<e2m1, group 32, scale = "e8m0", rounding = "ties-up">
 // CHECK-SAME: q_full_type = #fpq.quant<!fpq.float<e3m4, bias = 5>, token>
+// CHECK-SAME: granularity = #fpq<granularity group>
+// CHECK-SAME: scale_kind = #fpq<scale_kind e8m0>
+// CHECK-SAME: rounding = #fpq<rounding "ties-away">

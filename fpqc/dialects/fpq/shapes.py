@@ -1,0 +1,84 @@
+"""Shape helpers shared by the ``fpq`` ops' builders and verifiers.
+
+Element types are declared on the ops' operand and result definitions; these
+helpers check how shapes relate.  Messages name the op and the mismatch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from xdsl.dialects.builtin import TensorType
+from xdsl.ir import Attribute, SSAValue
+from xdsl.utils.exceptions import VerifyException
+
+from fpqc.dialects.fpq.attributes import QuantAttr
+
+
+def drop_unit_axes(shape: Sequence[int]) -> tuple[int, ...]:
+    """``shape`` without its axes of size 1."""
+    return tuple(d for d in shape if d != 1)
+
+
+def tensor_shape(value: SSAValue, what: str, op: str) -> tuple[int, ...]:
+    """The shape of ``value``, which must be a ranked tensor."""
+    if not isinstance(value.type, TensorType):
+        raise VerifyException(f"{op}: {what} must be a ranked tensor, got {value.type}")
+    return value.type.get_shape()
+
+
+def codes_shape(value: SSAValue[TensorType[Attribute]], quant: QuantAttr, what: str, op: str) -> tuple[int, ...]:
+    """The shape of ``value``, whose elements must be codes of ``quant``'s format."""
+    element = value.type.get_element_type()
+    if element != quant.element:
+        raise VerifyException(
+            f"{op}: {what} has element type {element} but its quantization "
+            f"says {quant.element} (format mismatch)"
+        )
+    return value.type.get_shape()
+
+
+def expect_shape(got: Sequence[int], want: Sequence[int], what: str, op: str) -> None:
+    """``got`` must be ``want``."""
+    if tuple(got) != tuple(want):
+        raise VerifyException(f"{op}: {what} has shape {list(got)}, expected {list(want)}")
+
+
+def expect_broadcast(shapes: Sequence[Sequence[int]], target: Sequence[int], what: str, op: str) -> None:
+    """``shapes`` must broadcast to ``target`` (numpy's rules) without growing it."""
+    try:
+        ok = tuple(np.broadcast_shapes(tuple(target), *map(tuple, shapes))) == tuple(target)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise VerifyException(
+            f"{op}: {what} of shapes {', '.join(str(list(s)) for s in shapes)} do not broadcast "
+            f"to {list(target)}"
+        )
+
+
+def expect_weight(x: Sequence[int], w: Sequence[int], what: str, op: str) -> None:
+    """``w`` must be a 2-D ``[out, in]`` weight whose ``in`` is the last dimension of the input ``x``."""
+    if len(w) != 2:
+        raise VerifyException(f"{op}: {what} must be 2-D [out, in], got {list(w)}")
+    if x[-1] != w[1]:
+        raise VerifyException(
+            f"{op}: input has {x[-1]} features but weight [out, in] = {list(w)} expects {w[1]}"
+        )
+
+
+def expect_linear_output(
+    x: Sequence[int],
+    w: Sequence[int],
+    bias: SSAValue[TensorType[Attribute]] | None,
+    result: SSAValue[TensorType[Attribute]],
+    op: str,
+) -> None:
+    """A linear layer's bias, if any, must be ``[O]`` and its result ``[..., O]``.
+
+    ``x`` ``[..., K]`` is the shape of its input, ``w`` ``[O, K]`` that of its weight.
+    """
+    if bias is not None:
+        expect_shape(bias.type.get_shape(), (w[0],), "bias", op)
+    expect_shape(result.type.get_shape(), (*x[:-1], w[0]), "result", op)
