@@ -16,7 +16,6 @@ from fpqc.passes.constants import constant_value
 from fpqc.passes.raising.matching import (
     close,
     commuted,
-    drop_units,
     producer,
     scalar,
     shape,
@@ -47,7 +46,7 @@ class RaiseAdaLNSplit(RewritePattern):
         source, dims = op.data, shape(op.result)
         if len(dims) < 2 or shape(source)[-1:] != (dims[-2] * dims[-1],):
             return
-        if drop_units(dims[:-2]) != drop_units(shape(source)[:-1]):
+        if fpq.drop_unit_axes(dims[:-2]) != fpq.drop_unit_axes(shape(source)[:-1]):
             return
         axis, chunks = len(dims) - 2, dims[-2]
         pieces: dict[SSAValue, int] = {}

@@ -73,10 +73,6 @@ def commuted(op: Operation) -> tuple[tuple[SSAValue, SSAValue], ...]:
     return ((a, b), (b, a))
 
 
-def drop_units(dims: tuple[int, ...]) -> tuple[int, ...]:
-    return tuple(d for d in dims if d != 1)
-
-
 def squeezed(value: SSAValue, axis: int) -> SSAValue | None:
     """x when ``value`` is ``Squeeze(x, axes=[axis])`` (or a Reshape dropping that unit axis)."""
     op = producer(value, (onnx.SqueezeOp, onnx.ReshapeOp))
