@@ -137,6 +137,7 @@ class KernelEmitter:
         return "0" if value is None else self._f32(value)
 
     def emit(self) -> str:
+        """The kernel's source file, ``kernels/<name>.cpp``."""
         for index, op in enumerate(self.kernel.body.block.ops):
             if isinstance(op, hls.ReturnOp):
                 break
