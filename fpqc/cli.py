@@ -1,4 +1,4 @@
-"""Command-line entry points: ``fpqc`` (compile / run / verify / generate / calibrate / ...) and ``fpqc-opt``.
+"""The ``fpqc`` command line (compile / run / verify / generate / calibrate / ...): argument parsing only.
 
 Every user error ends in one line ``error: ...`` on stderr and exit status 1;
 a build directory is written to a temporary sibling and renamed into place
@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from fpqc.errors import USER_ERRORS, FpqcError
+from fpqc.errors import FpqcError
+from fpqc.tools.reporting import run_reporting_errors
 
 
 def _parse_shape_option(values: Sequence[str]) -> dict[str, tuple[int, ...]]:
@@ -100,7 +101,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from fpqc.backends.hls.verify import verify_build
+    from fpqc.tools.verify import verify_build
 
     build = Path(args.build)
     if not (build / "manifest.json").is_file():
@@ -213,6 +214,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     import time
 
     from fpqc.runtime import VarRuntime
+    from fpqc.runtime.images import save_image_grid
 
     runtime = VarRuntime.load(Path(args.model))
     labels = np.repeat(runtime.check_labels(_parse_classes(args.classes)), args.samples)
@@ -225,31 +227,12 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     with open(path, "wb") as f:
         np.savez(f, **arrays)
     grid = path.with_suffix(".png")
-    _save_grid(out.images, grid)
+    save_image_grid(out.images, grid)
     kind = "quantized build" if runtime.model.quantized else "float model"
     print(f"generated {len(labels)} images {list(out.images.shape[1:])} with the {kind} in {seconds:.2f} s "
           f"({seconds / len(labels):.2f} s per image)")
     print(f"wrote {path} and {grid}")
     return 0
-
-
-def _save_grid(images: np.ndarray, path: Path, min_side: int = 64) -> None:
-    """Images [N, H, W, 3] in [0, 1] as one PNG, up to 10 per row, each enlarged to at least ``min_side``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    zoom = max(1, -(-min_side // images.shape[1]))
-    images = images.repeat(zoom, axis=1).repeat(zoom, axis=2)
-    n, h, w, c = images.shape
-    cols = min(n, 10)
-    rows = -(-n // cols)
-    grid = np.ones((rows * h, cols * w, c), dtype=np.float32)
-    for i, image in enumerate(images):
-        r, q = divmod(i, cols)
-        grid[r * h:(r + 1) * h, q * w:(q + 1) * w] = image
-    plt.imsave(path, np.clip(grid, 0, 1))
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
@@ -367,65 +350,9 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run_reporting_errors(body: Callable[[], int]) -> int:
-    try:
-        return body()
-    except USER_ERRORS as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
-    return _run_reporting_errors(lambda: args.handler(args))
-
-
-# ---------------------------------------------------------------------------
-# fpqc-opt
-# ---------------------------------------------------------------------------
-
-
-def opt_main(argv: Sequence[str] | None = None) -> int:
-    """``fpqc-opt``: xDSL's opt driver with fpqc's dialects and passes, plus ``--weights``."""
-    from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
-    from xdsl.xdsl_opt_main import xDSLOptMain
-
-    from fpqc.context import fpqc_dialects
-    from fpqc.passes import ALL_PASSES
-    from fpqc.weights import WeightStore
-
-    class FpqcOptMain(xDSLOptMain):
-        def register_all_dialects(self) -> None:
-            for dialect in fpqc_dialects():
-                self.ctx.register_dialect(dialect.name, lambda d=dialect: d)
-
-        def register_all_passes(self) -> None:
-            for name, factory in ALL_PASSES.items():
-                self.register_pass(name, factory)
-
-        def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
-            super().register_all_arguments(arg_parser)
-            arg_parser.add_argument(
-                "--weights", default=None, help=".npz weight store for dense_resource references"
-            )
-
-    def body() -> int:
-        try:
-            tool = FpqcOptMain(description="fpqc modular optimizer driver", args=argv)
-            store = WeightStore.load(Path(tool.args.weights)) if tool.args.weights else None
-            if store is None:
-                tool.run()
-            else:
-                with store.activate():
-                    tool.run()
-        except (ParseError, VerifyException, DiagnosticException) as e:
-            raise FpqcError(str(e).strip()) from None
-        return 0
-
-    return _run_reporting_errors(body)
+    return run_reporting_errors(lambda: args.handler(args))
 
 
 if __name__ == "__main__":

@@ -166,8 +166,8 @@ def compile_model(
     calib: Path | None = None,
 ) -> CompileReport:
     """Compile ``model`` into the build directory ``output`` (see module docstring)."""
-    from fpqc.backends.hls.emit import emit_build
     from fpqc.analysis.var_blocks import recognise_blocks
+    from fpqc.backends.hls.build import emit_build
     from fpqc.targets import load_target
 
     target_desc = load_target(target)

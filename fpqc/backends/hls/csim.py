@@ -9,7 +9,7 @@ each input as a raw little-endian float32 file named after its ONNX tensor,
 runs the executable and reads the outputs back the same way.
 
 Every build with kernels also has ``csim/csim_kernels.cpp``, a driver that
-runs any kernel on buffers from files (see ``emit.kernel_driver``):
+runs any kernel on buffers from files (see :mod:`fpqc.backends.hls.csim_sources`):
 ``compile_kernel_driver`` builds it and ``run_kernel_jobs`` runs a batch of
 launches in one process.  Each source is compiled to an object once --
 ``csim/obj/<source>-<hash>.o``, keyed by the source, the headers of
@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fpqc.backends.hls.host_schedule import KERNEL_DRIVER, SCHEDULE_FILE
 from fpqc.errors import FpqcError
 
 CXXFLAGS = ("-std=gnu++14", "-O2", "-ffp-contract=off", "-fno-fast-math")
@@ -50,9 +51,9 @@ def ap_types_include() -> Path:
 
 
 def load_schedule(build_dir: Path) -> dict:
-    path = Path(build_dir) / "host_schedule.json"
+    path = Path(build_dir) / SCHEDULE_FILE
     if not path.is_file():
-        raise FpqcError(f"{build_dir}: no host_schedule.json; not an fpqc build directory")
+        raise FpqcError(f"{build_dir}: no {SCHEDULE_FILE}; not an fpqc build directory")
     return json.loads(path.read_text())
 
 
@@ -134,9 +135,9 @@ def compile_kernel_driver(build_dir: Path, dump: bool = False) -> Path:
     """Compile ``csim/csim_kernels.cpp`` with every kernel; the executable (``csim/csim_kernels[_dump]``)."""
     build_dir = Path(build_dir)
     schedule = load_schedule(build_dir)
-    driver = build_dir / "csim" / "csim_kernels.cpp"
+    driver = build_dir / KERNEL_DRIVER
     if not driver.is_file():
-        raise FpqcError(f"{build_dir}: no csim/csim_kernels.cpp; recompile the build with this fpqc")
+        raise FpqcError(f"{build_dir}: no {KERNEL_DRIVER}; recompile the build with this fpqc")
     exe = build_dir / "csim" / ("csim_kernels_dump" if dump else "csim_kernels")
     sources = [driver] + [build_dir / "kernels" / f"{k}.cpp" for k in kernel_names(schedule)]
     return _link(build_dir, sources, exe, dump)

@@ -17,16 +17,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, ModuleOp, StringAttr, TensorType
-from xdsl.dialects.func import FuncOp
+from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.interpreter import Interpreter, InterpreterFunctions
 from xdsl.interpreters.func import FuncFunctions
 
 from fpqc.backends.interp.fpq_ops import FpqFunctions
 from fpqc.backends.interp.hls_ops import HlsFunctions
 from fpqc.backends.interp.onnx_ops import OnnxFunctions
-from fpqc.errors import FpqcError
+from fpqc.backends.model_signature import input_names, main_function, output_names
 from fpqc.dialects.tensor_types import element_type_to_dtype
+from fpqc.errors import FpqcError
 from fpqc.weights import WeightStore
 
 INTERPRETER_FUNCTIONS: tuple[type[InterpreterFunctions], ...] = (
@@ -38,26 +38,17 @@ INTERPRETER_FUNCTIONS: tuple[type[InterpreterFunctions], ...] = (
 """The implementations the interpreter registers, one class per dialect."""
 
 
-def _names(attrs: ArrayAttr[DictionaryAttr] | None, count: int, default: str) -> list[str]:
-    """The ``onnx.name`` of each argument or result (``{default}{i}`` when absent)."""
-    names = []
-    for i in range(count):
-        name = attrs.data[i].data.get("onnx.name") if attrs is not None else None
-        names.append(name.data if isinstance(name, StringAttr) else f"{default}{i}")
-    return names
-
-
-def _main(module: ModuleOp) -> FuncOp:
-    for op in module.ops:
-        if isinstance(op, FuncOp) and op.sym_name.data == "main":
-            return op
-    raise FpqcError("the module has no func.func @main to run")
+def make_interpreter(module: ModuleOp, listeners: tuple[Interpreter.Listener, ...] = ()) -> Interpreter:
+    """xDSL's interpreter on ``module`` with every dialect of :data:`INTERPRETER_FUNCTIONS`."""
+    interpreter = Interpreter(module, listeners=listeners)
+    for functions in INTERPRETER_FUNCTIONS:
+        interpreter.register_implementations(functions())
+    return interpreter
 
 
 def model_input_names(module: ModuleOp) -> list[str]:
     """The ``onnx.name`` of each argument of ``@main``, in order."""
-    main = _main(module)
-    return _names(main.arg_attrs, len(main.function_type.inputs.data), "arg")
+    return input_names(main_function(module))
 
 
 def _check_input(name: str, value: np.ndarray, expected: TensorType) -> np.ndarray:
@@ -82,10 +73,9 @@ def run_module(
 
     ``listeners`` observe every op the interpreter runs (e.g. to record intermediates).
     """
-    main = _main(module)
+    main = main_function(module)
     arg_types = main.function_type.inputs.data
-    arg_names = _names(main.arg_attrs, len(arg_types), "arg")
-    result_names = _names(main.res_attrs, len(main.function_type.outputs.data), "result")
+    arg_names = input_names(main)
     args = []
     for name, arg_type in zip(arg_names, arg_types, strict=True):
         assert isinstance(arg_type, TensorType)
@@ -99,10 +89,8 @@ def run_module(
     if unknown:
         raise FpqcError(f"unknown input {', '.join(map(repr, unknown))}; the model's inputs are {', '.join(arg_names)}")
 
-    interpreter = Interpreter(module, listeners=listeners)
-    for functions in INTERPRETER_FUNCTIONS:
-        interpreter.register_implementations(functions())
+    interpreter = make_interpreter(module, listeners)
     store = store if store is not None else WeightStore()
     with store.activate():
         results = interpreter.call_op("main", tuple(args))
-    return {name: np.asarray(value) for name, value in zip(result_names, results, strict=True)}
+    return {name: np.asarray(value) for name, value in zip(output_names(main), results, strict=True)}

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from fpqc.backends.hls.csim import run_csim
-from fpqc.backends.hls.emit import emit_build
+from fpqc.backends.hls.build import emit_build
 from fpqc.numerics import Format, compute_scales, gelu_tanh_f32, qlinear, quantize
 from fpqc.targets import load_target
 
@@ -51,7 +51,7 @@ def test_qlinear_matches_numerics(tmp_path, fmt, x_gran, w_gran, bias):
 
 
 def test_verify_build_is_bit_exact(tmp_path):
-    from fpqc.backends.hls.verify import verify_build
+    from fpqc.tools.verify import verify_build
     from fpqc.context import print_module
 
     module, store = quantized_linear("e2m1", gelu=True)
@@ -68,7 +68,7 @@ def test_verify_build_is_bit_exact(tmp_path):
 
 
 def test_verify_names_the_first_differing_op(tmp_path):
-    from fpqc.backends.hls.verify import verify_build
+    from fpqc.tools.verify import verify_build
     from fpqc.context import print_module
 
     module, store = quantized_linear("e2m1", gelu=True)

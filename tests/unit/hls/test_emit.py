@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from fpqc.backends.hls.csim import compile_csim
-from fpqc.backends.hls.emit import emit_build, pack_codes, unpack_codes
+from fpqc.backends.hls.build import emit_build
+from fpqc.backends.hls.codes import pack_codes, unpack_codes
 from fpqc.errors import FpqcError
 from fpqc.targets import load_target
 

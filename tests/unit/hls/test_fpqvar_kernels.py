@@ -19,8 +19,9 @@ from xdsl.interpreter import Interpreter
 from xdsl.rewriter import InsertPoint
 
 from fpqc.backends.hls.csim import compile_csim, run_csim
-from fpqc.backends.hls.emit import code_format, emit_build
-from fpqc.backends.hls.verify import verify_build
+from fpqc.backends.hls.build import emit_build
+from fpqc.backends.hls.codes import code_format
+from fpqc.tools.verify import verify_build
 from fpqc.context import print_module
 from fpqc.backends.interp.runner import INTERPRETER_FUNCTIONS
 from fpqc.dialects import fpq, hls

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from fpqc.backends.hls.csim import CXXFLAGS, ap_types_include
-from fpqc.backends.hls.emit import INCLUDE_DIR, TableSet
+from fpqc.backends.hls.build import INCLUDE_DIR
+from fpqc.backends.hls.tables import TableSet
 from fpqc.numerics import Format, accumulator_bits, compute_scales, quantize
 from fpqc.numerics.dual_format import DualFormat, compute_dual_scales, dual_qlinear, dual_quantize
 from fpqc.numerics.hadamard import emit_ght_signs, fwht_f32, ght_f32, random_signs

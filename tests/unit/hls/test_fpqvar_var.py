@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from fpqc import compiler
-from fpqc.backends.hls.emit import emit_build
-from fpqc.backends.hls.verify import verify_build
+from fpqc.backends.hls.build import emit_build
+from fpqc.tools.verify import verify_build
 from fpqc.context import print_module
 from fpqc.dialects import hls
 from fpqc.frontend.var import VAR, VARConfig

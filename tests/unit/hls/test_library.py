@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from fpqc.backends.hls.csim import CXXFLAGS, ap_types_include
-from fpqc.backends.hls.emit import INCLUDE_DIR, TableSet, pack_codes
+from fpqc.backends.hls.build import INCLUDE_DIR
+from fpqc.backends.hls.codes import pack_codes
+from fpqc.backends.hls.tables import TableSet
 from fpqc.numerics import Format, compute_scales, dequantize, quantize
 
 GROUPS, G = 8, 32

@@ -4,8 +4,9 @@ import json
 
 import numpy as np
 
-from fpqc.backends.hls.emit import emit_build, unpack_codes
-from fpqc.backends.hls.verify import verify_build
+from fpqc.backends.hls.build import emit_build
+from fpqc.backends.hls.codes import unpack_codes
+from fpqc.tools.verify import verify_build
 from fpqc.backends.interp.runner import run_module
 from fpqc.context import print_module
 from fpqc.dialects import hls

@@ -39,6 +39,7 @@ from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.interpreter import Interpreter
 from xdsl.ir import Operation
 
+from fpqc.backends.hls.codes import code_format, pack_codes, unpack_codes
 from fpqc.backends.hls.csim import (
     compile_csim,
     compile_kernel_driver,
@@ -46,12 +47,12 @@ from fpqc.backends.hls.csim import (
     run_csim,
     run_kernel_jobs,
 )
-from fpqc.backends.hls.emit import _onnx_name, code_format, main_function, pack_codes, unpack_codes
-from fpqc.backends.interp.runner import INTERPRETER_FUNCTIONS
+from fpqc.backends.interp.runner import make_interpreter
+from fpqc.backends.model_signature import input_names, main_function
 from fpqc.compiler import load_build
 from fpqc.dialects import hls
-from fpqc.errors import FpqcError
 from fpqc.dialects.tensor_types import element_type_to_dtype
+from fpqc.errors import FpqcError
 from fpqc.weights import WeightStore
 
 
@@ -163,15 +164,8 @@ class _LaunchRecorder(Interpreter.Listener):
             self.on_launch(op, self.pending.pop(op), tuple(results))
 
 
-def _interpreter(module: ModuleOp, listeners: tuple = ()) -> Interpreter:
-    interpreter = Interpreter(module, listeners=listeners)
-    for functions in INTERPRETER_FUNCTIONS:
-        interpreter.register_implementations(functions())
-    return interpreter
-
-
 def _interpret(module, store: WeightStore, inputs: dict[str, np.ndarray], names: list[str], recorder=None):
-    interpreter = _interpreter(module, (recorder,) if recorder else ())
+    interpreter = make_interpreter(module, (recorder,) if recorder else ())
     main = main_function(module)
     with store.activate():
         results = interpreter.call_op(main.sym_name.data, tuple(inputs[n] for n in names))
@@ -250,7 +244,7 @@ def verify_build(build_dir: Path, samples: int, seed: int = 0) -> VerifyReport:
     if schedule.get("format") is None:
         raise FpqcError(f"{build_dir}: built by an older fpqc (host_schedule.json format 1); recompile it")
     main = main_function(module)
-    names = [_onnx_name(main.arg_attrs, i, f"arg{i}") for i in range(len(main.args))]
+    names = input_names(main)
     out_names = [entry["name"] for entry in schedule["outputs"]]
     calls = [op for op in main.body.block.ops if isinstance(op, hls.CallOp)]
     steps = [s for s in schedule["steps"] if s["kind"] == "kernel"]
@@ -352,7 +346,7 @@ def _locate(build_dir: Path, module: ModuleOp, store: WeightStore, launch: _Laun
         args.append(_port_value(ref, _read_arg(arg, port["bytes"])))
     kernel = next(op for op in module.ops if isinstance(op, hls.KernelOp) and op.sym_name.data == name)
     recorder = _Recorder()
-    interpreter = _interpreter(module, (recorder,))
+    interpreter = make_interpreter(module, (recorder,))
     with store.activate():
         interpreter.call_op(name, tuple(args))
 

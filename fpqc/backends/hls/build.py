@@ -1,0 +1,111 @@
+"""The HLS backend's build: hls-level IR -> Vitis HLS C++, packed weights, host schedule, build files.
+
+``emit_build(module, store, build_dir, target)`` writes::
+
+    kernels/<kernel>.cpp       one extern "C" top function per hls.kernel (identical kernels
+                               were merged by lower-to-hls: one source, many launches)
+    kernels/fpqc_tables.h      LUT tables of exactly the formats used (from fpqc.numerics)
+    kernels/fpqc_hls.h         the header-only HLS library (copied)
+    kernels/fpqc_numerics.h    fpqc's scalar numerics in C++ (copied)
+    kernels/fpqc_fpqvar.h      FPQVAR's numerics in C++: FWHT/GHT, dual format (copied)
+    weights.bin                every fpq.constant of @main, 64-byte aligned, little-endian
+    weights.json               its manifest: name, offset, bytes, dtype, shape, packing
+    host_schedule.json         buffers and the ordered steps (kernel launches, host ops)
+    csim/csim_kernels.cpp      C simulation driver that runs any kernel on buffers from files
+    csim/csim_main.cpp         C simulation of the schedule (only when every step is a kernel)
+    vitis/                     v++ configuration, build.sh and Makefile
+
+Output is deterministic: the same module and weights give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from xdsl.dialects.builtin import ModuleOp
+
+from fpqc.backends.hls.csim_sources import csim_main, kernel_driver
+from fpqc.backends.hls.host_schedule import KERNEL_DRIVER, SCHEDULE_FILE, host_schedule
+from fpqc.backends.hls.kernel_cpp import KernelEmitter, role_names
+from fpqc.backends.hls.tables import TableSet
+from fpqc.backends.hls.vitis import vitis_files
+from fpqc.backends.hls.weight_blob import pack_weights
+from fpqc.backends.model_signature import main_function
+from fpqc.dialects import hls
+from fpqc.targets import Target
+from fpqc.weights import WeightStore
+
+INCLUDE_DIR = Path(__file__).parent / "include"
+LIBRARY_HEADERS = ("fpqc_hls.h", "fpqc_numerics.h", "fpqc_fpqvar.h")
+
+
+@dataclass
+class EmitResult:
+    """What :func:`emit_build` wrote."""
+
+    kernels: list[str]
+    weight_bytes: int
+    files: list[str]
+
+
+def _json(data: dict) -> str:
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Target) -> EmitResult:
+    """Write the HLS backend's files for hls-level ``module`` into ``build_dir``."""
+    build_dir = Path(build_dir)
+    main = main_function(module)
+    schedule = host_schedule(main)
+    kernels = {op.sym_name.data: op for op in module.ops if isinstance(op, hls.KernelOp)}
+
+    launches: dict[str, list[hls.CallOp]] = {}
+    for op in main.body.block.ops:
+        if isinstance(op, hls.CallOp):
+            launches.setdefault(op.callee.string_value(), []).append(op)
+
+    tables = TableSet()
+    emitters: dict[str, KernelEmitter] = {}
+    for name, kernel in kernels.items():
+        if len(launches.get(name, ())) == 1:
+            # One launch: name the ports after the buffers it is launched with.
+            hints = [schedule.buffers[v].name for v in launches[name][0].arguments]
+        else:
+            # Shared by several launches (or none): name them after their role in the body.
+            hints = role_names(kernel)
+        emitters[name] = KernelEmitter(kernel, hints, tables)
+    sources = {name: emitter.emit() for name, emitter in emitters.items()}
+
+    with store.activate():
+        blob, manifest = pack_weights(schedule)
+    offsets = {e["name"]: e["offset"] for e in manifest["entries"]}
+    for buffer, _ in schedule.constants:
+        buffer.offset = offsets[buffer.weight]
+
+    files: dict[str, str | bytes] = {}
+    for name, source in sources.items():
+        files[f"kernels/{name}.cpp"] = source
+    files["kernels/fpqc_tables.h"] = tables.header()
+    for header in LIBRARY_HEADERS:
+        files[f"kernels/{header}"] = (INCLUDE_DIR / header).read_text()
+    files["weights.bin"] = blob
+    files["weights.json"] = _json(manifest)
+    files[SCHEDULE_FILE] = _json(schedule.to_json([emitter.describe() for emitter in emitters.values()]))
+    if schedule.csim_refusal() is None:
+        files["csim/csim_main.cpp"] = csim_main(schedule, emitters, manifest)
+    if emitters:
+        files[KERNEL_DRIVER] = kernel_driver(emitters)
+    for name, text in vitis_files(list(kernels), target).items():
+        files[f"vitis/{name}"] = text
+
+    for rel, content in files.items():
+        path = build_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+    (build_dir / "vitis" / "build.sh").chmod(0o755)
+    return EmitResult(list(kernels), len(blob), sorted(files))

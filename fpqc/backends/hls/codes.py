@@ -1,0 +1,54 @@
+"""Low-bit codes in memory: a tensor's code format and codes packed into 32-bit words.
+
+A tensor of ``bits``-bit codes is stored as little-endian ``uint32`` words of
+floor(32/bits) codes each, code i of a word in bits [i*bits, (i+1)*bits).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from xdsl.dialects.builtin import Float32Type, TensorType
+from xdsl.ir import Attribute
+
+from fpqc.dialects import fpq
+from fpqc.errors import FpqcError
+from fpqc.numerics import Format
+
+WORD_LAYOUT = "uint32 little-endian, code i of a word in bits [i*bits, (i+1)*bits)"
+"""How codes sit in a word, as ``weights.json`` states it."""
+
+
+def code_format(t: Attribute) -> Format | None:
+    """The low-bit format of a code tensor type, None for an f32 tensor."""
+    if not isinstance(t, TensorType):
+        raise FpqcError(f"the HLS backend handles ranked tensors only, got {t}")
+    element = t.get_element_type()
+    if isinstance(element, fpq.FloatFormatType | fpq.IntFormatType):
+        return element.format
+    if isinstance(element, Float32Type):
+        return None
+    raise FpqcError(f"the HLS backend handles f32 and low-bit code tensors, got {t}")
+
+
+def words_for(n_codes: int, bits: int) -> int:
+    """How many 32-bit words hold ``n_codes`` codes of ``bits`` bits."""
+    per = 32 // bits
+    return (n_codes + per - 1) // per
+
+
+def pack_codes(codes: np.ndarray, bits: int) -> np.ndarray:
+    """uint32 words holding ``codes`` (flattened), floor(32/bits) per word, little-endian."""
+    per = 32 // bits
+    flat = codes.reshape(-1).astype(np.uint32) & np.uint32((1 << bits) - 1)
+    padded = np.zeros(words_for(flat.size, bits) * per, dtype=np.uint32)
+    padded[: flat.size] = flat
+    shifts = (np.arange(per, dtype=np.uint32) * bits)[None, :]
+    return np.bitwise_or.reduce(padded.reshape(-1, per) << shifts, axis=1).astype("<u4")
+
+
+def unpack_codes(words: np.ndarray, bits: int, n_codes: int) -> np.ndarray:
+    """Inverse of :func:`pack_codes`: uint8 codes."""
+    per = 32 // bits
+    shifts = (np.arange(per, dtype=np.uint32) * bits)[None, :]
+    codes = (words.astype(np.uint32)[:, None] >> shifts) & np.uint32((1 << bits) - 1)
+    return codes.reshape(-1)[:n_codes].astype(np.uint8)

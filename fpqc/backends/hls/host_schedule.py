@@ -1,0 +1,178 @@
+"""The host schedule: ``@main`` of hls-level IR as buffers and ordered steps.
+
+``host_schedule.json`` (``"format": "fpqc.host_schedule/2"``) is what a host
+runtime follows::
+
+    kernels   [{name, source, launches, ports: [{name, direction, shape, dtype, bytes, ...}]}]
+    inputs    [{name (ONNX), buffer, file}]          outputs  [{name (ONNX), buffer, file}]
+    buffers   [{name (the buffer id), kind: input|weight|intermediate|output, shape,
+                dtype: f32|packed_codes|<numpy dtype>, bytes, [format, bits],
+                [weight, offset: its entry and byte offset in weights.bin]}]
+    steps     in order; each {index, kind: kernel|host, args, results} where args and
+              results are [{buffer, shape, dtype, [format, bits], [port], [weight, offset]}];
+              a kernel step adds {kernel, launch (0, 1, ... per kernel)},
+              a host step adds {op (its IR name), attributes (printed IR attributes)}
+    csim      "supported" when every step is a kernel launch (whole-model C simulation),
+              else why not; kernel_csim: the per-kernel driver, present with any kernel
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from xdsl.dialects import func
+from xdsl.dialects.builtin import DenseResourceAttr, Float32Type, TensorType
+from xdsl.ir import Operation, SSAValue
+
+from fpqc.backends.hls.buffer import Buffer
+from fpqc.backends.hls.codes import code_format
+from fpqc.backends.hls.identifiers import c_identifier, raw_file_name
+from fpqc.backends.model_signature import input_names, output_names
+from fpqc.dialects import fpq, hls
+from fpqc.dialects.tensor_types import element_type_to_dtype
+
+SCHEDULE_FILE = "host_schedule.json"
+SCHEDULE_FORMAT = "fpqc.host_schedule/2"
+KERNEL_DRIVER = "csim/csim_kernels.cpp"
+
+
+@dataclass
+class Step:
+    """One step of the schedule: a kernel launch or an op run on the host."""
+
+    kind: str  # kernel | host
+    name: str  # kernel symbol or op name
+    args: list[str]
+    results: list[str]
+    op: Operation | None = None
+    launch: int = 0  # kernels: how many launches of the same kernel came before
+    attributes: dict[str, str] = field(default_factory=dict)  # host ops: printed IR attributes
+
+    def to_json(self, index: int, buffers: dict[str, Buffer], ports: dict[str, list[str]]) -> dict:
+        """This step's entry in host_schedule.json's ``steps``; ``ports``: port names by kernel."""
+        port_names = ports.get(self.name) if self.kind == "kernel" else None
+        n_args = len(self.args)
+
+        def refs(names: list[str], port_names: list[str] | None) -> list[dict]:
+            out = []
+            for i, name in enumerate(names):
+                ref = buffers[name].ref()
+                if port_names is not None:
+                    ref["port"] = port_names[i]
+                out.append(ref)
+            return out
+
+        out = {
+            "index": index,
+            "kind": self.kind,
+            "args": refs(self.args, port_names[:n_args] if port_names else None),
+            "results": refs(self.results, port_names[n_args:] if port_names else None),
+        }
+        if self.kind == "kernel":
+            out.update(kernel=self.name, launch=self.launch)
+        else:
+            out.update(op=self.name, attributes=self.attributes)
+        return out
+
+
+@dataclass
+class HostSchedule:
+    """@main as a list of buffers and ordered steps."""
+
+    buffers: dict[SSAValue, Buffer] = field(default_factory=dict)
+    steps: list[Step] = field(default_factory=list)
+    inputs: list[tuple[str, Buffer]] = field(default_factory=list)  # (ONNX name, buffer)
+    outputs: list[tuple[str, Buffer]] = field(default_factory=list)  # (ONNX name, buffer)
+    constants: list[tuple[Buffer, fpq.ConstantOp]] = field(default_factory=list)
+
+    @property
+    def host_ops(self) -> list[str]:
+        return [s.name for s in self.steps if s.kind == "host"]
+
+    def to_json(self, kernels: list[dict]) -> dict:
+        """The schedule as ``host_schedule.json`` (module docstring); ``kernels`` describe the sources."""
+        by_name = {b.name: b for b in self.buffers.values()}
+        ports = {k["name"]: [p["name"] for p in k["ports"]] for k in kernels}
+        launches = {k["name"]: sum(s.name == k["name"] for s in self.steps if s.kind == "kernel") for k in kernels}
+        out = {
+            "format": SCHEDULE_FORMAT,
+            "kernels": [{**k, "launches": launches[k["name"]]} for k in kernels],
+            "inputs": [{"name": n, "buffer": b.name, "file": b.file} for n, b in self.inputs],
+            "outputs": [{"name": n, "buffer": b.name, "file": raw_file_name(n)} for n, b in self.outputs],
+            "buffers": [b.to_json() for b in self.buffers.values()],
+            "steps": [s.to_json(i, by_name, ports) for i, s in enumerate(self.steps)],
+            "csim": self.csim_refusal() or "supported",
+        }
+        if kernels:
+            out["kernel_csim"] = KERNEL_DRIVER
+        return out
+
+    def csim_refusal(self) -> str | None:
+        """Why this schedule cannot be C-simulated, or None."""
+        if self.host_ops:
+            return (
+                f"the host schedule runs {len(self.host_ops)} op(s) on the host "
+                f"({', '.join(sorted(set(self.host_ops)))}); the C simulation covers builds whose "
+                "every step is a kernel launch -- quantize those layers or run the model with "
+                "`fpqc run` instead"
+            )
+        bad = [n for n, b in self.inputs if b.dtype != "f32"]
+        if bad:
+            return f"inputs {', '.join(bad)} are not f32 tensors"
+        return None
+
+
+def host_schedule(main: func.FuncOp) -> HostSchedule:
+    """Buffers and steps of ``@main``, in program order."""
+    schedule = HostSchedule()
+    taken: set[str] = set()
+
+    def new_buffer(value: SSAValue, hint: str, kind: str) -> Buffer:
+        t = value.type
+        assert isinstance(t, TensorType)
+        element = t.get_element_type()
+        if isinstance(element, Float32Type | fpq.FloatFormatType | fpq.IntFormatType):
+            fmt, host_dtype = code_format(t), None
+        else:  # only host ops can touch it; the kernels check their own types
+            fmt, host_dtype = None, element_type_to_dtype(element).name
+        buffer = Buffer(c_identifier(hint, taken), kind, tuple(t.get_shape()), fmt, host_dtype=host_dtype)
+        schedule.buffers[value] = buffer
+        return buffer
+
+    launches: dict[str, int] = {}
+
+    for arg, onnx_name in zip(main.args, input_names(main)):
+        buffer = new_buffer(arg, onnx_name, "input")
+        buffer.file = raw_file_name(onnx_name)
+        schedule.inputs.append((onnx_name, buffer))
+
+    for op in main.body.block.ops:
+        if isinstance(op, fpq.ConstantOp):
+            key = op.value.resource_handle.data if isinstance(op.value, DenseResourceAttr) else None
+            buffer = new_buffer(op.result, key or op.result.name_hint or "const", "weight")
+            buffer.weight = key or buffer.name
+            schedule.constants.append((buffer, op))
+        elif isinstance(op, func.ReturnOp):
+            for value, onnx_name in zip(op.arguments, output_names(main)):
+                buffer = schedule.buffers[value]
+                if buffer.kind == "intermediate":
+                    buffer.kind = "output"
+                schedule.outputs.append((onnx_name, buffer))
+        else:
+            args = [schedule.buffers[v].name for v in op.operands]
+            is_kernel = isinstance(op, hls.CallOp)
+            stem = op.callee.string_value() if is_kernel else op.name.replace(".", "_")
+            results = [
+                new_buffer(r, r.name_hint or f"{stem}_r{j}", "intermediate").name
+                for j, r in enumerate(op.results)
+            ]
+            step = Step("kernel" if is_kernel else "host", stem if is_kernel else op.name, args, results, op)
+            if is_kernel:
+                step.launch = launches.get(stem, 0)
+                launches[stem] = step.launch + 1
+            else:
+                step.attributes = {
+                    k: str(v) for k, v in sorted({**op.properties, **op.attributes}.items())
+                }
+            schedule.steps.append(step)
+    return schedule

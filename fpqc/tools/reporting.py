@@ -1,0 +1,20 @@
+"""How the command-line tools end on an error: one line ``error: ...`` on stderr and an exit status."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from fpqc.errors import USER_ERRORS
+
+
+def run_reporting_errors(body: Callable[[], int]) -> int:
+    """``body()``'s exit status; a user error prints ``error: ...`` and gives 1, an interrupt 130."""
+    try:
+        return body()
+    except USER_ERRORS as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
