@@ -2,7 +2,7 @@
 #   make demo   set up .venv; calibrate the shipped digits VAR, compile it for the VCK190 with FPQVAR W4A4,
 #               verify every kernel bit for bit against the interpreter, run the quantized model on the
 #               shipped inputs, and print the quality table of the recipes
-#   make test   set up .venv; check unused names (ruff);
+#   make test   set up .venv; check the import layering (import-linter) and unused names (ruff);
 #               run pytest and the lit/FileCheck tests
 PYTHON ?= python3
 VENV ?= .venv
@@ -26,6 +26,7 @@ demo: install
 	$(BIN)/fpqc eval examples/digits/var.onnx --calib $(DEMO)/calib.npz -o $(DEMO)/eval
 
 test: install
+	$(BIN)/lint-imports
 	$(BIN)/ruff check fpqc tests benchmarks examples scripts
 	$(BIN)/pytest -q -p no:cacheprovider
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/lit -s tests/filecheck

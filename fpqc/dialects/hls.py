@@ -11,7 +11,7 @@ was made for) and ``lanes`` (LUT multipliers issued per cycle).
 ``@main`` stays a ``func.func``: it is the host schedule.  Ops left in it run
 on the host; ``hls.call`` is one kernel launch, whose operands are the
 kernel's buffers (activations, and the weights of ``fpq.constant`` ops).
-Several calls may launch the same kernel with different buffers: lower-to-hls
+Several calls may launch the same kernel with different buffers: outline-kernels
 merges kernels with identical bodies, so the repeated blocks of a transformer
 share a handful of kernels.
 

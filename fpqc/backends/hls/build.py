@@ -3,7 +3,7 @@
 ``emit_build(module, store, build_dir, target)`` writes::
 
     kernels/<kernel>.cpp       one extern "C" top function per hls.kernel (identical kernels
-                               were merged by lower-to-hls: one source, many launches)
+                               were merged by outline-kernels: one source, many launches)
     kernels/fpqc_tables.h      LUT tables of exactly the formats used (from fpqc.numerics)
     kernels/fpqc_hls.h         the header-only HLS library (copied)
     kernels/fpqc_numerics.h    fpqc's scalar numerics in C++ (copied)
