@@ -205,10 +205,7 @@ def compile_model(
                     report.blocks = block_report.blocks
                     report.unraised = block_report.unraised
             (staging / BUILD_IR).write_text(print_module(module))
-            live = _live_weight_keys(module)
-            pruned = WeightStore()
-            for key in live:
-                pruned._arrays[key] = store.get(key)
+            pruned = store.subset(_live_weight_keys(module))
             pruned.save(staging / BUILD_WEIGHTS)
             emitted = emit_build(module, pruned, staging, target_desc)
         report.kernels = list(emitted.kernels)

@@ -22,17 +22,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from xdsl.dialects.builtin import ModuleOp, StringAttr
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.interpreter import Interpreter
 from xdsl.ir import Operation
 
 from fpqc.backends.interp.runner import model_input_names, run_module
 from fpqc.compiler import load_onnx, run_pipeline
+from fpqc.dialects import fpq
 from fpqc.errors import FpqcError
 from fpqc.passes.pipelines import RAISE_PIPELINE, RECIPES
 from fpqc.weights import WeightStore
 
-LINEAR_OPS = ("fpq.linear", "fpq.qlinear", "fpq.dual_qlinear")
+LINEAR_OPS = (fpq.LinearOp, fpq.QLinearOp, fpq.DualQLinearOp)
 
 
 class _LinearRecorder(Interpreter.Listener):
@@ -44,11 +45,11 @@ class _LinearRecorder(Interpreter.Listener):
         self.inputs: list[np.ndarray] = []
 
     def will_interpret_op(self, op: Operation, args) -> None:
-        if op.name in LINEAR_OPS:
+        if isinstance(op, LINEAR_OPS):
             self.inputs.append(np.asarray(args[0]))
 
     def did_interpret_op(self, op: Operation, results) -> None:
-        if op.name in LINEAR_OPS:
+        if isinstance(op, LINEAR_OPS):
             self.outputs.append((op, np.asarray(results[0])))
 
 
@@ -56,8 +57,7 @@ def _layer_labels(ops: list[Operation]) -> list[str]:
     """``b{i}.{role}`` for a block's layers (each block starts with its ``ada_lin``), else the role."""
     labels, block = [], -1
     for op in ops:
-        role = op.attributes.get("fpq.role")
-        role = role.data if isinstance(role, StringAttr) else "linear"
+        role = fpq.role_of(op) or "linear"
         if role == "ada_lin":
             block += 1
         in_block = block >= 0 and role in ("ada_lin", "mat_qkv", "proj", "fc1", "fc2")
@@ -149,7 +149,7 @@ def evaluate_teacher_forced(
                 f"({len(float_layers.outputs)} -> {len(layers.outputs)}); cannot compare per layer"
             )
         sqnr = [
-            (label, _sqnr_db(ref, out) if op.name != "fpq.linear" else float("nan"))
+            (label, _sqnr_db(ref, out) if not isinstance(op, fpq.LinearOp) else float("nan"))
             for label, (_, ref), (op, out) in zip(labels, float_layers.outputs, layers.outputs, strict=True)
         ]
         results.append(

@@ -45,7 +45,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp, StringAttr
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     PatternRewriter,
@@ -70,8 +70,8 @@ class DualFormatLinearInputs(RewritePattern):
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: fpq.QLinearOp, rewriter: PatternRewriter) -> None:
-        role = op.attributes.get(fpq.ROLE_ATTR)
-        if not (isinstance(role, StringAttr) and role.data in self.roles):
+        role = fpq.role_of(op)
+        if role not in self.roles:
             return
         quantize = op.input_codes.owner
         if not isinstance(quantize, fpq.QuantizeOp) or op.input_scales.owner is not quantize:
@@ -81,12 +81,12 @@ class DualFormatLinearInputs(RewritePattern):
         quant = op.x_quant
         if quant.granularity.data not in ("token", "group"):
             raise FpqcError(
-                f"dual-format needs the {role.data} input quantized per token or per group, "
+                f"dual-format needs the {role} input quantized per token or per group, "
                 f"not per {quant.granularity.data}; quantize with act-granularity=token or group"
             )
         if quant.scale_kind.data != "fp32":
             raise FpqcError(
-                f"dual-format scales are fp32, but the {role.data} input is quantized with "
+                f"dual-format scales are fp32, but the {role} input is quantized with "
                 f"{quant.scale_kind.data} scales; quantize it with scale=fp32"
             )
         neg_quant, pos_quant = (

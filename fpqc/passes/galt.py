@@ -47,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp, StringAttr
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import PatternRewriter
 from xdsl.rewriter import InsertPoint
@@ -67,9 +67,8 @@ from fpqc.quant.galt import GaltSettings, SmoothedInput, learn_from_calibration
 
 
 def _label(linear: fpq.LinearOp) -> str:
-    role = linear.attributes.get(fpq.ROLE_ATTR)
     name = constant_key(linear.weight) or "inline weight"
-    return f"{role.data if isinstance(role, StringAttr) else 'linear'} ({name})"
+    return f"{fpq.role_of(linear) or 'linear'} ({name})"
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
+from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.ir import Block, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import PatternRewriter
@@ -182,11 +182,9 @@ def transformed_inputs(module: ModuleOp, roles: tuple[str, ...]) -> dict[SSAValu
     """
     readers: dict[SSAValue, list[fpq.LinearOp]] = {}
     for op in module.walk():
-        role = op.attributes.get(fpq.ROLE_ATTR)
         if (
             isinstance(op, fpq.LinearOp)
-            and isinstance(role, StringAttr)
-            and role.data in roles
+            and fpq.role_of(op) in roles
             and constant_value(op.weight) is not None
         ):
             readers.setdefault(op.input, []).append(op)
@@ -240,12 +238,11 @@ class GroupHadamardPass(ModulePass):
     ) -> None:
         assert isinstance(x.type, TensorType)
         k = x.type.get_shape()[-1]
-        role = linears[0].attributes[fpq.ROLE_ATTR]
-        assert isinstance(role, StringAttr)
+        role = fpq.role_of(linears[0])
         if self.block <= 0 or self.block & (self.block - 1) or k % self.block:
             raise FpqcError(
                 f"group-hadamard: block {self.block} must be a power of two dividing the {k} input "
-                f"features of the {role.data} linear layer; pick a block such as "
+                f"features of the {role} linear layer; pick a block such as "
                 f"{k & -k if k > 0 else 1}"
             )
         q = ght_matrix(k, self.block, seed)

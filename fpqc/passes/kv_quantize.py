@@ -23,11 +23,30 @@ from dataclasses import dataclass
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import (
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
 from xdsl.utils.exceptions import VerifyException
 
 from fpqc.dialects import fpq
 from fpqc.errors import FpqcError
 from fpqc.numerics import Format
+
+
+@dataclass(frozen=True)
+class SetKvQuant(RewritePattern):
+    """Give an ``fpq.attention`` the KV-cache quantization ``quant``."""
+
+    quant: fpq.QuantAttr
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: fpq.AttentionOp, rewriter: PatternRewriter) -> None:
+        if op.kv_quant != self.quant:
+            op.kv_quant = self.quant
+            rewriter.notify_op_modified(op)
 
 
 @dataclass(frozen=True)
@@ -45,6 +64,4 @@ class KvQuantizePass(ModulePass):
             quant = fpq.QuantAttr.get(fmt, "token", rounding=self.rounding)
         except VerifyException as e:
             raise FpqcError(str(e)) from None
-        for attention in op.walk():
-            if isinstance(attention, fpq.AttentionOp):
-                attention.kv_quant = quant
+        PatternRewriteWalker(SetKvQuant(quant), apply_recursively=False).rewrite_module(op)

@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
+from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     PatternRewriter,
@@ -59,8 +59,7 @@ class QuantizeLinearLayers(RewritePattern):
     keep_float: tuple[str, ...]
 
     def selected(self, op: fpq.LinearOp) -> bool:
-        role = op.attributes.get(fpq.ROLE_ATTR)
-        return not (isinstance(role, StringAttr) and role.data in self.keep_float)
+        return fpq.role_of(op) not in self.keep_float
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: fpq.LinearOp, rewriter: PatternRewriter) -> None:

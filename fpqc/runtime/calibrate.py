@@ -59,7 +59,7 @@ from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
-from xdsl.dialects.builtin import ModuleOp, StringAttr
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
 
 from fpqc.dialects import fpq
@@ -92,8 +92,7 @@ def linear_layers(module: ModuleOp) -> list[tuple[fpq.LinearOp, LinearLayer]]:
     """Every ``fpq.linear`` in program order with its :class:`LinearLayer` (names: module docstring)."""
     out, block, seen = [], -1, set()
     for i, op in enumerate(o for o in module.walk() if isinstance(o, fpq.LinearOp)):
-        role_attr = op.attributes.get("fpq.role")
-        role = role_attr.data if isinstance(role_attr, StringAttr) else None
+        role = fpq.role_of(op)
         if role == "ada_lin":
             block += 1
         in_block = role in BLOCK_ROLES and block >= 0

@@ -49,6 +49,7 @@ from xdsl.ir import Dialect
 
 from fpqc.dialects.onnx.base import (
     OnnxOp,
+    OperandKind,
     attribute_value,
     dense_array,
     inline_constant_value,
@@ -178,6 +179,7 @@ Onnx = Dialect("onnx", list(ONNX_OPS.values()), [])
 
 __all__ = [
     "ONNX_OPS",
+    "OperandKind",
     "AddOp",
     "CastOp",
     "ClipOp",

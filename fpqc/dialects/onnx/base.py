@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from enum import Enum
 from typing import Any
 
 import numpy as np
@@ -67,6 +68,14 @@ def inline_constant_value(value: SSAValue) -> np.ndarray | None:
     return None
 
 
+class OperandKind(Enum):
+    """How many values an operand definition takes in ONNX's positional input list."""
+
+    REQUIRED = "required"
+    OPTIONAL = "optional"
+    VARIADIC = "variadic"
+
+
 class OnnxOp(IRDLOperation):
     """Base of the ops of one ONNX node; ``infer_types`` gives the result types.
 
@@ -78,6 +87,19 @@ class OnnxOp(IRDLOperation):
     # The assembly format shared by all ops with operands.
     assembly_format = "operands attr-dict `:` functional-type(operands, results)"
     irdl_options = (ParsePropInAttrDict(),)
+
+    @classmethod
+    def operand_kinds(cls) -> list[tuple[str, OperandKind]]:
+        """Each operand definition's name and kind, in ONNX's input order."""
+        kinds: list[tuple[str, OperandKind]] = []
+        for name, definition in cls.get_irdl_definition().operands:
+            if isinstance(definition, OptOperandDef):
+                kinds.append((name, OperandKind.OPTIONAL))
+            elif isinstance(definition, VarOperandDef):
+                kinds.append((name, OperandKind.VARIADIC))
+            else:
+                kinds.append((name, OperandKind.REQUIRED))
+        return kinds
 
     @classmethod
     def attribute_values(cls, properties: Mapping[str, Attribute]) -> dict[str, Any]:
@@ -145,9 +167,9 @@ class OnnxOp(IRDLOperation):
     def positional_operands(self) -> list[SSAValue | None]:
         """The operands as ONNX lists them (see the class docstring)."""
         flat: list[SSAValue | None] = []
-        for name, definition in self.get_irdl_definition().operands:
+        for name, kind in self.operand_kinds():
             value = getattr(self, name)
-            if isinstance(definition, VarOperandDef) and not isinstance(definition, OptOperandDef):
+            if kind is OperandKind.VARIADIC:
                 flat.extend(value)
             else:
                 flat.append(value)
@@ -184,11 +206,11 @@ def _group_operands(cls: type[OnnxOp], operands: Sequence[SSAValue | None]) -> l
     """``operands`` (positional) grouped as ``cls.build`` takes them, one entry per definition."""
     grouped: list[Any] = []
     rest = list(operands)
-    for name, definition in cls.get_irdl_definition().operands:
-        if isinstance(definition, OptOperandDef):
+    for name, kind in cls.operand_kinds():
+        if kind is OperandKind.OPTIONAL:
             value = rest.pop(0) if rest else None
             grouped.append([] if value is None else [value])
-        elif isinstance(definition, VarOperandDef):
+        elif kind is OperandKind.VARIADIC:
             grouped.append(rest)
             rest = []
         else:

@@ -20,7 +20,6 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.dialects.func import FuncOp, ReturnOp
 from xdsl.ir import Attribute, Block, Region, SSAValue
-from xdsl.irdl import OptionalDef, OptOperandDef, VarOperandDef
 from xdsl.utils.exceptions import VerifyException
 
 from fpqc.dialects.onnx import (
@@ -28,6 +27,7 @@ from fpqc.dialects.onnx import (
     ConstantOp,
     InferenceError,
     OnnxOp,
+    OperandKind,
     onnx_element_type,
 )
 from fpqc.dialects.tensor_types import tensor_type_of
@@ -307,21 +307,21 @@ class _Importer:
         while names and not names[-1]:
             names.pop()
         operands: list[Value | None] = [self._lookup(name, where) if name else None for name in names]
-        definitions = list(cls.get_irdl_definition().operands)
+        definitions = cls.operand_kinds()
         for position, (name, _) in enumerate(definitions):
             if name in attribute_inputs:
                 operands += [None] * (position + 1 - len(operands))
                 operands[position] = _Constant(attribute_inputs[name], f"{node.name or node.op_type}.{name}")
-        variadic = any(isinstance(d, VarOperandDef) and not isinstance(d, OptOperandDef) for _, d in definitions)
-        required = sum(not isinstance(d, OptionalDef) for _, d in definitions)
+        variadic = any(kind is OperandKind.VARIADIC for _, kind in definitions)
+        required = sum(kind is OperandKind.REQUIRED for _, kind in definitions)
         if variadic:
             if len(operands) < 1 or None in operands:
                 raise self._error(f"{where}: expected at least one input, all present")
             return operands
         if not required <= len(operands) <= len(definitions):
             raise self._error(f"{where}: expected {required} to {len(definitions)} inputs, got {len(operands)}")
-        for (name, definition), operand in zip(definitions, operands):
-            if operand is None and not isinstance(definition, OptionalDef):
+        for (name, kind), operand in zip(definitions, operands):
+            if operand is None and kind is OperandKind.REQUIRED:
                 raise self._error(f"{where}: the required input '{name}' is empty")
         return operands
 
