@@ -78,7 +78,8 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import FunctionType, ModuleOp, StringAttr, SymbolRefAttr
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
-from xdsl.rewriter import InsertPoint, Rewriter
+from xdsl.pattern_rewriter import PatternRewriter
+from xdsl.rewriter import InsertPoint
 
 from fpqc.analysis.dataflow import dataflow_graph
 from fpqc.dialects import fpq, hls
@@ -129,11 +130,12 @@ class OutlineKernelsPass(ModulePass):
         target = load_target(self.target)
         taken = {k.sym_name.data for k in op.ops if isinstance(k, hls.KernelOp)}
         counter = (i for i in itertools.count() if f"kernel_{i}" not in taken)
+        rewriter = PatternRewriter(InsertPoint.at_end(op.body.block))
         new: list[hls.KernelOp] = []
         for function in [f for f in op.ops if isinstance(f, func.FuncOp) and not f.is_declaration]:
-            new += _outline_function(function, target, counter)
+            new += _outline_function(function, target, counter, rewriter)
         if self.dedupe and new:
-            _dedupe_kernels(op, new, taken)
+            _dedupe_kernels(op, new, taken, rewriter)
 
 
 def kernel_signature(kernel: hls.KernelOp) -> str:
@@ -156,7 +158,9 @@ def kernel_signature(kernel: hls.KernelOp) -> str:
     return "\n".join(parts)
 
 
-def _dedupe_kernels(module: ModuleOp, new: list[hls.KernelOp], taken: set[str]) -> None:
+def _dedupe_kernels(
+    module: ModuleOp, new: list[hls.KernelOp], taken: set[str], rewriter: PatternRewriter
+) -> None:
     """Merge identical kernels among ``new``; renumber the survivors in order."""
     first: dict[str, hls.KernelOp] = {}
     rename: dict[str, hls.KernelOp] = {}
@@ -169,15 +173,17 @@ def _dedupe_kernels(module: ModuleOp, new: list[hls.KernelOp], taken: set[str]) 
         target = rename.get(call.callee.string_value())
         if target is not None:
             call.callee = SymbolRefAttr(final[id(target)])
+            rewriter.notify_op_modified(call)
     for kernel in new:
         if kernel not in survivors:
-            Rewriter.erase_op(kernel)
+            rewriter.erase(kernel)
     for kernel in survivors:
         kernel.sym_name = StringAttr(final[id(kernel)])
+        rewriter.notify_op_modified(kernel)
 
 
 def _outline_function(
-    function: func.FuncOp, target: Target, counter: Iterator[int]
+    function: func.FuncOp, target: Target, counter: Iterator[int], rewriter: PatternRewriter
 ) -> list[hls.KernelOp]:
     """Outline the regions of ``function``; return the new kernels in order."""
     block = function.body.block
@@ -202,18 +208,18 @@ def _outline_function(
     kernels: list[hls.KernelOp] = []
     for r, members in enumerate(regions):
         calls[r], kernel = _outline_region(
-            function, [ops[i] for i in members], f"kernel_{next(counter)}", target
+            function, [ops[i] for i in members], f"kernel_{next(counter)}", target, rewriter
         )
         kernels.append(kernel)
     for node in order:
         moved = calls[node[1]] if node[0] == "kernel" else ops[node[1]]
         moved.detach()
-        Rewriter.insert_op(moved, InsertPoint.before(terminator))
+        rewriter.insert(moved, InsertPoint.before(terminator))
     return kernels
 
 
 def _outline_region(
-    function: func.FuncOp, region_ops: list[Operation], name: str, target: Target
+    function: func.FuncOp, region_ops: list[Operation], name: str, target: Target, rewriter: PatternRewriter
 ) -> tuple[hls.CallOp, hls.KernelOp]:
     """Move ``region_ops`` into a new kernel before ``function``; return its (unplaced) call."""
     members = set(region_ops)
@@ -244,13 +250,13 @@ def _outline_region(
         target.name,
         target.lanes,
     )
-    Rewriter.insert_op(kernel, InsertPoint.before(function))
+    rewriter.insert(kernel, InsertPoint.before(function))
 
     call = hls.CallOp(name, inputs, [v.type for v in outputs])
-    Rewriter.insert_op(call, InsertPoint.before(region_ops[0]))
+    rewriter.insert(call, InsertPoint.before(region_ops[0]))
     for old, new in zip(outputs, call.res):
         new.name_hint = old.name_hint
-        old.replace_uses_with_if(new, lambda use: use.operation not in members)
+        rewriter.replace_uses_with_if(old, new, lambda use: use.operation not in members)
     for op in reversed(region_ops):
-        Rewriter.erase_op(op)
+        rewriter.erase(op)
     return call, kernel
