@@ -28,7 +28,8 @@ def c_float(v) -> str:
     return np.format_float_scientific(np.float32(v), unique=True, trim="-", exp_digits=1) + "f"
 
 
-def _array(ctype: str, name: str, items: list[str], per_line: int = 8) -> str:
+def c_array(ctype: str, name: str, items: list[str], per_line: int = 8) -> str:
+    """``static const ctype name[N] = {...};`` holding ``items`` (C++ literals), ``per_line`` a line."""
     lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
     body = ",\n    ".join(lines)
     return f"static const {ctype} {name}[{len(items)}] = {{\n    {body}\n}};\n"
@@ -44,11 +45,11 @@ def emit_quantizer_tables(fmt: Format, rounding: str, prefix: str) -> str:
     out = [f"// fpqc LUT quantizer: format {fmt.name}, rounding {rounding}\n"]
     for side_name, side in (("neg", table.neg), ("pos", table.pos)):
         n = side.n_thresholds
-        out.append(_array("float", f"{prefix}_thr_{side_name}",
+        out.append(c_array("float", f"{prefix}_thr_{side_name}",
                           [c_float(t) for t in side.thresholds]))
-        out.append(_array("unsigned char", f"{prefix}_tie_{side_name}",
+        out.append(c_array("unsigned char", f"{prefix}_tie_{side_name}",
                           [str(int(t)) for t in side.tie_up], 16))
-        out.append(_array("unsigned char", f"{prefix}_code_{side_name}",
+        out.append(c_array("unsigned char", f"{prefix}_code_{side_name}",
                           [str(int(c)) for c in side.codes], 16))
         out.append(
             f"static const fpqc::QuantizerSide {prefix}_{side_name} = {{{prefix}_thr_{side_name}, "
@@ -61,7 +62,7 @@ def emit_quantizer_tables(fmt: Format, rounding: str, prefix: str) -> str:
 def emit_decode_table(fmt: Format, prefix: str) -> str:
     """``static const float {prefix}_decode[n_codes]``: the value of every code."""
     values = [c_float(v) for v in fmt.decode_table()]
-    return f"// fpqc decode table: format {fmt.name}\n" + _array("float", f"{prefix}_decode", values)
+    return f"// fpqc decode table: format {fmt.name}\n" + c_array("float", f"{prefix}_decode", values)
 
 
 def _int_ctype(lo: int, hi: int) -> str:
@@ -80,6 +81,6 @@ def emit_product_table(fa: Format, fb: Format, prefix: str) -> str:
     items = [f"{int(v)}{suffix}" for v in table.ravel()]
     return (
         f"// fpqc product table: {fa.name} x {fb.name}, index a * {fb.n_codes} + b\n"
-        + _array(ctype, f"{prefix}_prod", items, 16)
+        + c_array(ctype, f"{prefix}_prod", items, 16)
         + f"static const float {prefix}_unit = {c_float(product_unit(fa, fb))};\n"
     )

@@ -96,8 +96,8 @@ import numpy as np
 from fpqc.numerics.errors import NumericsError
 from fpqc.numerics.c_arrays import c_float, emit_product_table, emit_quantizer_tables
 from fpqc.numerics.formats import Format
-from fpqc.numerics.products import _check_scales, _combine, _split_groups, product_unit
-from fpqc.numerics.scales import _group_view, expand_scales
+from fpqc.numerics.products import check_group_scales, combine_group, product_unit, split_groups
+from fpqc.numerics.scales import expand_scales, group_view
 
 PRESETS = {"dfq-w4a4": "e1m2/e2m1", "dfq-w6a6": "int6/e2m3", "mixedformat": "e2m1/e2m1"}
 
@@ -144,7 +144,7 @@ def _check_groups(x: np.ndarray, group_size: int | None) -> np.ndarray:
     if x.ndim == 0:
         raise NumericsError(
             "dual-format quantization needs at least one axis (groups run along the last)")
-    return _group_view(x, -1, group_size)
+    return group_view(x, -1, group_size)
 
 
 def compute_dual_scales(x, dual: DualFormat, group_size: int | None = None):
@@ -199,17 +199,17 @@ def dual_qlinear(neg_codes, pos_codes, dual: DualFormat, s_neg, s_pos, w_codes, 
     ``s_neg`` / ``s_pos`` are [T, K/gx] (or [T]: per token), ``w_scales``
     [O, K/gw] (or [O]); ``group_size`` is the finer of gx and gw.
     """
-    un, wn = _split_groups(neg_codes, dual.neg, w_codes, w_fmt, group_size)
-    up, wp = _split_groups(pos_codes, dual.pos, w_codes, w_fmt, group_size)
+    un, wn = split_groups(neg_codes, dual.neg, w_codes, w_fmt, group_size)
+    up, wp = split_groups(pos_codes, dual.pos, w_codes, w_fmt, group_size)
     g, t, o = un.shape[0], un.shape[1], wn.shape[2]
-    sn = _check_scales(s_neg, t, g, "negative-side activation")
-    sp = _check_scales(s_pos, t, g, "positive-side activation")
-    ws = _check_scales(w_scales, o, g, "weight")
+    sn = check_group_scales(s_neg, t, g, "negative-side activation")
+    sp = check_group_scales(s_pos, t, g, "positive-side activation")
+    ws = check_group_scales(w_scales, o, g, "weight")
     unit_n, unit_p = product_unit(dual.neg, w_fmt), product_unit(dual.pos, w_fmt)
     acc = np.zeros((t, o), dtype=np.float32)
     for i in range(g):
-        acc = _combine(acc, np.matmul(un[i], wn[i]), sn[:, i], ws[:, i], unit_n)
-        acc = _combine(acc, np.matmul(up[i], wp[i]), sp[:, i], ws[:, i], unit_p)
+        acc = combine_group(acc, np.matmul(un[i], wn[i]), sn[:, i], ws[:, i], unit_n)
+        acc = combine_group(acc, np.matmul(up[i], wp[i]), sp[:, i], ws[:, i], unit_p)
     if bias is not None:
         acc = acc + np.asarray(bias, dtype=np.float32)
     return acc

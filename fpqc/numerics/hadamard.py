@@ -57,7 +57,7 @@ from __future__ import annotations
 import numpy as np
 
 from fpqc.numerics.errors import NumericsError
-from fpqc.numerics.c_arrays import _array, c_float
+from fpqc.numerics.c_arrays import c_array, c_float
 
 INV_SQRT2_F32 = np.float32(0.70710677)  # 0x3f3504f3, float32 nearest 1/sqrt(2)
 
@@ -151,5 +151,5 @@ def ght_f32(x, signs, block: int) -> np.ndarray:
 def emit_ght_signs(signs, prefix: str) -> str:
     """``static const float {prefix}_signs[dim]`` (+-1 literals) for ``fpqc::ght_f32``."""
     signs = np.asarray(signs, dtype=np.float32)
-    return f"// fpqc GHT random signs ({signs.size})\n" + _array(
+    return f"// fpqc GHT random signs ({signs.size})\n" + c_array(
         "float", f"{prefix}_signs", [c_float(s) for s in signs], 16)

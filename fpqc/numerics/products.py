@@ -73,7 +73,7 @@ def accumulator_bits(fa: Format, fb: Format, group_size: int) -> int:
     return bound.bit_length() + 1
 
 
-def _split_groups(x_codes, fa: Format, w_codes, fb: Format, group_size: int):
+def split_groups(x_codes, fa: Format, w_codes, fb: Format, group_size: int):
     """Unit arrays ``[G, T, gs]`` and ``[G, gs, O]`` in the dtype that keeps matmul exact."""
     x_codes, w_codes = np.asarray(x_codes), np.asarray(w_codes)
     if x_codes.ndim != 2 or w_codes.ndim != 2 or x_codes.shape[1] != w_codes.shape[1]:
@@ -99,11 +99,12 @@ def _split_groups(x_codes, fa: Format, w_codes, fb: Format, group_size: int):
 
 def group_partial_sums(x_codes, fa: Format, w_codes, fb: Format, group_size: int) -> np.ndarray:
     """float64 [G, T, O]: exact integer group sums of products, in product units."""
-    ua, ub = _split_groups(x_codes, fa, w_codes, fb, group_size)
+    ua, ub = split_groups(x_codes, fa, w_codes, fb, group_size)
     return np.matmul(ua, ub).astype(np.float64)
 
 
-def _check_scales(scales, rows: int, g: int, what: str) -> np.ndarray:
+def check_group_scales(scales, rows: int, g: int, what: str) -> np.ndarray:
+    """``scales`` broadcast to float32 ``[rows, g]`` (coarser groups repeated); NumericsError if they do not fit."""
     s = np.asarray(scales, dtype=np.float32)
     if s.ndim == 1:
         s = s[:, None]
@@ -115,8 +116,9 @@ def _check_scales(scales, rows: int, g: int, what: str) -> np.ndarray:
     return np.broadcast_to(np.repeat(s, g // s.shape[1], axis=1), (rows, g))
 
 
-def _combine(acc: np.ndarray, partial: np.ndarray, xs: np.ndarray, ws: np.ndarray,
-             unit: np.float32) -> np.ndarray:
+def combine_group(
+    acc: np.ndarray, partial: np.ndarray, xs: np.ndarray, ws: np.ndarray, unit: np.float32
+) -> np.ndarray:
     """One step of the contract: ``acc + (xs * ws) * (float32(partial) * unit)``."""
     p = partial.astype(np.float32) * unit
     t = xs[:, None] * ws[None, :]
@@ -127,12 +129,12 @@ def combine_groups(partials, x_scales, w_scales, unit) -> np.ndarray:
     """float32 [T, O] from partial sums [G, T, O] in the contract's order (module docstring)."""
     partials = np.asarray(partials)
     g, t, o = partials.shape
-    xs = _check_scales(x_scales, t, g, "activation")
-    ws = _check_scales(w_scales, o, g, "weight")
+    xs = check_group_scales(x_scales, t, g, "activation")
+    ws = check_group_scales(w_scales, o, g, "weight")
     unit = np.float32(unit)
     acc = np.zeros((t, o), dtype=np.float32)
     for i in range(g):
-        acc = _combine(acc, partials[i], xs[:, i], ws[:, i], unit)
+        acc = combine_group(acc, partials[i], xs[:, i], ws[:, i], unit)
     return acc
 
 
@@ -144,14 +146,14 @@ def qlinear(x_codes, fa: Format, x_scales, w_codes, fb: Format, w_scales, group_
     one scale per row; a leading 1 broadcasts); ``group_size`` is the finer of
     gx and gw.  Groups are multiplied one at a time, so memory stays O(T*O).
     """
-    ua, ub = _split_groups(x_codes, fa, w_codes, fb, group_size)
+    ua, ub = split_groups(x_codes, fa, w_codes, fb, group_size)
     g, t, o = ua.shape[0], ua.shape[1], ub.shape[2]
-    xs = _check_scales(x_scales, t, g, "activation")
-    ws = _check_scales(w_scales, o, g, "weight")
+    xs = check_group_scales(x_scales, t, g, "activation")
+    ws = check_group_scales(w_scales, o, g, "weight")
     unit = product_unit(fa, fb)
     acc = np.zeros((t, o), dtype=np.float32)
     for i in range(g):
-        acc = _combine(acc, np.matmul(ua[i], ub[i]), xs[:, i], ws[:, i], unit)
+        acc = combine_group(acc, np.matmul(ua[i], ub[i]), xs[:, i], ws[:, i], unit)
     if bias is not None:
         acc = acc + np.asarray(bias, dtype=np.float32)
     return acc

@@ -42,7 +42,7 @@ from fpqc.numerics.formats import Format
 SCALE_KINDS = ("fp32", "e8m0")
 
 
-def _group_view(x: np.ndarray, axis: int, group_size: int | None):
+def group_view(x: np.ndarray, axis: int, group_size: int | None):
     """``x`` reshaped so that groups are the last axis: ``[..., G, gs]`` with axis moved last."""
     k = x.shape[axis]
     gs = k if group_size is None else int(group_size)
@@ -95,7 +95,7 @@ def compute_scales(x, fmt: Format, axis: int | None = -1, group_size: int | None
         absmax = np.asarray(absmax).astype(np.float32).reshape((1,) * x.ndim)
     else:
         axis = axis % x.ndim
-        groups = _group_view(x, axis, group_size)
+        groups = group_view(x, axis, group_size)
         absmax = np.moveaxis(np.max(np.abs(groups), axis=-1).astype(np.float32), -1, axis)
     broken = ~np.isfinite(absmax)
     if scale_kind == "fp32":
