@@ -69,7 +69,18 @@ def run_pipeline(module: ModuleOp, spec: str, stage: str) -> None:
         pipeline.apply(make_context(), module)
         module.verify()
     except (VerifyException, DiagnosticException) as e:
-        raise FpqcError(f"{stage} stage produced invalid IR: {str(e).strip().splitlines()[0]}") from None
+        raise FpqcError(f"{stage} stage produced invalid IR: {_first_failure(module, e)}") from None
+
+
+def _first_failure(module: ModuleOp, error: Exception) -> str:
+    """One line for a verification failure, naming the op that fails when IRDL's message does not."""
+    for op in module.walk():
+        try:
+            op.verify(verify_nested_ops=False)
+        except VerifyException as e:
+            message = " ".join(line.strip() for line in str(e).strip().splitlines()[:2])
+            return message if message.startswith(op.name) else f"{op.name}: {message}"
+    return str(error).strip().splitlines()[0]
 
 
 def _package_version(name: str) -> str:
