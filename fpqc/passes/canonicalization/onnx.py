@@ -1,7 +1,10 @@
 """Canonicalization patterns of the ``onnx`` dialect: ops that compute nothing go away.
 
 Each pattern replaces an op by its operand (or a chain by one op) only when
-the result is provably the same value, bit for bit.
+the result is provably the same value, bit for bit.  Chains of data movement
+become the one op they amount to: ``Reshape → Transpose → Reshape`` that only
+permutes axes (the dynamo exporter's spelling of ``k.transpose(-2, -1)`` on
+merged batch and head axes) becomes one ``Transpose``.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from xdsl.dialects.builtin import ArrayAttr, IntegerAttr
+from xdsl.dialects.builtin import ArrayAttr, IntegerAttr, i64
 from xdsl.pattern_rewriter import (
     PatternRewriter,
     RewritePattern,
@@ -91,6 +94,68 @@ class RemoveInverseTransposes(RewritePattern):
             rewriter.replace(op, (), (inner.data,))
 
 
+MAX_LAYOUT_ELEMENTS = 1 << 24
+"""Largest tensor whose element order a layout pattern traces (an index array of this many int64s)."""
+
+
+def transpose_equivalent(x_shape: Sequence[int], moved: np.ndarray) -> list[int] | None:
+    """The ``perm`` with ``x.transpose(perm) == moved`` for the index array ``moved`` of ``x``, or None.
+
+    ``moved`` is ``arange(size).reshape(x_shape)`` after the chain of Reshapes
+    and Transposes; each of its axes must step through ``x`` by one of ``x``'s
+    strides.  Unit axes are matched to ``x``'s unit axes in order.
+    """
+    if moved.ndim != len(x_shape):
+        return None
+    strides = [int(np.prod(x_shape[axis + 1 :], dtype=np.int64)) for axis in range(len(x_shape))]
+    perm: list[int] = []
+    for axis, dim in enumerate(moved.shape):
+        if dim == 1:
+            candidates = [a for a in range(len(x_shape)) if x_shape[a] == 1 and a not in perm]
+        else:
+            step = int(np.take(moved, 1, axis=axis).flat[0]) - int(moved.flat[0])
+            candidates = [a for a in range(len(x_shape)) if strides[a] == step and x_shape[a] == dim]
+        if not candidates or candidates[0] in perm:
+            return None
+        perm.append(candidates[0])
+    index = np.arange(moved.size, dtype=np.int64).reshape(x_shape)
+    return perm if np.array_equal(index.transpose(perm), moved) else None
+
+
+class ReshapeTransposeReshapeToTranspose(RewritePattern):
+    """``Reshape(Transpose(Reshape(x)))`` that only permutes ``x``'s axes → ``Transpose(x)``.
+
+    Found by tracing the element order of ``x`` through the chain; the
+    intermediate ops stay for other users (dead-code elimination removes them).
+    """
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: onnx.ReshapeOp, rewriter: PatternRewriter, /) -> None:
+        transpose = op.data.owner
+        if not isinstance(transpose, onnx.TransposeOp):
+            return
+        inner = transpose.data.owner
+        if not isinstance(inner, onnx.ReshapeOp):
+            return
+        x = inner.data
+        x_shape = x.type.get_shape()
+        size = int(np.prod(x_shape, dtype=np.int64))
+        if size > MAX_LAYOUT_ELEMENTS:
+            return
+        middle = transpose.data.type.get_shape()
+        perm = _permutation(transpose.perm, len(middle))
+        moved = np.arange(size, dtype=np.int64).reshape(middle).transpose(perm).reshape(op.result.type.get_shape())
+        equivalent = transpose_equivalent(x_shape, moved)
+        if equivalent is None:
+            return
+        single = onnx.TransposeOp.build(
+            operands=[x],
+            result_types=[op.result.type],
+            properties={"perm": ArrayAttr([IntegerAttr(axis, i64) for axis in equivalent])},
+        )
+        rewriter.replace(op, single)
+
+
 class RemoveMulByOne(RewritePattern):
     """``Mul(x, 1)`` or ``Mul(1, x)`` with a constant all-ones factor and x's type as result → ``x``."""
 
@@ -109,5 +174,6 @@ ONNX_CANONICALIZATION_PATTERNS: tuple[RewritePattern, ...] = (
     CollapseReshapeChain(),
     RemoveIdentityTranspose(),
     RemoveInverseTransposes(),
+    ReshapeTransposeReshapeToTranspose(),
     RemoveMulByOne(),
 )
