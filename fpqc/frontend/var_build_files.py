@@ -14,6 +14,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from fpqc.errors import FpqcError
+
 CONFIG_METADATA = "fpqc.var_config"
 CONFIG_FILE = "var_config.json"
 VAE_FILE = "vae.npz"
@@ -23,7 +25,10 @@ def fpqc_metadata(model: Path) -> dict[str, str]:
     """The ``fpqc.*`` metadata of an ONNX file (its VAR configuration, export route)."""
     import onnx
 
-    proto = onnx.load(str(model), load_external_data=False)
+    try:
+        proto = onnx.load(str(model), load_external_data=False)
+    except Exception as e:  # onnx raises DecodeError, OSError, ... for unreadable files
+        raise FpqcError(f"{model}: not a readable ONNX file ({e})") from None
     return {p.key: p.value for p in proto.metadata_props if p.key.startswith("fpqc.")}
 
 

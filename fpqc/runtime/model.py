@@ -37,7 +37,7 @@ from fpqc.backends.interp.runner import model_input_names, run_module
 from fpqc.compiler import load_build, load_onnx, run_pipeline
 from fpqc.errors import FpqcError
 from fpqc.frontend.var.config import VARConfig
-from fpqc.frontend.var_build_files import CONFIG_FILE, CONFIG_METADATA, VAE_FILE
+from fpqc.frontend.var_build_files import CONFIG_FILE, CONFIG_METADATA, VAE_FILE, fpqc_metadata
 from fpqc.passes.pipelines import RAISE_PIPELINE
 from fpqc.runtime.schedule import ScaleStep
 from fpqc.weights import WeightStore
@@ -62,13 +62,7 @@ class RunObserver(Interpreter.Listener):
 
 
 def _onnx_var_config(path: Path) -> VARConfig:
-    import onnx
-
-    try:
-        proto = onnx.load(str(path), load_external_data=False)
-    except Exception as e:  # onnx raises DecodeError, OSError, ... for unreadable files
-        raise FpqcError(f"{path}: not a readable ONNX file ({e})") from None
-    meta = {p.key: p.value for p in proto.metadata_props}
+    meta = fpqc_metadata(path)
     if CONFIG_METADATA not in meta:
         raise FpqcError(
             f"{path}: no '{CONFIG_METADATA}' metadata, so not a VAR exported by fpqc; export it with `fpqc export-var`"

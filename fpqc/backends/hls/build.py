@@ -27,7 +27,7 @@ from pathlib import Path
 from xdsl.dialects.builtin import ModuleOp
 
 from fpqc.backends.hls.csim_sources import csim_main, kernel_driver
-from fpqc.backends.hls.host_schedule import KERNEL_DRIVER, SCHEDULE_FILE, host_schedule
+from fpqc.backends.hls.host_schedule import KERNEL_DRIVER, MAIN_DRIVER, SCHEDULE_FILE, host_schedule
 from fpqc.backends.hls.kernel_cpp import KernelEmitter, role_names
 from fpqc.backends.hls.tables import TableSet
 from fpqc.backends.hls.vitis import vitis_files
@@ -94,7 +94,7 @@ def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Ta
     files["weights.json"] = _json(manifest)
     files[SCHEDULE_FILE] = _json(schedule.to_json([emitter.describe() for emitter in emitters.values()]))
     if schedule.csim_refusal() is None:
-        files["csim/csim_main.cpp"] = csim_main(schedule, emitters, manifest)
+        files[MAIN_DRIVER] = csim_main(schedule, emitters, manifest)
     if emitters:
         files[KERNEL_DRIVER] = kernel_driver(emitters)
     for name, text in vitis_files(list(kernels), target).items():

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fpqc.backends.hls.host_schedule import KERNEL_DRIVER, SCHEDULE_FILE
+from fpqc.backends.hls.host_schedule import KERNEL_DRIVER, MAIN_DRIVER, SCHEDULE_FILE
 from fpqc.errors import FpqcError
 
 CXXFLAGS = ("-std=gnu++14", "-O2", "-ffp-contract=off", "-fno-fast-math")
@@ -127,7 +127,7 @@ def compile_csim(build_dir: Path, dump: bool = False) -> Path:
         raise FpqcError(f"{build_dir}: cannot C-simulate this build: {schedule['csim']}")
     kernels = build_dir / "kernels"
     exe = build_dir / "csim" / ("csim_dump" if dump else "csim")
-    sources = [build_dir / "csim" / "csim_main.cpp"] + [kernels / f"{k}.cpp" for k in kernel_names(schedule)]
+    sources = [build_dir / MAIN_DRIVER] + [kernels / f"{k}.cpp" for k in kernel_names(schedule)]
     return _link(build_dir, sources, exe, dump)
 
 

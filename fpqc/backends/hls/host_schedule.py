@@ -34,6 +34,7 @@ from fpqc.dialects.tensor_types import element_type_to_dtype
 SCHEDULE_FILE = "host_schedule.json"
 SCHEDULE_FORMAT = "fpqc.host_schedule/2"
 KERNEL_DRIVER = "csim/csim_kernels.cpp"
+MAIN_DRIVER = "csim/csim_main.cpp"
 
 
 @dataclass
