@@ -18,6 +18,13 @@ from fpqc.errors import FpqcError
 from fpqc.tools.reporting import run_reporting_errors
 
 
+VAE_HELP = "the VQVAE: vae.npz (default: beside the model, or the build's), or the released vae_ch160v4096z32.pth"
+
+
+def _optional_path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
 def _parse_shape_option(values: Sequence[str]) -> dict[str, tuple[int, ...]]:
     shapes: dict[str, tuple[int, ...]] = {}
     for item in values:
@@ -47,6 +54,8 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         recipe_name=args.recipe,
         input_shapes=_parse_shape_option(args.input_shape),
         calib=Path(args.calib) if args.calib else None,
+        vae=_optional_path(args.vae),
+        allow_partial_raise=args.allow_partial_raise,
     )
     if args.recipe is None and args.format == "fp4" and args.calib is None:
         print("note: no --calib, so fp4 compiles with the fp4-baseline recipe; "
@@ -74,12 +83,15 @@ def _load_npz(path: Path) -> dict[str, np.ndarray]:
 def _cmd_run(args: argparse.Namespace) -> int:
     from fpqc.backends.interp.runner import model_input_names, run_module
     from fpqc.compiler import load_build, load_onnx
+    from fpqc.frontend.onnx_import.class_dropout import REMOVED_NOTE, removed_class_dropout
 
     model = Path(args.model)
     if model.is_dir():
         module, store = load_build(model)
     else:
         module, store = load_onnx(model, _parse_shape_option(args.input_shape))
+        if removed_class_dropout(module):
+            print(f"note: {REMOVED_NOTE}", file=sys.stderr)
     inputs = _load_npz(Path(args.inputs))
     names = set(model_input_names(module))
     extra = sorted(set(inputs) - names)
@@ -147,7 +159,8 @@ def _cmd_export_var(args: argparse.Namespace) -> int:
         )
     try:
         cfg = VARConfig(depth=args.depth, **{k: v for k, v in overrides.items() if v is not None})
-        path = export_var(cfg, args.output, args.checkpoint, args.vae, route=args.route, batch=args.batch, seed=args.seed)
+        path = export_var(cfg, args.output, args.checkpoint, args.vae, route=args.route, batch=args.batch,
+                          seed=args.seed, opset=args.opset)
     except (ValueError, RuntimeError) as e:
         raise FpqcError(f"export-var: {str(e).strip().splitlines()[0]}") from None
     print(f"wrote {path} (depth {cfg.depth}, C {cfg.C}, L {cfg.L}, route {args.route}) and {Path(args.output) / 'vae.npz'}")
@@ -170,12 +183,13 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     calib = Path(args.calib) if args.calib else None
     if calib is not None and not calib.is_file():
         raise FpqcError(f"{calib}: no such file")
-    results, activations = evaluate_teacher_forced(model, recipes, Path(args.inputs) if args.inputs else None, calib)
+    vae = _optional_path(args.vae)
+    results, activations = evaluate_teacher_forced(model, recipes, _optional_path(args.inputs), calib, vae)
     if args.generate > 0:
         from fpqc.eval.generation import evaluate_generation
 
         classifier = Path(args.classifier) if args.classifier else model.parent / "classifier.pt"
-        scores = evaluate_generation(model, recipes, classifier, args.generate, calib, args.seed, args.cfg)
+        scores = evaluate_generation(model, recipes, classifier, args.generate, calib, args.seed, args.cfg, vae)
         print("float model: " + ", ".join(f"{k} {v:.3f}" for k, v in scores["float"].items()))
         for result in results:
             result.generation = scores[result.recipe]
@@ -216,7 +230,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from fpqc.runtime import VarRuntime
     from fpqc.runtime.images import save_image_grid
 
-    runtime = VarRuntime.load(Path(args.model))
+    runtime = VarRuntime.load(Path(args.model), _optional_path(args.vae))
     labels = np.repeat(runtime.check_labels(_parse_classes(args.classes)), args.samples)
     start = time.perf_counter()
     out = runtime.generate(labels, args.seed, cfg=args.cfg, top_k=args.top_k, top_p=args.top_p)
@@ -243,7 +257,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     if model.is_dir():
         raise FpqcError(f"{model}: calibration runs the float model; pass the ONNX file, not a build directory")
     classes = _parse_classes(args.classes)
-    runtime = VarRuntime.load(model)
+    runtime = VarRuntime.load(model, _optional_path(args.vae))
     result = calibrate(
         runtime, classes, args.samples, cfg=args.cfg, top_k=args.top_k, top_p=args.top_p, seed=args.seed,
         rows_per_scale=args.rows, model_name=model.name,
@@ -277,6 +291,10 @@ def _build_parser() -> argparse.ArgumentParser:
     compile_p.add_argument("--calib", default=None, help="calibration file from fpqc calibrate (GALT recipes)")
     compile_p.add_argument("--input-shape", action="append", default=[], metavar="NAME=DxD",
                            help="static shape for a dynamic model input (repeatable)")
+    compile_p.add_argument("--vae", default=None, help="the VQVAE the build carries for generation: vae.npz (default: beside the model) "
+                           "or the released vae_ch160v4096z32.pth")
+    compile_p.add_argument("--allow-partial-raise", action="store_true",
+                           help="compile a VAR even when raising recognises only part of it (the rest stays float)")
     compile_p.add_argument("-o", "--output", required=True, help="build directory to write")
     compile_p.set_defaults(handler=_cmd_compile)
 
@@ -292,6 +310,7 @@ def _build_parser() -> argparse.ArgumentParser:
     export_p.add_argument("--checkpoint", default=None, help="var_d*.pth with the released key names")
     export_p.add_argument("--vae", default=None, help="vae_ch160v4096z32.pth with the released key names")
     export_p.add_argument("--route", default="fpqc", help="fpqc | torchscript | dynamo")
+    export_p.add_argument("--opset", type=int, default=18, help="ONNX opset to export at (dynamo writes at least 18)")
     export_p.add_argument("--patch-nums", default=None, help="e.g. 1,2,3,4 (default: the released 10 scales)")
     export_p.add_argument("--vocab", type=int, default=None)
     export_p.add_argument("--cvae", type=int, default=None)
@@ -311,7 +330,9 @@ def _build_parser() -> argparse.ArgumentParser:
         default="fpqvar-w4a4,fpqvar-w4a4-kv6,fpqvar-w6a6,int4-rtn,int6-rtn,fp4-baseline,fp6-baseline,mixedformat",
         help="comma-separated recipe names (fpqc.passes.pipelines)",
     )
-    eval_p.add_argument("--inputs", default=None, help="teacher-forcing inputs (default: inputs.npz beside the model)")
+    eval_p.add_argument("--inputs", default=None, help="teacher-forcing inputs (default: inputs.npz beside the model, "
+                        "else the float model's own generations)")
+    eval_p.add_argument("--vae", default=None, help=VAE_HELP)
     eval_p.add_argument("--calib", default=None, help="calibration file from fpqc calibrate (for GALT recipes)")
     eval_p.add_argument("--generate", type=int, default=0, metavar="N",
                         help="also generate N images per class and score them (FID, IS, accuracy)")
@@ -328,15 +349,16 @@ def _build_parser() -> argparse.ArgumentParser:
         p.add_argument("--top-k", type=int, default=top_k, help="keep the k most likely tokens (0: all)")
         p.add_argument("--top-p", type=float, default=top_p, help="nucleus mass to keep (0: all)")
         p.add_argument("--seed", type=int, default=0, help="seed of the token draws")
+        p.add_argument("--vae", default=None, help=VAE_HELP)
 
     generate_p = sub.add_parser("generate", help="generate images with a VAR (ONNX: float; build: quantized)")
-    generate_p.add_argument("model", help="var.onnx (vae.npz beside it) or a build directory")
+    generate_p.add_argument("model", help="a VAR's ONNX file or a build directory")
     sampling_options(generate_p, 0, 0.0)
     generate_p.add_argument("-o", "--output", default="samples.npz", help=".npz of images and tokens (+ .png grid)")
     generate_p.set_defaults(handler=_cmd_generate)
 
     calibrate_p = sub.add_parser("calibrate", help="per-layer, per-scale activation statistics for FPQVAR (GALT)")
-    calibrate_p.add_argument("model", help="the float var.onnx (vae.npz beside it)")
+    calibrate_p.add_argument("model", help="the float VAR's ONNX file")
     sampling_options(calibrate_p, 900, 0.96)
     calibrate_p.add_argument("--rows", type=int, default=256, help="raw input rows kept per layer per scale")
     calibrate_p.add_argument("-o", "--output", default="calib.npz", help="calibration file (+ .json index, _absmax.png)")

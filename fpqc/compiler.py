@@ -10,12 +10,18 @@ A build directory holds::
     ir/3-hls.mlir
     model.hls.mlir       the final IR (what ``fpqc run BUILD`` and ``fpqc verify`` execute)
     weights.npz          the weight store behind its dense_resource references
-    var_config.json      for a VAR exported by fpqc: its configuration (from the ONNX metadata)
-    vae.npz              ... and the runtime's VQVAE, copied from beside the ONNX file
+    var_config.json      for a VAR: its configuration (fpqc's ONNX metadata, else read off the raised graph)
+    vae.npz              ... and the runtime's VQVAE (--vae, else vae.npz beside the ONNX file)
     kernels/ csim/ vitis/ weights.bin weights.json host_schedule.json   (the HLS backend)
 
 It is written into a temporary sibling directory and renamed into place at
 the end, so a failure leaves no partial build.
+
+A graph that looks like a VAR (AdaLN-modulated blocks, the block-causal mask)
+compiles only when raising recognised every block and every linear layer
+(:func:`~fpqc.analysis.var_blocks.recognise_blocks`); otherwise compile stops
+naming the first block and ONNX node where recognition failed, unless
+``allow_partial_raise`` accepts a build whose unrecognised parts stay in float.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException, Verify
 
 from fpqc.context import make_context, parse_module_file, print_module
 from fpqc.errors import FpqcError
+from fpqc.frontend.onnx_import.class_dropout import REMOVED_NOTE, removed_class_dropout
 from fpqc.frontend.var_build_files import VarBuildFiles
 from fpqc.passes import ALL_PASSES
 from fpqc.passes.pipelines import RAISE_PIPELINE, Recipe, hls_pipeline, recipe_for
@@ -103,6 +110,8 @@ class CompileReport:
     blocks: int = 0
     expected_blocks: int | None = None
     unraised: dict[str, int] = field(default_factory=dict)
+    raising_gaps: list[str] = field(default_factory=list)
+    class_dropout_removed: bool = False
 
     def to_json(self) -> dict:
         return {
@@ -118,6 +127,8 @@ class CompileReport:
             "transformer_blocks": self.blocks,
             "expected_transformer_blocks": self.expected_blocks,
             "ops_not_raised": self.unraised,
+            "raising_gaps": self.raising_gaps,
+            "class_dropout_removed": self.class_dropout_removed,
         }
 
     def summary(self) -> str:
@@ -129,6 +140,8 @@ class CompileReport:
             f"{quantized.get('fpq.linear', 0)} left in float",
             f"  blocks      {self._blocks_line()}",
             f"  not raised  {', '.join(f'{op} x{n}' for op, n in self.unraised.items()) or 'none'}",
+            *(f"  partial     {gap}" for gap in self.raising_gaps),
+            *([f"  note        {REMOVED_NOTE}"] if self.class_dropout_removed else []),
             f"  kernels     {len(self.kernels)}: {', '.join(self.kernels) or '-'}",
             f"  weights     {self.float_weight_bytes:,} B float -> {self.packed_weight_bytes:,} B packed",
         ]
@@ -175,9 +188,14 @@ def compile_model(
     recipe_name: str | None = None,
     input_shapes: dict[str, tuple[int, ...]] | None = None,
     calib: Path | None = None,
+    vae: Path | None = None,
+    allow_partial_raise: bool = False,
 ) -> CompileReport:
-    """Compile ``model`` into the build directory ``output`` (see module docstring)."""
-    from fpqc.analysis.var_blocks import recognise_blocks
+    """Compile ``model`` into the build directory ``output`` (see module docstring).
+
+    ``vae`` is the VQVAE the build carries for generation (``vae.npz`` or a released
+    ``.pth``); ``allow_partial_raise`` compiles a VAR whose blocks are not all recognised.
+    """
     from fpqc.backends.hls.build import emit_build
     from fpqc.targets import load_target
 
@@ -190,10 +208,13 @@ def compile_model(
     if not model.exists():
         raise FpqcError(f"{model}: no such file")
 
+    if vae is not None and not vae.is_file():
+        raise FpqcError(f"{vae}: no such file")
     module, store = load_onnx(model, input_shapes)
-    var_files = VarBuildFiles.of(model)
+    var_files: VarBuildFiles | None = None
     report = CompileReport(model.name, target_desc.name, target_desc.platform, recipe)
     report.float_weight_bytes = sum(store.get(k).nbytes for k in store.keys())
+    report.class_dropout_removed = removed_class_dropout(module)
 
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
@@ -212,9 +233,7 @@ def compile_model(
                 (staging / "ir" / f"{index}-{stage}.mlir").write_text(print_module(module))
                 report.stages[stage] = _op_histogram(module)
                 if stage == "raised":
-                    block_report = recognise_blocks(module)
-                    report.blocks = block_report.blocks
-                    report.unraised = block_report.unraised
+                    var_files = _check_raised(model, module, report, allow_partial_raise, vae)
             (staging / BUILD_IR).write_text(print_module(module))
             pruned = store.subset(_live_weight_keys(module))
             pruned.save(staging / BUILD_WEIGHTS)
@@ -237,7 +256,6 @@ def compile_model(
             "calibration": None if calib is None else {"file": calib.name, "sha256": _file_sha256(calib)},
         }
         if var_files is not None:
-            report.expected_blocks = var_files.depth
             var_files.write(staging)
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         (staging / "report.json").write_text(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
@@ -249,6 +267,34 @@ def compile_model(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return report
+
+
+def _check_raised(
+    model: Path, module: ModuleOp, report: CompileReport, allow_partial: bool, vae: Path | None
+) -> VarBuildFiles | None:
+    """Record what raising recognised; stop on a partially recognised VAR unless ``allow_partial``.
+
+    Returns the VAR's configuration and VQVAE for the build (None for a model that is not a VAR).
+    """
+    from fpqc.analysis.var_blocks import recognise_blocks
+
+    blocks = recognise_blocks(module)
+    report.blocks, report.unraised = blocks.blocks, blocks.unraised
+    var_files = VarBuildFiles.of(model, module if blocks.looks_like_var and blocks.complete else None, vae)
+    declared = var_files.depth if var_files is not None else None
+    report.expected_blocks = declared if declared is not None else blocks.sites if blocks.looks_like_var else None
+    gaps = list(blocks.gaps)
+    if declared is not None and declared != blocks.sites and not gaps:
+        gaps.append(f"the model declares {declared} transformer blocks, the graph has {blocks.sites} attention layers")
+    report.raising_gaps = gaps
+    if gaps and (blocks.looks_like_var or declared is not None) and not allow_partial:
+        more = f" (and {len(gaps) - 1} more)" if len(gaps) > 1 else ""
+        raise FpqcError(
+            f"{model}: {gaps[0]}{more}. The graph is a VAR that fpqc recognised only in part, so some of "
+            "it would stay in float unnoticed; see 'VAR exports' in the README for the spellings fpqc "
+            "recognises, or pass --allow-partial-raise to compile it with the unrecognised parts in float"
+        )
+    return var_files
 
 
 def _live_weight_keys(module: ModuleOp) -> list[str]:

@@ -31,7 +31,6 @@ import torch
 from fpqc.compiler import load_onnx, run_pipeline
 from fpqc.errors import FpqcError
 from fpqc.passes.pipelines import RAISE_PIPELINE, RECIPES
-from fpqc.runtime.host_vqvae import HostVQVAE
 from fpqc.runtime.model import VarModel
 from fpqc.runtime.var_runtime import VarRuntime
 
@@ -80,16 +79,16 @@ class DigitScorer:
         }
 
 
-def _runtime(model: Path, pipeline: str | None) -> VarRuntime:
-    """The float model (``pipeline`` None) or the model quantized by ``pipeline``."""
+def _runtime(model: Path, pipeline: str | None, vae: Path | None) -> VarRuntime:
+    """The float model (``pipeline`` None) or the model quantized by ``pipeline``, with the VQVAE ``vae``."""
     if pipeline is None:
-        return VarRuntime.load(model)
-    reference = VarModel.load(model)
+        return VarRuntime.load(model, vae)
+    reference = VarModel.load(model, vae)
     module, store = load_onnx(model)
     with store.activate():
         run_pipeline(module, f"{RAISE_PIPELINE},{pipeline}", "quantize")
-    quantized = VarModel(module, store, reference.config, reference.batch, reference.vae_dir, True)
-    return VarRuntime(quantized, HostVQVAE.load(reference.vae_dir / "vae.npz"))
+    quantized = VarModel(module, store, reference.config, reference.inputs, reference.vae, True, reference.source)
+    return VarRuntime(quantized, reference.vqvae())
 
 
 def evaluate_generation(
@@ -100,14 +99,15 @@ def evaluate_generation(
     calib: Path | None = None,
     seed: int = 0,
     cfg: float = 3.0,
+    vae: Path | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Scores of the float model (key ``"float"``) and of each recipe."""
+    """Scores of the float model (key ``"float"``) and of each recipe (``vae``: see :class:`VarModel`)."""
     scorer = DigitScorer(classifier)
     pipelines: dict[str, str | None] = {"float": None}
     pipelines.update({name: RECIPES[name].pipeline(calib) for name in recipes})
     scores = {}
     for name, pipeline in pipelines.items():
-        runtime = _runtime(model, pipeline)
+        runtime = _runtime(model, pipeline, vae)
         labels = np.repeat(np.arange(runtime.config.num_classes), per_class)
         generated = runtime.generate(labels, seed=seed, cfg=cfg)
         scores[name] = scorer.score(generated.images, generated.labels)

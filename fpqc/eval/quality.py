@@ -26,10 +26,11 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.interpreter import Interpreter
 from xdsl.ir import Operation
 
-from fpqc.backends.interp.runner import model_input_names, run_module
+from fpqc.backends.interp.runner import run_module
 from fpqc.compiler import load_onnx, run_pipeline
 from fpqc.dialects import fpq
 from fpqc.errors import FpqcError
+from fpqc.eval.teacher_forcing import load_inputs
 from fpqc.passes.pipelines import RAISE_PIPELINE, RECIPES
 from fpqc.weights import WeightStore
 
@@ -101,19 +102,6 @@ def _sqnr_db(reference: np.ndarray, other: np.ndarray) -> float:
     return float("inf") if noise == 0 else 10.0 * np.log10(signal / noise)
 
 
-def load_inputs(model: Path, inputs: Path | None, module: ModuleOp) -> dict[str, np.ndarray]:
-    """Teacher-forcing inputs: ``--inputs``, else ``inputs.npz`` beside the model."""
-    path = inputs or model.parent / "inputs.npz"
-    if not path.is_file():
-        raise FpqcError(f"{path}: no such file; pass --inputs with arrays keyed by the model's input names")
-    names = model_input_names(module)
-    with np.load(path, allow_pickle=False) as data:
-        missing = [n for n in names if n not in data.files]
-        if missing:
-            raise FpqcError(f"{path}: missing input arrays {', '.join(missing)}")
-        return {n: data[n] for n in names}
-
-
 @dataclass
 class FloatActivations:
     """The float model's linear-layer inputs, by layer label (for the activation plots)."""
@@ -122,9 +110,13 @@ class FloatActivations:
 
 
 def evaluate_teacher_forced(
-    model: Path, recipes: list[str], inputs: Path | None = None, calib: Path | None = None
+    model: Path, recipes: list[str], inputs: Path | None = None, calib: Path | None = None, vae: Path | None = None
 ) -> tuple[list[RecipeQuality], FloatActivations]:
-    """Quality of each recipe against the float model; also the float model's layer inputs."""
+    """Quality of each recipe against the float model; also the float model's layer inputs.
+
+    The inputs are chosen by :func:`fpqc.eval.teacher_forcing.load_inputs` (``vae``: the
+    VQVAE that generates them when there are none).
+    """
     pipelines = {}
     for name in recipes:
         if name not in RECIPES:
@@ -133,7 +125,7 @@ def evaluate_teacher_forced(
     float_module, float_store = load_onnx(model)
     with float_store.activate():
         run_pipeline(float_module, RAISE_PIPELINE, "raise")
-    data = load_inputs(model, inputs, float_module)
+    data = load_inputs(model, inputs, float_module, vae)
     reference, float_layers = _run(float_module, float_store, data)
     labels = _layer_labels([op for op, _ in float_layers.outputs])
 

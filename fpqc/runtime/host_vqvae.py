@@ -2,8 +2,9 @@
 
 FPQVAR keeps the VQVAE in higher precision; the runtime runs the reference
 modules of :mod:`fpqc.frontend.var.vqvae` with the arrays of ``vae.npz`` (see
-:func:`fpqc.frontend.var.export.load_vae_npz`), so its f_hat updates and images
-are the reference's own arithmetic:
+:func:`fpqc.frontend.var.export.load_vae_npz`) or of a released VQVAE checkpoint
+(``vae_ch160v4096z32.pth``, see :mod:`fpqc.frontend.var.vqvae_checkpoint`), so its
+f_hat updates and images are the reference's own arithmetic:
 
 * :meth:`HostVQVAE.code_map` — token indices ``[N, pn²]`` → codebook vectors ``[N, Cvae, pn, pn]``;
 * :meth:`HostVQVAE.advance` — ``f_hat += φ_k(bicubic-up(h))`` and the next scale's
@@ -20,14 +21,13 @@ import torch
 
 from fpqc.errors import FpqcError
 from fpqc.frontend.var.config import VQVAEConfig
-from fpqc.frontend.var.export import load_vae_npz
+from fpqc.frontend.var.export import VAE_NPZ_PREFIXES, load_vae_npz
 from fpqc.frontend.var.vqvae import VQVAE
-
-_NEEDED_PREFIXES = ("quantize.embedding.", "quantize.quant_resi.", "post_quant_conv.", "decoder.")
+from fpqc.frontend.var.vqvae_checkpoint import load_state_dict, vqvae_config_from_state
 
 
 class HostVQVAE:
-    """The codebook, φ convs and decoder of a VQVAE, loaded from ``vae.npz``."""
+    """The codebook, φ convs and decoder of a VQVAE, loaded from ``vae.npz`` or a released checkpoint."""
 
     def __init__(self, cfg: VQVAEConfig, arrays: dict[str, np.ndarray], source: str = "vae.npz") -> None:
         self.cfg = cfg
@@ -37,20 +37,26 @@ class HostVQVAE:
             missing, unexpected = vae.load_state_dict(state, strict=False)
         except RuntimeError as e:
             raise FpqcError(f"{source}: arrays do not fit the VQVAE of its config ({str(e).splitlines()[-1].strip()})") from None
-        missing = [k for k in missing if k.startswith(_NEEDED_PREFIXES)]
+        missing = [k for k in missing if k.startswith(VAE_NPZ_PREFIXES)]
         if missing or unexpected:
             what = f"missing {', '.join(missing[:3])}" if missing else f"unexpected {', '.join(unexpected[:3])}"
-            raise FpqcError(f"{source}: not the VQVAE arrays written by export_var ({what}); re-export the model")
+            raise FpqcError(f"{source}: not the arrays of a VAR VQVAE with the released key names ({what})")
         self.vae = vae.eval()
         self.quantize = vae.quantize
 
     @classmethod
-    def load(cls, path: Path) -> "HostVQVAE":
-        """Read ``vae.npz`` (see :func:`fpqc.frontend.var.export.load_vae_npz`)."""
+    def load(cls, path: Path, patch_nums: tuple[int, ...] | None = None) -> "HostVQVAE":
+        """Read ``vae.npz`` (config inside) or a released ``.pth`` checkpoint (its VAR's ``patch_nums``)."""
         if not path.is_file():
             raise FpqcError(
-                f"{path}: no such file; the runtime needs the VQVAE arrays that export_var writes beside var.onnx"
+                f"{path}: no such file; generation needs the VQVAE: vae.npz beside an fpqc export, "
+                "or the released checkpoint given with --vae vae_ch160v4096z32.pth"
             )
+        if path.suffix in (".pth", ".pt"):
+            if patch_nums is None:
+                raise FpqcError(f"{path}: a VQVAE checkpoint needs the VAR's scales; load it through its VAR")
+            arrays = load_state_dict(path)
+            return cls(vqvae_config_from_state(arrays, patch_nums, path), arrays, str(path))
         try:
             cfg, arrays = load_vae_npz(path)
         except (OSError, ValueError, KeyError) as e:

@@ -1,21 +1,24 @@
-"""A VAR transformer ready to run in fpqc's interpreter: its IR, weights and configuration.
+"""A VAR transformer ready to run in fpqc's interpreter: its IR, weights, configuration and VQVAE.
 
 :meth:`VarModel.load` accepts
 
-* an ONNX file exported by :func:`fpqc.frontend.var.export.export_var`: it is imported and
-  raised to the float ``fpq`` level (every ``fpq.linear`` visible, marked with its
-  ``fpq.role``); the configuration is the ONNX metadata ``fpqc.var_config``;
+* an ONNX file of VAR's teacher-forcing forward: it is imported and raised to the float
+  ``fpq`` level (every ``fpq.linear`` visible, marked with its ``fpq.role``).  The
+  configuration is the ONNX metadata ``fpqc.var_config`` of an ``fpqc export-var`` file,
+  else read off the raised graph (:func:`~fpqc.frontend.var.infer_config.infer_var_config`:
+  an export of the released code);
 * a build directory of ``fpqc compile``: its final IR ``model.hls.mlir`` + ``weights.npz``
   (the quantized model, bit-exact with the FPGA kernels); the configuration is
   ``var_config.json`` in the build, else the metadata of the ONNX file that
-  ``manifest.json``'s ``"model"`` names, when that file can be found; ``vae.npz`` is the
-  build's, else the one beside that ONNX file.
+  ``manifest.json``'s ``"model"`` names, when that file can be found.
 
-The VQVAE arrays (``vae.npz``) are loaded by :class:`fpqc.runtime.host_vqvae.HostVQVAE`
-from :attr:`VarModel.vae_dir`.
+The VQVAE (:class:`fpqc.runtime.host_vqvae.HostVQVAE`) is the file given as ``vae`` —
+``vae.npz`` or the released checkpoint ``vae_ch160v4096z32.pth`` — else ``vae.npz`` in
+the build, else the one beside the ONNX file.
 
-The graph is VAR's teacher-forcing forward ``(label_B [B] int64, x_BLCv_wo_first_l
-[B, L-1, Cvae]) -> logits_BLV [B, L, V]`` with a static batch B.
+The graph is VAR's teacher-forcing forward ``(label [B] int64, tokens [B, L-1, Cvae]
+float32) -> logits [B, L, V]`` with a static batch B; its inputs are told apart by type,
+whatever the exporter named them (``label_B`` / ``x_BLCv_wo_first_l`` for fpqc's export).
 :meth:`VarModel.step_logits` runs any number of rows by splitting them into
 batches of B (the last one padded by repeating its first row; padded rows are
 dropped) and returns one scale's logits.
@@ -29,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from xdsl.dialects.builtin import ModuleOp, TensorType
+from xdsl.dialects.builtin import Float32Type, IntegerType, ModuleOp, TensorType
 from xdsl.dialects.func import FuncOp
 from xdsl.interpreter import Interpreter
 
@@ -37,12 +40,12 @@ from fpqc.backends.interp.runner import model_input_names, run_module
 from fpqc.compiler import load_build, load_onnx, run_pipeline
 from fpqc.errors import FpqcError
 from fpqc.frontend.var.config import VARConfig
-from fpqc.frontend.var_build_files import CONFIG_FILE, CONFIG_METADATA, VAE_FILE, fpqc_metadata
+from fpqc.frontend.var_build_files import CONFIG_FILE, VAE_FILE, VarBuildFiles
 from fpqc.passes.pipelines import RAISE_PIPELINE
+from fpqc.runtime.host_vqvae import HostVQVAE
 from fpqc.runtime.schedule import ScaleStep
 from fpqc.weights import WeightStore
 
-LABEL_INPUT, TOKENS_INPUT = "label_B", "x_BLCv_wo_first_l"
 
 
 class RunObserver(Interpreter.Listener):
@@ -61,20 +64,28 @@ class RunObserver(Interpreter.Listener):
         """Every run of ``step`` is done."""
 
 
-def _onnx_var_config(path: Path) -> VARConfig:
-    meta = fpqc_metadata(path)
-    if CONFIG_METADATA not in meta:
-        raise FpqcError(
-            f"{path}: no '{CONFIG_METADATA}' metadata, so not a VAR exported by fpqc; export it with `fpqc export-var`"
-        )
-    return _parse_config(meta[CONFIG_METADATA], path)
+def _onnx_var_files(path: Path, module: ModuleOp | None = None, vae: Path | None = None) -> VarBuildFiles:
+    """The configuration (metadata, else read off the raised ``module``) and VQVAE of an ONNX VAR."""
+    files = VarBuildFiles.of(path, module, vae)
+    if files is None:
+        raise FpqcError(f"{path}: not an fpqc VAR export; load the ONNX file itself to read its configuration")
+    return files
 
 
-def _parse_config(text: str, source: Path) -> VARConfig:
+def _config(data: object, source: Path) -> VARConfig:
     try:
-        return VARConfig.from_dict(json.loads(text))
+        if not isinstance(data, dict):
+            raise TypeError(f"expected a JSON object, found {type(data).__name__}")
+        return VARConfig.from_dict(data)
     except (ValueError, TypeError) as e:
         raise FpqcError(f"{source}: invalid VAR configuration ({e})") from None
+
+
+def _read_config(path: Path) -> VARConfig:
+    try:
+        return _config(json.loads(path.read_text()), path)
+    except ValueError as e:
+        raise FpqcError(f"{path}: not a JSON VAR configuration ({e})") from None
 
 
 def _recorded_model(build: Path) -> Path | None:
@@ -89,51 +100,79 @@ def _recorded_model(build: Path) -> Path | None:
     return Path(recorded) if recorded and Path(recorded).is_file() else None
 
 
-def _build_sources(build: Path) -> tuple[VARConfig, Path]:
-    """(configuration, folder that should hold ``vae.npz``) of a build directory."""
+def _build_sources(build: Path) -> tuple[VARConfig, Path | None]:
+    """(configuration, VQVAE file if any) of a build directory."""
     source = _recorded_model(build)
     if (build / CONFIG_FILE).is_file():
-        config = _parse_config((build / CONFIG_FILE).read_text(), build / CONFIG_FILE)
+        config = _read_config(build / CONFIG_FILE)
     elif source is not None:
-        config = _onnx_var_config(source)
+        config = _config(_onnx_var_files(source).config, source)
     else:
         raise FpqcError(
             f"{build}: the build has no var_config.json and its source model is not found; "
-            f"recompile the VAR's var.onnx with fpqc compile"
+            f"recompile the VAR's ONNX file with fpqc compile"
         )
-    if not (build / VAE_FILE).is_file() and source is not None and (source.parent / VAE_FILE).is_file():
-        return config, source.parent
-    return config, build
+    for vae in (build / VAE_FILE, source.parent / VAE_FILE if source is not None else None):
+        if vae is not None and vae.is_file():
+            return config, vae
+    return config, None
+
+
+@dataclass(frozen=True)
+class VarInputs:
+    """The names of the two inputs of a VAR teacher-forcing graph, and its static batch."""
+
+    label: str
+    tokens: str
+    batch: int
 
 
 @dataclass
 class VarModel:
-    """The teacher-forcing VAR graph of a model, its weights and configuration."""
+    """The teacher-forcing VAR graph of a model, its weights, configuration and VQVAE file."""
 
     module: ModuleOp
     store: WeightStore
     config: VARConfig
-    batch: int
-    vae_dir: Path
+    inputs: VarInputs
+    vae: Path | None
     quantized: bool
+    source: Path
+
+    @property
+    def batch(self) -> int:
+        return self.inputs.batch
 
     @classmethod
-    def load(cls, path: str | Path) -> "VarModel":
+    def load(cls, path: str | Path, vae: Path | None = None) -> "VarModel":
         """Load an ONNX file (raised to float ``fpq``) or a build directory (see module docstring)."""
         path = Path(path)
+        if vae is not None and not vae.is_file():
+            raise FpqcError(f"{vae}: no such file")
         if path.is_dir():
             module, store = load_build(path)
-            config, vae_dir = _build_sources(path)
+            config, found = _build_sources(path)
             quantized = True
         elif path.is_file():
-            config, vae_dir = _onnx_var_config(path), path.parent
             module, store = load_onnx(path)
             with store.activate():
                 run_pipeline(module, RAISE_PIPELINE, "raise")
+            files = _onnx_var_files(path, module, vae)
+            config, found = _config(files.config, path), files.vae
             quantized = False
         else:
             raise FpqcError(f"{path}: no such file or build directory")
-        return cls(module, store, config, _check_signature(module, config, path), vae_dir, quantized)
+        return cls(module, store, config, var_inputs(module, config, path), vae or found, quantized, path)
+
+    def vqvae(self) -> HostVQVAE:
+        """The host VQVAE of this model (see module docstring)."""
+        if self.vae is None:
+            where = "in the build" if self.quantized else "beside the model"
+            raise FpqcError(
+                f"{self.source}: no VQVAE ({VAE_FILE} {where}); pass the released checkpoint with "
+                "--vae vae_ch160v4096z32.pth, or the vae.npz of fpqc export-var"
+            )
+        return HostVQVAE.load(self.vae, self.config.patch_nums)
 
     def step_logits(
         self,
@@ -150,31 +189,40 @@ class VarModel:
             rows = np.r_[np.arange(start, start + real), np.full(self.batch - real, start)]
             for observer in observers:
                 observer.begin_run(step, real)
-            feed = {LABEL_INPUT: labels[rows].astype(np.int64), TOKENS_INPUT: inputs[rows].astype(np.float32)}
+            feed = {
+                self.inputs.label: labels[rows].astype(np.int64),
+                self.inputs.tokens: inputs[rows].astype(np.float32),
+            }
             result = run_module(self.module, feed, self.store, listeners=tuple(observers))
             logits = next(iter(result.values()))
             out.append(logits[:real, step.begin:step.end])
         return np.concatenate(out, axis=0)
 
 
-def _check_signature(module: ModuleOp, config: VARConfig, path: Path) -> int:
-    """The static batch of the graph, after checking it is VAR's teacher-forcing forward."""
+def var_inputs(module: ModuleOp, config: VARConfig, path: Path) -> VarInputs:
+    """The label and token inputs of a VAR teacher-forcing graph, told apart by their types."""
     names = model_input_names(module)
-    if sorted(names) != sorted([LABEL_INPUT, TOKENS_INPUT]):
-        raise FpqcError(
-            f"{path}: inputs are {', '.join(names)}; a VAR teacher-forcing graph has {LABEL_INPUT} and {TOKENS_INPUT}"
-        )
     main = next(op for op in module.ops if isinstance(op, FuncOp) and op.sym_name.data == "main")
     types = dict(zip(names, main.function_type.inputs.data, strict=True))
-    tokens = types[TOKENS_INPUT]
-    assert isinstance(tokens, TensorType)
-    shape = tuple(tokens.get_shape())
     expected = (config.L - config.first_l, config.Cvae)
-    if len(shape) != 3 or shape[1:] != expected:
+    label = [n for n, t in types.items() if isinstance(t, TensorType) and len(t.get_shape()) == 1
+             and isinstance(t.get_element_type(), IntegerType)]
+    tokens = [n for n, t in types.items() if isinstance(t, TensorType) and len(t.get_shape()) == 3
+              and isinstance(t.get_element_type(), Float32Type)]
+    if len(names) != 2 or len(label) != 1 or len(tokens) != 1:
+        shown = ", ".join(f"{n} {types[n]}" for n in names)
         raise FpqcError(
-            f"{path}: {TOKENS_INPUT} has shape {list(shape)}, the VAR configuration needs [B, {expected[0]}, {expected[1]}]"
+            f"{path}: inputs are {shown}; a VAR teacher-forcing graph has an int64 label [B] "
+            f"and float32 tokens [B, {expected[0]}, {expected[1]}]"
         )
-    return int(shape[0])
+    batch = types[label[0]].get_shape()[0]
+    shape = tuple(types[tokens[0]].get_shape())
+    if shape != (batch, *expected):
+        raise FpqcError(
+            f"{path}: input {tokens[0]} has shape {list(shape)}, the VAR configuration needs "
+            f"[{batch}, {expected[0]}, {expected[1]}]"
+        )
+    return VarInputs(label[0], tokens[0], int(batch))
 
 
-__all__ = ["VarModel", "RunObserver", "LABEL_INPUT", "TOKENS_INPUT"]
+__all__ = ["VarModel", "VarInputs", "RunObserver", "var_inputs"]

@@ -63,7 +63,7 @@ class VarRuntime:
             config.vocab_size, config.Cvae, config.patch_nums
         ):
             raise FpqcError(
-                f"{model.vae_dir / 'vae.npz'}: VQVAE (vocabulary {vqvae.cfg.vocab_size}, Cvae {vqvae.cfg.Cvae}, "
+                f"{model.vae}: VQVAE (vocabulary {vqvae.cfg.vocab_size}, Cvae {vqvae.cfg.Cvae}, "
                 f"scales {list(vqvae.cfg.patch_nums)}) does not match the VAR's ({config.vocab_size}, "
                 f"{config.Cvae}, {list(config.patch_nums)})"
             )
@@ -72,10 +72,10 @@ class VarRuntime:
         self.schedule = schedule if schedule is not None else teacher_forcing_schedule(config)
 
     @classmethod
-    def load(cls, path: str | Path) -> "VarRuntime":
-        """An ONNX file with ``vae.npz`` beside it, or a build directory (see :mod:`fpqc.runtime.model`)."""
-        model = VarModel.load(path)
-        return cls(model, HostVQVAE.load(model.vae_dir / "vae.npz"))
+    def load(cls, path: str | Path, vae: Path | None = None) -> "VarRuntime":
+        """An ONNX file or a build directory, and its VQVAE (see :mod:`fpqc.runtime.model`)."""
+        model = VarModel.load(path, vae)
+        return cls(model, model.vqvae())
 
     @property
     def config(self):

@@ -3,8 +3,23 @@
 from __future__ import annotations
 
 import onnx
+from xdsl.dialects.builtin import ModuleOp
 
 from fpqc.frontend.onnx_import.loading import DEFAULT_DOMAINS
+
+REMOVED_ATTR = "onnx.class_dropout_removed"
+"""Unit attribute on the imported module when the import removed a class dropout."""
+
+REMOVED_NOTE = (
+    "the graph's class dropout (Where(RandomUniformLike < p, null class, label)) was removed: fpqc keeps the "
+    "label, the inference semantics; onnxruntime runs it and replaces a label by the null class with "
+    "probability p, so its logits differ from fpqc's on those draws"
+)
+
+
+def removed_class_dropout(module: ModuleOp) -> bool:
+    """Whether importing ``module`` removed a class dropout (see :data:`REMOVED_NOTE`)."""
+    return REMOVED_ATTR in module.attributes
 
 
 def class_dropout_aliases(graph: onnx.GraphProto) -> dict[str, str]:

@@ -1,4 +1,8 @@
-"""The import proper: the ONNX graph walked in order into an ``onnx``-dialect function."""
+"""The import proper: the ONNX graph walked in order into an ``onnx``-dialect function.
+
+Every op keeps its ONNX node's name as its location (``loc("/blocks.0/attn/Softmax")``,
+printed with ``--print-debuginfo``), so that errors after raising can name the node.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +18,11 @@ from xdsl.dialects.builtin import (
     DictionaryAttr,
     IntegerAttr,
     ModuleOp,
+    NameLoc,
+    NoneAttr,
     StringAttr,
     TensorType,
+    UnitAttr,
     i64,
 )
 from xdsl.dialects.func import FuncOp, ReturnOp
@@ -32,7 +39,7 @@ from fpqc.dialects.onnx import (
 )
 from fpqc.dialects.tensor_types import tensor_type_of
 from fpqc.errors import FpqcError
-from fpqc.frontend.onnx_import.class_dropout import class_dropout_aliases
+from fpqc.frontend.onnx_import.class_dropout import REMOVED_ATTR, class_dropout_aliases
 from fpqc.frontend.onnx_import.folding import fold, is_no_op
 from fpqc.frontend.onnx_import.liveness import live_nodes_in_order
 from fpqc.frontend.onnx_import.loading import (
@@ -136,6 +143,8 @@ class _Importer:
         module = ModuleOp([main])
         module.attributes["onnx.opset"] = IntegerAttr(self.opset, i64)
         module.attributes["onnx.producer"] = StringAttr(producer)
+        if self.aliases:
+            module.attributes[REMOVED_ATTR] = UnitAttr()
         return module, self.store
 
     # -- errors -------------------------------------------------------------
@@ -281,6 +290,8 @@ class _Importer:
                     self.values[name] = _Constant(array, name)
             return
         op = cls.make([None if o is None else self._use(o) for o in operands], properties, values=constants)
+        if node.name:
+            op.location = NameLoc(StringAttr(node.name), NoneAttr())
         try:
             op.verify()
         except VerifyException as e:

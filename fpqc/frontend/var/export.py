@@ -14,11 +14,12 @@ writes into ``out_dir``:
     - weights inline when the model is below ``EXTERNAL_DATA_THRESHOLD`` bytes (100 MB), else
       in one external-data file ``var.onnx.data`` next to it.
 
-    Routes: ``"torchscript"`` — ``torch.onnx.export(dynamo=False, opset_version=18)`` of the
+    Routes: ``"torchscript"`` — ``torch.onnx.export(dynamo=False, opset_version=opset)`` of the
     released forward, class dropout included (RandomUniformLike / Less / Where in the graph,
     as in REFERENCE §2); ``"fpqc"`` — the same exporter on the inference forward (no dropout,
-    deterministic); ``"dynamo"`` — ``torch.onnx.export(dynamo=True, opset_version=18)`` of the
-    released forward (class dropout included; the dynamo exporter's spelling).
+    deterministic); ``"dynamo"`` — ``torch.onnx.export(dynamo=True, opset_version=opset)`` of the
+    released forward (class dropout included; the dynamo exporter's spelling).  ``opset``
+    defaults to 18.
 
 ``vae.npz``
     A numpy ``.npz`` archive of float32 arrays under their ``VQVAE`` state-dict names — what the
@@ -92,14 +93,20 @@ def example_inputs(cfg: VARConfig, batch: int = 1, seed: int = 0) -> tuple[torch
     return label, x
 
 
-def vae_runtime_arrays(vae: VQVAE) -> dict[str, np.ndarray]:
+VAE_NPZ_PREFIXES = ("quantize.embedding.", "quantize.quant_resi.", "post_quant_conv.", "decoder.")
+"""The VQVAE arrays ``vae.npz`` keeps: what generation needs (codebook, φ convs, decoder)."""
+
+
+def vae_npz_arrays(vae: VQVAE) -> dict[str, np.ndarray]:
     """The arrays of ``vae.npz`` (see the module docstring)."""
-    out: dict[str, np.ndarray] = {}
-    for k, v in vae.state_dict().items():
-        if (k == "quantize.embedding.weight" or k.startswith("quantize.quant_resi.")
-                or k.startswith("post_quant_conv.") or k.startswith("decoder.")):
-            out[k] = v.detach().cpu().float().numpy()
-    out["__config__"] = np.frombuffer(json.dumps(vae.cfg.to_dict(), sort_keys=True).encode(), dtype=np.uint8).copy()
+    state = {k: v.detach().cpu().float().numpy() for k, v in vae.state_dict().items()}
+    return vae_npz_arrays_from_state(state, vae.cfg)
+
+
+def vae_npz_arrays_from_state(state: Mapping[str, np.ndarray], cfg: VQVAEConfig) -> dict[str, np.ndarray]:
+    """The arrays of ``vae.npz`` from a VQVAE state dict with the released names and its config."""
+    out = {k: np.asarray(v, dtype=np.float32) for k, v in state.items() if k.startswith(VAE_NPZ_PREFIXES)}
+    out["__config__"] = np.frombuffer(json.dumps(cfg.to_dict(), sort_keys=True).encode(), dtype=np.uint8).copy()
     return out
 
 
@@ -111,27 +118,28 @@ def load_vae_npz(path: str | os.PathLike) -> tuple[VQVAEConfig, dict[str, np.nda
     return cfg, arrays
 
 
-def _torch_export(var: VAR, inputs, path: Path, route: str) -> None:
+def _torch_export(var: VAR, inputs, path: Path, route: str, opset: int) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if route == "dynamo":
-            prog = torch.onnx.export(var, inputs, dynamo=True, opset_version=OPSET, input_names=INPUT_NAMES,
+            prog = torch.onnx.export(var, inputs, dynamo=True, opset_version=opset, input_names=INPUT_NAMES,
                                      output_names=OUTPUT_NAMES, external_data=True, verbose=False)
             prog.save(str(path), external_data=True)
         else:
-            torch.onnx.export(var, inputs, str(path), dynamo=False, opset_version=OPSET, input_names=INPUT_NAMES,
+            torch.onnx.export(var, inputs, str(path), dynamo=False, opset_version=opset, input_names=INPUT_NAMES,
                               output_names=OUTPUT_NAMES, do_constant_folding=True)
 
 
 def export_var(cfg: VARConfig, out_dir: str | os.PathLike, var_state=None, vae_state=None, route: str = "fpqc",
-               batch: int = 1, seed: int = 0, class_dropout: bool | None = None) -> Path:
+               batch: int = 1, seed: int = 0, class_dropout: bool | None = None, opset: int = OPSET) -> Path:
     """Write ``var.onnx`` (+ ``var.onnx.data`` when large) and ``vae.npz`` into ``out_dir``.
 
     :param var_state, vae_state: state dicts with the released names, or paths to ``.pth``
         files; None → seeded random weights
     :param route: ``"fpqc"`` | ``"torchscript"`` | ``"dynamo"`` (see the module docstring)
-    :param class_dropout: keep the released training-time class dropout in the graph;
+    :param class_dropout: keep the released class dropout in the graph;
         default: False for ``"fpqc"``, True for the other routes
+    :param opset: the ONNX opset to ask the exporter for (dynamo writes at least 18)
     :return: path of ``var.onnx``
     """
     if route not in ROUTES:
@@ -149,7 +157,7 @@ def export_var(cfg: VARConfig, out_dir: str | os.PathLike, var_state=None, vae_s
         raw = tmp / "raw" / "var.onnx"
         raw.parent.mkdir()
         with torch.no_grad():
-            _torch_export(var, inputs, raw, route)
+            _torch_export(var, inputs, raw, route, opset)
         model = onnx.load(str(raw), load_external_data=True)
         del model.metadata_props[:]
         for k, v in ((CONFIG_METADATA, cfg.to_json()), (META_ROUTE, route), (META_DROPOUT, "1" if class_dropout else "0")):
@@ -161,7 +169,7 @@ def export_var(cfg: VARConfig, out_dir: str | os.PathLike, var_state=None, vae_s
                             location="var.onnx.data", size_threshold=1024)
         else:
             onnx.save_model(model, str(final))
-        np.savez(tmp / "vae.npz", **vae_runtime_arrays(vae))
+        np.savez(tmp / "vae.npz", **vae_npz_arrays(vae))
         for name in ("var.onnx", "var.onnx.data", "vae.npz"):
             dst = out_dir / name
             if dst.exists():
@@ -184,5 +192,6 @@ def op_histogram(path_or_model: str | os.PathLike | onnx.ModelProto) -> dict[str
     return dict(sorted(hist.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-__all__ = ["export_var", "build_models", "example_inputs", "vae_runtime_arrays", "load_vae_npz", "op_histogram",
+__all__ = ["export_var", "build_models", "example_inputs", "vae_npz_arrays", "vae_npz_arrays_from_state",
+           "VAE_NPZ_PREFIXES", "load_vae_npz", "op_histogram",
            "ROUTES", "OPSET", "INPUT_NAMES", "OUTPUT_NAMES"]

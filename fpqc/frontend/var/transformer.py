@@ -19,13 +19,16 @@ V = 4096, Cvae = 32, L = Σ pn² = 680 tokens::
     head.{weight [V, C], bias [V]}
     buffers lvl_1L [1, L] (scale index per token), attn_bias_for_masking [1, 1, L, L]
 
-The module is written the way the released code is (AdaLN through
-``nn.Sequential(SiLU, Linear)`` + view/unbind, affine-free LayerNorm, ``F.normalize``
-on q/k, explicit matmul + softmax attention) so that its TorchScript ONNX export has
-the released graph's structure. Differences from the release: no flash/xformers/fused
-kernels, no drop-path/dropout (always 0 at inference), no progressive training
-(``prog_si``), no ``shared_aln`` variant, and an ``inference`` flag that removes the
-training-time class dropout from :meth:`VAR.forward`.
+The forwards are written operation for operation as the released code's CPU path
+(AdaLN through ``nn.Sequential(SiLU, Linear)`` + view/unbind, affine-free LayerNorm,
+``F.normalize`` on q/k, ``F.scaled_dot_product_attention(..., scale=self.scale)``,
+the ``main_type`` matmul probe and ``.to(main_type)`` casts, the ``[:, :ed]`` slices
+with ``ed = L``, the class dropout ``torch.where(torch.rand(B) < p, ...)``), so that
+both torch exporters see the graph a user's export of the released model has.
+Differences from the release: no flash/xformers/fused kernels, no drop-path/dropout
+(always 0 at inference), no progressive training (``prog_si``), ``shared_ada_lin``
+only as the identity (no ``shared_aln`` variant), and an ``inference`` flag that
+removes the class dropout from :meth:`VAR.forward`.
 """
 
 from __future__ import annotations
@@ -54,6 +57,10 @@ class FFN(nn.Module):
 
 class SelfAttention(nn.Module):
     """Multi-head self-attention with L2-normalised q/k and a learned per-head scale.
+
+    As released: ``scaled_dot_product_attention`` with ``scale = 1`` (q and k are unit
+    vectors; the learned ``scale_mul_1H11`` multiplies q) or ``0.25 / sqrt(head_dim)``
+    without the L2 norm.
 
     ``forward(x [B, L, C], attn_bias [1, 1, L, L] or None) -> [B, L, C]``. With
     ``kv_caching(True)`` the keys/values of every call are appended to a cache and the
@@ -100,13 +107,8 @@ class SelfAttention(nn.Module):
             else:
                 k = self.cached_k = torch.cat((self.cached_k, k), dim=2)
                 v = self.cached_v = torch.cat((self.cached_v, v), dim=2)
-        if self.scale != 1.0:
-            q = q.mul(self.scale)
-        attn = q @ k.transpose(-2, -1)  # [B, H, L, Lk]
-        if attn_bias is not None:
-            attn = attn + attn_bias
-        out = (attn.softmax(dim=-1) @ v).transpose(1, 2).reshape(B, L, C)
-        return self.proj(out)
+        out = F.scaled_dot_product_attention(q, k, v, scale=self.scale, attn_mask=attn_bias, dropout_p=0.0)
+        return self.proj(out.transpose(1, 2).reshape(B, L, C))
 
 
 class AdaLNSelfAttn(nn.Module):
@@ -178,7 +180,8 @@ class VAR(nn.Module):
         self.pos_1LC = nn.Parameter(torch.zeros(1, self.L, C))
         self.lvl_embed = nn.Embedding(len(self.patch_nums), C)
 
-        # 4. backbone
+        # 4. backbone (the released shared_ada_lin is the identity unless shared_aln)
+        self.shared_ada_lin = nn.Identity()
         self.blocks = nn.ModuleList([
             AdaLNSelfAttn(C, self.D, cfg.num_heads, cfg.mlp_ratio, cfg.norm_eps, cfg.attn_l2_norm)
             for _ in range(cfg.depth)
@@ -254,17 +257,25 @@ class VAR(nn.Module):
             (see :meth:`VQVAE.idxBl_to_var_input`)
         :return: logits [B, L, V]
         """
+        ed = self.L  # the released code's progressive-training end (prog_si = -1: all tokens)
         B = x_BLCv_wo_first_l.shape[0]
-        if not self.inference:  # released training-time class dropout
+        if not self.inference:  # the released class dropout, applied whenever cond_drop_rate > 0
             label_B = torch.where(torch.rand(B, device=label_B.device) < self.cond_drop_rate,
                                   self.num_classes, label_B)
         sos = cond_BD = self.class_emb(label_B)
         sos = sos.unsqueeze(1).expand(B, self.first_l, -1) + self.pos_start.expand(B, self.first_l, -1)
         x_BLC = torch.cat((sos, self.word_embed(x_BLCv_wo_first_l.float())), dim=1)
-        x_BLC += self.lvl_embed(self.lvl_1L.expand(B, -1)) + self.pos_1LC
-        attn_bias = self.attn_bias_for_masking
+        x_BLC += self.lvl_embed(self.lvl_1L[:, :ed].expand(B, -1)) + self.pos_1LC[:, :ed]
+
+        attn_bias = self.attn_bias_for_masking[:, :, :ed, :ed]
+        cond_BD_or_gss = self.shared_ada_lin(cond_BD)
+        temp = x_BLC.new_ones(8, 8)  # the released mixed-precision probe
+        main_type = torch.matmul(temp, temp).dtype
+        x_BLC = x_BLC.to(dtype=main_type)
+        cond_BD_or_gss = cond_BD_or_gss.to(dtype=main_type)
+        attn_bias = attn_bias.to(dtype=main_type)
         for b in self.blocks:
-            x_BLC = b(x=x_BLC, cond_BD=cond_BD, attn_bias=attn_bias)
+            x_BLC = b(x=x_BLC, cond_BD=cond_BD_or_gss, attn_bias=attn_bias)
         return self.get_logits(x_BLC.float(), cond_BD)
 
 

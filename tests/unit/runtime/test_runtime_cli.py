@@ -61,7 +61,7 @@ def test_missing_vae_npz(tiny: Path, tmp_path: Path, capsys):
     shutil.copyfile(tiny, tmp_path / "var.onnx")
     for command in ("calibrate", "generate"):
         assert main([command, str(tmp_path / "var.onnx"), "-o", str(tmp_path / "out.npz")]) == 1
-        assert f"{tmp_path / 'vae.npz'}: no such file" in error_line(capsys)
+        assert f"{tmp_path / 'var.onnx'}: no VQVAE (vae.npz beside the model); pass" in error_line(capsys)
 
 
 def test_model_without_var_config(tmp_path: Path, capsys):
@@ -75,7 +75,7 @@ def test_model_without_var_config(tmp_path: Path, capsys):
     )
     onnx.save(helper.make_model(graph), tmp_path / "relu.onnx")
     assert main(["calibrate", str(tmp_path / "relu.onnx"), "-o", str(tmp_path / "c.npz")]) == 1
-    assert "not a VAR exported by fpqc" in error_line(capsys)
+    assert "relu.onnx: no VAR attention was recognised" in error_line(capsys)
 
 
 def test_calibrate_refuses_a_build_directory(tmp_path: Path, capsys):
