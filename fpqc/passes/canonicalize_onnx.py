@@ -9,8 +9,10 @@ every element in order, a ``Transpose`` by the identity permutation, two
 only permutes axes (one ``Transpose``), and ``x + 0``, ``x - 0``, ``x · 1``
 and ``x / 1`` with a constant zero or one that keeps x's type (adding a zero
 turns ``-0.0`` into ``+0.0``; the pattern's docstring says why fpqc drops it
-all the same).  ``raise-onnx-to-fpq`` runs this pass first, so its patterns
-never see these ops.  Ops left without users are erased.
+all the same).  This is the one place such ops go: the importer keeps one
+op per ONNX node (it only folds constants and aliases ``Identity``), and
+``raise-onnx-to-fpq`` runs this pass first, so its patterns never see these
+ops.  Ops left without users are erased.
 
 Before::
 
