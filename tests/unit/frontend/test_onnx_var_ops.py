@@ -43,6 +43,7 @@ CASES = {
     "Log": (node("Log", ["a"]), {"a": np.abs(f32(3, 4)) + 0.1}, {}),
     "Neg": (node("Neg", ["a"]), {"a": f32(3, 4)}, {}),
     "Not": (node("Not", ["a"]), {"a": f32(3, 4) > 0}, {}),
+    "IsNaN": (node("IsNaN", ["a"]), {"a": np.where(f32(3, 4) > 0, np.float32(np.nan), f32(3, 4))}, {}),
     "Equal": (node("Equal", ["a", "b"]), {"a": i64(1, 2, 3, 4)}, {"b": i64(1, 0, 3, 0)}),
     "Less": (node("Less", ["a", "b"]), {"a": f32(2, 3)}, {"b": f32(3)}),
     "Greater": (node("Greater", ["a", "b"]), {"a": f32(2, 3)}, {"b": f32(2, 1)}),
