@@ -57,6 +57,7 @@ class OnnxFunctions(InterpreterFunctions):
     run_log = impl(onnx.LogOp)(_run)
     run_neg = impl(onnx.NegOp)(_run)
     run_not = impl(onnx.NotOp)(_run)
+    run_is_nan = impl(onnx.IsNaNOp)(_run)
     run_equal = impl(onnx.EqualOp)(_run)
     run_less = impl(onnx.LessOp)(_run)
     run_greater = impl(onnx.GreaterOp)(_run)

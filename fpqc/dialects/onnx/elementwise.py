@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from xdsl.dialects.builtin import IntegerAttr, StringAttr, TensorType, i1, i64
+from xdsl.dialects.builtin import AnyFloat, IntegerAttr, StringAttr, TensorType, i1, i64
 from xdsl.irdl import (
     AttrSizedOperandSegments,
     ParsePropInAttrDict,
@@ -159,6 +159,20 @@ class NotOp(_UnaryOp):
         if operand_types[0].get_element_type() != i1:
             raise InferenceError(f"the operand must be a boolean (i1) tensor, got {operand_types[0]}")
         return operand_types[0]
+
+
+@irdl_op_definition
+class IsNaNOp(_UnaryOp):
+    """Whether each element of a float tensor is NaN: a boolean (``i1``) tensor of its shape."""
+
+    name = "onnx.IsNaN"
+
+    @classmethod
+    def infer_type(cls, operand_types, attrs, values):
+        element = operand_types[0].get_element_type()
+        if not isinstance(element, AnyFloat):
+            raise InferenceError(f"the operand must be a float tensor, got {operand_types[0]}")
+        return TensorType(i1, operand_types[0].get_shape())
 
 
 class _CompareOp(_BinaryOp):

@@ -217,6 +217,7 @@ NUMPY_IMPLS: dict[str, NumpyImpl] = {
     "Log": lambda x, attrs: _log(x[0]),
     "Neg": lambda x, attrs: np.negative(x[0]),
     "Not": lambda x, attrs: np.logical_not(x[0]),
+    "IsNaN": lambda x, attrs: np.isnan(x[0]),
     "Equal": lambda x, attrs: np.equal(x[0], x[1]),
     "Less": lambda x, attrs: np.less(x[0], x[1]),
     "Greater": lambda x, attrs: np.greater(x[0], x[1]),

@@ -27,7 +27,9 @@ The steps, all fpqc's own code (onnxruntime is only a test oracle):
    ``infer_types`` from the input shapes (or the ``input_shapes`` given for
    dynamic dims), its attributes converted by :mod:`.nodes`;
 5. :mod:`.folding`: fold ``Shape`` and small all-constant nodes into
-   constants, and drop ``Identity`` nodes and no-op ``Cast``/``Expand``.
+   constants; an ``Identity`` node is its operand.  Other ops that compute
+   nothing (a ``Cast`` to the operand's own type, say) stay, one op per node:
+   ``canonicalize-onnx`` removes them.
 
 After import every tensor has a static shape.
 

@@ -1,13 +1,13 @@
-"""Import-time simplification: constant folding and no-op removal.
+"""Import-time simplification: constant folding.
 
 ``Shape`` becomes the constant of its operand's static shape.  A node whose
 inputs are all constants and whose results are small (at most
 :data:`FOLD_LIMIT` elements) or not float -- shape arithmetic such as
 ``Shape → Gather → Unsqueeze → Concat → Reshape`` -- is evaluated with the
 ops' numpy semantics (:mod:`fpqc.dialects.onnx.semantics`, which the
-interpreter runs too) and becomes a constant.  A ``Cast`` to the operand's
-own type and an ``Expand`` that does not change the shape return their
-operand.
+interpreter runs too) and becomes a constant.  Ops that compute nothing (a
+``Cast`` to the operand's own type, an ``Expand`` that broadcasts nothing)
+are imported as they are; ``canonicalize-onnx`` removes them.
 """
 
 from __future__ import annotations
@@ -24,15 +24,6 @@ from fpqc.dialects.tensor_types import element_type_to_dtype
 
 FOLD_LIMIT = 64
 """Float results of all-constant nodes with at most this many elements are folded."""
-
-_NO_OP_WHEN_SAME_TYPE = {"Cast", "Expand"}
-"""Ops that return their input unchanged when their result has the input's type."""
-
-
-def is_no_op(op_type: str, operand_types: Sequence[TensorType | None], result_types: Sequence[TensorType]) -> bool:
-    """Whether the node returns its first operand unchanged."""
-    return op_type in _NO_OP_WHEN_SAME_TYPE and result_types[0] == operand_types[0]
-
 
 def fold(
     op_type: str,

@@ -40,7 +40,7 @@ from fpqc.dialects.onnx import (
 from fpqc.dialects.tensor_types import tensor_type_of
 from fpqc.errors import FpqcError
 from fpqc.frontend.onnx_import.class_dropout import REMOVED_ATTR, class_dropout_aliases
-from fpqc.frontend.onnx_import.folding import fold, is_no_op
+from fpqc.frontend.onnx_import.folding import fold
 from fpqc.frontend.onnx_import.liveness import live_nodes_in_order
 from fpqc.frontend.onnx_import.loading import (
     TensorReader,
@@ -280,9 +280,6 @@ class _Importer:
         except InferenceError as e:
             raise self._error(f"{where}: {e}") from None
         self._check_outputs(node, outputs, len(result_types), where)
-        if is_no_op(node.op_type, operand_types, result_types):
-            self.values[outputs[0]] = operands[0]
-            return
         arrays = fold(node.op_type, operand_types, constants, attrs, result_types)
         if arrays is not None:
             for name, array in zip(outputs, arrays):

@@ -1,10 +1,12 @@
 """Canonicalization patterns of the ``onnx`` dialect: ops that compute nothing go away.
 
 Each pattern replaces an op by its operand (or a chain by one op) only when
-the result is provably the same value, bit for bit.  Chains of data movement
-become the one op they amount to: ``Reshape → Transpose → Reshape`` that only
-permutes axes (the dynamo exporter's spelling of ``k.transpose(-2, -1)`` on
-merged batch and head axes) becomes one ``Transpose``.
+the result is provably the same value, bit for bit -- with one stated
+exception: adding a zero turns a ``-0.0`` into ``+0.0`` (see
+:class:`RemoveNeutralOperand`).  Chains of data movement become the one op
+they amount to: ``Reshape → Transpose → Reshape`` that only permutes axes (the
+dynamo exporter's spelling of ``k.transpose(-2, -1)`` on merged batch and head
+axes) becomes one ``Transpose``.
 """
 
 from __future__ import annotations
@@ -20,14 +22,24 @@ from xdsl.pattern_rewriter import (
 )
 
 from fpqc.dialects import onnx
+from fpqc.dialects.onnx import slice_bounds
 from fpqc.passes.constants import constant_value
 
 
-class RemoveNoOpCast(RewritePattern):
-    """``Cast`` or ``Identity`` to its operand's own type → the operand."""
+class RemoveSameTypeOp(RewritePattern):
+    """``Cast``, ``Identity`` or ``Expand`` whose result has its operand's type → the operand.
+
+    An ``Expand`` to the operand's own shape broadcasts nothing::
+
+        %e = onnx.Expand %x, %shape : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<2x3xf32>
+
+    is ``%x``.
+    """
 
     @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: onnx.CastOp | onnx.IdentityOp, rewriter: PatternRewriter, /) -> None:
+    def match_and_rewrite(
+        self, op: onnx.CastOp | onnx.IdentityOp | onnx.ExpandOp, rewriter: PatternRewriter, /
+    ) -> None:
         if op.result.type == op.input.type:
             rewriter.replace(op, (), (op.input,))
 
@@ -156,24 +168,99 @@ class ReshapeTransposeReshapeToTranspose(RewritePattern):
         rewriter.replace(op, single)
 
 
-class RemoveMulByOne(RewritePattern):
-    """``Mul(x, 1)`` or ``Mul(1, x)`` with a constant all-ones factor and x's type as result → ``x``."""
+_NEUTRAL_OPERANDS: dict[type[onnx.OnnxOp], tuple[int, bool]] = {
+    onnx.AddOp: (0, True),
+    onnx.SubOp: (0, False),
+    onnx.MulOp: (1, True),
+    onnx.DivOp: (1, False),
+}
+"""The neutral element of each arithmetic op, and whether it may stand on the left too."""
+
+
+class RemoveNeutralOperand(RewritePattern):
+    """``x + 0``, ``0 + x``, ``x - 0``, ``x · 1``, ``1 · x`` or ``x / 1`` → ``x``.
+
+    The constant must be all zeros (all ones), and the result must have x's
+    type: a neutral constant that broadcasts x to a larger shape stays.  ::
+
+        %y = onnx.Add %x, %zero : (tensor<2x3xf32>, tensor<f32>) -> tensor<2x3xf32>
+
+    is ``%x``.
+
+    Multiplying or dividing by one, adding ``-0.0`` and subtracting ``+0.0``
+    are exact.  Adding ``+0.0`` (or subtracting ``-0.0``) is exact except for
+    the sign of a zero: IEEE ``-0.0 + 0.0`` is ``+0.0``, so where x holds
+    ``-0.0`` the original op gave ``+0.0`` and the rewritten graph gives
+    ``-0.0``.  The two are equal as numbers; they differ only in an
+    operation that reads the sign of a zero: a division by it (``±inf``) or
+    a quantizer (the sign bit of a zero's code; dual-format puts ``-0.0`` on
+    its negative side).  In fpqc's ops a zero contributes 0 to every dot
+    product and never raises a group's absmax, so its sign changes no value,
+    and VAR's graph never divides by an activation that could be zero (its
+    divisors are clipped norms, ``sqrt(var + eps)`` and softmax sums).  The
+    exporters write these additions for zero biases (``zero_k_bias``, a
+    freshly initialised ``nn.Linear``) and for ``x + 0`` spellings.
+    """
 
     @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: onnx.MulOp, rewriter: PatternRewriter, /) -> None:
-        for x, one in ((op.A, op.B), (op.B, op.A)):
-            value = constant_value(one)
-            if x.type == op.result.type and value is not None and value.size > 0 and np.all(value == 1):
+    def match_and_rewrite(
+        self, op: onnx.AddOp | onnx.SubOp | onnx.MulOp | onnx.DivOp, rewriter: PatternRewriter, /
+    ) -> None:
+        neutral, either_side = _NEUTRAL_OPERANDS[type(op)]
+        orders = ((op.A, op.B), (op.B, op.A)) if either_side else ((op.A, op.B),)
+        for x, other in orders:
+            value = constant_value(other)
+            if x.type == op.result.type and value is not None and value.size > 0 and np.all(value == neutral):
                 rewriter.replace(op, (), (x,))
                 return
 
 
+def selects_everything(
+    shape: Sequence[int],
+    starts: Sequence[int],
+    ends: Sequence[int],
+    axes: Sequence[int] | None,
+    steps: Sequence[int] | None,
+) -> bool:
+    """Whether ONNX ``Slice`` with these inputs takes every element of a ``shape`` tensor, in order."""
+    bounds = slice_bounds(shape, starts, ends, axes, steps)
+    return all(range(dim)[bound] == range(dim) for bound, dim in zip(bounds, shape))
+
+
+class RemoveFullSlice(RewritePattern):
+    """``Slice`` that takes every element in order → its operand.
+
+    Starts 0 (or ``-dim``), ends at or past the dim (``INT64_MAX`` for ``:``),
+    steps 1, on every sliced axis -- the released VAR code's
+    ``attn_bias_for_masking[:, :, :ed, :ed]`` and ``pos_1LC[:, :ed]`` with
+    ``ed = L``::
+
+        %m = onnx.Slice %bias, %zeros, %ends axes %axes : tensor<1x1x4x4xf32>, tensor<2xi64>,
+            tensor<2xi64> axes tensor<2xi64> -> tensor<1x1x4x4xf32>
+
+    is ``%bias``.  The starts, ends, axes and steps must be constants.
+    """
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: onnx.SliceOp, rewriter: PatternRewriter, /) -> None:
+        if op.result.type != op.data.type:
+            return
+        operands = (op.starts, op.ends, op.axes, op.steps)
+        arrays = [None if v is None else constant_value(v) for v in operands]
+        if any(v is not None and a is None for v, a in zip(operands, arrays)):
+            return
+        starts, ends, axes, steps = (None if a is None else a.reshape(-1).tolist() for a in arrays)
+        if selects_everything(op.data.type.get_shape(), starts, ends, axes, steps):
+            rewriter.replace(op, (), (op.data,))
+
+
 ONNX_CANONICALIZATION_PATTERNS: tuple[RewritePattern, ...] = (
-    RemoveNoOpCast(),
+    RemoveSameTypeOp(),
     RemoveNoOpReshape(),
     CollapseReshapeChain(),
     RemoveIdentityTranspose(),
     RemoveInverseTransposes(),
     ReshapeTransposeReshapeToTranspose(),
-    RemoveMulByOne(),
+    RemoveNeutralOperand(),
+    RemoveFullSlice(),
 )

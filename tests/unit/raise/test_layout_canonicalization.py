@@ -1,4 +1,5 @@
-"""canonicalize-onnx's Reshape → Transpose → Reshape rule: a permutation exactly when the data says so."""
+"""canonicalize-onnx's data-movement rules: Reshape → Transpose → Reshape is a permutation, a Slice takes
+everything, exactly when the data says so."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fpqc.passes.canonicalization.onnx import transpose_equivalent
+from fpqc.dialects.onnx import slice_bounds
+from fpqc.passes.canonicalization.onnx import selects_everything, transpose_equivalent
 
 
 def chain(x: np.ndarray, middle: tuple[int, ...], perm: tuple[int, ...], out: tuple[int, ...]) -> np.ndarray:
@@ -49,3 +51,23 @@ def test_every_pure_transpose_is_found(dims: list[int], data) -> None:
     found = transpose_equivalent(x_shape, moved)
     assert found is not None
     assert np.array_equal(np.arange(moved.size).reshape(x_shape).transpose(found), moved)
+
+
+INT64_MAX = 2**63 - 1
+SLICE_BOUNDS = st.integers(-6, 6) | st.sampled_from([INT64_MAX, -INT64_MAX, -(2**63)])
+
+
+@settings(max_examples=300, deadline=None)
+@given(dims=st.lists(st.integers(1, 4), min_size=1, max_size=3), data=st.data())
+def test_a_slice_selects_everything_exactly_when_it_changes_nothing(dims: list[int], data) -> None:
+    """On a non-empty tensor (an empty one is unchanged by any slice that keeps its shape)."""
+    shape = tuple(dims)
+    axes = data.draw(st.lists(st.integers(-len(dims), len(dims) - 1), min_size=1, max_size=len(dims),
+                              unique_by=lambda a: a % len(dims)))
+    starts = [data.draw(SLICE_BOUNDS) for _ in axes]
+    ends = [data.draw(SLICE_BOUNDS) for _ in axes]
+    steps = [data.draw(st.sampled_from([-2, -1, 1, 2])) for _ in axes]
+    x = np.arange(int(np.prod(shape))).reshape(shape)
+    taken = x[tuple(slice_bounds(shape, starts, ends, axes, steps))]
+    unchanged = taken.shape == x.shape and np.array_equal(taken, x)
+    assert selects_everything(shape, starts, ends, axes, steps) == unchanged

@@ -5,7 +5,7 @@
 // several results (Split), variadic operands (Concat, Max, Min), optional
 // operands named by keyword (Clip, Slice), a tensor property (ConstantOfShape).
 
-func.func @elementwise(%a: tensor<2x3xf32>, %b: tensor<3xf32>, %c: tensor<2x3xi1>) -> (tensor<2x3xf32>, tensor<2x3xi1>) {
+func.func @elementwise(%a: tensor<2x3xf32>, %b: tensor<3xf32>, %c: tensor<2x3xi1>) -> (tensor<2x3xf32>, tensor<2x3xi1>, tensor<2x3xi1>) {
   %exp = onnx.Exp %a : (tensor<2x3xf32>) -> tensor<2x3xf32>
   %log = onnx.Log %exp : (tensor<2x3xf32>) -> tensor<2x3xf32>
   %neg = onnx.Neg %log : (tensor<2x3xf32>) -> tensor<2x3xf32>
@@ -13,6 +13,7 @@ func.func @elementwise(%a: tensor<2x3xf32>, %b: tensor<3xf32>, %c: tensor<2x3xi1
   %lt = onnx.Less %a, %b : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xi1>
   %gt = onnx.Greater %b, %a : (tensor<3xf32>, tensor<2x3xf32>) -> tensor<2x3xi1>
   %not = onnx.Not %gt : (tensor<2x3xi1>) -> tensor<2x3xi1>
+  %nan = onnx.IsNaN %log : (tensor<2x3xf32>) -> tensor<2x3xi1>
   %where = onnx.Where %c, %neg, %b : (tensor<2x3xi1>, tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
   %lo = onnx.Constant dense<1.000000e-12> : tensor<f32>
   %clip_min = onnx.Clip %where min %lo : tensor<2x3xf32> min tensor<f32> -> tensor<2x3xf32>
@@ -20,7 +21,7 @@ func.func @elementwise(%a: tensor<2x3xf32>, %b: tensor<3xf32>, %c: tensor<2x3xi1
   %clip = onnx.Clip %clip_max min %lo max %lo : tensor<2x3xf32> min tensor<f32> max tensor<f32> -> tensor<2x3xf32>
   %max = onnx.Max %clip, %b, %a : (tensor<2x3xf32>, tensor<3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
   %min = onnx.Min %max : (tensor<2x3xf32>) -> tensor<2x3xf32>
-  func.return %min, %not : tensor<2x3xf32>, tensor<2x3xi1>
+  func.return %min, %not, %nan : tensor<2x3xf32>, tensor<2x3xi1>, tensor<2x3xi1>
 }
 
 // CHECK-LABEL: func.func @elementwise
@@ -31,6 +32,7 @@ func.func @elementwise(%a: tensor<2x3xf32>, %b: tensor<3xf32>, %c: tensor<2x3xi1
 // CHECK-NEXT:    %lt = onnx.Less %a, %b : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xi1>
 // CHECK-NEXT:    %gt = onnx.Greater %b, %a : (tensor<3xf32>, tensor<2x3xf32>) -> tensor<2x3xi1>
 // CHECK-NEXT:    %not = onnx.Not %gt : (tensor<2x3xi1>) -> tensor<2x3xi1>
+// CHECK-NEXT:    %nan = onnx.IsNaN %log : (tensor<2x3xf32>) -> tensor<2x3xi1>
 // CHECK-NEXT:    %where = onnx.Where %c, %neg, %b : (tensor<2x3xi1>, tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
 // CHECK-NEXT:    %lo = onnx.Constant dense<1.000000e-12> : tensor<f32>
 // CHECK-NEXT:    %clip_min = onnx.Clip %where min %lo : tensor<2x3xf32> min tensor<f32> -> tensor<2x3xf32>

@@ -117,6 +117,14 @@ func.func @where(%c: tensor<4xf32>, %x: tensor<4xf32>) {
 
 // -----
 
+func.func @is_nan_of_integers(%i: tensor<4xi64>) {
+  %0 = onnx.IsNaN %i : (tensor<4xi64>) -> tensor<4xi1>
+  func.return
+}
+// CHECK: onnx.IsNaN: the operand must be a float tensor, got tensor<4xi64>
+
+// -----
+
 func.func @reduce_axis(%x: tensor<2x3xf32>) {
   %a = onnx.Constant dense<2> : tensor<1xi64>
   %0 = onnx.ReduceL2 %x, %a : (tensor<2x3xf32>, tensor<1xi64>) -> tensor<2x3xf32>
