@@ -14,8 +14,9 @@ A build directory holds::
     vae.npz              ... and the runtime's VQVAE (--vae, else vae.npz beside the ONNX file)
     kernels/ csim/ vitis/ weights.bin weights.json host_schedule.json   (the HLS backend)
 
-It is written into a temporary sibling directory and renamed into place at
-the end, so a failure leaves no partial build.
+It is written into a staging directory beside ``-o`` and swapped into place at
+the end (:mod:`fpqc.files.build_directory`): a failure or interruption leaves the
+old build or the new one, whole; only a directory fpqc provably wrote is replaced.
 
 A graph that looks like a VAR (AdaLN-modulated blocks, the block-causal mask)
 compiles only when raising recognised every block and every linear layer
@@ -29,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -41,6 +41,15 @@ from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException, Verify
 
 from fpqc.context import make_context, parse_module_file, print_module
 from fpqc.errors import FpqcError
+from fpqc.files.build_directory import (
+    check_not_inside,
+    check_output,
+    exclusive,
+    new_staging,
+    put_in_place,
+    recover,
+    write_manifest,
+)
 from fpqc.frontend.onnx_import.class_dropout import REMOVED_NOTE, removed_class_dropout
 from fpqc.frontend.var_build_files import VarBuildFiles
 from fpqc.passes import ALL_PASSES
@@ -172,14 +181,6 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _prepare_output(output: Path) -> None:
-    if output.exists() and not (output.is_dir() and (output / "manifest.json").is_file()):
-        if output.is_file() or any(output.iterdir()):
-            raise FpqcError(
-                f"{output}: exists and is not an fpqc build directory; choose another -o or remove it"
-            )
-
-
 def compile_model(
     model: Path,
     output: Path,
@@ -196,76 +197,96 @@ def compile_model(
     ``vae`` is the VQVAE the build carries for generation (``vae.npz`` or a released
     ``.pth``); ``allow_partial_raise`` compiles a VAR whose blocks are not all recognised.
     """
-    from fpqc.backends.hls.build import emit_build
     from fpqc.targets import load_target
 
     target_desc = load_target(target)
     recipe = recipe_for(format_name, recipe_name, calib)
     quantize_pipeline = recipe.pipeline(calib)
-    if calib is not None and not calib.is_file():
-        raise FpqcError(f"{calib}: no such file")
-    _prepare_output(output)
-    if not model.exists():
-        raise FpqcError(f"{model}: no such file")
+    inputs = {"model": model, "calibration file": calib, "VQVAE": vae}
+    for what, path in inputs.items():
+        if path is not None and not path.is_file():
+            raise FpqcError(f"{path}: {'is a directory, not a file' if path.is_dir() else 'no such file'} (the {what})")
+    check_output(output)
+    check_not_inside(output, inputs)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise FpqcError(f"{output}: cannot create its parent directory ({e.strerror}); choose another -o") from None
 
-    if vae is not None and not vae.is_file():
-        raise FpqcError(f"{vae}: no such file")
     module, store = load_onnx(model, input_shapes)
-    var_files: VarBuildFiles | None = None
+    stages = [
+        ("onnx", None),
+        ("raised", RAISE_PIPELINE),
+        ("quantized", quantize_pipeline),
+        ("hls", hls_pipeline(target_desc.name)),
+    ]
+    with exclusive(output):
+        recover(output)
+        check_output(output)
+        staging = new_staging(output)
+        try:
+            report = _write_build(staging, model, module, store, stages, target_desc, recipe, calib, vae,
+                                  allow_partial_raise)
+            put_in_place(staging, output)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return report
+
+
+def _write_build(
+    staging: Path,
+    model: Path,
+    module: ModuleOp,
+    store: WeightStore,
+    stages: list[tuple[str, str | None]],
+    target_desc,
+    recipe: Recipe,
+    calib: Path | None,
+    vae: Path | None,
+    allow_partial_raise: bool,
+) -> CompileReport:
+    """Run the stages on ``module`` and write every file of the build into ``staging``."""
+    from fpqc.backends.hls.build import emit_build
+
     report = CompileReport(model.name, target_desc.name, target_desc.platform, recipe)
     report.float_weight_bytes = sum(store.get(k).nbytes for k in store.keys())
     report.class_dropout_removed = removed_class_dropout(module)
-
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
-    try:
-        (staging / "ir").mkdir()
-        stages = [
-            ("onnx", None),
-            ("raised", RAISE_PIPELINE),
-            ("quantized", quantize_pipeline),
-            ("hls", hls_pipeline(target_desc.name)),
-        ]
-        with store.activate():
-            for index, (stage, spec) in enumerate(tqdm(stages, desc="compile", unit="stage", disable=None, leave=False)):
-                if spec is not None:
-                    run_pipeline(module, spec, stage)
-                (staging / "ir" / f"{index}-{stage}.mlir").write_text(print_module(module))
-                report.stages[stage] = _op_histogram(module)
-                if stage == "raised":
-                    var_files = _check_raised(model, module, report, allow_partial_raise, vae)
-            (staging / BUILD_IR).write_text(print_module(module))
-            pruned = store.subset(_live_weight_keys(module))
-            pruned.save(staging / BUILD_WEIGHTS)
-            emitted = emit_build(module, pruned, staging, target_desc)
-        report.kernels = list(emitted.kernels)
-        report.packed_weight_bytes = emitted.weight_bytes
-        manifest = {
-            "fpqc": _package_version("fpqc"),
-            "xdsl": _package_version("xdsl"),
-            "onnx": _package_version("onnx"),
-            "torch": _package_version("torch"),
-            "numpy": _package_version("numpy"),
-            "model": model.name,
-            "model_sha256": _file_sha256(model),
-            "target": target_desc.name,
-            "platform": target_desc.platform,
-            "part": target_desc.part,
-            "recipe": recipe.name,
-            "pipeline": [spec for _, spec in stages if spec],
-            "calibration": None if calib is None else {"file": calib.name, "sha256": _file_sha256(calib)},
-        }
-        if var_files is not None:
-            var_files.write(staging)
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        (staging / "report.json").write_text(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
-        (staging / "report.txt").write_text(report.summary() + "\n")
-        if output.exists():
-            shutil.rmtree(output)
-        staging.rename(output)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    var_files: VarBuildFiles | None = None
+    (staging / "ir").mkdir()
+    with store.activate():
+        for index, (stage, spec) in enumerate(tqdm(stages, desc="compile", unit="stage", disable=None, leave=False)):
+            if spec is not None:
+                run_pipeline(module, spec, stage)
+            (staging / "ir" / f"{index}-{stage}.mlir").write_text(print_module(module))
+            report.stages[stage] = _op_histogram(module)
+            if stage == "raised":
+                var_files = _check_raised(model, module, report, allow_partial_raise, vae)
+        (staging / BUILD_IR).write_text(print_module(module))
+        pruned = store.subset(_live_weight_keys(module))
+        pruned.save(staging / BUILD_WEIGHTS)
+        emitted = emit_build(module, pruned, staging, target_desc)
+    report.kernels = list(emitted.kernels)
+    report.packed_weight_bytes = emitted.weight_bytes
+    if var_files is not None:
+        var_files.write(staging)
+    (staging / "report.json").write_text(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
+    (staging / "report.txt").write_text(report.summary() + "\n")
+    write_manifest(staging, {
+        "fpqc": _package_version("fpqc"),
+        "xdsl": _package_version("xdsl"),
+        "onnx": _package_version("onnx"),
+        "torch": _package_version("torch"),
+        "numpy": _package_version("numpy"),
+        "model": model.name,
+        "model_sha256": _file_sha256(model),
+        "target": target_desc.name,
+        "platform": target_desc.platform,
+        "part": target_desc.part,
+        "recipe": recipe.name,
+        "pipeline": [spec for _, spec in stages if spec],
+        "calibration": None if calib is None else {"file": calib.name, "sha256": _file_sha256(calib)},
+    })
     return report
 
 
