@@ -2,8 +2,9 @@
 
 The protobuf is loaded without its external data.  Initializers are read
 lazily by :class:`TensorReader` as read-only views, never copies: external
-data is memory-mapped from the file its ``location`` names (relative to the
-model's folder), in-file ``raw_data`` is wrapped with ``np.frombuffer``.
+data is memory-mapped from the file its ``location`` names, which must lie
+inside the model's folder (:func:`~fpqc.files.model_paths.file_beside`), in-file
+``raw_data`` is wrapped with ``np.frombuffer``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from onnx import numpy_helper
 
 from fpqc.dialects.onnx import ONNX_OPS
 from fpqc.errors import FpqcError
+from fpqc.files.model_paths import file_beside
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
 """The domain names of the default ONNX op set."""
@@ -65,11 +67,20 @@ class TensorReader:
         info = {entry.key: entry.value for entry in tensor.external_data}
         where = f"{self.path}: cannot read the model's external data: initializer '{tensor.name}'"
         location = info.get("location", "")
-        file = self.path.parent / location
-        if not location or not file.is_file():
+        file = file_beside(self.path, location)
+        if file is None:
+            raise FpqcError(
+                f"{where} is stored in '{location}', which is outside the model's directory; fpqc reads only "
+                "files beside the model (as onnx.load does): move the data file next to the model"
+            )
+        if not file.is_file():
             raise FpqcError(f"{where} is stored in '{location}', which is not a file next to the model ({file})")
-        offset = int(info.get("offset", 0))
-        length = int(info.get("length", nbytes))
+        try:
+            offset, length = int(info.get("offset", 0)), int(info.get("length", nbytes))
+        except ValueError:
+            raise FpqcError(f"{where} has an offset or length that is not a number ({info})") from None
+        if offset < 0:
+            raise FpqcError(f"{where} starts at byte {offset} of '{location}', before the file's start")
         if length != nbytes:
             raise FpqcError(f"{where} has {length} bytes in '{location}', its shape {list(shape)} needs {nbytes}")
         if nbytes == 0:
