@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from fpqc.errors import FpqcError
+from fpqc.files.npz import read_npz, write_npz
 from fpqc.tools.reporting import run_reporting_errors
 
 
@@ -70,16 +71,6 @@ def _cmd_compile(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------
 
 
-def _load_npz(path: Path) -> dict[str, np.ndarray]:
-    if not path.is_file():
-        raise FpqcError(f"{path}: no such file")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
-    except (OSError, ValueError) as e:
-        raise FpqcError(f"{path}: not a readable .npz file ({e})") from None
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
     from fpqc.backends.interp.runner import model_input_names, run_module
     from fpqc.compiler import load_build, load_onnx
@@ -92,15 +83,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         module, store = load_onnx(model, _parse_shape_option(args.input_shape))
         if removed_class_dropout(module):
             print(f"note: {REMOVED_NOTE}", file=sys.stderr)
-    inputs = _load_npz(Path(args.inputs))
+    inputs = read_npz(Path(args.inputs), "inputs")
     names = set(model_input_names(module))
     extra = sorted(set(inputs) - names)
     if extra:
         print(f"note: ignoring arrays that are not model inputs: {', '.join(extra)}", file=sys.stderr)
     outputs = run_module(module, {k: v for k, v in inputs.items() if k in names}, store)
     out = Path(args.output)
-    with open(out, "wb") as f:
-        np.savez(f, **outputs)
+    write_npz(out, outputs, "outputs")
     for name, value in outputs.items():
         print(f"{name}: {list(value.shape)} {value.dtype}")
     print(f"wrote {out}")
@@ -238,8 +228,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     path = Path(args.output).with_suffix(".npz")
     arrays = {"images": out.images, "labels": out.labels}
     arrays.update({f"tokens.scale{k}": t for k, t in enumerate(out.tokens)})
-    with open(path, "wb") as f:
-        np.savez(f, **arrays)
+    write_npz(path, arrays, "images")
     grid = path.with_suffix(".png")
     save_image_grid(out.images, grid)
     kind = "quantized build" if runtime.model.quantized else "float model"

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import PassPipeline
@@ -42,6 +43,7 @@ from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException, Verify
 from fpqc.context import make_context, parse_module_file, print_module
 from fpqc.errors import FpqcError
 from fpqc.files.build_directory import (
+    check_build,
     check_not_inside,
     check_output,
     exclusive,
@@ -67,11 +69,15 @@ def load_onnx(path: Path, input_shapes: dict[str, tuple[int, ...]] | None = None
 
 
 def load_build(build: Path) -> tuple[ModuleOp, WeightStore]:
-    """The final IR and weight store of a build directory."""
+    """The final IR and weight store of a build directory, checked whole and verified."""
+    check_build(build, _package_version("fpqc"))
     ir_path = build / BUILD_IR
-    if not ir_path.is_file():
-        raise FpqcError(f"{build}: not an fpqc build directory (no {BUILD_IR}); run fpqc compile first")
-    return parse_module_file(ir_path), WeightStore.load(build / BUILD_WEIGHTS)
+    module = parse_module_file(ir_path)
+    try:
+        module.verify()
+    except (VerifyException, DiagnosticException) as e:
+        raise FpqcError(f"{ir_path}: the build's IR does not verify ({_first_failure(module, e)}); recompile") from None
+    return module, WeightStore.load(build / BUILD_WEIGHTS)
 
 
 def run_pipeline(module: ModuleOp, spec: str, stage: str) -> None:
@@ -261,6 +267,7 @@ def _write_build(
             (staging / "ir" / f"{index}-{stage}.mlir").write_text(print_module(module))
             report.stages[stage] = _op_histogram(module)
             if stage == "raised":
+                _check_finite_weights(model, module)
                 var_files = _check_raised(model, module, report, allow_partial_raise, vae)
         (staging / BUILD_IR).write_text(print_module(module))
         pruned = store.subset(_live_weight_keys(module))
@@ -288,6 +295,26 @@ def _write_build(
         "calibration": None if calib is None else {"file": calib.name, "sha256": _file_sha256(calib)},
     })
     return report
+
+
+def _check_finite_weights(model: Path, module: ModuleOp) -> None:
+    """Refuse a linear layer or embedding whose weights hold ±Inf: its outputs would be Inf or NaN.
+
+    (Masks may hold -Inf; NaN anywhere is refused at import.)
+    """
+    from fpqc.dialects import fpq
+    from fpqc.passes.constants import constant_value
+
+    for op in module.walk():
+        if isinstance(op, (fpq.LinearOp, fpq.EmbeddingOp)):
+            weight = op.weight if isinstance(op, fpq.LinearOp) else op.table
+            array = constant_value(weight)
+            if array is not None and not np.isfinite(array).all():
+                what = f"the {fpq.role_of(op)} linear layer" if fpq.role_of(op) else f"an {op.name}"
+                raise FpqcError(
+                    f"{model}: {what} has {int((~np.isfinite(array)).sum())} infinite weight(s) of {array.size}; "
+                    "its outputs would be Inf or NaN. Fix the weights before exporting"
+                )
 
 
 def _check_raised(

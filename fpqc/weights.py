@@ -38,6 +38,7 @@ from xdsl.ir import Attribute
 from fpqc.dialects.onnx import dense_array
 from fpqc.dialects.tensor_types import tensor_type_of
 from fpqc.errors import FpqcError
+from fpqc.files.npz import read_npz
 
 INLINE_LIMIT = 16
 """Constants with at most this many elements are inline ``dense<...>`` in the IR."""
@@ -106,11 +107,7 @@ class WeightStore:
     def load(path: Path) -> WeightStore:
         """The store saved in the ``.npz`` file ``path`` (see :meth:`save`)."""
         store = WeightStore()
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                store._arrays = {k: data[k] for k in data.files}
-        except (OSError, ValueError) as e:
-            raise FpqcError(f"{path}: cannot read weights ({e})") from None
+        store._arrays = read_npz(path, "weights")
         return store
 
     @contextlib.contextmanager

@@ -21,6 +21,7 @@ from xdsl.dialects.builtin import ModuleOp
 
 from fpqc.backends.interp.runner import model_input_names
 from fpqc.errors import FpqcError
+from fpqc.files.npz import read_npz
 from fpqc.runtime.var_runtime import VarRuntime
 
 SAMPLING = {"cfg": 1.5, "top_k": 900, "top_p": 0.96, "seed": 0}
@@ -34,14 +35,11 @@ def load_inputs(model: Path, inputs: Path | None, module: ModuleOp, vae: Path | 
     if not path.is_file():
         raise FpqcError(f"{path}: no such file; pass --inputs with arrays keyed by the model's input names")
     names = model_input_names(module)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            missing = [n for n in names if n not in data.files]
-            if missing:
-                raise FpqcError(f"{path}: missing input arrays {', '.join(missing)} (the model's inputs: {', '.join(names)})")
-            return {n: data[n] for n in names}
-    except (OSError, ValueError) as e:
-        raise FpqcError(f"{path}: not a readable .npz file ({e})") from None
+    data = read_npz(path, "inputs")
+    missing = [n for n in names if n not in data]
+    if missing:
+        raise FpqcError(f"{path}: missing input arrays {', '.join(missing)} (the model's inputs: {', '.join(names)})")
+    return {n: data[n] for n in names}
 
 
 def generated_inputs(model: Path, vae: Path | None, missing: Path) -> dict[str, np.ndarray]:

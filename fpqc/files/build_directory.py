@@ -11,7 +11,8 @@ Guarantees:
 
 * **Only fpqc's own builds are replaced.**  A build's ``manifest.json`` lists
   every file fpqc wrote and its size (``"files"``); an existing ``-o`` directory
-  is replaced only when it holds exactly those files.  Anything else — a
+  is replaced only when it holds exactly those files (plus the C-simulation
+  objects ``fpqc verify`` caches in ``csim/``).  Anything else — a
   directory of the user's, a build with a file added — is refused, never deleted.
 * **The swap is atomic.**  Linux's ``renameat2(RENAME_EXCHANGE)`` exchanges the
   staging and the output directory in one step; the old build is then removed.
@@ -41,9 +42,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from fpqc.errors import FpqcError
+from fpqc.files.scratch import pid_alive
 
 MANIFEST = "manifest.json"
 INVENTORY_KEY = "files"
+DERIVED = re.compile(r"csim/obj/[\w.-]+\.o|csim/csim(_kernels)?(_dump)?")
+"""Files fpqc's own tools add to a build later (``fpqc verify``'s C-simulation objects and executables)."""
 _STAGING, _OLD = "fpqc-staging", "fpqc-old"
 
 
@@ -67,9 +71,34 @@ def is_fpqc_build(directory: Path) -> bool:
     listed = manifest.get(INVENTORY_KEY) if isinstance(manifest, dict) else None
     if not isinstance(listed, dict) or "fpqc" not in manifest:
         return False
-    found = inventory(directory)
+    found = {name: size for name, size in inventory(directory).items() if not DERIVED.fullmatch(name)}
     found.pop(MANIFEST, None)
     return found == listed
+
+
+def check_build(build: Path, version: str) -> None:
+    """Refuse a build to run or verify unless it is whole, unchanged and written by fpqc ``version``."""
+    if not build.is_dir():
+        raise FpqcError(f"{build}: no such build directory; run fpqc compile first")
+    try:
+        manifest = json.loads((build / MANIFEST).read_text())
+    except FileNotFoundError:
+        raise FpqcError(f"{build}: not an fpqc build directory (no {MANIFEST}); run fpqc compile first") from None
+    except (OSError, ValueError):
+        raise FpqcError(f"{build}: {MANIFEST} is not readable JSON; recompile the model") from None
+    listed = manifest.get(INVENTORY_KEY) if isinstance(manifest, dict) else None
+    if not isinstance(listed, dict) or "fpqc" not in manifest:
+        raise FpqcError(f"{build}: {MANIFEST} is not an fpqc build manifest; recompile the model")
+    if manifest["fpqc"] != version:
+        raise FpqcError(f"{build}: built by fpqc {manifest['fpqc']}, this is fpqc {version}; recompile the model")
+    found = inventory(build)
+    found.pop(MANIFEST, None)
+    for name, size in listed.items():
+        if name not in found:
+            raise FpqcError(f"{build}: {name} is missing from the build; recompile the model")
+        if found[name] != size:
+            raise FpqcError(f"{build}: {name} has changed since fpqc wrote it ({found[name]} bytes, not {size}); "
+                            "recompile the model")
 
 
 def check_output(output: Path) -> None:
@@ -101,16 +130,6 @@ def check_not_inside(output: Path, inputs: dict[str, Path | None]) -> None:
             )
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _leftovers(output: Path, kind: str) -> Iterator[Path]:
     """Sibling directories ``.<name>.<kind>.<pid>.<random>`` whose process is gone."""
     pattern = re.compile(rf"\.{re.escape(output.name)}\.{kind}\.(\d+)\.[0-9a-f]+")
@@ -118,7 +137,7 @@ def _leftovers(output: Path, kind: str) -> Iterator[Path]:
         return
     for path in output.parent.iterdir():
         match = pattern.fullmatch(path.name)
-        if match and path.is_dir() and not path.is_symlink() and not _pid_alive(int(match.group(1))):
+        if match and path.is_dir() and not path.is_symlink() and not pid_alive(int(match.group(1))):
             yield path
 
 
@@ -149,7 +168,9 @@ def new_staging(output: Path) -> Path:
 
 def write_manifest(staging: Path, manifest: dict) -> None:
     """``manifest.json`` with the inventory of everything else in ``staging`` (write it last)."""
-    manifest = {**manifest, INVENTORY_KEY: inventory(staging)}
+    files = inventory(staging)
+    files.pop(MANIFEST, None)
+    manifest = {**manifest, INVENTORY_KEY: files}
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 

@@ -58,6 +58,7 @@ from xdsl.transforms.dead_code_elimination import region_dce
 from fpqc.dialects import fpq
 from fpqc.errors import FpqcError
 from fpqc.numerics.dual_format import DualFormat
+from fpqc.passes.role_options import check_roles
 
 MODES = ("auto", "force", "forbid")
 
@@ -120,6 +121,7 @@ class DualFormatPass(ModulePass):
     mode: str = "auto"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        check_roles(self.name, "roles", self.roles)
         if self.mode not in MODES:
             raise FpqcError(f"unknown dual-format mode '{self.mode}' (use {', '.join(MODES)})")
         dual = DualFormat.parse(self.format)

@@ -64,6 +64,7 @@ from fpqc.passes.group_hadamard import (
     transformed_inputs,
 )
 from fpqc.quant.galt import GaltSettings, SmoothedInput, learn_from_calibration
+from fpqc.passes.role_options import check_roles
 
 
 def _label(linear: fpq.LinearOp) -> str:
@@ -87,6 +88,7 @@ class GaltPass(ModulePass):
     seed: int = 0
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        check_roles(self.name, "roles", self.roles)
         if not self.calib:
             raise FpqcError(
                 "galt learns its smoothing from calibration activations: run `fpqc calibrate MODEL "

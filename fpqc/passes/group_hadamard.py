@@ -75,6 +75,7 @@ from fpqc.dialects import fpq
 from fpqc.errors import FpqcError
 from fpqc.numerics.hadamard import fold_weight, ght_matrix, random_signs
 from fpqc.passes.constants import constant_key, constant_value, new_constant
+from fpqc.passes.role_options import check_roles
 
 
 @dataclass
@@ -220,6 +221,7 @@ class GroupHadamardPass(ModulePass):
     fold_signs: bool = True
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        check_roles(self.name, "roles", self.roles)
         rewriter = PatternRewriter(InsertPoint.at_start(op.body.block))
         adaln: dict[fpq.LinearOp, AdaLNFold] = {}
         for n, (x, linears) in enumerate(transformed_inputs(op, self.roles).items()):

@@ -46,6 +46,7 @@ from xdsl.utils.exceptions import VerifyException
 
 from fpqc.dialects import fpq
 from fpqc.errors import FpqcError
+from fpqc.passes.role_options import check_roles
 from fpqc.numerics import Format, compute_scales, quantize
 from fpqc.passes.constants import constant_key, constant_value, new_constant
 
@@ -138,6 +139,7 @@ class QuantizeLinearPass(ModulePass):
     scale: str = "fp32"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        check_roles(self.name, "keep-float", self.keep_float, "none")
         pattern = QuantizeLinearLayers(
             _quant(
                 self.weight_format,

@@ -32,6 +32,7 @@ import torch
 from tqdm import tqdm
 
 from fpqc.errors import FpqcError
+from fpqc.files.npz import open_npz
 from fpqc.numerics import Format
 from fpqc.numerics.hadamard import ght_matrix
 
@@ -196,10 +197,7 @@ def learn_from_calibration(
     if not path.is_file():
         raise FpqcError(f"{path}: no such calibration file; run `fpqc calibrate MODEL -o {path}` first")
     fmt = Format.parse(settings.format)
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise FpqcError(f"{path}: cannot read calibration data ({e})") from None
+    data = open_npz(path, "calibration file")
     learned: list[np.ndarray | None] = []
     with data:
         for n, item in enumerate(tqdm(inputs, desc="galt", unit="layer", disable=None, leave=False)):

@@ -27,7 +27,6 @@ the first op of that kernel whose results differ, and by how much.
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,6 +52,7 @@ from fpqc.compiler import load_build
 from fpqc.dialects import hls
 from fpqc.dialects.tensor_types import element_type_to_dtype
 from fpqc.errors import FpqcError
+from fpqc.files.scratch import scratch_directory
 from fpqc.weights import WeightStore
 
 
@@ -270,8 +270,7 @@ def verify_build(build_dir: Path, samples: int, seed: int = 0) -> VerifyReport:
     step_of = dict(zip(calls, steps))
     rng = np.random.default_rng(seed)
 
-    with tempfile.TemporaryDirectory(prefix="fpqc-verify-") as tmp:
-        tmp_dir = Path(tmp)
+    with scratch_directory("verify") as tmp_dir:
         launches: list[_Launch] = []
         whole_compared = whole_differing = 0
         whole_bad_sample: int | None = None

@@ -24,7 +24,6 @@ import hashlib
 import json
 import os
 import subprocess
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -32,6 +31,7 @@ import numpy as np
 
 from fpqc.backends.hls.host_schedule import KERNEL_DRIVER, MAIN_DRIVER, SCHEDULE_FILE
 from fpqc.errors import FpqcError
+from fpqc.files.scratch import remove_dead, scratch_directory
 
 CXXFLAGS = ("-std=gnu++14", "-O2", "-ffp-contract=off", "-fno-fast-math")
 
@@ -54,7 +54,13 @@ def load_schedule(build_dir: Path) -> dict:
     path = Path(build_dir) / SCHEDULE_FILE
     if not path.is_file():
         raise FpqcError(f"{build_dir}: no {SCHEDULE_FILE}; not an fpqc build directory")
-    return json.loads(path.read_text())
+    try:
+        schedule = json.loads(path.read_text())
+    except ValueError:
+        raise FpqcError(f"{path}: not readable JSON; recompile the model") from None
+    if not isinstance(schedule, dict):
+        raise FpqcError(f"{path}: not an fpqc host schedule; recompile the model")
+    return schedule
 
 
 def kernel_names(schedule: dict) -> list[str]:
@@ -83,6 +89,7 @@ def _link(build_dir: Path, sources: list[Path], exe: Path, dump: bool) -> Path:
         headers.update(header.name.encode() + b"\0" + header.read_bytes())
     obj_dir = build_dir / "csim" / "obj"
     obj_dir.mkdir(parents=True, exist_ok=True)
+    remove_dead(obj_dir, r"[\w-]+\.(\d+)\.tmp\.o")
     jobs: list[list[str]] = []
     finals: list[Path] = []
     objects: list[Path] = []
@@ -99,14 +106,16 @@ def _link(build_dir: Path, sources: list[Path], exe: Path, dump: bool) -> Path:
             finals.append(obj)
     workers = max(1, min(len(jobs), os.cpu_count() or 1))
     if jobs:
-        with ThreadPoolExecutor(workers) as pool:
-            failures = [f for f in pool.map(_try_compile, jobs) if f is not None]
-        if failures:
+        try:
+            with ThreadPoolExecutor(workers) as pool:
+                failures = [f for f in pool.map(_try_compile, jobs) if f is not None]
+            if failures:
+                raise failures[0]
+            for command, obj in zip(jobs, finals):
+                Path(command[-1]).replace(obj)
+        finally:
             for command in jobs:
                 Path(command[-1]).unlink(missing_ok=True)
-            raise failures[0]
-        for command, obj in zip(jobs, finals):
-            Path(command[-1]).replace(obj)
     _run_compiler([cxx, *map(str, objects), "-o", str(exe)])
     return exe
 
@@ -179,8 +188,8 @@ def run_csim(
     schedule = load_schedule(build_dir)
     exe = exe or compile_csim(build_dir)
     buffers = {b["name"]: b for b in schedule["buffers"]}
-    with tempfile.TemporaryDirectory(prefix="fpqc-csim-") as tmp:
-        in_dir, out_dir = Path(tmp) / "in", Path(tmp) / "out"
+    with scratch_directory("csim") as tmp:
+        in_dir, out_dir = tmp / "in", tmp / "out"
         in_dir.mkdir()
         out_dir.mkdir()
         for entry in schedule["inputs"]:

@@ -62,7 +62,7 @@ from fpqc.dialects.fpq.float_ops import (
 )
 from fpqc.dialects.fpq.fpqvar_ops import DualQLinearOp, DualQuantizeOp, HadamardOp
 from fpqc.dialects.fpq.quantized_ops import DequantizeOp, QLinearOp, QuantizeOp
-from fpqc.dialects.fpq.role import ROLE_ATTR, role_of
+from fpqc.dialects.fpq.role import ROLE_ATTR, ROLES, role_of
 from fpqc.dialects.fpq.shapes import drop_unit_axes
 from fpqc.dialects.fpq.types import (
     F32Tensor,
@@ -128,4 +128,5 @@ __all__ = [
     "drop_unit_axes",
     "format_type",
     "role_of",
+    "ROLES",
 ]

@@ -14,6 +14,10 @@ fc2, head_ada_lin, head.
 """
 
 
+ROLES = ("word_embed", "ada_lin", "mat_qkv", "proj", "fc1", "fc2", "head_ada_lin", "head")
+"""Every value ``fpq.role`` takes."""
+
+
 def role_of(op: Operation) -> str | None:
     """The ``fpq.role`` of ``op``, or None if it has none."""
     role = op.attributes.get(ROLE_ATTR)

@@ -175,6 +175,8 @@ class _Importer:
         dims = list(tensor.shape.dim)
         if name in self.input_shapes:
             shape = tuple(self.input_shapes[name])
+            if any(d < 1 for d in shape):
+                raise self._error(f"--input-shape {name}: every dimension must be at least 1, got {list(shape)}")
             if tensor.HasField("shape") and len(shape) != len(dims):
                 raise self._error(f"--input-shape {name}: the input has rank {len(dims)}, not {len(shape)}")
             for i, (given, dim) in enumerate(zip(shape, dims)):
@@ -193,6 +195,9 @@ class _Importer:
                     f"input '{name}' has dynamic dimension {i}{label}; "
                     f"give its shape with --input-shape {name}={example}"
                 )
+        if any(d.dim_value < 1 for d in dims):
+            raise self._error(f"input '{name}' has a dimension of size {min(d.dim_value for d in dims)}; "
+                              "fpqc compiles tensors of at least one element")
         return TensorType(element, [d.dim_value for d in dims])
 
     def _check_output_type(self, output: onnx.ValueInfoProto, actual: Attribute) -> None:
@@ -219,7 +224,9 @@ class _Importer:
     def _lookup(self, name: str, user: str) -> Value:
         name = self._resolve(name)
         if name not in self.values and name in self.initializers:
-            self.values[name] = _Constant(self.reader.array(self.initializers.pop(name)), name)
+            array = self.reader.array(self.initializers.pop(name))
+            self._check_no_nan(array, f"initializer '{name}'", user)
+            self.values[name] = _Constant(array, name)
         try:
             return self.values[name]
         except KeyError:
@@ -235,6 +242,15 @@ class _Importer:
             return value.ssa
         return value
 
+    def _check_no_nan(self, array: np.ndarray, what: str, user: str) -> None:
+        """A constant with a NaN would make every output NaN: refuse it."""
+        if np.issubdtype(array.dtype, np.floating) and np.isnan(array).any():
+            count = int(np.isnan(array).sum())
+            raise self._error(
+                f"{user}: {what} holds {count} NaN value(s) of {array.size}; every result would be NaN. "
+                "Fix the weights before exporting"
+            )
+
     # -- nodes --------------------------------------------------------------
 
     def _import_node(self, node: onnx.NodeProto, index: int) -> None:
@@ -245,6 +261,7 @@ class _Importer:
                 self.values[outputs[0]] = _Constant(constant_node_value(node), outputs[0])
             except ValueError as e:
                 raise self._error(f"{where}: {e}") from None
+            self._check_no_nan(self.values[outputs[0]].array, "its value", where)
             return
         if node.op_type == "RandomUniformLike":
             raise self._error(

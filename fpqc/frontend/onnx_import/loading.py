@@ -22,6 +22,9 @@ from fpqc.files.model_paths import file_beside
 DEFAULT_DOMAINS = ("", "ai.onnx")
 """The domain names of the default ONNX op set."""
 
+OPSETS = range(7, 22)
+"""The opsets of the default domain whose op semantics fpqc implements (7 to 21)."""
+
 
 def load_model(path: Path) -> onnx.ModelProto:
     """The model's protobuf; external data stays on disk (see :class:`TensorReader`)."""
@@ -59,9 +62,19 @@ class TensorReader:
         nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
         if tensor.data_location == onnx.TensorProto.EXTERNAL:
             return self._external(tensor, dtype, shape, nbytes)
+        if any(d < 0 for d in shape):
+            raise FpqcError(f"{self.path}: initializer '{tensor.name}' has a negative dimension {list(shape)}")
         if tensor.HasField("raw_data"):
+            if len(tensor.raw_data) != nbytes:
+                raise FpqcError(
+                    f"{self.path}: initializer '{tensor.name}' holds {len(tensor.raw_data)} bytes, "
+                    f"its shape {list(shape)} needs {nbytes}"
+                )
             return np.frombuffer(tensor.raw_data, dtype=dtype).reshape(shape)
-        return numpy_helper.to_array(tensor)
+        try:
+            return numpy_helper.to_array(tensor)
+        except (ValueError, TypeError) as e:
+            raise FpqcError(f"{self.path}: initializer '{tensor.name}' cannot be read ({first_line(e)})") from None
 
     def _external(self, tensor: onnx.TensorProto, dtype: np.dtype, shape: tuple[int, ...], nbytes: int) -> np.ndarray:
         info = {entry.key: entry.value for entry in tensor.external_data}
@@ -115,7 +128,15 @@ def describe_node(node: onnx.NodeProto, index: int) -> str:
 
 
 def check_supported(path: Path, graph: onnx.GraphProto, opset: int) -> None:
-    """Every node is an op of :data:`~fpqc.dialects.onnx.ONNX_OPS` in the default domain."""
+    """The opset is one of :data:`OPSETS`, the graph has outputs, and every node is an op of
+    :data:`~fpqc.dialects.onnx.ONNX_OPS` in the default domain."""
+    if opset not in OPSETS:
+        raise FpqcError(
+            f"{path}: opset {opset} of the default domain is not supported (fpqc implements opsets "
+            f"{OPSETS.start} to {OPSETS.stop - 1}); export the model at opset 17 or 18"
+        )
+    if not graph.output:
+        raise FpqcError(f"{path}: the graph has no outputs, so there is nothing to compute")
     for index, node in enumerate(graph.node):
         if node.domain not in DEFAULT_DOMAINS or node.op_type not in ONNX_OPS:
             raise FpqcError(

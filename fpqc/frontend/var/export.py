@@ -54,6 +54,7 @@ import numpy as np
 import onnx
 import torch
 
+from fpqc.files.npz import read_npz
 from fpqc.frontend.var_build_files import CONFIG_METADATA
 
 from .config import VARConfig, VQVAEConfig
@@ -112,8 +113,9 @@ def vae_npz_arrays_from_state(state: Mapping[str, np.ndarray], cfg: VQVAEConfig)
 
 def load_vae_npz(path: str | os.PathLike) -> tuple[VQVAEConfig, dict[str, np.ndarray]]:
     """Read ``vae.npz`` back: (config, arrays without ``__config__``)."""
-    with np.load(path) as z:
-        arrays = {k: z[k] for k in z.files}
+    arrays = read_npz(Path(path), "VQVAE")
+    if "__config__" not in arrays:
+        raise KeyError("no __config__ array")
     cfg = VQVAEConfig.from_dict(json.loads(bytes(arrays.pop("__config__")).decode()))
     return cfg, arrays
 

@@ -8,6 +8,8 @@ process, and every test here must see its own keys unchanged.
 from __future__ import annotations
 
 import itertools
+from importlib.metadata import version
+from pathlib import Path
 
 import numpy as np
 from xdsl.builder import Builder
@@ -16,7 +18,10 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, ModuleOp, StringAttr, TensorType, f32
 from xdsl.parser import Parser
 
-from fpqc.context import make_context
+from fpqc.backends.hls.build import emit_build
+from fpqc.context import make_context, print_module
+from fpqc.files.build_directory import write_manifest
+from fpqc.targets import load_target
 from fpqc.dialects import fpq
 from fpqc.numerics import Format, compute_scales, quantize
 from fpqc.passes.outline_kernels import OutlineKernelsPass
@@ -29,6 +34,20 @@ def parse(text: str) -> ModuleOp:
     module = Parser(make_context(), text).parse_module()
     module.verify()
     return module
+
+
+def write_build(directory: Path, module: ModuleOp, store: WeightStore) -> None:
+    """What ``fpqc compile`` writes for a lowered module: IR, weights, the HLS build, the manifest."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "model.hls.mlir").write_text(print_module(module))
+    store.save(directory / "weights.npz")
+    emit_build(module, store, directory, load_target("vck190"))
+    seal(directory)
+
+
+def seal(directory: Path) -> None:
+    """The manifest ``fpqc compile`` writes last, listing every file now in ``directory``."""
+    write_manifest(directory, {"fpqc": version("fpqc")})
 
 
 def lower(module: ModuleOp) -> ModuleOp:

@@ -12,6 +12,7 @@ import json
 import numpy as np
 import pytest
 
+from conftest import seal
 from fpqc.cli import main
 
 torch = pytest.importorskip("torch")
@@ -65,6 +66,9 @@ def test_verify_and_a_corrupted_kernel(build, tmp_path, capsys):
     at = next(i for i, line in enumerate(lines) if "fpqc::qlinear<" in line)
     lines[at] = lines[at].replace("true", "false", 1)  # drop the bias of kernel_1's qlinear
     kernel.write_text("\n".join(lines) + "\n")
+    assert main(["verify", str(bad), "--samples", "1"]) == 1
+    assert "kernels/kernel_1.cpp has changed since fpqc wrote it" in capsys.readouterr().err
+    seal(bad)  # a build whose C++ disagrees with its IR, as fpqc wrote it
     assert main(["verify", str(bad), "--samples", "1"]) == 1
     out = capsys.readouterr().out
     assert "MISMATCH" in out and "first differing op: fpq.qlinear (#1 of @kernel_1" in out

@@ -8,7 +8,7 @@ from fpqc.backends.hls.build import emit_build
 from fpqc.numerics import Format, compute_scales, gelu_tanh_f32, qlinear, quantize
 from fpqc.targets import load_target
 
-from conftest import lower, quantized_linear
+from conftest import lower, quantized_linear, seal, write_build
 
 
 def _bits(a):
@@ -52,13 +52,10 @@ def test_qlinear_matches_numerics(tmp_path, fmt, x_gran, w_gran, bias):
 
 def test_verify_build_is_bit_exact(tmp_path):
     from fpqc.tools.verify import verify_build
-    from fpqc.context import print_module
 
     module, store = quantized_linear("e2m1", gelu=True)
     lower(module)
-    (tmp_path / "model.hls.mlir").write_text(print_module(module))
-    store.save(tmp_path / "weights.npz")
-    emit_build(module, store, tmp_path, load_target("vck190"))
+    write_build(tmp_path, module, store)
     report = verify_build(tmp_path, samples=2, seed=0)
     # one kernel, 2 launches of 4x8 outputs; and the whole model (no host ops) on the same samples
     assert report.kernels["kernel_0"].launches == 2
@@ -69,16 +66,14 @@ def test_verify_build_is_bit_exact(tmp_path):
 
 def test_verify_names_the_first_differing_op(tmp_path):
     from fpqc.tools.verify import verify_build
-    from fpqc.context import print_module
 
     module, store = quantized_linear("e2m1", gelu=True)
     lower(module)
-    (tmp_path / "model.hls.mlir").write_text(print_module(module))
-    store.save(tmp_path / "weights.npz")
-    emit_build(module, store, tmp_path, load_target("vck190"))
+    write_build(tmp_path, module, store)
     kernel = tmp_path / "kernels" / "kernel_0.cpp"
     # Break the C++ side's GELU: the quantizer and the qlinear still agree.
     kernel.write_text(kernel.read_text().replace("fpqc::gelu<32>(t1_0, t2_0);", "fpqc::copy_f32<32>(t1_0, t2_0);"))
+    seal(tmp_path)  # a build whose C++ disagrees with its IR, as fpqc wrote it
     report = verify_build(tmp_path, samples=1)
     assert report.differing > 0
     first = report.first_difference

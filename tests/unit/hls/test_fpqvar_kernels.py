@@ -22,7 +22,6 @@ from fpqc.backends.hls.csim import compile_csim, run_csim
 from fpqc.backends.hls.build import emit_build
 from fpqc.backends.hls.codes import code_format
 from fpqc.tools.verify import verify_build
-from fpqc.context import print_module
 from fpqc.backends.interp.runner import INTERPRETER_FUNCTIONS
 from fpqc.dialects import fpq, hls
 from fpqc.numerics import Format, compute_scales, quantize
@@ -30,7 +29,7 @@ from fpqc.numerics.hadamard import random_signs
 from fpqc.targets import load_target
 from fpqc.weights import WeightStore
 
-from conftest import lower
+from conftest import lower, seal, write_build
 
 T, C, HIDDEN = 4, 256, 256
 _IDS = itertools.count()
@@ -186,9 +185,7 @@ def test_blocks_with_different_signs_share_one_kernel(tmp_path):
     calls = [op for op in main.body.block.ops if isinstance(op, hls.CallOp)]
     assert [c.callee.string_value() for c in calls] == ["kernel_0"] * 3
     assert len({c.arguments[1] for c in calls}) == 3  # each launch with its own signs
-    (tmp_path / "model.hls.mlir").write_text(print_module(module))
-    store.save(tmp_path / "weights.npz")
-    emit_build(module, store, tmp_path, load_target("vck190"))
+    write_build(tmp_path, module, store)
     report = verify_build(tmp_path, samples=1)
     assert report.kernels["kernel_0"].launches == 3 and report.differing == 0, report.summary()
 
@@ -212,15 +209,14 @@ def test_dedupe_tells_fpqvar_kernels_apart(second, kernels):
 def test_verify_names_a_broken_dual_quantizer(tmp_path):
     module, store = fpqvar_model([("w4a4", True, True, 128)], seed=2)
     lower(module)
-    (tmp_path / "model.hls.mlir").write_text(print_module(module))
-    store.save(tmp_path / "weights.npz")
-    emit_build(module, store, tmp_path, load_target("vck190"))
+    write_build(tmp_path, module, store)
     kernel = tmp_path / "kernels" / "kernel_0.cpp"
     dump = '    FPQC_DUMP_F32("kernel_0.4.3", t4_3, 8);'
     text = kernel.read_text()
     assert text.count(dump) == 1
     # Break the C++ side's positive-side scale of the first group of fc2's input.
     kernel.write_text(text.replace(dump, "    t4_3[0] *= 2.0f;\n" + dump))
+    seal(tmp_path)  # a build whose C++ disagrees with its IR, as fpqc wrote it
     report = verify_build(tmp_path, samples=1)
     first = report.first_difference
     assert (first.kernel, first.index, first.op, first.result) == ("kernel_0", 4, "fpq.dual_quantize", 3)

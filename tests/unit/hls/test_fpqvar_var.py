@@ -22,14 +22,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import write_build
 from fpqc import compiler
-from fpqc.backends.hls.build import emit_build
 from fpqc.tools.verify import verify_build
-from fpqc.context import print_module
 from fpqc.dialects import hls
 from fpqc.frontend.var import VAR, VARConfig
 from fpqc.frontend.var.export import export_var
-from fpqc.targets import load_target
 
 FPQC = str(Path(sys.executable).parent / "fpqc")
 
@@ -81,9 +79,7 @@ def test_fpqvar_w4a4_with_signs_verifies(tiny_var: Path, tmp_path: Path) -> None
         compiler.run_pipeline(module, W4A4, "test")
     bodies = _kernel_bodies(module)
     assert ["fpq.hadamard", "fpq.quantize", "fpq.qlinear"] in bodies and FFN_KERNEL in bodies
-    (tmp_path / "model.hls.mlir").write_text(print_module(module))
-    store.save(tmp_path / "weights.npz")
-    emit_build(module, store, tmp_path, load_target("vck190"))
+    write_build(tmp_path, module, store)
     source = "".join(p.read_text() for p in (tmp_path / "kernels").glob("kernel_*.cpp"))
     assert "fpqc::hadamard<30, 128, 128, true, 16>(input, signs, " in source
     assert "fpqc_dual_e1m2_e2m1_rne" in source

@@ -8,20 +8,16 @@ from fpqc.backends.hls.build import emit_build
 from fpqc.backends.hls.codes import unpack_codes
 from fpqc.tools.verify import verify_build
 from fpqc.backends.interp.runner import run_module
-from fpqc.context import print_module
 from fpqc.dialects import hls
 from fpqc.targets import load_target
 
-from conftest import lower, residual_blocks
+from conftest import lower, residual_blocks, seal, write_build
 
 
 def _build(path, blocks=3, **kwargs):
     module, store = residual_blocks(blocks, **kwargs)
     lower(module)
-    (path / "model.hls.mlir").parent.mkdir(parents=True, exist_ok=True)
-    (path / "model.hls.mlir").write_text(print_module(module))
-    store.save(path / "weights.npz")
-    emit_build(module, store, path, load_target("vck190"))
+    write_build(path, module, store)
     return module, store
 
 
@@ -107,6 +103,7 @@ def test_verify_names_the_corrupted_kernel(tmp_path):
     dump = '    FPQC_DUMP_F32("kernel_1.0.1", t0_1, 8);'
     assert text.count(dump) == 1
     kernel.write_text(text.replace(dump, "    t0_1[0] *= 2.0f;\n" + dump))
+    seal(tmp_path)  # a build whose C++ disagrees with its IR, as fpqc wrote it
     report = verify_build(tmp_path, samples=1)
     assert report.differing > 0
     assert report.kernels["kernel_0"].differing == 0 and report.kernels["kernel_1"].differing > 0

@@ -148,7 +148,8 @@ def test_ctrl_c_leaves_a_whole_build_and_no_staging(tmp_path: Path, mlp: Path, f
     time.sleep(after)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
-    assert process.returncode in (0, 1, 130) and "Traceback" not in err, err
+    # done, refused, interrupted, or (after it finished, during interpreter shutdown) killed by the signal
+    assert process.returncode in (0, 1, 130, -signal.SIGINT) and "Traceback" not in err, err
     assert is_fpqc_build(output)  # the old build or the new one, whole
     assert hidden_siblings(tmp_path) == []
 

@@ -73,7 +73,7 @@ def test_model_without_var_config(tmp_path: Path, capsys):
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
     )
-    onnx.save(helper.make_model(graph), tmp_path / "relu.onnx")
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path / "relu.onnx")
     assert main(["calibrate", str(tmp_path / "relu.onnx"), "-o", str(tmp_path / "c.npz")]) == 1
     assert "relu.onnx: no VAR attention was recognised" in error_line(capsys)
 
