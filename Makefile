@@ -28,7 +28,7 @@ demo: install
 test: install
 	$(BIN)/lint-imports
 	$(BIN)/ruff check fpqc tests benchmarks examples scripts
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n auto --dist loadfile
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/lit -s tests/filecheck
 
 clean:
