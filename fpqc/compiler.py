@@ -298,7 +298,7 @@ def _write_build(
 
 
 def _check_finite_weights(model: Path, module: ModuleOp) -> None:
-    """Refuse a linear layer or embedding whose weights hold ±Inf: its outputs would be Inf or NaN.
+    """Refuse a linear layer or embedding whose weights are empty or hold ±Inf (outputs Inf or NaN).
 
     (Masks may hold -Inf; NaN anywhere is refused at import.)
     """
@@ -309,8 +309,10 @@ def _check_finite_weights(model: Path, module: ModuleOp) -> None:
         if isinstance(op, (fpq.LinearOp, fpq.EmbeddingOp)):
             weight = op.weight if isinstance(op, fpq.LinearOp) else op.table
             array = constant_value(weight)
+            what = f"the {fpq.role_of(op)} linear layer" if fpq.role_of(op) else f"an {op.name}"
+            if array is not None and array.size == 0:
+                raise FpqcError(f"{model}: {what} has an empty weight {list(array.shape)}; fix the model's shapes")
             if array is not None and not np.isfinite(array).all():
-                what = f"the {fpq.role_of(op)} linear layer" if fpq.role_of(op) else f"an {op.name}"
                 raise FpqcError(
                     f"{model}: {what} has {int((~np.isfinite(array)).sum())} infinite weight(s) of {array.size}; "
                     "its outputs would be Inf or NaN. Fix the weights before exporting"

@@ -222,14 +222,23 @@ class Format:
 
     # ------------------------------------------------------- encode / decode
     def decode(self, codes) -> np.ndarray:
-        """float32 values of ``codes`` (any integer array; only the low ``bits`` are used)."""
-        c = np.asarray(codes).astype(np.int64) & (self.n_codes - 1)
-        return self.decode_table()[c]
+        """float32 values of ``codes`` (integers in ``0 .. n_codes - 1``; NumericsError otherwise)."""
+        return self.decode_table()[self._checked(codes)]
 
     def units(self, codes) -> np.ndarray:
         """Exact integer ``value / step`` of ``codes`` as int64 (NaN/inf codes -> 0)."""
-        c = np.asarray(codes).astype(np.int64) & (self.n_codes - 1)
-        return _units_table(self)[c]
+        return _units_table(self)[self._checked(codes)]
+
+    def _checked(self, codes) -> np.ndarray:
+        """``codes`` as an index array, refusing a code this format does not have (e.g. 16 for a 4-bit format)."""
+        c = np.asarray(codes)
+        if c.size and (int(c.max()) >= self.n_codes or int(c.min()) < 0):
+            bad = int(c.max()) if int(c.max()) >= self.n_codes else int(c.min())
+            raise NumericsError(
+                f"code {bad} is not a code of {self.name}, which has {self.n_codes} (0..{self.n_codes - 1}); "
+                "the constant was not encoded in this format"
+            )
+        return c.astype(np.intp, copy=False)
 
     def quantizer_table(self, rounding: str = "rne") -> QuantizerTable:
         """The LUT quantizer (``fpqc.numerics.rounding``) for this format and mode."""

@@ -100,6 +100,16 @@ def truncated_ir(build: Path) -> None:
     (build / "model.hls.mlir").write_text(text[: len(text) // 3])
 
 
+def code_out_of_range(build: Path) -> None:
+    """A weight code no 4-bit format has, written in place (the archive keeps its size)."""
+    with np.load(build / "weights.npz") as data:
+        arrays = {k: data[k] for k in data.files}
+    name = next(k for k, v in arrays.items() if v.dtype == np.uint8)
+    arrays[name].flat[0] = 200
+    with open(build / "weights.npz", "wb") as f:
+        np.savez(f, **arrays)
+
+
 def bad_schedule(build: Path) -> None:
     (build / "host_schedule.json").write_text("{")
 
@@ -139,6 +149,9 @@ FPQC_ROWS = [
      "is missing from the build"),
     ("build: truncated IR", lambda d: ["run", corrupted_build(d, "ir", truncated_ir), "--inputs", d / "inputs.npz",
                                        "-o", d / "o.npz"], "model.hls.mlir has changed since fpqc wrote it"),
+    ("build: a weight code outside its format", lambda d: ["run", corrupted_build(d, "codes", code_out_of_range),
+                                                           "--inputs", d / "inputs.npz", "-o", d / "o.npz"],
+     "code 200 is not a code of e2m1"),
     ("build: corrupt host schedule", lambda d: ["verify", corrupted_build(d, "schedule", bad_schedule)],
      "host_schedule.json has changed since fpqc wrote it"),
 ]
