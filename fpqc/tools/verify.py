@@ -75,8 +75,9 @@ class FirstDifference:
             where += f", launch {self.launch} at step {self.step} of sample {self.sample}"
         if self.index < 0:
             return (
-                f"first difference: the output ports of {where} (every op of the kernel agrees; "
-                f"the copy to port {self.result} differs): {self.differing} of {self.total} values differ"
+                f"first difference: the output ports of {where} (every op of the kernel agrees, port "
+                f"{self.result} differs: the packed weights.bin or the port layout disagrees with the IR; "
+                f"recompile): {self.differing} of {self.total} values differ"
             )
         return (
             f"first differing op: {self.op} (#{self.index} of {where}), result {self.result}: "
