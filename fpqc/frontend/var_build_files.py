@@ -12,6 +12,7 @@ needs nothing outside the build.  Models that are not VARs carry nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from dataclasses import dataclass
@@ -56,8 +57,6 @@ class VarBuildFiles:
         ``raised`` does (when given); the VQVAE is ``vae`` (``vae.npz`` or a released
         ``.pth``), else ``vae.npz`` beside the model.
         """
-        if vae is not None and not vae.is_file():
-            raise FpqcError(f"{vae}: no such file")
         beside = model.parent / VAE_FILE
         vae = vae or (beside if beside.is_file() else None)
         metadata = fpqc_metadata(model)
@@ -68,7 +67,7 @@ class VarBuildFiles:
         config = infer_var_config(raised, model)
         if vae is not None and vae.suffix in CHECKPOINT_SUFFIXES:
             vae_config = vqvae_config_from_state(load_state_dict(vae), config.patch_nums, vae)
-            config = infer_var_config(raised, model, config_fields(vae_config))
+            config = dataclasses.replace(config, **config_fields(vae_config))
         return VarBuildFiles(config.to_dict(), vae)
 
     @property

@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp
@@ -41,10 +40,10 @@ def _weight_shape(linears: Mapping[str, fpq.LinearOp], role: str, source: Path) 
     return tuple(linears[role].weight.type.get_shape())
 
 
-def infer_var_config(module: ModuleOp, source: Path, vae_fields: Mapping[str, Any] | None = None) -> VARConfig:
+def infer_var_config(module: ModuleOp, source: Path) -> VARConfig:
     """The :class:`VARConfig` of the raised VAR ``module`` (see the module docstring).
 
-    ``source`` names the model in errors; ``vae_fields`` are the ``vae_*`` fields.
+    ``source`` names the model in errors; the ``vae_*`` fields keep their released values.
     """
     attentions = [op for op in module.walk() if isinstance(op, fpq.AttentionOp)]
     if not attentions:
@@ -97,7 +96,6 @@ def infer_var_config(module: ModuleOp, source: Path, vae_fields: Mapping[str, An
             num_classes=class_tables[0] - 1,
             norm_eps=float(str(np.float32(norms[0]))) if norms else VARConfig.norm_eps,
             attn_l2_norm=True,
-            **(vae_fields or {}),
         )
     except ValueError as e:
         raise FpqcError(f"{source}: {e}") from None

@@ -2,8 +2,9 @@
 
 The released code's attention (q, k, v from the packed ``mat_qkv`` output, ``F.normalize`` on q and
 k, q times the learned per-head ``scale_mul``) is finished three ways, each exported through
-TorchScript (opset 17) and dynamo (opset 18) with the released ``VAR.forward``
-(``attn_bias_for_masking[:, :, :ed, :ed]``, ``pos_1LC[:, :ed]``, ``.to(main_type)``):
+TorchScript (opset 17) and dynamo (opset 18) with the reference ``VAR.forward``, which follows the
+released one (``attn_bias_for_masking[:, :, :ed, :ed]``, ``pos_1LC[:, :ed]``, ``.to(main_type)``;
+``inference`` leaves out the class dropout):
 
 - ``F.scaled_dot_product_attention(..., scale=0.125)``: both exporters write ``Mul(q, √s)`` and
   ``Mul(kᵀ, √s)`` around the MatMul, folded into the per-head q scale;
@@ -37,25 +38,6 @@ from fpqc.passes.pipelines import RAISE_PIPELINE
 
 ort = pytest.importorskip("onnxruntime")
 FPQC = str(Path(sys.executable).parent / "fpqc")
-
-
-def released_var_forward(self, label_B, x_BLCv_wo_first_l):
-    """``VAR.forward`` of the released code at inference (no progressive training, no class dropout)."""
-    ed = self.L  # the released code: bg, ed = self.begin_ends[self.prog_si] if self.prog_si >= 0 else (0, self.L)
-    B = x_BLCv_wo_first_l.shape[0]
-    sos = cond_BD = self.class_emb(label_B)
-    sos = sos.unsqueeze(1).expand(B, self.first_l, -1) + self.pos_start.expand(B, self.first_l, -1)
-    x_BLC = torch.cat((sos, self.word_embed(x_BLCv_wo_first_l.float())), dim=1)
-    x_BLC += self.lvl_embed(self.lvl_1L[:, :ed].expand(B, -1)) + self.pos_1LC[:, :ed]
-    attn_bias = self.attn_bias_for_masking[:, :, :ed, :ed]
-    temp = x_BLC.new_ones(8, 8)
-    main_type = torch.matmul(temp, temp).dtype
-    x_BLC = x_BLC.to(dtype=main_type)
-    cond_BD_or_gss = cond_BD.to(dtype=main_type)
-    attn_bias = attn_bias.to(dtype=main_type)
-    for b in self.blocks:
-        x_BLC = b(x=x_BLC, cond_BD=cond_BD_or_gss, attn_bias=attn_bias)
-    return self.get_logits(x_BLC.float(), cond_BD)
 
 
 def released_q_k_v(self, x):
@@ -121,7 +103,6 @@ def test_attention_is_raised_in_every_block(
 ) -> None:
     forward, marker = SPELLINGS[spelling]
     monkeypatch.setattr(transformer.SelfAttention, "forward", forward)
-    monkeypatch.setattr(transformer.VAR, "forward", released_var_forward)
     small = VARConfig.tiny()
     cfg = VARConfig(
         depth=2, patch_nums=(1, 2, 3, 4), vocab_size=64, Cvae=8, embed_dim=128, num_heads=2, num_classes=10,
