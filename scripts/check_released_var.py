@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -29,18 +28,14 @@ import torch
 from fpqc.backends.interp.runner import run_module
 from fpqc.cli import main as fpqc
 from fpqc.compiler import load_onnx
+from fpqc.frontend.var.export import torch_onnx_export
 
 EXPORTERS = (("torchscript", 17), ("dynamo", 18))
 
 
 def export(var: torch.nn.Module, path: Path, exporter: str, opset: int, batch: int) -> None:
     inputs = (torch.zeros(batch, dtype=torch.long), torch.zeros(batch, var.L - var.first_l, var.Cvae))
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if exporter == "dynamo":
-            torch.onnx.export(var, inputs, dynamo=True, opset_version=opset, verbose=False).save(str(path))
-        else:
-            torch.onnx.export(var, inputs, str(path), dynamo=False, opset_version=opset)
+    torch_onnx_export(var, inputs, path, exporter, opset)
 
 
 def float_differences(path: Path, runs: int = 20) -> list[float]:

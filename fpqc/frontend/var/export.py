@@ -120,16 +120,22 @@ def load_vae_npz(path: str | os.PathLike) -> tuple[VQVAEConfig, dict[str, np.nda
     return cfg, arrays
 
 
-def _torch_export(var: VAR, inputs, path: Path, route: str, opset: int) -> None:
-    with warnings.catch_warnings():
+def torch_onnx_export(model: torch.nn.Module, inputs, path: Path, exporter: str, opset: int,
+                      external_data: bool = False, **names) -> None:
+    """``torch.onnx.export`` of ``model`` to ``path`` as a user calls it, exporter warnings silenced.
+
+    ``exporter`` is ``"dynamo"`` or ``"torchscript"``; ``names`` are ``input_names`` /
+    ``output_names`` (none: the exporter's own); ``external_data`` writes dynamo's weights
+    beside the file.
+    """
+    with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if route == "dynamo":
-            prog = torch.onnx.export(var, inputs, dynamo=True, opset_version=opset, input_names=INPUT_NAMES,
-                                     output_names=OUTPUT_NAMES, external_data=True, verbose=False)
-            prog.save(str(path), external_data=True)
+        if exporter == "dynamo":
+            program = torch.onnx.export(model, inputs, dynamo=True, opset_version=opset, verbose=False,
+                                        external_data=external_data, **names)
+            program.save(str(path), external_data=external_data)
         else:
-            torch.onnx.export(var, inputs, str(path), dynamo=False, opset_version=opset, input_names=INPUT_NAMES,
-                              output_names=OUTPUT_NAMES, do_constant_folding=True)
+            torch.onnx.export(model, inputs, str(path), dynamo=False, opset_version=opset, **names)
 
 
 def export_var(cfg: VARConfig, out_dir: str | os.PathLike, var_state=None, vae_state=None, route: str = "fpqc",
@@ -158,8 +164,8 @@ def export_var(cfg: VARConfig, out_dir: str | os.PathLike, var_state=None, vae_s
     try:
         raw = tmp / "raw" / "var.onnx"
         raw.parent.mkdir()
-        with torch.no_grad():
-            _torch_export(var, inputs, raw, route, opset)
+        torch_onnx_export(var, inputs, raw, "dynamo" if route == "dynamo" else "torchscript", opset,
+                          external_data=route == "dynamo", input_names=INPUT_NAMES, output_names=OUTPUT_NAMES)
         model = onnx.load(str(raw), load_external_data=True)
         del model.metadata_props[:]
         for k, v in ((CONFIG_METADATA, cfg.to_json()), (META_ROUTE, route), (META_DROPOUT, "1" if class_dropout else "0")):
@@ -194,6 +200,6 @@ def op_histogram(path_or_model: str | os.PathLike | onnx.ModelProto) -> dict[str
     return dict(sorted(hist.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-__all__ = ["export_var", "build_models", "example_inputs", "vae_npz_arrays", "vae_npz_arrays_from_state",
+__all__ = ["export_var", "torch_onnx_export", "build_models", "example_inputs", "vae_npz_arrays", "vae_npz_arrays_from_state",
            "VAE_NPZ_PREFIXES", "load_vae_npz", "op_histogram",
            "ROUTES", "OPSET", "INPUT_NAMES", "OUTPUT_NAMES"]

@@ -13,7 +13,6 @@ read off the graph and the checkpoint.
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,7 @@ from fpqc.backends.interp.runner import run_module
 from fpqc.cli import main
 from fpqc.compiler import load_onnx
 from fpqc.frontend.var.config import VARConfig
-from fpqc.frontend.var.export import build_models, example_inputs
+from fpqc.frontend.var.export import build_models, example_inputs, torch_onnx_export
 
 ort = pytest.importorskip("onnxruntime")
 
@@ -48,12 +47,7 @@ def export_like_a_user(directory: Path, exporter: str, opset: int, depth: int) -
     var.init_weights(seed=0, init_adaln_gamma=0.3)  # blocks that matter, so quantization shows
     inputs = example_inputs(cfg, batch=2)
     model = directory / f"var_{exporter}{opset}.onnx"
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if exporter == "dynamo":
-            torch.onnx.export(var, inputs, dynamo=True, opset_version=opset, verbose=False).save(str(model))
-        else:
-            torch.onnx.export(var, inputs, str(model), dynamo=False, opset_version=opset)
+    torch_onnx_export(var, inputs, model, exporter, opset)
     checkpoint = directory / "vae_ch32v32z8.pth"
     torch.save(vae.state_dict(), checkpoint)
     return model, checkpoint, inputs
@@ -131,9 +125,7 @@ def test_a_partially_recognised_var_stops_with_the_block_and_node(tmp_path: Path
     var, _ = build_models(cfg)
     var.blocks[1].attn.forward = attention_without_key_norm.__get__(var.blocks[1].attn)
     model = tmp_path / "var.onnx"
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(var, example_inputs(cfg, batch=2), str(model), dynamo=False, opset_version=17)
+    torch_onnx_export(var, example_inputs(cfg, batch=2), model, "torchscript", 17)
 
     build = tmp_path / "build"
     assert main(["compile", str(model), "-o", str(build)]) == 1
