@@ -7,7 +7,7 @@ Float-level ``fpq.linear`` is an ordinary fp32 matmul (it is not part of the
 bit-exact contract; it is what the quantized model is measured against).  The
 other float-level ops compute in fp32 with the nonlinear functions of
 :mod:`fpqc.numerics` and the reduction order their op docstrings state: every
-sum along an axis runs left to right (:func:`_sum_last`).
+sum along an axis runs left to right (:func:`~fpqc.numerics.attention.sum_last_f32`).
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_i
 from fpqc.dialects import fpq
 from fpqc.errors import FpqcError
 from fpqc.numerics.dual_format import DualFormat, compute_dual_scales, dual_qlinear, dual_quantize
+from fpqc.numerics.attention import attend, block_causal_attend, l2_normalize_f32, sum_last_f32
 from fpqc.numerics.hadamard import fwht_f32, ght_f32
 from fpqc.numerics import (
     compute_scales,
     dequantize,
-    exp_f32,
     gelu_tanh_f32,
     qlinear,
     quantize,
@@ -52,33 +52,12 @@ def _scales_per_group(scales: np.ndarray, rows: int, groups: int) -> np.ndarray:
     return np.broadcast_to(np.repeat(scales, repeat, axis=-1), (rows, groups))
 
 
-def _sum_last(x: np.ndarray) -> np.ndarray:
-    """fp32 sum over the last axis, left to right: ``((x0 + x1) + x2) + ...``."""
-    columns = np.moveaxis(np.asarray(x, np.float32), -1, 0)
-    acc = columns[0].copy()
-    for column in columns[1:]:
-        acc += column
-    return acc[..., None]
-
-
 def _layernorm(x: np.ndarray, eps: float) -> np.ndarray:
     """Affine-free layer normalisation over the last axis (order: ``fpq.layernorm``)."""
     n = np.float32(x.shape[-1])
-    d = x - _sum_last(x) / n
-    var = _sum_last(d * d) / n
+    d = x - sum_last_f32(x) / n
+    var = sum_last_f32(d * d) / n
     return d * rsqrt_f32(var + np.float32(eps))
-
-
-def _l2_normalize(x: np.ndarray, eps: float) -> np.ndarray:
-    """``x / max(‖x‖, eps)`` over the last axis as ``x · rsqrt(max(Σx², eps²))``."""
-    eps2 = np.float32(eps) * np.float32(eps)
-    return x * rsqrt_f32(np.maximum(_sum_last(x * x), eps2))
-
-
-def _block_causal(boundaries: tuple[int, ...]) -> np.ndarray:
-    """``[L, L]`` bool: query i sees key j when j is below the end of i's scale."""
-    ends = np.repeat(np.asarray(boundaries[1:]), np.diff(boundaries))
-    return np.arange(boundaries[-1])[None, :] < ends[:, None]
 
 
 def _fake_quantize(x: np.ndarray, quant: fpq.QuantAttr) -> np.ndarray:
@@ -90,25 +69,42 @@ def _fake_quantize(x: np.ndarray, quant: fpq.QuantAttr) -> np.ndarray:
     return dequantize(codes, fmt, scales, axis=axis, group_size=group)
 
 
-def _attention(op: fpq.AttentionOp, qkv: np.ndarray, q_scale: np.ndarray, mask: np.ndarray | None):
-    b, length, c3 = qkv.shape
+def _heads(x: np.ndarray, heads: int) -> np.ndarray:
+    """``[B, L, C]`` as ``[B, H, L, D]``."""
+    b, length, c = x.shape
+    return x.reshape(b, length, heads, c // heads).transpose(0, 2, 1, 3)
+
+
+def _merge_heads(x: np.ndarray) -> np.ndarray:
+    """``[B, H, L, D]`` as ``[B, L, H·D]``."""
+    b, heads, length, d = x.shape
+    return np.ascontiguousarray(x.transpose(0, 2, 1, 3)).reshape(b, length, heads * d)
+
+
+def attention_keys_values(
+    op: fpq.AttentionOp | fpq.CachedAttentionOp, qkv: np.ndarray, q_scale: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Normalised, scaled queries and normalised (KV-quantized) keys and values, ``[B, H, L, D]`` each."""
     heads = op.num_heads.value.data
     eps = op.eps.value.data
-    q, k, v = qkv.astype(np.float32).reshape(b, length, 3, heads, -1).transpose(2, 0, 3, 1, 4)
-    q = _l2_normalize(q, eps) * q_scale.astype(np.float32).reshape(1, heads, 1, 1)
-    k = _l2_normalize(k, eps)
+    c = qkv.shape[-1] // 3
+    qkv = qkv.astype(np.float32)
+    q, k, v = (_heads(qkv[..., i * c:(i + 1) * c], heads) for i in range(3))
+    q = l2_normalize_f32(q, eps) * q_scale.astype(np.float32).reshape(1, heads, 1, 1)
+    k = l2_normalize_f32(k, eps)
     if op.kv_quant is not None:
         k, v = _fake_quantize(k, op.kv_quant), _fake_quantize(v, op.kv_quant)
-    scores = np.matmul(q, k.transpose(0, 1, 3, 2))
-    if mask is not None:
-        scores = scores + mask.astype(np.float32)
+    return q, k, v
+
+
+def _attention(op: fpq.AttentionOp, qkv: np.ndarray, q_scale: np.ndarray, mask: np.ndarray | None):
+    q, k, v = attention_keys_values(op, qkv, q_scale)
     bounds = op.boundaries()
-    allowed = _block_causal(bounds) if bounds is not None else np.ones(scores.shape[-2:], bool)
-    top = np.max(np.where(allowed, scores, np.float32(-np.inf)), axis=-1, keepdims=True)
-    e = np.where(allowed, exp_f32(scores - top), np.float32(0))
-    p = e / _sum_last(e)
-    out = np.matmul(p, v)
-    return out.transpose(0, 2, 1, 3).reshape(b, length, c3 // 3).astype(np.float32)
+    if bounds is not None:
+        out = block_causal_attend(q, k, v, bounds)
+    else:
+        out = attend(q, k, v, mask)
+    return _merge_heads(out)
 
 
 @register_impls
@@ -169,6 +165,17 @@ class FpqFunctions(InterpreterFunctions):
     def run_attention(self, interpreter: Interpreter, op: fpq.AttentionOp, args: tuple[Any, ...]):
         qkv, q_scale, *mask = args
         return (_attention(op, np.asarray(qkv), np.asarray(q_scale), mask[0] if mask else None),)
+
+    @impl(fpq.CachedAttentionOp)
+    def run_cached_attention(self, interpreter: Interpreter, op: fpq.CachedAttentionOp, args: tuple[Any, ...]):
+        qkv, q_scale, k_cache, v_cache = args
+        q, k, v = attention_keys_values(op, qkv, q_scale)
+        begin, end = op.offset.value.data, op.end
+        heads = op.num_heads.value.data
+        new_k, new_v = np.array(k_cache, np.float32), np.array(v_cache, np.float32)
+        new_k[:, begin:end], new_v[:, begin:end] = _merge_heads(k), _merge_heads(v)
+        out = attend(q, _heads(new_k[:, :end], heads), _heads(new_v[:, :end], heads))
+        return _merge_heads(out), new_k, new_v
 
     @impl(fpq.QuantizeOp)
     def run_quantize(self, interpreter: Interpreter, op: fpq.QuantizeOp, args: tuple[Any, ...]):

@@ -11,6 +11,8 @@
   and ``fpq.qlinear`` on codes and scales;
 - :mod:`~fpqc.dialects.fpq.fpqvar_ops`: FPQVAR's ``fpq.hadamard``,
   ``fpq.dual_quantize`` and ``fpq.dual_qlinear``;
+- :mod:`~fpqc.dialects.fpq.step_ops`: ``fpq.cached_attention``, attention of one
+  generation step against a KV cache;
 - :mod:`~fpqc.dialects.fpq.role`: the ``fpq.role`` of a linear layer.
 
 A VAR block raised (AdaLN is ``fpq.silu`` → ``fpq.linear {fpq.role = "ada_lin"}``
@@ -64,6 +66,7 @@ from fpqc.dialects.fpq.fpqvar_ops import DualQLinearOp, DualQuantizeOp, Hadamard
 from fpqc.dialects.fpq.quantized_ops import DequantizeOp, QLinearOp, QuantizeOp
 from fpqc.dialects.fpq.role import ROLE_ATTR, ROLES, role_of
 from fpqc.dialects.fpq.shapes import drop_unit_axes
+from fpqc.dialects.fpq.step_ops import CachedAttentionOp
 from fpqc.dialects.fpq.types import (
     F32Tensor,
     FloatFormatType,
@@ -85,6 +88,7 @@ Fpq = Dialect(
         ModulateOp,
         ResidualOp,
         AttentionOp,
+        CachedAttentionOp,
         QuantizeOp,
         DequantizeOp,
         QLinearOp,
@@ -98,6 +102,7 @@ Fpq = Dialect(
 __all__ = [
     "ROLE_ATTR",
     "AttentionOp",
+    "CachedAttentionOp",
     "ConstantOp",
     "DequantizeOp",
     "DualQLinearOp",

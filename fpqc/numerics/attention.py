@@ -1,0 +1,113 @@
+"""Attention in fp32 with every reduction in a fixed order: the contract of ``fpq.attention``.
+
+VAR's attention is not quantized (only its KV cache may be), but it runs on the
+accelerator, so its fp32 arithmetic is part of the bit-exact contract: the HLS
+library (``fpqc_block.h``) computes these same operations in this same order.
+Every sum runs left to right, starting from its first term, each product
+rounded to fp32 before it is added (no fused multiply-add)::
+
+    l2_normalize(x)   x_i · rsqrt_f32(max(((x_0·x_0 + x_1·x_1) + ...), eps²))
+    scores  s[i, j] = ((q[i,0]·k[j,0] + q[i,1]·k[j,1]) + ...)        over D
+    (+ mask[i, j] when the op has an additive mask)
+    top_i   = max_j s[i, j]
+    e[i, j] = exp_f32(s[i, j] − top_i)
+    p[i, j] = e[i, j] / ((e[i,0] + e[i,1]) + ...)                      over the keys
+    o[i, d] = ((p[i,0]·v[0,d] + p[i,1]·v[1,d]) + ...)                 over the keys
+
+:func:`attend` sees every key it is given.  VAR's block-causal mask is not a
+mask here but a choice of keys: the queries of scale k attend to the keys of
+scales 0..k and nothing else, so teacher forcing (:func:`block_causal_attend`,
+one :func:`attend` per scale) and KV-cached generation (one :func:`attend` per
+step, the earlier keys read from the cache) run the same arithmetic on the
+same numbers and agree bit for bit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from fpqc.numerics.transcendental import exp_f32, rsqrt_f32
+
+
+def sum_last_f32(x: np.ndarray) -> np.ndarray:
+    """fp32 sum over the last axis, left to right from the first term; keeps the axis (size 1)."""
+    columns = np.moveaxis(np.asarray(x, np.float32), -1, 0)
+    acc = columns[0].copy()
+    for column in columns[1:]:
+        acc += column
+    return acc[..., None]
+
+
+def l2_normalize_f32(x: np.ndarray, eps: float) -> np.ndarray:
+    """``x / max(‖x‖, eps)`` over the last axis, as ``x · rsqrt_f32(max(Σx², eps²))``."""
+    x = np.asarray(x, np.float32)
+    eps2 = np.float32(eps) * np.float32(eps)
+    return x * rsqrt_f32(np.maximum(sum_last_f32(x * x), eps2))
+
+
+def scores_f32(q: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """``q·kᵀ`` for ``q [..., n, D]`` and ``k [..., m, D]``: ``[..., n, m]``, summed over D left to right."""
+    q = np.asarray(q, np.float32)
+    k = np.asarray(k, np.float32)
+    acc = q[..., :, None, 0] * k[..., None, :, 0]
+    term = np.empty_like(acc)
+    for d in range(1, q.shape[-1]):
+        np.multiply(q[..., :, None, d], k[..., None, :, d], out=term)
+        acc += term
+    return acc
+
+
+def softmax_f32(s: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis: ``exp_f32(s − max)`` divided by its left-to-right sum."""
+    e = exp_f32(s - np.max(s, axis=-1, keepdims=True))
+    return e / sum_last_f32(e)
+
+
+def weighted_sum_f32(p: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``p·v`` for ``p [..., n, m]`` and ``v [..., m, D]``: ``[..., n, D]``, summed over the keys left to right."""
+    p = np.asarray(p, np.float32)
+    v = np.asarray(v, np.float32)
+    acc = p[..., :, 0, None] * v[..., None, 0, :]
+    term = np.empty_like(acc)
+    for j in range(1, p.shape[-1]):
+        np.multiply(p[..., :, j, None], v[..., None, j, :], out=term)
+        acc += term
+    return acc
+
+
+def attend(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """Attention of queries ``q [..., n, D]`` over all keys ``k``/values ``v [..., m, D]``.
+
+    ``q`` and ``k`` are already normalised and ``q`` scaled; ``mask`` (broadcast to
+    ``[..., n, m]``) is added to the scores.
+    """
+    s = scores_f32(q, k)
+    if mask is not None:
+        s = s + np.asarray(mask, np.float32)
+    return weighted_sum_f32(softmax_f32(s), v)
+
+
+def block_causal_attend(
+    q: np.ndarray, k: np.ndarray, v: np.ndarray, boundaries: Sequence[int]
+) -> np.ndarray:
+    """Teacher-forcing attention under VAR's block-causal mask, one :func:`attend` per scale.
+
+    The queries in ``[b_i, b_(i+1))`` attend to the keys ``[0, b_(i+1))``.
+    """
+    out = np.empty(q.shape, np.float32)
+    for begin, end in zip(boundaries, boundaries[1:]):
+        out[..., begin:end, :] = attend(q[..., begin:end, :], k[..., :end, :], v[..., :end, :])
+    return out
+
+
+__all__ = [
+    "attend",
+    "block_causal_attend",
+    "l2_normalize_f32",
+    "scores_f32",
+    "softmax_f32",
+    "sum_last_f32",
+    "weighted_sum_f32",
+]
