@@ -7,7 +7,8 @@ A build directory holds::
     ir/0-onnx.mlir       the IR after each stage
     ir/1-raised.mlir
     ir/2-quantized.mlir
-    ir/3-hls.mlir
+    ir/3-step.mlir       ... plus VAR's per-scale step functions with their KV caches
+    ir/4-hls.mlir
     model.hls.mlir       the final IR (what ``fpqc run BUILD`` and ``fpqc verify`` execute)
     weights.npz          the weight store behind its dense_resource references
     var_config.json      for a VAR: its configuration (fpqc's ONNX metadata, else read off the raised graph)
@@ -55,7 +56,7 @@ from fpqc.files.build_directory import (
 from fpqc.frontend.onnx_import.class_dropout import REMOVED_NOTE, removed_class_dropout
 from fpqc.frontend.var_build_files import VarBuildFiles
 from fpqc.passes import ALL_PASSES
-from fpqc.passes.pipelines import RAISE_PIPELINE, Recipe, hls_pipeline, recipe_for
+from fpqc.passes.pipelines import RAISE_PIPELINE, STEP_PIPELINE, Recipe, hls_pipeline, recipe_for
 from fpqc.weights import WeightStore
 
 BUILD_IR = "model.hls.mlir"
@@ -224,6 +225,7 @@ def compile_model(
         ("onnx", None),
         ("raised", RAISE_PIPELINE),
         ("quantized", quantize_pipeline),
+        ("step", STEP_PIPELINE),
         ("hls", hls_pipeline(target_desc.name)),
     ]
     with exclusive(output):

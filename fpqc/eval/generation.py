@@ -30,7 +30,7 @@ import torch
 
 from fpqc.compiler import load_onnx, run_pipeline
 from fpqc.errors import FpqcError
-from fpqc.passes.pipelines import RAISE_PIPELINE, RECIPES
+from fpqc.passes.pipelines import RAISE_PIPELINE, RECIPES, STEP_PIPELINE
 from fpqc.runtime.model import VarModel
 from fpqc.runtime.var_runtime import VarRuntime
 
@@ -86,7 +86,7 @@ def _runtime(model: Path, pipeline: str | None, vae: Path | None) -> VarRuntime:
     reference = VarModel.load(model, vae)
     module, store = load_onnx(model)
     with store.activate():
-        run_pipeline(module, f"{RAISE_PIPELINE},{pipeline}", "quantize")
+        run_pipeline(module, f"{RAISE_PIPELINE},{pipeline},{STEP_PIPELINE}", "quantize")
     quantized = VarModel(module, store, reference.config, reference.inputs, reference.vae, True, reference.source)
     return VarRuntime(quantized, reference.vqvae())
 

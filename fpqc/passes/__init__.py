@@ -47,6 +47,12 @@ def _galt() -> type[ModulePass]:
     return GaltPass
 
 
+def _step_program() -> type[ModulePass]:
+    from fpqc.passes.step_program import StepProgramPass
+
+    return StepProgramPass
+
+
 def _outline_kernels() -> type[ModulePass]:
     from fpqc.passes.outline_kernels import OutlineKernelsPass
 
@@ -75,6 +81,7 @@ ALL_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "dual-format": _dual_format,
     "group-hadamard": _group_hadamard,
     "galt": _galt,
+    "step-program": _step_program,
     "outline-kernels": _outline_kernels,
     "dce": _dce,
     "cse": _cse,

@@ -125,6 +125,8 @@ class OutlineKernelsPass(ModulePass):
 
     target: str = "vck190"
     dedupe: bool = True
+    functions: str = ""
+    """Comma-separated names of the functions to outline; all when empty."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         target = load_target(self.target)
@@ -132,7 +134,11 @@ class OutlineKernelsPass(ModulePass):
         counter = (i for i in itertools.count() if f"kernel_{i}" not in taken)
         rewriter = PatternRewriter(InsertPoint.at_end(op.body.block))
         new: list[hls.KernelOp] = []
-        for function in [f for f in op.ops if isinstance(f, func.FuncOp) and not f.is_declaration]:
+        chosen = {name for name in self.functions.split(",") if name}
+        for function in [
+            f for f in op.ops
+            if isinstance(f, func.FuncOp) and not f.is_declaration and (not chosen or f.sym_name.data in chosen)
+        ]:
             new += _outline_function(function, target, counter, rewriter)
         if self.dedupe and new:
             _dedupe_kernels(op, new, taken, rewriter)

@@ -102,9 +102,11 @@ FP4_WITHOUT_CALIBRATION = "fp4-baseline"
 
 RAISE_PIPELINE = "raise-onnx-to-fpq"
 
+STEP_PIPELINE = "step-program"
+
 
 def hls_pipeline(target: str) -> str:
-    return f"outline-kernels{{target={target}}}"
+    return f"outline-kernels{{target={target} functions=main}}"
 
 
 def recipe_for(format_name: str | None, recipe_name: str | None, calib: Path | None = None) -> Recipe:

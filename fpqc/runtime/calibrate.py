@@ -65,6 +65,7 @@ from xdsl.ir import Operation
 from fpqc.dialects import fpq
 from fpqc.errors import FpqcError
 from fpqc.frontend.var.config import VARConfig
+from fpqc.backends.model_signature import main_function
 from fpqc.runtime.model import RunObserver
 from fpqc.runtime.schedule import ScaleStep
 from fpqc.runtime.var_runtime import VarRuntime
@@ -89,9 +90,9 @@ class LinearLayer:
 
 
 def linear_layers(module: ModuleOp) -> list[tuple[fpq.LinearOp, LinearLayer]]:
-    """Every ``fpq.linear`` in program order with its :class:`LinearLayer` (names: module docstring)."""
+    """Every ``fpq.linear`` of ``@main`` in program order with its :class:`LinearLayer` (names: module docstring)."""
     out, block, seen = [], -1, set()
-    for i, op in enumerate(o for o in module.walk() if isinstance(o, fpq.LinearOp)):
+    for i, op in enumerate(o for o in main_function(module).walk() if isinstance(o, fpq.LinearOp)):
         role = fpq.role_of(op)
         if role == "ada_lin":
             block += 1
@@ -307,8 +308,9 @@ def calibrate(
     start = time.perf_counter()
     with tqdm(total=len(groups) * len(runtime.schedule), desc="calibrate", unit="scale", disable=None, leave=False) as bar:
         for chunk in groups:
+            # Teacher forcing at every scale: the recorder watches @main's layers.
             runtime.generate(chunk, sample_rng, cfg=cfg, top_k=top_k, top_p=top_p, decode=False,
-                             observers=(recorder, _Progress(bar)))
+                             observers=(recorder, _Progress(bar)), kv_cache=False)
     seconds = time.perf_counter() - start
     settings = {
         "model": model_name,

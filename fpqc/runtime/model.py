@@ -22,13 +22,21 @@ whatever the exporter named them (``label_B`` / ``x_BLCv_wo_first_l`` for fpqc's
 :meth:`VarModel.step_logits` runs any number of rows by splitting them into
 batches of B (the last one padded by repeating its first row; padded rows are
 dropped) and returns one scale's logits.
+
+Generation runs the per-scale step program (``@step_0`` ... of the
+``step-program`` pass; a build has it, an ONNX file gets it when loaded): step
+k computes only scale k's tokens against a KV cache that a :class:`KvCache`
+carries from step to step, one set of cache arrays per batch of B rows.
+Without a :class:`KvCache` every step reruns the teacher-forcing ``@main`` and
+keeps the rows of its scale (calibration does so: it watches ``@main``'s ops).
+Both give the same logits bit for bit (the ``step-program`` docstring says why).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,12 +44,13 @@ from xdsl.dialects.builtin import Float32Type, IntegerType, ModuleOp, TensorType
 from xdsl.dialects.func import FuncOp
 from xdsl.interpreter import Interpreter
 
-from fpqc.backends.interp.runner import model_input_names, run_module
+from fpqc.backends.interp.runner import model_input_names, run_function, run_module
 from fpqc.compiler import load_build, load_onnx, run_pipeline
 from fpqc.errors import FpqcError
 from fpqc.frontend.var.config import VARConfig
 from fpqc.frontend.var_build_files import CONFIG_FILE, VAE_FILE, VarBuildFiles
-from fpqc.passes.pipelines import RAISE_PIPELINE
+from fpqc.passes.pipelines import RAISE_PIPELINE, STEP_PIPELINE
+from fpqc.passes.step_program import KV_CACHE_ATTR, step_functions
 from fpqc.runtime.host_vqvae import HostVQVAE
 from fpqc.runtime.schedule import ScaleStep
 from fpqc.weights import WeightStore
@@ -128,6 +137,13 @@ class VarInputs:
 
 
 @dataclass
+class KvCache:
+    """The KV caches of one generation: per batch of B rows, the arrays of ``@step_k``'s cache arguments."""
+
+    batches: dict[int, list[np.ndarray]] = field(default_factory=dict)
+
+
+@dataclass
 class VarModel:
     """The teacher-forcing VAR graph of a model, its weights, configuration and VQVAE file."""
 
@@ -157,6 +173,7 @@ class VarModel:
             module, store = load_onnx(path)
             with store.activate():
                 run_pipeline(module, RAISE_PIPELINE, "raise")
+                run_pipeline(module, STEP_PIPELINE, "step")
             files = _onnx_var_files(path, module, vae)
             config, found = _config(files.config, path), files.vae
             quantized = False
@@ -174,15 +191,25 @@ class VarModel:
             )
         return HostVQVAE.load(self.vae, self.config.patch_nums)
 
+    @property
+    def has_steps(self) -> bool:
+        """Whether the module holds the per-scale step program."""
+        return bool(step_functions(self.module))
+
     def step_logits(
         self,
         step: ScaleStep,
         labels: np.ndarray,
         inputs: np.ndarray,
         observers: Sequence[RunObserver] = (),
+        cache: KvCache | None = None,
     ) -> np.ndarray:
         """Scale ``step``'s logits ``[N, pn², V]`` for ``labels [N]`` and teacher-forcing
-        ``inputs [N, L-1, Cvae]``, in batches of the graph's static batch size."""
+        ``inputs [N, L-1, Cvae]``, in batches of the graph's static batch size.
+
+        With ``cache`` the step program computes them (module docstring)."""
+        if cache is not None:
+            return self._cached_step_logits(step, labels, inputs, observers, cache)
         out = []
         for start in range(0, len(labels), self.batch):
             real = min(self.batch, len(labels) - start)
@@ -196,6 +223,40 @@ class VarModel:
             result = run_module(self.module, feed, self.store, listeners=tuple(observers))
             logits = next(iter(result.values()))
             out.append(logits[:real, step.begin:step.end])
+        return np.concatenate(out, axis=0)
+
+
+    def _cached_step_logits(
+        self, step: ScaleStep, labels: np.ndarray, inputs: np.ndarray, observers: Sequence[RunObserver], cache: KvCache
+    ) -> np.ndarray:
+        function = step_functions(self.module)[step.index]
+        names = [
+            attrs.data.get("onnx.name") for attrs in function.arg_attrs.data
+            if KV_CACHE_ATTR not in attrs.data
+        ]
+        first = self.config.first_l
+        out = []
+        for start in range(0, len(labels), self.batch):
+            real = min(self.batch, len(labels) - start)
+            rows = np.r_[np.arange(start, start + real), np.full(self.batch - real, start)]
+            for observer in observers:
+                observer.begin_run(step, real)
+            feed = {
+                self.inputs.label: labels[rows].astype(np.int64),
+                self.inputs.tokens: inputs[rows, step.begin - first:step.end - first].astype(np.float32),
+            }
+            caches = cache.batches.get(start)
+            if caches is None:
+                caches = [
+                    np.zeros(t.get_shape(), np.float32)
+                    for t, attrs in zip(function.function_type.inputs.data, function.arg_attrs.data)
+                    if KV_CACHE_ATTR in attrs.data
+                ]
+            args = tuple(feed[name.data] for name in names) + tuple(caches)
+            logits, *cache.batches[start] = run_function(
+                self.module, function.sym_name.data, args, self.store, listeners=tuple(observers)
+            )
+            out.append(logits[:real])
         return np.concatenate(out, axis=0)
 
 

@@ -34,7 +34,7 @@ import numpy as np
 
 from fpqc.errors import FpqcError
 from fpqc.runtime.host_vqvae import HostVQVAE
-from fpqc.runtime.model import RunObserver, VarModel
+from fpqc.runtime.model import KvCache, RunObserver, VarModel
 from fpqc.runtime.sampling import guided_logits, sample_tokens
 from fpqc.runtime.schedule import ScaleStep, teacher_forcing_schedule
 
@@ -103,6 +103,7 @@ class VarRuntime:
         keep_logits: bool = False,
         decode: bool = True,
         observers: Sequence[RunObserver] = (),
+        kv_cache: bool = True,
     ) -> Generation:
         """Generate one image per label (see the module docstring).
 
@@ -111,6 +112,8 @@ class VarRuntime:
         :param keep_logits: return the raw conditional/unconditional logits of every scale
         :param decode: decode f_hat to images (calibration skips it: ``images`` is then empty)
         :param observers: watch every run of the graph (e.g. to record activations)
+        :param kv_cache: run the per-scale step program with its KV cache when the model has it;
+            False reruns the teacher-forcing graph at every scale (same logits, bit for bit)
         """
         labels = self.check_labels(labels)
         config = self.config
@@ -122,8 +125,9 @@ class VarRuntime:
         inputs = np.zeros((2 * n, config.L - config.first_l, config.Cvae), dtype=np.float32)
         f_hat = self.vqvae.zero_fhat(n)
         out = Generation(images=np.empty(0, np.float32), labels=labels, tokens=[])
+        cache = KvCache() if kv_cache and self.model.has_steps else None
         for step in self.schedule:
-            logits = self.model.step_logits(step, both, inputs, observers)
+            logits = self.model.step_logits(step, both, inputs, observers, cache)
             if keep_logits:
                 out.logits.append(logits)
             if tokens is not None:

@@ -3,8 +3,10 @@
 Quantized ops are bit-exact with the HLS C++ library: quantization, exact
 group accumulation and the fp32 combination of scales are the numerics
 functions themselves, computed with BLAS on exactly representable values.
-Float-level ``fpq.linear`` is an ordinary fp32 matmul (it is not part of the
-bit-exact contract; it is what the quantized model is measured against).  The
+Float-level ``fpq.linear`` accumulates in float64 (BLAS) and rounds once to
+fp32: it is not part of the bit-exact contract (BLAS fixes no summation
+order), but its result for a row practically never depends on how many rows
+are computed with it, so a generation step and teacher forcing agree.  The
 other float-level ops compute in fp32 with the nonlinear functions of
 :mod:`fpqc.numerics` and the reduction order their op docstrings state: every
 sum along an axis runs left to right (:func:`~fpqc.numerics.attention.sum_last_f32`).
@@ -116,10 +118,10 @@ class FpqFunctions(InterpreterFunctions):
     @impl(fpq.LinearOp)
     def run_linear(self, interpreter: Interpreter, op: fpq.LinearOp, args: tuple[Any, ...]):
         x, w, *bias = args
-        y = np.matmul(x.astype(np.float32), w.T.astype(np.float32))
+        y = np.matmul(x.astype(np.float64), w.T.astype(np.float64)).astype(np.float32)
         if bias:
-            y = y + bias[0]
-        return (y.astype(np.float32),)
+            y = y + bias[0].astype(np.float32)
+        return (y,)
 
     @impl(fpq.GeluOp)
     def run_gelu(self, interpreter: Interpreter, op: fpq.GeluOp, args: tuple[Any, ...]):

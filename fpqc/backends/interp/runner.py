@@ -63,6 +63,21 @@ def _check_input(name: str, value: np.ndarray, expected: TensorType) -> np.ndarr
     return value
 
 
+def run_function(
+    module: ModuleOp,
+    name: str,
+    args: tuple[np.ndarray, ...],
+    store: WeightStore | None = None,
+    listeners: tuple[Interpreter.Listener, ...] = (),
+) -> tuple[np.ndarray, ...]:
+    """Run the function ``@name`` of ``module`` on positional ``args``; return its results in order."""
+    interpreter = make_interpreter(module, listeners)
+    store = store if store is not None else WeightStore()
+    with store.activate():
+        results = interpreter.call_op(name, args)
+    return tuple(np.asarray(value) for value in results)
+
+
 def run_module(
     module: ModuleOp,
     inputs: Mapping[str, np.ndarray],

@@ -57,7 +57,7 @@ def test_compile_and_verify_bit_exact(mlp: Path, tmp_path: Path, fmt: str) -> No
     assert "2 quantized, 0 left in float" in compiled.stdout
     for name in ("manifest.json", "report.json", "report.txt", "model.hls.mlir", "weights.npz"):
         assert (build / name).is_file(), name
-    for stage in ("0-onnx", "1-raised", "2-quantized", "3-hls"):
+    for stage in ("0-onnx", "1-raised", "2-quantized", "3-step", "4-hls"):
         assert (build / "ir" / f"{stage}.mlir").is_file(), stage
     manifest = json.loads((build / "manifest.json").read_text())
     # Without calibration data fp4 compiles with the baseline recipe (GALT needs calibration).
