@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.func import FuncOp
 from xdsl.ir import BlockArgument
 
 from fpqc.dialects import fpq
@@ -44,8 +45,10 @@ def infer_var_config(module: ModuleOp, source: Path) -> VARConfig:
     """The :class:`VARConfig` of the raised VAR ``module`` (see the module docstring).
 
     ``source`` names the model in errors; the ``vae_*`` fields keep their released values.
+    Only ``@main``, the teacher-forcing forward, is read (not the step functions derived from it).
     """
-    attentions = [op for op in module.walk() if isinstance(op, fpq.AttentionOp)]
+    main = next((f for f in module.ops if isinstance(f, FuncOp) and f.sym_name.data == "main"), module)
+    attentions = [op for op in main.walk() if isinstance(op, fpq.AttentionOp)]
     if not attentions:
         raise FpqcError(
             f"{source}: no VAR attention was recognised, so the graph is not a VAR teacher-forcing forward "
@@ -69,7 +72,7 @@ def infer_var_config(module: ModuleOp, source: Path) -> VARConfig:
         patch_nums.append(side)
 
     linears: dict[str, fpq.LinearOp] = {}
-    for op in module.walk():
+    for op in main.walk():
         if isinstance(op, fpq.LinearOp) and (role := fpq.role_of(op)) is not None:
             linears.setdefault(role, op)
     _, width = _weight_shape(linears, "mat_qkv", source)
@@ -78,12 +81,12 @@ def infer_var_config(module: ModuleOp, source: Path) -> VARConfig:
     _, cvae = _weight_shape(linears, "word_embed", source)
     class_tables = [
         op.table.type.get_shape()[0]
-        for op in module.walk()
+        for op in main.walk()
         if isinstance(op, fpq.EmbeddingOp) and isinstance(op.indices, BlockArgument)
     ]
     if len(class_tables) != 1:
         raise FpqcError(f"{source}: no class embedding indexed by the label input was found")
-    norms = [op.eps.value.data for op in module.walk() if isinstance(op, fpq.LayerNormOp)]
+    norms = [op.eps.value.data for op in main.walk() if isinstance(op, fpq.LayerNormOp)]
     try:
         return VARConfig(
             depth=len(attentions),
