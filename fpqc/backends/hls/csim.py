@@ -34,6 +34,7 @@ from fpqc.errors import FpqcError
 from fpqc.files.scratch import remove_dead, scratch_directory
 
 CXXFLAGS = ("-std=gnu++14", "-O2", "-ffp-contract=off", "-fno-fast-math")
+KERNEL_LIBRARY = "csim/libkernels.so"
 
 
 def ap_types_include() -> Path:
@@ -79,11 +80,15 @@ def _run_compiler(command: list[str]) -> None:
         raise FpqcError(f"C simulation does not compile: {first}")
 
 
-def _link(build_dir: Path, sources: list[Path], exe: Path, dump: bool) -> Path:
-    """Compile each of ``sources`` to a cached object (in parallel) and link them into ``exe``."""
+def _link(build_dir: Path, sources: list[Path], exe: Path, dump: bool, shared: bool = False) -> Path:
+    """Compile each of ``sources`` to a cached object (in parallel) and link them into ``exe``
+    (with ``shared``, a shared library of position-independent objects)."""
     kernels = build_dir / "kernels"
     cxx = os.environ.get("CXX", "g++")
-    flags = [*CXXFLAGS, *(["-DFPQC_DUMP"] if dump else []), f"-I{kernels}", f"-I{ap_types_include()}"]
+    flags = [
+        *CXXFLAGS, *(["-fPIC"] if shared else []), *(["-DFPQC_DUMP"] if dump else []),
+        f"-I{kernels}", f"-I{ap_types_include()}",
+    ]
     headers = hashlib.sha256()
     for header in sorted(kernels.glob("*.h")):
         headers.update(header.name.encode() + b"\0" + header.read_bytes())
@@ -116,7 +121,7 @@ def _link(build_dir: Path, sources: list[Path], exe: Path, dump: bool) -> Path:
         finally:
             for command in jobs:
                 Path(command[-1]).unlink(missing_ok=True)
-    _run_compiler([cxx, *map(str, objects), "-o", str(exe)])
+    _run_compiler([cxx, *(["-shared"] if shared else []), *map(str, objects), "-o", str(exe)])
     return exe
 
 
@@ -150,6 +155,16 @@ def compile_kernel_driver(build_dir: Path, dump: bool = False) -> Path:
     exe = build_dir / "csim" / ("csim_kernels_dump" if dump else "csim_kernels")
     sources = [driver] + [build_dir / "kernels" / f"{k}.cpp" for k in kernel_names(schedule)]
     return _link(build_dir, sources, exe, dump)
+
+
+def compile_kernel_library(build_dir: Path) -> Path:
+    """Compile every kernel of the build into the shared library ``csim/libkernels.so``."""
+    build_dir = Path(build_dir)
+    schedule = load_schedule(build_dir)
+    sources = [build_dir / "kernels" / f"{k}.cpp" for k in kernel_names(schedule)]
+    if not sources:
+        raise FpqcError(f"{build_dir}: the build has no kernels to C-simulate")
+    return _link(build_dir, sources, build_dir / KERNEL_LIBRARY, dump=False, shared=True)
 
 
 def run_kernel_jobs(exe: Path, jobs: list[tuple[str, Path, Path | None, list[str]]], work_dir: Path) -> None:

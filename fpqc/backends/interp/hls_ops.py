@@ -3,10 +3,16 @@
 With these, ``run_module`` executes hls-level IR (``model.hls.mlir``) with the
 same fpq op implementations as before lowering, so lowering cannot change a
 single bit of the interpreter's results.
+
+A *launcher* replaces the body: ``HlsFunctions(launcher)`` hands every
+``hls.call`` to ``launcher(call, args)`` and continues with what it returns --
+how the runtime runs the same schedule on another device (the C simulation,
+or the board), with the host ops still in the interpreter.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from xdsl.interpreter import (
@@ -24,10 +30,20 @@ from xdsl.interpreter import (
 from fpqc.dialects import hls
 
 
+Launcher = Callable[[hls.CallOp, tuple[Any, ...]], tuple[Any, ...]]
+"""Runs one kernel launch on a device: ``launcher(call, args) -> results``."""
+
+
 @register_impls
 class HlsFunctions(InterpreterFunctions):
+    def __init__(self, launcher: Launcher | None = None) -> None:
+        super().__init__()
+        self.launcher = launcher
+
     @impl(hls.CallOp)
     def run_call(self, interpreter: Interpreter, op: hls.CallOp, args: tuple[Any, ...]) -> PythonValues:
+        if self.launcher is not None:
+            return self.launcher(op, args)
         return interpreter.call_op(op.callee.string_value(), args)
 
     @impl_callable(hls.KernelOp)

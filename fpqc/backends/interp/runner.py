@@ -22,7 +22,7 @@ from xdsl.interpreter import Interpreter, InterpreterFunctions
 from xdsl.interpreters.func import FuncFunctions
 
 from fpqc.backends.interp.fpq_ops import FpqFunctions
-from fpqc.backends.interp.hls_ops import HlsFunctions
+from fpqc.backends.interp.hls_ops import HlsFunctions, Launcher
 from fpqc.backends.interp.onnx_ops import OnnxFunctions
 from fpqc.backends.model_signature import input_names, main_function, output_names
 from fpqc.dialects.tensor_types import element_type_to_dtype
@@ -38,11 +38,16 @@ INTERPRETER_FUNCTIONS: tuple[type[InterpreterFunctions], ...] = (
 """The implementations the interpreter registers, one class per dialect."""
 
 
-def make_interpreter(module: ModuleOp, listeners: tuple[Interpreter.Listener, ...] = ()) -> Interpreter:
-    """xDSL's interpreter on ``module`` with every dialect of :data:`INTERPRETER_FUNCTIONS`."""
+def make_interpreter(
+    module: ModuleOp, listeners: tuple[Interpreter.Listener, ...] = (), launcher: Launcher | None = None
+) -> Interpreter:
+    """xDSL's interpreter on ``module`` with every dialect of :data:`INTERPRETER_FUNCTIONS`.
+
+    With ``launcher``, kernel launches run on that device instead of in the interpreter.
+    """
     interpreter = Interpreter(module, listeners=listeners)
     for functions in INTERPRETER_FUNCTIONS:
-        interpreter.register_implementations(functions())
+        interpreter.register_implementations(functions(launcher) if functions is HlsFunctions else functions())
     return interpreter
 
 
@@ -69,9 +74,13 @@ def run_function(
     args: tuple[np.ndarray, ...],
     store: WeightStore | None = None,
     listeners: tuple[Interpreter.Listener, ...] = (),
+    launcher: Launcher | None = None,
 ) -> tuple[np.ndarray, ...]:
-    """Run the function ``@name`` of ``module`` on positional ``args``; return its results in order."""
-    interpreter = make_interpreter(module, listeners)
+    """Run the function ``@name`` of ``module`` on positional ``args``; return its results in order.
+
+    ``launcher`` runs the kernel launches on another device (:mod:`fpqc.backends.interp.hls_ops`).
+    """
+    interpreter = make_interpreter(module, listeners, launcher)
     store = store if store is not None else WeightStore()
     with store.activate():
         results = interpreter.call_op(name, args)
