@@ -30,11 +30,13 @@ def _fresh_builtin() -> Dialect:
 
 
 def fpqc_dialects() -> list[Dialect]:
+    from xdsl.dialects.arith import Arith
+
     from fpqc.dialects.fpq import Fpq
     from fpqc.dialects.hls import Hls
     from fpqc.dialects.onnx import Onnx
 
-    return [_fresh_builtin(), Func, Onnx, Fpq, Hls]
+    return [_fresh_builtin(), Func, Arith, Onnx, Fpq, Hls]
 
 
 def make_context() -> Context:

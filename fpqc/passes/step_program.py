@@ -13,7 +13,8 @@ token input, the positional tables, and everything computed row by row from
 them) is cut to the rows of scale k; values that do not depend on the tokens
 (the class embedding, the AdaLN vectors) are computed as before.  Each
 ``fpq.attention`` becomes an ``fpq.cached_attention`` that writes the new keys
-and values into that block's cache at ``offset = b_k`` and attends to the
+and values into that block's cache at ``offset = b_k`` (an ``arith.constant``
+operand, so that the kernels of all scales are one) and attends to the
 cache's rows ``[0, b_(k+1))`` -- the keys the block-causal mask admits.  Since
 every row-wise op computes a row from that row alone and attention uses the
 same arithmetic on the same keys, step k reproduces the rows of scale k of
@@ -38,7 +39,8 @@ After, besides ``@main``::
         -> (tensor<2x4x256xf32>, tensor<2x5x64xf32>, tensor<2x5x64xf32>) {
       ...
       %qkv = fpq.linear %emb, %w, %b {fpq.role = "mat_qkv"} : ... -> tensor<2x4x192xf32>
-      %o, %k1, %v1 = fpq.cached_attention %qkv, %s, %k0, %v0 {..., offset = 1 : i64} : ...
+      %offset = arith.constant 1 : i64
+      %o, %k1, %v1 = fpq.cached_attention %qkv, %s, %k0, %v0, %offset {...} : ...
       ...
       func.return %logits, %k1, %v1 : ...
     }
@@ -56,12 +58,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from xdsl.context import Context
-from xdsl.dialects import func
+from xdsl.dialects import arith, func
 from xdsl.dialects.builtin import (
     ArrayAttr,
     DenseIntOrFPElementsAttr,
     DictionaryAttr,
     FunctionType,
+    IntegerAttr,
     ModuleOp,
     StringAttr,
     TensorType,
@@ -238,12 +241,12 @@ class _StepBuilder:
                 qkv = values[op.qkv]
                 assert qkv is not None
                 k_cache, v_cache = caches[len(new_caches)], caches[len(new_caches) + 1]
+                offset = arith.ConstantOp(IntegerAttr(self.begin, i64))
                 step = fpq.CachedAttentionOp(
-                    qkv, values[op.q_scale], k_cache, v_cache, op.num_heads.value.data,
-                    op.eps.value.data, self.begin, op.kv_quant,
+                    qkv, values[op.q_scale], k_cache, v_cache, offset.result, op.num_heads.value.data,
+                    op.eps.value.data, op.kv_quant,
                 )
-                if op.mask is not None:
-                    raise FpqcError("step-program: an fpq.attention with a mask operand has no scales to step through")
+                block.add_op(offset)
                 block.add_op(step)
                 values[op.result] = step.result
                 new_caches += [step.new_k_cache, step.new_v_cache]

@@ -170,9 +170,12 @@ class FpqFunctions(InterpreterFunctions):
 
     @impl(fpq.CachedAttentionOp)
     def run_cached_attention(self, interpreter: Interpreter, op: fpq.CachedAttentionOp, args: tuple[Any, ...]):
-        qkv, q_scale, k_cache, v_cache = args
+        qkv, q_scale, k_cache, v_cache, offset = args
         q, k, v = attention_keys_values(op, qkv, q_scale)
-        begin, end = op.offset.value.data, op.end
+        begin = int(offset)
+        end = begin + qkv.shape[1]
+        if begin < 0 or end > k_cache.shape[1]:
+            raise FpqcError(f"fpq.cached_attention: rows [{begin}, {end}) do not fit a cache of {k_cache.shape[1]} rows")
         heads = op.num_heads.value.data
         new_k, new_v = np.array(k_cache, np.float32), np.array(v_cache, np.float32)
         new_k[:, begin:end], new_v[:, begin:end] = _merge_heads(k), _merge_heads(v)

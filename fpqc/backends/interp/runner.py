@@ -19,6 +19,7 @@ from collections.abc import Mapping
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.interpreter import Interpreter, InterpreterFunctions
+from xdsl.interpreters.arith import ArithFunctions
 from xdsl.interpreters.func import FuncFunctions
 
 from fpqc.backends.interp.fpq_ops import FpqFunctions
@@ -31,6 +32,7 @@ from fpqc.weights import WeightStore
 
 INTERPRETER_FUNCTIONS: tuple[type[InterpreterFunctions], ...] = (
     FuncFunctions,
+    ArithFunctions,
     OnnxFunctions,
     FpqFunctions,
     HlsFunctions,

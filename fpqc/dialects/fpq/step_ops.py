@@ -6,10 +6,12 @@ scales from a cache, which is state carried from step to step (on the FPGA, a
 buffer in device memory).  ``fpq.cached_attention`` is ``fpq.attention`` for
 those ``n`` rows: it writes the new normalised keys and values into the cache
 at rows ``[offset, offset + n)`` and attends to the cache's rows
-``[0, offset + n)``::
+``[0, offset + n)``.  The offset is a run-time ``i64`` operand (on the FPGA, a
+control register), so one kernel serves every scale::
 
-    %o, %k1, %v1 = fpq.cached_attention %qkv, %q_scale, %k0, %v0
-        {num_heads = 2 : i64, eps = 9.999999960e-13 : f32, offset = 5 : i64}
+    %offset = arith.constant 5 : i64
+    %o, %k1, %v1 = fpq.cached_attention %qkv, %q_scale, %k0, %v0, %offset
+        {num_heads = 2 : i64, eps = 9.999999960e-13 : f32}
         : (tensor<2x9x384xf32>, tensor<2xf32>, tensor<2x30x128xf32>, tensor<2x30x128xf32>)
         -> (tensor<2x9x128xf32>, tensor<2x30x128xf32>, tensor<2x30x128xf32>)
 
@@ -23,6 +25,7 @@ for bit with the same rows of teacher forcing.
 
 from __future__ import annotations
 
+from xdsl.dialects.arith import ConstantOp as ArithConstantOp
 from xdsl.dialects.builtin import Float32Type, FloatAttr, IntegerAttr, TensorType, i64
 from xdsl.ir import SSAValue
 from xdsl.irdl import (
@@ -53,9 +56,9 @@ class CachedAttentionOp(IRDLOperation):
     q_scale = operand_def(F32Tensor)
     k_cache = operand_def(F32Tensor)
     v_cache = operand_def(F32Tensor)
+    offset = operand_def(i64)
     num_heads = prop_def(IntegerAttr)
     eps = prop_def(FloatAttr)
-    offset = prop_def(IntegerAttr)
     kv_quant = opt_prop_def(QuantAttr)
     result = result_def(F32Tensor)
     new_k_cache = result_def(F32Tensor)
@@ -65,7 +68,7 @@ class CachedAttentionOp(IRDLOperation):
     traits = traits_def(Pure())
 
     assembly_format = (
-        "$qkv `,` $q_scale `,` $k_cache `,` $v_cache attr-dict `:` "
+        "$qkv `,` $q_scale `,` $k_cache `,` $v_cache `,` $offset attr-dict `:` "
         "`(` type($qkv) `,` type($q_scale) `,` type($k_cache) `,` type($v_cache) `)` "
         "`->` `(` type($result) `,` type($new_k_cache) `,` type($new_v_cache) `)`"
     )
@@ -76,29 +79,30 @@ class CachedAttentionOp(IRDLOperation):
         q_scale: SSAValue,
         k_cache: SSAValue,
         v_cache: SSAValue,
+        offset: SSAValue,
         num_heads: int,
         eps: float,
-        offset: int,
         kv_quant: QuantAttr | None = None,
     ):
         b, n, c3 = tensor_shape(qkv, "qkv", self.name)
         properties = {
             "num_heads": IntegerAttr(num_heads, i64),
             "eps": FloatAttr(eps, Float32Type()),
-            "offset": IntegerAttr(offset, i64),
         }
         if kv_quant is not None:
             properties["kv_quant"] = kv_quant
         super().__init__(
-            operands=[qkv, q_scale, k_cache, v_cache],
+            operands=[qkv, q_scale, k_cache, v_cache, offset],
             properties=properties,
             result_types=[TensorType(Float32Type(), (b, n, c3 // 3)), k_cache.type, v_cache.type],
         )
 
-    @property
-    def end(self) -> int:
-        """One past the last cache row this step writes and reads: ``offset + n``."""
-        return self.offset.value.data + self.qkv.type.get_shape()[1]
+    def constant_offset(self) -> int | None:
+        """The offset when an ``arith.constant`` defines it (in a step function), else None (in a kernel)."""
+        owner = self.offset.owner
+        if isinstance(owner, ArithConstantOp) and isinstance(owner.value, IntegerAttr):
+            return owner.value.value.data
+        return None
 
     def verify_(self) -> None:
         op = self.name
@@ -114,8 +118,8 @@ class CachedAttentionOp(IRDLOperation):
         if len(cache) != 3 or cache[0] != b or cache[2] != c:
             raise VerifyException(f"{op}: the key cache must be [B, L, C] = [{b}, L, {c}], got {list(cache)}")
         expect_shape(self.v_cache.type.get_shape(), cache, "the value cache", op)
-        offset = self.offset.value.data
-        if offset < 0 or offset + n > cache[1]:
+        offset = self.constant_offset()
+        if offset is not None and (offset < 0 or offset + n > cache[1]):
             raise VerifyException(
                 f"{op}: rows [{offset}, {offset + n}) do not fit a cache of {cache[1]} rows"
             )

@@ -79,8 +79,7 @@ def test_one_function_per_scale_with_one_cache_per_block(tiny):
     for k, (step, (begin, end)) in enumerate(zip(steps, CONFIG.begin_ends, strict=True)):
         attentions = [op for op in step.walk() if isinstance(op, fpq.CachedAttentionOp)]
         assert len(attentions) == CONFIG.depth
-        assert {op.offset.value.data for op in attentions} == {begin}
-        assert all(op.end == end for op in attentions)
+        assert {op.constant_offset() for op in attentions} == {begin}
         assert len(step.function_type.outputs.data) == 1 + 2 * CONFIG.depth
         logits = step.function_type.outputs.data[0].get_shape()
         assert logits == (2, end - begin, CONFIG.vocab_size), k
