@@ -7,6 +7,7 @@ One concept per module, each docstring the contract for its part:
 ``scales``          group scales, quantize / dequantize
 ``products``        exact products, exact group sums, the group-combination order
 ``transcendental``  float32 exp, tanh, sigmoid, silu, gelu (tanh), rsqrt without libm
+``block``           a block's fp32 layernorm, AdaLN modulation and gated residual, in a fixed order
 ``c_arrays``        the same tables as C++ source for the HLS backend
 ``errors``          NumericsError, the one exception these modules raise
 
@@ -15,6 +16,7 @@ The C++ twin is ``fpqc/backends/hls/include/fpqc_numerics.h``; the tests in
 independent oracles (``ml_dtypes``, the QONNX FloatQuant formula, float64 math).
 """
 
+from fpqc.numerics.block import layernorm_f32, modulate_f32, residual_f32
 from fpqc.numerics.dual_format import (
     DualFormat,
     compute_dual_scales,
@@ -88,11 +90,14 @@ __all__ = [
     "ght_matrix",
     "group_partial_sums",
     "hadamard_matrix",
+    "layernorm_f32",
+    "modulate_f32",
     "product_table",
     "product_unit",
     "qlinear",
     "quantize",
     "random_signs",
+    "residual_f32",
     "rsqrt_f32",
     "sigmoid_f32",
     "silu_f32",

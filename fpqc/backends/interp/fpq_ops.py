@@ -22,7 +22,8 @@ from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_i
 from fpqc.dialects import fpq
 from fpqc.errors import FpqcError
 from fpqc.numerics.dual_format import DualFormat, compute_dual_scales, dual_qlinear, dual_quantize
-from fpqc.numerics.attention import attend, block_causal_attend, l2_normalize_f32, sum_last_f32
+from fpqc.numerics.attention import attend, block_causal_attend, l2_normalize_f32
+from fpqc.numerics.block import layernorm_f32, modulate_f32, residual_f32
 from fpqc.numerics.hadamard import fwht_f32, ght_f32
 from fpqc.numerics import (
     compute_scales,
@@ -30,7 +31,6 @@ from fpqc.numerics import (
     gelu_tanh_f32,
     qlinear,
     quantize,
-    rsqrt_f32,
     silu_f32,
 )
 from fpqc.weights import resolve
@@ -52,14 +52,6 @@ def _scales_per_group(scales: np.ndarray, rows: int, groups: int) -> np.ndarray:
     scales = scales.reshape(-1, scales.shape[-1])
     repeat = groups // scales.shape[-1]
     return np.broadcast_to(np.repeat(scales, repeat, axis=-1), (rows, groups))
-
-
-def _layernorm(x: np.ndarray, eps: float) -> np.ndarray:
-    """Affine-free layer normalisation over the last axis (order: ``fpq.layernorm``)."""
-    n = np.float32(x.shape[-1])
-    d = x - sum_last_f32(x) / n
-    var = sum_last_f32(d * d) / n
-    return d * rsqrt_f32(var + np.float32(eps))
 
 
 def _fake_quantize(x: np.ndarray, quant: fpq.QuantAttr) -> np.ndarray:
@@ -144,7 +136,7 @@ class FpqFunctions(InterpreterFunctions):
 
     @impl(fpq.LayerNormOp)
     def run_layernorm(self, interpreter: Interpreter, op: fpq.LayerNormOp, args: tuple[Any, ...]):
-        return (_layernorm(np.asarray(args[0], np.float32), op.eps.value.data),)
+        return (layernorm_f32(args[0], op.eps.value.data),)
 
     @impl(fpq.SplitOp)
     def run_split(self, interpreter: Interpreter, op: fpq.SplitOp, args: tuple[Any, ...]):
@@ -155,13 +147,13 @@ class FpqFunctions(InterpreterFunctions):
 
     @impl(fpq.ModulateOp)
     def run_modulate(self, interpreter: Interpreter, op: fpq.ModulateOp, args: tuple[Any, ...]):
-        x, scale, shift = (np.asarray(a, np.float32) for a in args)
-        return ((x * (np.float32(1) + scale) + shift).astype(np.float32),)
+        x, scale, shift = args
+        return (modulate_f32(x, scale, shift),)
 
     @impl(fpq.ResidualOp)
     def run_residual(self, interpreter: Interpreter, op: fpq.ResidualOp, args: tuple[Any, ...]):
-        x, branch, gamma = (np.asarray(a, np.float32) for a in args)
-        return ((x + branch * gamma).astype(np.float32),)
+        x, branch, gamma = args
+        return (residual_f32(x, branch, gamma),)
 
     @impl(fpq.AttentionOp)
     def run_attention(self, interpreter: Interpreter, op: fpq.AttentionOp, args: tuple[Any, ...]):
