@@ -293,8 +293,9 @@ def _cached_attention_module(n: int, offset: int, kv_quant: str | None):
 func.func @main(%qkv: {qkv} {{onnx.name = "qkv"}}, %qs: {qs} {{onnx.name = "q_scale"}},
                 %k: {cache} {{onnx.name = "k"}}, %v: {cache} {{onnx.name = "v"}})
     -> ({out} {{onnx.name = "out"}}, {cache} {{onnx.name = "k1"}}, {cache} {{onnx.name = "v1"}}) {{
-  %o, %k1, %v1 = fpq.cached_attention %qkv, %qs, %k, %v
-      {{num_heads = {H} : i64, eps = {EPS_ATTN:e} : f32, offset = {offset} : i64{quant}}}
+  %offset = arith.constant {offset} : i64
+  %o, %k1, %v1 = fpq.cached_attention %qkv, %qs, %k, %v, %offset
+      {{num_heads = {H} : i64, eps = {EPS_ATTN:e} : f32{quant}}}
       : ({qkv}, {qs}, {cache}, {cache}) -> ({out}, {cache}, {cache})
   func.return %o, %k1, %v1 : {out}, {cache}, {cache}
 }}
