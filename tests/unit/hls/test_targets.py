@@ -22,3 +22,37 @@ def test_incomplete_target_file_names_the_key(tmp_path, monkeypatch):
     monkeypatch.setattr(targets, "TARGETS_DIR", tmp_path)
     with pytest.raises(FpqcError, match="half.toml: missing key 'resources'"):
         targets.load_target("half")
+
+
+def test_vck190_memory_and_accelerator_fields():
+    t = targets.load_target("vck190")
+    assert t.ffs == 2 * t.luts
+    assert t.bram_bits == 36 * 1024 and t.uram_bits == 288 * 1024
+    assert (72, 512) in t.bram_shapes and t.uram_shape == (72, 4096)
+    assert t.axi_data_width == 512 and t.burst_beats * t.axi_data_width // 8 == 4096  # a 4 KB burst
+    assert 0 < t.pe_lut_fraction <= 1 and t.stream_depth >= 1
+    assert t.registers_max_bits <= t.lutram_max_bits <= t.uram_min_bits
+
+
+def _copy_vck190(tmp_path, monkeypatch, name: str, replace: tuple[str, str]) -> None:
+    text = (targets.TARGETS_DIR / "vck190.toml").read_text()
+    assert replace[0] in text
+    (tmp_path / f"{name}.toml").write_text(text.replace(*replace).replace('name = "vck190"', f'name = "{name}"'))
+    monkeypatch.setattr(targets, "TARGETS_DIR", tmp_path)
+
+
+@pytest.mark.parametrize(
+    "replace, message",
+    [
+        (("axi_data_width = 512", "axi_data_width = 384"), "axi_data_width must be a power of two"),
+        (("burst_beats = 64", "burst_beats = 512"), "burst_beats must be at most 256"),
+        (("pe_lut_fraction = 0.5", "pe_lut_fraction = 1.5"), r"pe_lut_fraction must be in \(0, 1\]"),
+        (("lutram_max_bits = 4096", "lutram_max_bits = 1"), "thresholds must grow"),
+        (("uram_shape = [72, 4096]", "uram_shape = [72]"), "a value has the wrong type"),
+        (("[storage]", "[storage_thresholds]"), "missing key 'storage'"),
+    ],
+)
+def test_bad_target_values_are_named(tmp_path, monkeypatch, replace, message):
+    _copy_vck190(tmp_path, monkeypatch, "bad", replace)
+    with pytest.raises(FpqcError, match=message):
+        targets.load_target("bad")

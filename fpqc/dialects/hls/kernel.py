@@ -1,4 +1,4 @@
-"""The ``hls`` dialect: accelerator kernels and the host schedule that launches them.
+"""``hls.kernel``, ``hls.return`` and ``hls.call``: accelerator kernels and their launches.
 
 An ``hls.kernel`` is a region of the model that runs in programmable logic.
 It is a symbol with a function type and a one-block body, like ``func.func``;
@@ -31,9 +31,9 @@ Example::
       func.return %y : tensor<8x64xf32>
     }
 
-The kernel body is an ordinary region so that the tiling work of the roadmap
-(tiles, on-chip buffers, streams and pipeline stages as ops nested in a
-kernel) can be added as new ops without changing these three.
+The kernel body is an ordinary region: the ``tile`` pass adds the kernel's
+hardware plan to it as one ``hls.plan`` op before ``hls.return``
+(:mod:`fpqc.dialects.hls.plan`), without changing these three ops.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ from xdsl.dialects.builtin import (
     i64,
 )
 from xdsl.dialects.utils import parse_func_op_like, print_func_op_like
-from xdsl.ir import Attribute, Block, Dialect, Operation, Region, SSAValue
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
     irdl_op_definition,
@@ -248,5 +248,3 @@ def new_kernel_body(arg_types: Sequence[Attribute]) -> Region:
     """An empty one-block region with arguments of ``arg_types``."""
     return Region(Block(arg_types=arg_types))
 
-
-Hls = Dialect("hls", [KernelOp, ReturnOp, CallOp], [])

@@ -1,0 +1,841 @@
+"""The hardware plan of an ``hls.kernel``: ``hls.plan`` and the ops inside it.
+
+The ``tile`` pass decides how a kernel maps to hardware and writes every
+decision down here, so that the C++ emitter only prints the plan and a cost
+model only reads it.  A kernel's plan is one ``hls.plan`` op, the last op
+before ``hls.return``; its one block holds:
+
+``hls.pe_array pes P lanes L``
+    The processing-element array of the kernel's linear layers: ``P`` PEs,
+    each with ``L`` LUT-multiplier lanes (``P·L`` products per cycle).  ``L``
+    equals the kernel's ``lanes``.
+
+``hls.port "name" in|out I %v width W burst B bundle "gmem0" [inplace "name"]``
+    The DDR/AXI port of kernel argument ``I`` (``in``) or result ``I``
+    (``out``), ``%v`` being that argument or returned value: an ``m_axi``
+    interface ``W`` bits wide, bursts of ``B`` beats, on AXI bundle
+    ``gmem0``.  ``inplace`` names the ``in`` port whose DDR buffer an ``out``
+    port updates (a KV cache): the host binds both to one buffer.
+
+``hls.tile %r [rows 512 by 512, n 4096 by 512 on pes, k 1024 by 1024 on lanes] ii 1``
+    The loop nest of the compute op whose first result is ``%r``, outermost
+    loop first: each loop runs over a dimension ``extent`` in tiles of
+    ``tile`` (``pad``: the last tile is partial and padded; without it the
+    tile divides the extent), ``on pes``/``on lanes``: the elements of a tile
+    along that dimension are spread over the PEs / the lanes.  ``ii``: the
+    initiation interval of the innermost pipelined loop, in cycles.
+
+``hls.buffer "name" whole|tile|scratch of %v as tensor<...> in STORAGE banks N pack M copies C bits B``
+    An on-chip buffer: ``whole`` holds all of value ``%v`` the kernel keeps
+    (one row tile of it), ``tile`` holds one tile of ``%v`` streamed from its
+    DDR port -- or, ``tile of %a, %b, ...``, of whichever of those values the
+    PE array works on (the linear layers of a kernel share its PE array and
+    run one after another, so they share its weight tiles) -- and ``scratch``
+    is working memory of the op whose result is ``%v``.
+    Its contents have the tensor type shown (element type and shape); it is
+    split into ``N`` banks along its first axis (cyclic), ``M`` consecutive
+    elements of the last axis form one memory word, ``C`` copies (2: double
+    buffered, one filling while the other is read), stored in ``bram``,
+    ``uram``, ``lutram`` or ``registers``; ``bits`` = elements × element bits
+    × copies.
+
+``hls.stage I "name" KIND %v, ...``
+    Dataflow stage ``I`` (stages run concurrently, data flowing from lower
+    to higher indices).  ``load``/``write`` stages move the ports of the
+    values listed (kernel arguments / returned values) between DDR and the
+    chip; the other kinds run (a part of) the ops whose results are listed.
+    The pipeline of a linear layer is ``load → quantize → lut_multiply →
+    accumulate → combine → write``.
+
+``hls.stream "name" of %v from "stage" to "stage" width W depth D``
+    A FIFO between two stages carrying (a part of) value ``%v`` -- for the
+    streams inside one op, partial results of the op whose result is ``%v``:
+    beats of ``W`` bits, ``D`` beats deep.
+
+A value one op produces and another consumes travels either by an
+``hls.stream`` or through an ``hls.buffer ... whole of`` it.  Example (a
+quantized linear layer, 512 rows, 1024 → 4096)::
+
+    hls.plan {
+      hls.pe_array pes 512 lanes 16
+      hls.port "x" in 0 %x width 512 burst 64 bundle "gmem0"
+      hls.port "w_codes" in 1 %wc width 512 burst 64 bundle "gmem1"
+      hls.port "w_scales" in 2 %ws width 512 burst 64 bundle "gmem2"
+      hls.port "out0" out 0 %y width 512 burst 64 bundle "gmem3"
+      hls.tile %c [rows 512 by 512, c 1024 by 128 on lanes] ii 1
+      hls.tile %y [rows 512 by 512, n 4096 by 512 on pes, k 1024 by 1024 on lanes] ii 1
+      hls.buffer "fc1.x" whole of %c as tensor<512x1024x!fpq.float<e2m1>> in uram banks 1 pack 16 copies 1 bits 2097152
+      hls.buffer "fc1.w" tile of %wc as tensor<512x1024x!fpq.float<e2m1>> in lutram banks 512 pack 16 copies 2 bits 4194304
+      ...
+      hls.stage 0 "load" load %x, %wc, %ws
+      hls.stage 1 "quantize0" quantize %c
+      hls.stage 2 "fc1.mul" lut_multiply %y
+      hls.stage 3 "fc1.acc" accumulate %y
+      hls.stage 4 "fc1.combine" combine %y
+      hls.stage 5 "write" write %y
+      hls.stream "x" of %x from "load" to "quantize0" width 512 depth 2
+      hls.stream "fc1.products" of %y from "fc1.mul" to "fc1.acc" width 73728 depth 2
+      ...
+    }
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+from xdsl.dialects.builtin import (
+    I64,
+    AnyFloat,
+    ArrayAttr,
+    IntAttr,
+    IntegerAttr,
+    IntegerType,
+    StringAttr,
+    TensorType,
+    i64,
+)
+from xdsl.dialects.utils import EnumAttribute
+from xdsl.ir import (
+    Attribute,
+    Block,
+    BlockArgument,
+    Operation,
+    OpResult,
+    ParametrizedAttribute,
+    Region,
+    SpacedOpaqueSyntaxAttribute,
+    SSAValue,
+)
+from xdsl.irdl import (
+    IRDLOperation,
+    irdl_attr_definition,
+    irdl_op_definition,
+    operand_def,
+    opt_prop_def,
+    prop_def,
+    region_def,
+    traits_def,
+    var_operand_def,
+)
+from xdsl.parser import AttrParser, Parser
+from xdsl.printer import Printer
+from xdsl.traits import HasParent, NoTerminator
+from xdsl.utils.exceptions import VerifyException
+from xdsl.utils.str_enum import StrEnum
+
+from fpqc.dialects.fpq.types import FloatFormatType, IntFormatType
+from fpqc.dialects.hls.kernel import KernelOp, ReturnOp
+
+
+class Storage(StrEnum):
+    """Where an on-chip buffer lives."""
+
+    BRAM = "bram"
+    """Block RAM (36 Kb blocks)."""
+    URAM = "uram"
+    """UltraRAM (288 Kb blocks, 72 bits wide)."""
+    LUTRAM = "lutram"
+    """Distributed RAM in LUTs (64 bits per LUT)."""
+    REGISTERS = "registers"
+    """Flip-flops: every element readable every cycle."""
+
+
+class BufferKind(StrEnum):
+    """What a buffer holds of its value."""
+
+    WHOLE = "whole"
+    """All of the value the kernel keeps on chip (one row tile of it)."""
+    TILE = "tile"
+    """One tile of a value streamed in from its DDR port."""
+    SCRATCH = "scratch"
+    """Working memory of the op producing the value."""
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class StageKind(StrEnum):
+    """What a dataflow stage does."""
+
+    LOAD = "load"
+    QUANTIZE = "quantize"
+    TRANSFORM = "transform"
+    NORMALIZE = "normalize"
+    ELEMENTWISE = "elementwise"
+    LUT_MULTIPLY = "lut_multiply"
+    ACCUMULATE = "accumulate"
+    COMBINE = "combine"
+    ATTENTION = "attention"
+    WRITE = "write"
+
+
+MOVES = (StageKind.LOAD, StageKind.WRITE)
+"""The stage kinds that move ports' data; the others compute."""
+
+PARALLEL = ("pes", "lanes")
+"""What a loop's tile elements may be spread over."""
+
+
+@irdl_attr_definition
+class StorageAttr(EnumAttribute[Storage], SpacedOpaqueSyntaxAttribute):
+    """A :class:`Storage`, ``#hls<storage uram>`` on its own."""
+
+    name = "hls.storage"
+
+
+@irdl_attr_definition
+class BufferKindAttr(EnumAttribute[BufferKind], SpacedOpaqueSyntaxAttribute):
+    name = "hls.buffer_kind"
+
+
+@irdl_attr_definition
+class DirectionAttr(EnumAttribute[Direction], SpacedOpaqueSyntaxAttribute):
+    name = "hls.direction"
+
+
+@irdl_attr_definition
+class StageKindAttr(EnumAttribute[StageKind], SpacedOpaqueSyntaxAttribute):
+    name = "hls.stage_kind"
+
+
+_DIM = re.compile(r"[a-z][a-z_]*")
+
+
+@irdl_attr_definition
+class LoopAttr(ParametrizedAttribute):
+    """One loop of a tiled op: ``#hls.loop<n 4096 by 512 on pes>``.
+
+    Dimension name, extent, tile size, ``pad`` when the tile does not divide
+    the extent (the last tile is padded), and optionally what the elements of
+    a tile are spread over (``on pes`` or ``on lanes``).
+    """
+
+    name = "hls.loop"
+
+    dim: StringAttr
+    extent: IntAttr
+    tile: IntAttr
+    parallel: StringAttr
+    pad: IntAttr
+
+    @staticmethod
+    def get(dim: str, extent: int, tile: int, parallel: str = "", pad: bool | None = None) -> LoopAttr:
+        """The loop; ``pad`` defaults to whether ``tile`` leaves a remainder."""
+        if pad is None:
+            pad = extent % tile != 0 if tile > 0 else False
+        return LoopAttr(StringAttr(dim), IntAttr(extent), IntAttr(tile), StringAttr(parallel), IntAttr(int(pad)))
+
+    @property
+    def trips(self) -> int:
+        """Number of tiles: ``ceil(extent / tile)``."""
+        return -(-self.extent.data // self.tile.data)
+
+    def print_parameters(self, printer: Printer) -> None:
+        with printer.in_angle_brackets():
+            self.print_bare(printer)
+
+    def print_bare(self, printer: Printer) -> None:
+        """``n 4096 by 512 on pes``, as inside ``hls.tile``'s brackets."""
+        text = f"{self.dim.data} {self.extent.data} by {self.tile.data}"
+        if self.pad.data:
+            text += " pad"
+        if self.parallel.data:
+            text += f" on {self.parallel.data}"
+        printer.print_string(text)
+
+    @classmethod
+    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
+        with parser.in_angle_brackets():
+            return cls.parse_bare(parser).parameters
+
+    @classmethod
+    def parse_bare(cls, parser: AttrParser) -> LoopAttr:
+        dim = parser.parse_identifier(" (a loop dimension such as rows, n or k)")
+        extent = parser.parse_integer(allow_boolean=False, allow_negative=False)
+        parser.parse_keyword("by")
+        tile = parser.parse_integer(allow_boolean=False, allow_negative=False)
+        pad = parser.parse_optional_keyword("pad") is not None
+        parallel = ""
+        if parser.parse_optional_keyword("on") is not None:
+            parallel = parser.parse_keyword_in(PARALLEL, " (pes or lanes)")
+        return LoopAttr.get(dim, extent, tile, parallel, pad)
+
+    def verify(self) -> None:
+        dim, extent, tile = self.dim.data, self.extent.data, self.tile.data
+        if not _DIM.fullmatch(dim):
+            raise VerifyException(f"loop dimension '{dim}' is not a lower-case name")
+        if extent <= 0 or not 1 <= tile <= extent:
+            raise VerifyException(f"loop {dim}: tile {tile} must be between 1 and the extent {extent}")
+        if self.parallel.data not in ("", *PARALLEL):
+            raise VerifyException(f"loop {dim}: 'on {self.parallel.data}' is not one of {', '.join(PARALLEL)}")
+        if bool(extent % tile) != bool(self.pad.data):
+            if self.pad.data:
+                raise VerifyException(f"loop {dim}: tile {tile} divides {extent}; drop 'pad'")
+            raise VerifyException(
+                f"loop {dim}: tile {tile} does not divide {extent}; mark the remainder with 'pad'"
+            )
+
+
+def element_bits(element: Attribute) -> int:
+    """Bits of one element of a buffer: a low-bit code's width, an integer's, a float's."""
+    if isinstance(element, FloatFormatType | IntFormatType):
+        return element.format.bits
+    if isinstance(element, IntegerType):
+        return element.width.data
+    if isinstance(element, AnyFloat):
+        return element.bitwidth
+    raise VerifyException(f"a buffer element must be a low-bit code, an integer or a float, got {element}")
+
+
+def _int(value: int) -> IntegerAttr:
+    return IntegerAttr(value, i64)
+
+
+def _parse_int(parser: Parser, keyword: str) -> int:
+    parser.parse_keyword(keyword)
+    return parser.parse_integer(allow_boolean=False, allow_negative=False)
+
+
+def _kernel_of(op: Operation) -> KernelOp | None:
+    plan = op.parent_op()
+    kernel = plan.parent_op() if plan is not None else None
+    return kernel if isinstance(kernel, KernelOp) else None
+
+
+def compute_ops(kernel: KernelOp) -> list[Operation]:
+    """The ops of a kernel's body that compute: all but the plan and the terminator."""
+    return [op for op in kernel.body.block.ops if not isinstance(op, PlanOp | ReturnOp)]
+
+
+@irdl_op_definition
+class PlanOp(IRDLOperation):
+    """The hardware plan of the enclosing kernel (see module docstring)."""
+
+    name = "hls.plan"
+
+    body = region_def("single_block")
+
+    traits = traits_def(HasParent(KernelOp), NoTerminator())
+
+    def __init__(self, entries: Sequence[Operation] | Region = ()):
+        super().__init__(regions=[entries if isinstance(entries, Region) else Region(Block(entries))])
+
+    @property
+    def entries(self) -> list[Operation]:
+        return list(self.body.block.ops)
+
+    def entries_of(self, kind: type[Operation]) -> list:
+        return [e for e in self.body.block.ops if isinstance(e, kind)]
+
+    def pe_array(self) -> PeArrayOp:
+        (pe,) = self.entries_of(PeArrayOp)
+        return pe
+
+    def tile_of(self, op: Operation) -> TileOp | None:
+        return next((t for t in self.entries_of(TileOp) if t.target.owner is op), None)
+
+    def buffer(self, name: str) -> BufferOp | None:
+        return next((b for b in self.entries_of(BufferOp) if b.buffer_name.data == name), None)
+
+    def stage(self, name: str) -> StageOp | None:
+        return next((s for s in self.entries_of(StageOp) if s.stage_name.data == name), None)
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_region(self.body, print_entry_block_args=False, print_empty_block=False)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> PlanOp:
+        region = parser.parse_region()
+        if not region.blocks:
+            region.add_block(Block())
+        return cls(region)
+
+    def verify_(self) -> None:
+        kernel = self.parent_op()
+        assert isinstance(kernel, KernelOp)
+        where = f"hls.plan of @{kernel.sym_name.data}"
+        pes = self.entries_of(PeArrayOp)
+        if len(pes) != 1:
+            raise VerifyException(f"{where}: needs exactly one hls.pe_array, has {len(pes)}")
+        if pes[0].lanes.value.data != kernel.lanes.value.data:
+            raise VerifyException(
+                f"{where}: hls.pe_array has {pes[0].lanes.value.data} lanes, the kernel {kernel.lanes.value.data}"
+            )
+        self._verify_ports(kernel, where)
+        ops = compute_ops(kernel)
+        tiled = [t.target.owner for t in self.entries_of(TileOp)]
+        for op in ops:
+            if tiled.count(op) != 1:
+                raise VerifyException(f"{where}: {op.name} needs exactly one hls.tile, has {tiled.count(op)}")
+        _unique([b.buffer_name.data for b in self.entries_of(BufferOp)], "buffer", where)
+        self._verify_stages(kernel, ops, where)
+
+    def _verify_ports(self, kernel: KernelOp, where: str) -> None:
+        ports = self.entries_of(PortOp)
+        _unique([p.port_name.data for p in ports], "port", where)
+        for direction, count in ((Direction.IN, len(kernel.args)), (Direction.OUT, len(kernel.function_type.outputs))):
+            indices = sorted(p.index.value.data for p in ports if p.direction.data == direction)
+            if indices != list(range(count)):
+                what = "argument" if direction == Direction.IN else "result"
+                raise VerifyException(f"{where}: needs one '{direction}' port per {what} (0..{count - 1}), has {indices}")
+        names = {p.port_name.data for p in ports if p.direction.data == Direction.IN}
+        for port in ports:
+            if port.inplace is not None and port.inplace.data not in names:
+                raise VerifyException(f"{where}: port '{port.port_name.data}' updates unknown in-port '{port.inplace.data}'")
+
+    def _verify_stages(self, kernel: KernelOp, ops: list[Operation], where: str) -> None:
+        stages = self.entries_of(StageOp)
+        if [s.index.value.data for s in stages] != list(range(len(stages))):
+            raise VerifyException(f"{where}: stages must be numbered 0, 1, ... in order")
+        _unique([s.stage_name.data for s in stages], "stage", where)
+        staged: set[Operation] = set()
+        for stage in stages:
+            staged |= set(stage.ops())
+        for port in self.entries_of(PortOp):
+            count = sum(
+                port.value in s.values for s in stages if s.kind.data == (
+                    StageKind.LOAD if port.direction.data == Direction.IN else StageKind.WRITE
+                )
+            )
+            if count != 1:
+                raise VerifyException(
+                    f"{where}: port '{port.port_name.data}' must be moved by exactly one "
+                    f"{'load' if port.direction.data == Direction.IN else 'write'} stage, is by {count}"
+                )
+        for op in ops:
+            if op not in staged:
+                raise VerifyException(f"{where}: {op.name} is in no stage")
+        index = {s.stage_name.data: s.index.value.data for s in stages}
+        _unique([s.stream_name.data for s in self.entries_of(StreamOp)], "stream", where)
+        for stream in self.entries_of(StreamOp):
+            ends = (stream.from_stage.data, stream.to_stage.data)
+            for end in ends:
+                if end not in index:
+                    raise VerifyException(f"{where}: stream '{stream.stream_name.data}' names unknown stage '{end}'")
+            if index[ends[0]] >= index[ends[1]]:
+                raise VerifyException(
+                    f"{where}: stream '{stream.stream_name.data}' must flow to a later stage ('{ends[0]}' -> '{ends[1]}')"
+                )
+
+
+def _unique(names: list[str], what: str, where: str) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise VerifyException(f"{where}: two {what}s are named '{name}'")
+        seen.add(name)
+
+
+@irdl_op_definition
+class PeArrayOp(IRDLOperation):
+    """``hls.pe_array pes P lanes L``: the kernel's processing-element array."""
+
+    name = "hls.pe_array"
+
+    pes = prop_def(IntegerAttr[I64])
+    lanes = prop_def(IntegerAttr[I64])
+
+    traits = traits_def(HasParent(PlanOp))
+
+    def __init__(self, pes: int, lanes: int):
+        super().__init__(properties={"pes": _int(pes), "lanes": _int(lanes)})
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(f" pes {self.pes.value.data} lanes {self.lanes.value.data}")
+
+    @classmethod
+    def parse(cls, parser: Parser) -> PeArrayOp:
+        return cls(_parse_int(parser, "pes"), _parse_int(parser, "lanes"))
+
+    def verify_(self) -> None:
+        if self.pes.value.data <= 0 or self.lanes.value.data <= 0:
+            raise VerifyException("hls.pe_array: pes and lanes must be positive")
+
+
+@irdl_op_definition
+class PortOp(IRDLOperation):
+    """``hls.port "x" in 0 %x width 512 burst 64 bundle "gmem0"``: a kernel argument's or result's DDR port."""
+
+    name = "hls.port"
+
+    value = operand_def()
+    port_name = prop_def(StringAttr)
+    direction = prop_def(DirectionAttr)
+    index = prop_def(IntegerAttr[I64])
+    width = prop_def(IntegerAttr[I64])
+    burst = prop_def(IntegerAttr[I64])
+    bundle = prop_def(StringAttr)
+    inplace = opt_prop_def(StringAttr)
+
+    traits = traits_def(HasParent(PlanOp))
+
+    def __init__(
+        self,
+        name: str,
+        direction: Direction,
+        index: int,
+        value: SSAValue,
+        width: int,
+        burst: int,
+        bundle: str,
+        inplace: str | None = None,
+    ):
+        properties: dict[str, Attribute] = {
+            "port_name": StringAttr(name),
+            "direction": DirectionAttr(direction),
+            "index": _int(index),
+            "width": _int(width),
+            "burst": _int(burst),
+            "bundle": StringAttr(bundle),
+        }
+        if inplace is not None:
+            properties["inplace"] = StringAttr(inplace)
+        super().__init__(operands=[value], properties=properties)
+
+    @property
+    def beat_bytes(self) -> int:
+        return self.width.value.data // 8
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_string_literal(self.port_name.data)
+        printer.print_string(f" {self.direction.data} {self.index.value.data} ")
+        printer.print_operand(self.value)
+        printer.print_string(f" width {self.width.value.data} burst {self.burst.value.data} bundle ")
+        printer.print_string_literal(self.bundle.data)
+        if self.inplace is not None:
+            printer.print_string(" inplace ")
+            printer.print_string_literal(self.inplace.data)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> PortOp:
+        name = parser.parse_str_literal(" (the port's name)")
+        direction = Direction(parser.parse_keyword_in(tuple(Direction), " (in or out)"))
+        index = parser.parse_integer(allow_boolean=False, allow_negative=False)
+        value = parser.parse_operand()
+        width = _parse_int(parser, "width")
+        burst = _parse_int(parser, "burst")
+        parser.parse_keyword("bundle")
+        bundle = parser.parse_str_literal()
+        inplace = parser.parse_str_literal() if parser.parse_optional_keyword("inplace") else None
+        return cls(name, direction, index, value, width, burst, bundle, inplace)
+
+    def verify_(self) -> None:
+        name = f"hls.port '{self.port_name.data}'"
+        width, burst = self.width.value.data, self.burst.value.data
+        if width < 8 or width > 1024 or width & (width - 1):
+            raise VerifyException(f"{name}: width {width} must be a power of two from 8 to 1024 bits (AXI4)")
+        if not 1 <= burst <= 256:
+            raise VerifyException(f"{name}: burst {burst} must be 1 to 256 beats (AXI4)")
+        if self.inplace is not None and self.direction.data != Direction.OUT:
+            raise VerifyException(f"{name}: only an out port updates an in port in place")
+        kernel = _kernel_of(self)
+        if kernel is None:
+            return
+        index = self.index.value.data
+        if self.direction.data == Direction.IN:
+            args = kernel.args
+            if index >= len(args) or self.value is not args[index]:
+                raise VerifyException(f"{name}: in-port {index} must name argument {index} of @{kernel.sym_name.data}")
+        else:
+            results = kernel.get_return_op().arguments
+            if index >= len(results) or self.value is not results[index]:
+                raise VerifyException(f"{name}: out-port {index} must name result {index} of @{kernel.sym_name.data}")
+
+
+@irdl_op_definition
+class TileOp(IRDLOperation):
+    """``hls.tile %r [loops] ii N``: the loop nest of the op whose first result is ``%r``."""
+
+    name = "hls.tile"
+
+    target = operand_def()
+    loops = prop_def(ArrayAttr[LoopAttr])
+    ii = prop_def(IntegerAttr[I64])
+
+    traits = traits_def(HasParent(PlanOp))
+
+    def __init__(self, target: SSAValue, loops: Sequence[LoopAttr], ii: int = 1):
+        super().__init__(operands=[target], properties={"loops": ArrayAttr(loops), "ii": _int(ii)})
+
+    def loop(self, dim: str) -> LoopAttr | None:
+        return next((loop for loop in self.loops.data if loop.dim.data == dim), None)
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_operand(self.target)
+        printer.print_string(" [")
+        printer.print_list(self.loops.data, lambda loop: loop.print_bare(printer))
+        printer.print_string(f"] ii {self.ii.value.data}")
+
+    @classmethod
+    def parse(cls, parser: Parser) -> TileOp:
+        target = parser.parse_operand()
+        loops = parser.parse_comma_separated_list(parser.Delimiter.SQUARE, lambda: LoopAttr.parse_bare(parser))
+        return cls(target, loops, _parse_int(parser, "ii"))
+
+    def verify_(self) -> None:
+        owner = self.target.owner
+        if not isinstance(self.target, OpResult) or self.target.index != 0:
+            raise VerifyException("hls.tile: names an op by its first result")
+        name = f"hls.tile of {owner.name}"
+        if self.ii.value.data <= 0:
+            raise VerifyException(f"{name}: ii must be positive")
+        if not self.loops.data:
+            raise VerifyException(f"{name}: needs at least one loop")
+        _unique([loop.dim.data for loop in self.loops.data], "loop", name)
+        for kind in PARALLEL:
+            if sum(loop.parallel.data == kind for loop in self.loops.data) > 1:
+                raise VerifyException(f"{name}: more than one loop on {kind}")
+
+
+@irdl_op_definition
+class BufferOp(IRDLOperation):
+    """``hls.buffer "name" KIND of %v as tensor<...> in STORAGE banks N pack M copies C bits B``."""
+
+    name = "hls.buffer"
+
+    values = var_operand_def()
+    buffer_name = prop_def(StringAttr)
+    kind = prop_def(BufferKindAttr)
+    contents = prop_def(TensorType)
+    storage = prop_def(StorageAttr)
+    banks = prop_def(IntegerAttr[I64])
+    pack = prop_def(IntegerAttr[I64])
+    copies = prop_def(IntegerAttr[I64])
+    bits = prop_def(IntegerAttr[I64])
+
+    traits = traits_def(HasParent(PlanOp))
+
+    def __init__(
+        self,
+        name: str,
+        kind: BufferKind,
+        values: SSAValue | Sequence[SSAValue],
+        contents: TensorType,
+        storage: Storage,
+        banks: int = 1,
+        pack: int = 1,
+        copies: int = 1,
+        bits: int | None = None,
+    ):
+        if bits is None:
+            bits = math.prod(contents.get_shape()) * element_bits(contents.get_element_type()) * copies
+        super().__init__(
+            operands=[[values] if isinstance(values, SSAValue) else list(values)],
+            properties={
+                "buffer_name": StringAttr(name),
+                "kind": BufferKindAttr(kind),
+                "contents": contents,
+                "storage": StorageAttr(storage),
+                "banks": _int(banks),
+                "pack": _int(pack),
+                "copies": _int(copies),
+                "bits": _int(bits),
+            },
+        )
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.contents.get_shape())
+
+    @property
+    def elements(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def element_bits(self) -> int:
+        return element_bits(self.contents.get_element_type())
+
+    @property
+    def word_bits(self) -> int:
+        """Bits of one memory word: ``pack`` elements."""
+        return self.pack.value.data * self.element_bits
+
+    @property
+    def depth(self) -> int:
+        """Words in one bank of one copy."""
+        return self.elements // (self.banks.value.data * self.pack.value.data)
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_string_literal(self.buffer_name.data)
+        printer.print_string(f" {self.kind.data} of ")
+        printer.print_list(self.values, printer.print_operand)
+        printer.print_string(" as ")
+        printer.print_attribute(self.contents)
+        printer.print_string(
+            f" in {self.storage.data} banks {self.banks.value.data} pack {self.pack.value.data} "
+            f"copies {self.copies.value.data} bits {self.bits.value.data}"
+        )
+
+    @classmethod
+    def parse(cls, parser: Parser) -> BufferOp:
+        name = parser.parse_str_literal(" (the buffer's name)")
+        kind = BufferKind(parser.parse_keyword_in(tuple(BufferKind), " (whole, tile or scratch)"))
+        parser.parse_keyword("of")
+        values = parser.parse_comma_separated_list(parser.Delimiter.NONE, parser.parse_operand)
+        parser.parse_keyword("as")
+        pos = parser.pos
+        contents = parser.parse_type()
+        if not isinstance(contents, TensorType):
+            parser.raise_error("hls.buffer: its contents are a tensor type", pos)
+        parser.parse_keyword("in")
+        storage = Storage(parser.parse_keyword_in(tuple(Storage), " (bram, uram, lutram or registers)"))
+        banks = _parse_int(parser, "banks")
+        pack = _parse_int(parser, "pack")
+        copies = _parse_int(parser, "copies")
+        bits = _parse_int(parser, "bits")
+        return cls(name, kind, values, contents, storage, banks, pack, copies, bits)
+
+    def verify_(self) -> None:
+        name = f"hls.buffer '{self.buffer_name.data}'"
+        if len(self.values) != 1 and self.kind.data != BufferKind.TILE:
+            raise VerifyException(f"{name}: a {self.kind.data} buffer is of one value, got {len(self.values)}")
+        shape = self.shape
+        if not shape or any(d <= 0 for d in shape):
+            raise VerifyException(f"{name}: needs a static, non-empty shape")
+        banks, pack, copies = self.banks.value.data, self.pack.value.data, self.copies.value.data
+        if min(banks, pack, copies) <= 0:
+            raise VerifyException(f"{name}: banks, pack and copies must be positive")
+        if len(shape) == 1 and shape[0] % (banks * pack):
+            raise VerifyException(f"{name}: {banks} banks of words of {pack} do not divide its {shape[0]} elements")
+        if len(shape) > 1 and shape[0] % banks:
+            raise VerifyException(f"{name}: {banks} banks do not divide its first axis ({shape[0]})")
+        if len(shape) > 1 and shape[-1] % pack:
+            raise VerifyException(f"{name}: pack {pack} does not divide its last axis ({shape[-1]})")
+        expected = self.elements * self.element_bits * copies
+        if self.bits.value.data != expected:
+            raise VerifyException(
+                f"{name}: bits must be elements × element bits × copies = "
+                f"{self.elements} × {self.element_bits} × {copies} = {expected}, got {self.bits.value.data}"
+            )
+
+
+@irdl_op_definition
+class StageOp(IRDLOperation):
+    """``hls.stage I "name" KIND %v, ...``: one dataflow stage."""
+
+    name = "hls.stage"
+
+    values = var_operand_def()
+    index = prop_def(IntegerAttr[I64])
+    stage_name = prop_def(StringAttr)
+    kind = prop_def(StageKindAttr)
+
+    traits = traits_def(HasParent(PlanOp))
+
+    def __init__(self, index: int, name: str, kind: StageKind, values: Sequence[SSAValue]):
+        super().__init__(
+            operands=[values],
+            properties={"index": _int(index), "stage_name": StringAttr(name), "kind": StageKindAttr(kind)},
+        )
+
+    def ops(self) -> list[Operation]:
+        """The compute ops this stage runs (none for a load or write stage)."""
+        if self.kind.data in MOVES:
+            return []
+        return list(dict.fromkeys(v.owner for v in self.values if isinstance(v.owner, Operation)))
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(f" {self.index.value.data} ")
+        printer.print_string_literal(self.stage_name.data)
+        printer.print_string(f" {self.kind.data}")
+        if self.values:
+            printer.print_string(" ")
+            printer.print_list(self.values, printer.print_operand)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> StageOp:
+        index = parser.parse_integer(allow_boolean=False, allow_negative=False)
+        name = parser.parse_str_literal(" (the stage's name)")
+        kind = StageKind(parser.parse_keyword_in(tuple(StageKind), " (a stage kind)"))
+        values = parser.parse_optional_undelimited_comma_separated_list(
+            parser.parse_optional_operand, parser.parse_operand
+        )
+        return cls(index, name, kind, values or [])
+
+    def verify_(self) -> None:
+        name = f"hls.stage '{self.stage_name.data}'"
+        kind = self.kind.data
+        kernel = _kernel_of(self)
+        if kind not in MOVES and not self.values:
+            raise VerifyException(f"{name}: a {kind} stage names the ops it runs")
+        if kernel is None:
+            return
+        returned = set(kernel.get_return_op().arguments)
+        for value in self.values:
+            if kind == StageKind.LOAD and not (isinstance(value, BlockArgument) and value.block is kernel.body.block):
+                raise VerifyException(f"{name}: a load stage loads kernel arguments")
+            if kind == StageKind.WRITE and value not in returned:
+                raise VerifyException(f"{name}: a write stage writes kernel results")
+            if kind not in MOVES and not isinstance(value, OpResult):
+                raise VerifyException(f"{name}: a {kind} stage names ops by their results")
+
+
+@irdl_op_definition
+class StreamOp(IRDLOperation):
+    """``hls.stream "name" of %v from "a" to "b" width W depth D``: a FIFO between two stages."""
+
+    name = "hls.stream"
+
+    value = operand_def()
+    stream_name = prop_def(StringAttr)
+    from_stage = prop_def(StringAttr)
+    to_stage = prop_def(StringAttr)
+    width = prop_def(IntegerAttr[I64])
+    depth = prop_def(IntegerAttr[I64])
+
+    traits = traits_def(HasParent(PlanOp))
+
+    def __init__(self, name: str, value: SSAValue, from_stage: str, to_stage: str, width: int, depth: int):
+        super().__init__(
+            operands=[value],
+            properties={
+                "stream_name": StringAttr(name),
+                "from_stage": StringAttr(from_stage),
+                "to_stage": StringAttr(to_stage),
+                "width": _int(width),
+                "depth": _int(depth),
+            },
+        )
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_string_literal(self.stream_name.data)
+        printer.print_string(" of ")
+        printer.print_operand(self.value)
+        printer.print_string(" from ")
+        printer.print_string_literal(self.from_stage.data)
+        printer.print_string(" to ")
+        printer.print_string_literal(self.to_stage.data)
+        printer.print_string(f" width {self.width.value.data} depth {self.depth.value.data}")
+
+    @classmethod
+    def parse(cls, parser: Parser) -> StreamOp:
+        name = parser.parse_str_literal(" (the stream's name)")
+        parser.parse_keyword("of")
+        value = parser.parse_operand()
+        parser.parse_keyword("from")
+        source = parser.parse_str_literal()
+        parser.parse_keyword("to")
+        dest = parser.parse_str_literal()
+        return cls(name, value, source, dest, _parse_int(parser, "width"), _parse_int(parser, "depth"))
+
+    def verify_(self) -> None:
+        if self.width.value.data <= 0 or self.depth.value.data <= 0:
+            raise VerifyException(f"hls.stream '{self.stream_name.data}': width and depth must be positive")
+
+
+PLAN_OPS: tuple[type[Operation], ...] = (PlanOp, PeArrayOp, PortOp, TileOp, BufferOp, StageOp, StreamOp)
+PLAN_ATTRS: tuple[type[Attribute], ...] = (LoopAttr, StorageAttr, BufferKindAttr, DirectionAttr, StageKindAttr)
+
+
+def plan_of(kernel: KernelOp) -> PlanOp | None:
+    """The kernel's ``hls.plan``, None before the ``tile`` pass."""
+    return next((op for op in kernel.body.block.ops if isinstance(op, PlanOp)), None)
