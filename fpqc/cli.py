@@ -218,10 +218,12 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     import time
 
     from fpqc.runtime import VarRuntime
+    from fpqc.runtime.devices import device_launcher
     from fpqc.runtime.images import save_image_grid
 
     runtime = VarRuntime.load(Path(args.model), _optional_path(args.vae))
     labels = np.repeat(runtime.check_labels(_parse_classes(args.classes)), args.samples)
+    runtime.model.launcher = device_launcher(args.device, Path(args.model))
     start = time.perf_counter()
     out = runtime.generate(labels, args.seed, cfg=args.cfg, top_k=args.top_k, top_p=args.top_p)
     seconds = time.perf_counter() - start
@@ -232,6 +234,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     grid = path.with_suffix(".png")
     save_image_grid(out.images, grid)
     kind = "quantized build" if runtime.model.quantized else "float model"
+    if args.device == "csim":
+        kind += " (kernels in the C simulation)"
     print(f"generated {len(labels)} images {list(out.images.shape[1:])} with the {kind} in {seconds:.2f} s "
           f"({seconds / len(labels):.2f} s per image)")
     print(f"wrote {path} and {grid}")
@@ -343,6 +347,8 @@ def _build_parser() -> argparse.ArgumentParser:
     generate_p = sub.add_parser("generate", help="generate images with a VAR (ONNX: float; build: quantized)")
     generate_p.add_argument("model", help="a VAR's ONNX file or a build directory")
     sampling_options(generate_p, 0, 0.0)
+    generate_p.add_argument("--device", choices=("interp", "csim"), default="interp",
+                            help="run a build's kernels in the interpreter or in the C simulation of its C++")
     generate_p.add_argument("-o", "--output", default="samples.npz", help=".npz of images and tokens (+ .png grid)")
     generate_p.set_defaults(handler=_cmd_generate)
 

@@ -28,6 +28,7 @@ naming the first block and ONNX node where recognition failed, unless
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import hashlib
 import json
 import shutil
@@ -57,6 +58,7 @@ from fpqc.frontend.onnx_import.class_dropout import REMOVED_NOTE, removed_class_
 from fpqc.frontend.var_build_files import VarBuildFiles
 from fpqc.passes import ALL_PASSES
 from fpqc.passes.pipelines import RAISE_PIPELINE, STEP_PIPELINE, Recipe, hls_pipeline, recipe_for
+from fpqc.passes.step_program import step_functions
 from fpqc.weights import WeightStore
 
 BUILD_IR = "model.hls.mlir"
@@ -226,7 +228,8 @@ def compile_model(
         ("raised", RAISE_PIPELINE),
         ("quantized", quantize_pipeline),
         ("step", STEP_PIPELINE),
-        ("hls", hls_pipeline(target_desc.name)),
+        # Outline the step program's kernels when the model has one (a VAR), else @main's.
+        ("hls", lambda m: hls_pipeline(target_desc.name, steps=bool(step_functions(m)))),
     ]
     with exclusive(output):
         recover(output)
@@ -247,7 +250,7 @@ def _write_build(
     model: Path,
     module: ModuleOp,
     store: WeightStore,
-    stages: list[tuple[str, str | None]],
+    stages: list[tuple[str, str | Callable[[ModuleOp], str] | None]],
     target_desc,
     recipe: Recipe,
     calib: Path | None,
@@ -263,9 +266,12 @@ def _write_build(
     var_files: VarBuildFiles | None = None
     (staging / "ir").mkdir()
     with store.activate():
+        pipeline: list[str] = []
         for index, (stage, spec) in enumerate(tqdm(stages, desc="compile", unit="stage", disable=None, leave=False)):
+            spec = spec(module) if callable(spec) else spec
             if spec is not None:
                 run_pipeline(module, spec, stage)
+                pipeline.append(spec)
             (staging / "ir" / f"{index}-{stage}.mlir").write_text(print_module(module))
             report.stages[stage] = _op_histogram(module)
             if stage == "raised":
@@ -293,7 +299,7 @@ def _write_build(
         "platform": target_desc.platform,
         "part": target_desc.part,
         "recipe": recipe.name,
-        "pipeline": [spec for _, spec in stages if spec],
+        "pipeline": pipeline,
         "calibration": None if calib is None else {"file": calib.name, "sha256": _file_sha256(calib)},
     })
     return report

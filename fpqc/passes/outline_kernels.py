@@ -74,9 +74,19 @@ from dataclasses import dataclass
 
 import networkx as nx
 from xdsl.context import Context
-from xdsl.dialects import func
-from xdsl.dialects.builtin import FunctionType, ModuleOp, StringAttr, SymbolRefAttr
-from xdsl.ir import Operation, SSAValue
+from xdsl.dialects import arith, func
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DictionaryAttr,
+    FunctionType,
+    IntegerAttr,
+    ModuleOp,
+    StringAttr,
+    SymbolRefAttr,
+    TensorType,
+    i64,
+)
+from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import PatternRewriter
 from xdsl.rewriter import InsertPoint
@@ -93,7 +103,36 @@ ACCELERATOR_OPS: tuple[type[Operation], ...] = (
     fpq.HadamardOp,
     fpq.DualQuantizeOp,
     fpq.DualQLinearOp,
+    fpq.LayerNormOp,
+    fpq.ModulateOp,
+    fpq.ResidualOp,
+    fpq.CachedAttentionOp,
 )
+
+CONSTANT_OPS: tuple[type[Operation], ...] = (fpq.ConstantOp, arith.ConstantOp)
+"""Ops whose values become kernel arguments: weights, and scalars such as a KV-cache offset."""
+
+
+def _first_layer_role(norm: fpq.LayerNormOp) -> str | None:
+    """The ``fpq.role`` of the first linear layer a layer norm's output reaches."""
+    frontier = [norm.result]
+    while frontier:
+        value = frontier.pop()
+        for use in value.uses:
+            role = fpq.role_of(use.operation)
+            if role is not None:
+                return role
+            frontier.extend(use.operation.results)
+    return None
+
+
+def _is_block_output(op: Operation) -> bool:
+    """A transformer block's output: a gated residual that feeds a layer norm whose first linear
+    layer is not an FFN's ``fc1`` (the next block's attention, or the head)."""
+    return isinstance(op, fpq.ResidualOp) and any(
+        isinstance(use.operation, fpq.LayerNormOp) and _first_layer_role(use.operation) != "fc1"
+        for use in op.result.uses
+    )
 
 
 def accelerator_regions(ops: list[Operation]) -> list[list[int]]:
@@ -101,7 +140,7 @@ def accelerator_regions(ops: list[Operation]) -> list[list[int]]:
     graph = dataflow_graph(ops)
     position = {op: i for i, op in enumerate(ops)}
     accel = {op for op in ops if isinstance(op, ACCELERATOR_OPS)}
-    is_host = {op: op not in accel and not isinstance(op, fpq.ConstantOp) for op in ops}
+    is_host = {op: op not in accel and not isinstance(op, CONSTANT_OPS) for op in ops}
     level: dict[Operation, int] = {}
     for node in nx.topological_sort(graph):
         level[node] = max(
@@ -109,8 +148,11 @@ def accelerator_regions(ops: list[Operation]) -> list[list[int]]:
         )
     joined = nx.Graph()
     joined.add_nodes_from(accel)
+    block_outputs = {op for op in accel if _is_block_output(op)}
     joined.add_edges_from(
-        (p, q) for p, q in graph.edges() if p in accel and q in accel and level[p] == level[q]
+        (p, q)
+        for p, q in graph.edges()
+        if p in accel and q in accel and level[p] == level[q] and p not in block_outputs
     )
     return sorted(
         (sorted(position[op] for op in c) for c in nx.connected_components(joined)), key=lambda c: c[0]
@@ -125,8 +167,8 @@ class OutlineKernelsPass(ModulePass):
 
     target: str = "vck190"
     dedupe: bool = True
-    functions: str = ""
-    """Comma-separated names of the functions to outline; all when empty."""
+    function_prefix: str = ""
+    """Outline only the functions whose name starts with this (``step_``: the step program)."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         target = load_target(self.target)
@@ -134,45 +176,98 @@ class OutlineKernelsPass(ModulePass):
         counter = (i for i in itertools.count() if f"kernel_{i}" not in taken)
         rewriter = PatternRewriter(InsertPoint.at_end(op.body.block))
         new: list[hls.KernelOp] = []
-        chosen = {name for name in self.functions.split(",") if name}
         for function in [
             f for f in op.ops
-            if isinstance(f, func.FuncOp) and not f.is_declaration and (not chosen or f.sym_name.data in chosen)
+            if isinstance(f, func.FuncOp) and not f.is_declaration and f.sym_name.data.startswith(self.function_prefix)
         ]:
             new += _outline_function(function, target, counter, rewriter)
         if self.dedupe and new:
             _dedupe_kernels(op, new, taken, rewriter)
 
 
-def kernel_signature(kernel: hls.KernelOp) -> str:
+def _type_text(t: Attribute, rows_free: bool) -> str:
+    """A type as text; with ``rows_free``, axis 1 of a ranked tensor (the token rows) reads ``?``."""
+    if rows_free and isinstance(t, TensorType) and len(t.get_shape()) >= 2:
+        shape = list(t.get_shape())
+        dims = "x".join(["?" if i == 1 else str(d) for i, d in enumerate(shape)])
+        return f"tensor<{dims}x{t.get_element_type()}>"
+    return str(t)
+
+
+def _tensor_types(kernel: hls.KernelOp) -> list[Attribute]:
+    """Every type of a kernel in a fixed order: arguments, results, then each body op's results."""
+    types = [*kernel.function_type.inputs.data, *kernel.function_type.outputs.data]
+    types += [r.type for op in kernel.body.block.ops for r in op.results]
+    return types
+
+
+def kernel_signature(kernel: hls.KernelOp, rows_free: bool = False) -> str:
     """A string equal for two kernels exactly when their bodies compute the same function.
 
     It covers the function type, the hardware parameters and, op by op, the
     name, properties, attributes, operands (as argument numbers or earlier
-    results) and result types -- everything but symbol and value names.
+    results) and result types -- everything but symbol and value names.  With
+    ``rows_free`` the extent of every tensor's axis 1 is left out: kernels
+    equal but for their number of token rows (the same block at different
+    scales) have equal signatures.
     """
     refs: dict[SSAValue, str] = {arg: f"a{i}" for i, arg in enumerate(kernel.args)}
-    parts = [str(kernel.function_type), kernel.target.data, str(kernel.lanes.value.data)]
+    function = kernel.function_type
+    parts = [
+        ",".join(_type_text(t, rows_free) for t in (*function.inputs.data, *function.outputs.data)),
+        kernel.target.data,
+        str(kernel.lanes.value.data),
+    ]
     for index, body_op in enumerate(kernel.body.block.ops):
         for j, result in enumerate(body_op.results):
             refs[result] = f"r{index}.{j}"
         props = ",".join(f"{k}={v}" for k, v in sorted(body_op.properties.items()))
         attrs = ",".join(f"{k}={v}" for k, v in sorted(body_op.attributes.items()))
         operands = ",".join(refs[v] for v in body_op.operands)
-        results = ",".join(str(r.type) for r in body_op.results)
+        results = ",".join(_type_text(r.type, rows_free) for r in body_op.results)
         parts.append(f"{body_op.name}({operands}){{{props}}}{{{attrs}}}->({results})")
     return "\n".join(parts)
+
+
+def _row_counts(kernels: list[hls.KernelOp]) -> list[int] | None:
+    """Each kernel's number of token rows, when ``kernels`` (equal but for axis 1) differ only in it.
+
+    The axis-1 extents that vary between the kernels must vary together (one
+    row count per kernel); those that do not vary (a ``[B, 1, C]`` vector, a
+    KV cache of all L rows) are not rows.  None when they do not.
+    """
+    extents = [
+        [t.get_shape()[1] for t in _tensor_types(k) if isinstance(t, TensorType) and len(t.get_shape()) >= 2]
+        for k in kernels
+    ]
+    varying = [column for column in zip(*extents) if len(set(column)) > 1]
+    if not varying or any(column != varying[0] for column in varying):
+        return None
+    return list(varying[0])
 
 
 def _dedupe_kernels(
     module: ModuleOp, new: list[hls.KernelOp], taken: set[str], rewriter: PatternRewriter
 ) -> None:
-    """Merge identical kernels among ``new``; renumber the survivors in order."""
+    """Merge identical kernels among ``new``, then kernels that differ only in their number of
+    token rows into the one with the most rows (``max_rows``); renumber the survivors in order."""
     first: dict[str, hls.KernelOp] = {}
     rename: dict[str, hls.KernelOp] = {}
     for kernel in new:
         rename[kernel.sym_name.data] = first.setdefault(kernel_signature(kernel), kernel)
-    survivors = list(first.values())
+    families: dict[str, list[hls.KernelOp]] = {}
+    for kernel in first.values():
+        families.setdefault(kernel_signature(kernel, rows_free=True), []).append(kernel)
+    for family in families.values():
+        rows = _row_counts(family) if len(family) > 1 else None
+        if rows is None:
+            continue
+        largest = family[rows.index(max(rows))]
+        largest.max_rows = IntegerAttr(max(rows), i64)
+        for name, target in rename.items():
+            if target in family:
+                rename[name] = largest
+    survivors = [k for k in first.values() if k in rename.values()]
     counter = (i for i in itertools.count() if f"kernel_{i}" not in taken)
     final = {id(k): f"kernel_{next(counter)}" for k in survivors}
     for call in [c for c in module.walk() if isinstance(c, hls.CallOp)]:
@@ -224,6 +319,20 @@ def _outline_function(
     return kernels
 
 
+UPDATES_ATTR = "hls.updates"
+"""Result attribute of a kernel: the result is argument N updated in place (a KV cache in device memory)."""
+
+
+def _updated_argument(result: SSAValue, inputs: list[SSAValue]) -> int | None:
+    """The kernel argument that ``result`` updates in place: a KV cache written by ``fpq.cached_attention``."""
+    op = result.owner
+    if isinstance(op, fpq.CachedAttentionOp):
+        cache = {op.new_k_cache: op.k_cache, op.new_v_cache: op.v_cache}.get(result)
+        if cache is not None and cache in inputs:
+            return inputs.index(cache)
+    return None
+
+
 def _outline_region(
     function: func.FuncOp, region_ops: list[Operation], name: str, target: Target, rewriter: PatternRewriter
 ) -> tuple[hls.CallOp, hls.KernelOp]:
@@ -256,6 +365,11 @@ def _outline_region(
         target.name,
         target.lanes,
     )
+    updates = [_updated_argument(v, inputs) for v in outputs]
+    if any(i is not None for i in updates):
+        kernel.res_attrs = ArrayAttr([
+            DictionaryAttr({} if i is None else {UPDATES_ATTR: IntegerAttr(i, i64)}) for i in updates
+        ])
     rewriter.insert(kernel, InsertPoint.before(function))
 
     call = hls.CallOp(name, inputs, [v.type for v in outputs])

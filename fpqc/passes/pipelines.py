@@ -105,8 +105,10 @@ RAISE_PIPELINE = "raise-onnx-to-fpq"
 STEP_PIPELINE = "step-program"
 
 
-def hls_pipeline(target: str) -> str:
-    return f"outline-kernels{{target={target} functions=main}}"
+def hls_pipeline(target: str, steps: bool) -> str:
+    """Outline kernels from the step program (``steps``: a VAR) or from ``@main``."""
+    functions = "step_" if steps else "main"
+    return f"outline-kernels{{target={target} function_prefix={functions}}}"
 
 
 def recipe_for(format_name: str | None, recipe_name: str | None, calib: Path | None = None) -> Recipe:

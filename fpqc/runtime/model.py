@@ -44,6 +44,7 @@ from xdsl.dialects.builtin import Float32Type, IntegerType, ModuleOp, TensorType
 from xdsl.dialects.func import FuncOp
 from xdsl.interpreter import Interpreter
 
+from fpqc.backends.interp.hls_ops import Launcher
 from fpqc.backends.interp.runner import model_input_names, run_function, run_module
 from fpqc.compiler import load_build, load_onnx, run_pipeline
 from fpqc.errors import FpqcError
@@ -154,6 +155,8 @@ class VarModel:
     vae: Path | None
     quantized: bool
     source: Path
+    launcher: Launcher | None = None
+    """Runs the kernel launches on another device (:mod:`fpqc.runtime.devices`); None: the interpreter."""
 
     @property
     def batch(self) -> int:
@@ -220,7 +223,7 @@ class VarModel:
                 self.inputs.label: labels[rows].astype(np.int64),
                 self.inputs.tokens: inputs[rows].astype(np.float32),
             }
-            result = run_module(self.module, feed, self.store, listeners=tuple(observers))
+            result = run_module(self.module, feed, self.store, listeners=tuple(observers), launcher=self.launcher)
             logits = next(iter(result.values()))
             out.append(logits[:real, step.begin:step.end])
         return np.concatenate(out, axis=0)
@@ -254,7 +257,8 @@ class VarModel:
                 ]
             args = tuple(feed[name.data] for name in names) + tuple(caches)
             logits, *cache.batches[start] = run_function(
-                self.module, function.sym_name.data, args, self.store, listeners=tuple(observers)
+                self.module, function.sym_name.data, args, self.store, listeners=tuple(observers),
+                launcher=self.launcher,
             )
             out.append(logits[:real])
         return np.concatenate(out, axis=0)

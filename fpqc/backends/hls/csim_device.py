@@ -10,8 +10,13 @@ time on numpy arrays, laid out as the host lays out the kernel's ports
     device = CsimDevice(Path("build"))
     y, = device.launch("kernel_0", (x, w_codes, w_scales, bias))
 
-Kernels keep no state between launches that a result depends on, so any
-sequence of launches gives the same results as the interpreter's.
+A kernel with ``max_rows`` takes the launch's token rows as its last
+parameter; its row ports (``"rows": true``) then hold that many rows on axis 1.
+A scalar port (a KV-cache offset) is passed by value.  A result that updates
+an argument in place (``"updates": PORT``, a KV cache) has no parameter of its
+own: the device returns the argument's memory after the launch.  Kernels keep
+no state between launches that a result depends on, so any sequence of
+launches gives the same results as the interpreter's.
 """
 
 from __future__ import annotations
@@ -27,31 +32,50 @@ from fpqc.backends.hls.csim import compile_kernel_library, load_schedule
 from fpqc.errors import FpqcError
 
 
-def _to_port(port: dict, value: np.ndarray) -> np.ndarray:
+def _launch_shape(port: dict, rows: int | None) -> list[int]:
+    shape = list(port["shape"])
+    if port.get("rows") and rows is not None:
+        shape[1] = rows
+    return shape
+
+
+def _to_port(port: dict, value: np.ndarray, rows: int | None) -> np.ndarray:
     """``value`` laid out as the port expects it in memory."""
     value = np.asarray(value)
-    if list(value.shape) != port["shape"]:
+    if list(value.shape) != _launch_shape(port, rows):
         raise FpqcError(
-            f"kernel port {port['name']}: got shape {list(value.shape)}, the kernel expects {port['shape']}"
+            f"kernel port {port['name']}: got shape {list(value.shape)}, the kernel expects "
+            f"{_launch_shape(port, rows)}"
         )
     if port["dtype"] == "packed_codes":
         return np.ascontiguousarray(pack_codes(value, port["bits"]))
-    return np.ascontiguousarray(value, dtype="<f4")
+    return np.array(value, dtype="<f4", order="C", copy=True)  # a kernel may update it in place
 
 
-def _empty_port(port: dict) -> np.ndarray:
-    n = int(np.prod(port["shape"], dtype=np.int64))
+def _empty_port(port: dict, rows: int | None) -> np.ndarray:
+    n = int(np.prod(_launch_shape(port, rows), dtype=np.int64))
     if port["dtype"] == "packed_codes":
         return np.zeros(words_for(n, port["bits"]), "<u4")
     return np.zeros(n, "<f4")
 
 
-def _from_port(port: dict, memory: np.ndarray) -> np.ndarray:
+def _from_port(port: dict, memory: np.ndarray, rows: int | None) -> np.ndarray:
     """The array the interpreter holds for a port's memory."""
+    shape = _launch_shape(port, rows)
     if port["dtype"] == "packed_codes":
-        n = int(np.prod(port["shape"], dtype=np.int64))
-        return unpack_codes(memory, port["bits"], n).reshape(port["shape"])
-    return memory.astype(np.float32).reshape(port["shape"])
+        n = int(np.prod(shape, dtype=np.int64))
+        return unpack_codes(memory, port["bits"], n).reshape(shape)
+    return memory.astype(np.float32).reshape(shape)
+
+
+def _launch_rows(kernel: dict, inputs: list[dict], args: Sequence[np.ndarray]) -> int | None:
+    """The token rows of a launch of a kernel with ``max_rows`` (axis 1 of its row arguments)."""
+    if kernel.get("max_rows") is None:
+        return None
+    rows = {np.shape(a)[1] for p, a in zip(inputs, args) if p.get("rows")}
+    if len(rows) != 1 or not 0 < next(iter(rows)) <= kernel["max_rows"]:
+        raise FpqcError(f"kernel {kernel['name']}: row arguments of {sorted(rows)} rows for up to {kernel['max_rows']}")
+    return rows.pop()
 
 
 class CsimDevice:
@@ -59,24 +83,36 @@ class CsimDevice:
 
     def __init__(self, build: Path) -> None:
         schedule = load_schedule(build)
-        self.ports = {k["name"]: k["ports"] for k in schedule["kernels"]}
+        self.kernels = {k["name"]: k for k in schedule["kernels"]}
         self.library = ctypes.CDLL(str(compile_kernel_library(build)))
         self.functions = {}
-        for name, ports in self.ports.items():
+        for name, kernel in self.kernels.items():
             function = getattr(self.library, name)
             function.restype = None
-            function.argtypes = [ctypes.c_void_p] * len(ports)
+            function.argtypes = [
+                ctypes.c_longlong if p.get("scalar") else ctypes.c_void_p
+                for p in kernel["ports"] if "updates" not in p
+            ] + ([ctypes.c_int] if kernel.get("max_rows") is not None else [])
             self.functions[name] = function
 
     def launch(self, kernel: str, args: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
         """Run ``kernel`` on ``args`` (its input ports, in order); its results, in order."""
-        ports = self.ports.get(kernel)
-        if ports is None:
+        described = self.kernels.get(kernel)
+        if described is None:
             raise FpqcError(f"the C simulation has no kernel {kernel}; recompile the build")
+        ports = described["ports"]
         inputs = [p for p in ports if p["direction"] == "in"]
         outputs = [p for p in ports if p["direction"] == "out"]
         if len(args) != len(inputs):
             raise FpqcError(f"kernel {kernel}: {len(args)} arguments for {len(inputs)} input ports")
-        memory = [_to_port(p, a) for p, a in zip(inputs, args)] + [_empty_port(p) for p in outputs]
-        self.functions[kernel](*(m.ctypes.data for m in memory))
-        return tuple(_from_port(p, m) for p, m in zip(outputs, memory[len(inputs):]))
+        rows = _launch_rows(described, inputs, args)
+        memory = {
+            p["name"]: (int(np.asarray(a)) if p.get("scalar") else _to_port(p, a, rows)) for p, a in zip(inputs, args)
+        }
+        memory.update({p["name"]: _empty_port(p, rows) for p in outputs if "updates" not in p})
+        params = [
+            memory[p["name"]] if p.get("scalar") else memory[p["name"]].ctypes.data
+            for p in ports if "updates" not in p
+        ]
+        self.functions[kernel](*params, *([rows] if rows is not None else []))
+        return tuple(_from_port(p, memory[p.get("updates", p["name"])], rows) for p in outputs)

@@ -224,9 +224,9 @@ class FpqFunctions(InterpreterFunctions):
         group = op.neg_quant.group_size_for(x.shape[-1])
         s_neg, s_pos = compute_dual_scales(x, dual, group)
         neg_codes, pos_codes = dual_quantize(x, dual, s_neg, s_pos, group, op.neg_quant.rounding.data)
-        return neg_codes, pos_codes, s_neg.reshape(op.neg_scales.type.get_shape()), s_pos.reshape(
-            op.pos_scales.type.get_shape()
-        )
+        # Scales keep the input's leading axes (a kernel may run on fewer rows than its types say).
+        scales_shape = (*x.shape[:-1], op.neg_scales.type.get_shape()[-1])
+        return neg_codes, pos_codes, s_neg.reshape(scales_shape), s_pos.reshape(scales_shape)
 
     @impl(fpq.DualQLinearOp)
     def run_dual_qlinear(self, interpreter: Interpreter, op: fpq.DualQLinearOp, args: tuple[Any, ...]):

@@ -94,10 +94,12 @@ def run_module(
     inputs: Mapping[str, np.ndarray],
     store: WeightStore | None = None,
     listeners: tuple[Interpreter.Listener, ...] = (),
+    launcher: Launcher | None = None,
 ) -> dict[str, np.ndarray]:
     """Run ``@main`` on ``inputs``; return its results by name (see module docstring).
 
-    ``listeners`` observe every op the interpreter runs (e.g. to record intermediates).
+    ``listeners`` observe every op the interpreter runs (e.g. to record intermediates);
+    ``launcher`` runs the kernel launches on another device.
     """
     main = main_function(module)
     arg_types = main.function_type.inputs.data
@@ -115,7 +117,7 @@ def run_module(
     if unknown:
         raise FpqcError(f"unknown input {', '.join(map(repr, unknown))}; the model's inputs are {', '.join(arg_names)}")
 
-    interpreter = make_interpreter(module, listeners)
+    interpreter = make_interpreter(module, listeners, launcher)
     store = store if store is not None else WeightStore()
     with store.activate():
         results = interpreter.call_op("main", tuple(args))

@@ -29,7 +29,7 @@ A tiled kernel (plan abridged)::
 
 from xdsl.ir import Dialect
 
-from fpqc.dialects.hls.kernel import CallOp, KernelOp, ReturnOp, new_kernel_body
+from fpqc.dialects.hls.kernel import CallOp, KernelOp, ReturnOp, launch_rows, new_kernel_body
 from fpqc.dialects.hls.plan import (
     MOVES,
     PLAN_ATTRS,
@@ -81,6 +81,7 @@ __all__ = [
     "TileOp",
     "compute_ops",
     "element_bits",
+    "launch_rows",
     "new_kernel_body",
     "plan_of",
 ]

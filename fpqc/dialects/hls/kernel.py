@@ -31,6 +31,16 @@ Example::
       func.return %y : tensor<8x64xf32>
     }
 
+A kernel with ``max_rows = N`` serves launches of any number of token rows up
+to N (the same transformer block at every scale of a generation): its types
+hold N along axis 1 of each row tensor, and a launch may pass row tensors of
+n <= N rows -- the same n for all of them -- while every other operand and
+result matches exactly.  On the FPGA the row count is a run-time register::
+
+    hls.kernel @kernel_0(%x: tensor<2x64x128xf32>, ...) -> tensor<2x64x128xf32>
+        attributes {target = "vck190", lanes = 16 : i64, max_rows = 64 : i64} {...}
+    %y = hls.call @kernel_0(%x4, ...) : (tensor<2x4x128xf32>, ...) -> tensor<2x4x128xf32>
+
 The kernel body is an ordinary region: the ``tile`` pass adds the kernel's
 hardware plan to it as one ``hls.plan`` op before ``hls.return``
 (:mod:`fpqc.dialects.hls.plan`), without changing these three ops.
@@ -50,6 +60,7 @@ from xdsl.dialects.builtin import (
     StringAttr,
     SymbolNameConstraint,
     SymbolRefAttr,
+    TensorType,
     i64,
 )
 from xdsl.dialects.utils import parse_func_op_like, print_func_op_like
@@ -111,6 +122,7 @@ class KernelOp(IRDLOperation):
     function_type = prop_def(FunctionType)
     target = prop_def(StringAttr)
     lanes = prop_def(IntegerAttr[I64])
+    max_rows = opt_prop_def(IntegerAttr[I64])
     arg_attrs = opt_prop_def(ArrayAttr[DictionaryAttr])
     res_attrs = opt_prop_def(ArrayAttr[DictionaryAttr])
 
@@ -150,9 +162,13 @@ class KernelOp(IRDLOperation):
             )
         if self.lanes.value.data <= 0:
             raise VerifyException(f"hls.kernel @{self.sym_name.data}: lanes must be positive")
+        if self.max_rows is not None and self.max_rows.value.data <= 0:
+            raise VerifyException(f"hls.kernel @{self.sym_name.data}: max_rows must be positive")
 
     def print(self, printer: Printer) -> None:
         hardware = {"target": self.target, "lanes": self.lanes}
+        if self.max_rows is not None:
+            hardware["max_rows"] = self.max_rows
         print_func_op_like(
             printer,
             self.sym_name,
@@ -177,6 +193,11 @@ class KernelOp(IRDLOperation):
                 'hls.kernel needs attributes {target = "<target>", lanes = <int> : i64}', pos
             )
         kernel = cls(name, FunctionType.from_lists(inputs, outputs), region, target.data, lanes.value.data)
+        max_rows = attrs.pop("max_rows", None)
+        if max_rows is not None:
+            if not isinstance(max_rows, IntegerAttr):
+                parser.raise_error("hls.kernel: max_rows must be an integer (max_rows = <int> : i64)", pos)
+            kernel.max_rows = IntegerAttr(max_rows.value.data, i64)
         for key, value in (("arg_attrs", arg_attrs), ("res_attrs", res_attrs)):
             if value is not None:
                 kernel.properties[key] = value
@@ -209,6 +230,35 @@ class ReturnOp(IRDLOperation):
             )
 
 
+def launch_rows(pairs: Sequence[tuple[Attribute, Attribute]], max_rows: int | None) -> int | None:
+    """The token rows of a launch from (kernel type, launch type) pairs, or None when they do not fit.
+
+    Equal types fit; with ``max_rows``, so does a row tensor (axis 1 of the kernel's type is
+    ``max_rows``) launched with n <= max_rows rows, the same n for every row tensor.  A launch
+    whose types all equal the kernel's has ``max_rows`` rows (0 for a kernel without it).
+    """
+    rows: set[int] = set()
+    for kernel_type, launch_type in pairs:
+        if kernel_type == launch_type:
+            continue
+        if (
+            max_rows is None
+            or not isinstance(kernel_type, TensorType)
+            or not isinstance(launch_type, TensorType)
+            or kernel_type.get_element_type() != launch_type.get_element_type()
+        ):
+            return None
+        want, got = list(kernel_type.get_shape()), list(launch_type.get_shape())
+        if len(want) < 2 or len(got) != len(want) or want[1] != max_rows or not 0 < got[1] <= max_rows:
+            return None
+        if want[:1] + want[2:] != got[:1] + got[2:]:
+            return None
+        rows.add(got[1])
+    if len(rows) > 1:
+        return None
+    return rows.pop() if rows else (max_rows or 0)
+
+
 class _CallSymbolUser(SymbolUserOpInterface):
     def verify(self, op: Operation) -> None:
         assert isinstance(op, CallOp)
@@ -216,9 +266,16 @@ class _CallSymbolUser(SymbolUserOpInterface):
         if not isinstance(kernel, KernelOp):
             raise VerifyException(f"hls.call: '{op.callee}' is not an hls.kernel")
         expected = kernel.function_type
-        if expected.inputs.data != op.arguments.types or expected.outputs.data != op.res.types:
+        pairs = [*zip(expected.inputs.data, op.arguments.types), *zip(expected.outputs.data, op.res.types)]
+        max_rows = kernel.max_rows.value.data if kernel.max_rows is not None else None
+        if (
+            len(expected.inputs.data) != len(op.arguments.types)
+            or len(expected.outputs.data) != len(op.res.types)
+            or launch_rows(pairs, max_rows) is None
+        ):
+            rows = f" (with up to {max_rows} rows on axis 1)" if max_rows is not None else ""
             raise VerifyException(
-                f"hls.call: types do not match @{kernel.sym_name.data} : {expected}"
+                f"hls.call: types do not match @{kernel.sym_name.data} : {expected}{rows}"
             )
 
 
