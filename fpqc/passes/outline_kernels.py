@@ -143,11 +143,15 @@ def kernel_signature(kernel: hls.KernelOp) -> str:
 
     It covers the function type, the hardware parameters and, op by op, the
     name, properties, attributes, operands (as argument numbers or earlier
-    results) and result types -- everything but symbol and value names.
+    results) and result types -- everything but symbol and value names.  A
+    hardware plan (``hls.plan``, written later by the ``tile`` pass) is left
+    out: it follows from the rest.
     """
     refs: dict[SSAValue, str] = {arg: f"a{i}" for i, arg in enumerate(kernel.args)}
     parts = [str(kernel.function_type), kernel.target.data, str(kernel.lanes.value.data)]
     for index, body_op in enumerate(kernel.body.block.ops):
+        if isinstance(body_op, hls.PlanOp):
+            continue
         for j, result in enumerate(body_op.results):
             refs[result] = f"r{index}.{j}"
         props = ",".join(f"{k}={v}" for k, v in sorted(body_op.properties.items()))
