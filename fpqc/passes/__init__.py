@@ -53,6 +53,12 @@ def _outline_kernels() -> type[ModulePass]:
     return OutlineKernelsPass
 
 
+def _tile() -> type[ModulePass]:
+    from fpqc.passes.tile import TilePass
+
+    return TilePass
+
+
 def _dce() -> type[ModulePass]:
     from xdsl.transforms.dead_code_elimination import DeadCodeElimination
 
@@ -76,6 +82,7 @@ ALL_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "group-hadamard": _group_hadamard,
     "galt": _galt,
     "outline-kernels": _outline_kernels,
+    "tile": _tile,
     "dce": _dce,
     "cse": _cse,
 }
