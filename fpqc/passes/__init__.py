@@ -59,6 +59,12 @@ def _outline_kernels() -> type[ModulePass]:
     return OutlineKernelsPass
 
 
+def _tile() -> type[ModulePass]:
+    from fpqc.passes.tile import TilePass
+
+    return TilePass
+
+
 def _dce() -> type[ModulePass]:
     from xdsl.transforms.dead_code_elimination import DeadCodeElimination
 
@@ -83,6 +89,7 @@ ALL_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "galt": _galt,
     "step-program": _step_program,
     "outline-kernels": _outline_kernels,
+    "tile": _tile,
     "dce": _dce,
     "cse": _cse,
 }

@@ -209,7 +209,8 @@ def kernel_signature(kernel: hls.KernelOp, rows_free: bool = False) -> str:
     results) and result types -- everything but symbol and value names.  With
     ``rows_free`` the extent of every tensor's axis 1 is left out: kernels
     equal but for their number of token rows (the same block at different
-    scales) have equal signatures.
+    scales) have equal signatures.  A hardware plan (``hls.plan``, written
+    later by the ``tile`` pass) is left out: it follows from the rest.
     """
     refs: dict[SSAValue, str] = {arg: f"a{i}" for i, arg in enumerate(kernel.args)}
     function = kernel.function_type
@@ -219,6 +220,8 @@ def kernel_signature(kernel: hls.KernelOp, rows_free: bool = False) -> str:
         str(kernel.lanes.value.data),
     ]
     for index, body_op in enumerate(kernel.body.block.ops):
+        if isinstance(body_op, hls.PlanOp):
+            continue
         for j, result in enumerate(body_op.results):
             refs[result] = f"r{index}.{j}"
         props = ",".join(f"{k}={v}" for k, v in sorted(body_op.properties.items()))

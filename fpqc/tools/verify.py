@@ -358,6 +358,8 @@ def _locate(build_dir: Path, module: ModuleOp, store: WeightStore, launch: _Laun
     for index, op in enumerate(kernel.body.block.ops):
         if isinstance(op, hls.ReturnOp):
             break
+        if isinstance(op, hls.PlanOp):
+            continue
         for j, (result, want) in enumerate(zip(op.results, recorder.results[op])):
             want = np.asarray(want)
             is_codes = code_format(result.type) is not None

@@ -65,7 +65,9 @@ def role_names(kernel: hls.KernelOp) -> list[str]:
     """Port names from the first use of each argument: ``input``, ``weight_codes``, ``bias``..."""
     names = []
     for i, arg in enumerate(kernel.args):
-        use = min(arg.uses, key=lambda u: (list(kernel.body.block.ops).index(u.operation), u.index), default=None)
+        ops = list(kernel.body.block.ops)
+        uses = [u for u in arg.uses if u.operation.parent_block() is kernel.body.block]  # not the plan's
+        use = min(uses, key=lambda u: (ops.index(u.operation), u.index), default=None)
         if use is None or isinstance(use.operation, hls.ReturnOp):
             names.append(arg.name_hint or f"in{i}")
             continue
@@ -141,6 +143,8 @@ class KernelEmitter:
         for index, op in enumerate(self.kernel.body.block.ops):
             if isinstance(op, hls.ReturnOp):
                 break
+            if isinstance(op, hls.PlanOp):  # the hardware plan: not printed yet
+                continue
             self.body.append(f"    // {index}: {op.name}")
             outs = [self._buffer(index, j, r) for j, r in enumerate(op.results)]
             self.body.append(self._call(op, outs))

@@ -2,7 +2,8 @@
 
 With these, ``run_module`` executes hls-level IR (``model.hls.mlir``) with the
 same fpq op implementations as before lowering, so lowering cannot change a
-single bit of the interpreter's results.
+single bit of the interpreter's results.  A kernel's ``hls.plan`` (its
+hardware plan) is a no-op.
 
 A *launcher* replaces the body: ``HlsFunctions(launcher)`` hands every
 ``hls.call`` to ``launcher(call, args)`` and continues with what it returns --
@@ -49,6 +50,10 @@ class HlsFunctions(InterpreterFunctions):
     @impl_callable(hls.KernelOp)
     def call_kernel(self, interpreter: Interpreter, op: hls.KernelOp, args: tuple[Any, ...]) -> PythonValues:
         return interpreter.run_ssacfg_region(op.body, args, op.sym_name.data)
+
+    @impl(hls.PlanOp)
+    def run_plan(self, interpreter: Interpreter, op: hls.PlanOp, args: tuple[Any, ...]) -> PythonValues:
+        return ()  # the hardware plan computes nothing
 
     @impl_terminator(hls.ReturnOp)
     def run_return(

@@ -119,7 +119,7 @@ from xdsl.irdl import (
     traits_def,
     var_operand_def,
 )
-from xdsl.parser import AttrParser, Parser
+from xdsl.parser import AttrParser, Parser, UnresolvedOperand
 from xdsl.printer import Printer
 from xdsl.traits import HasParent, NoTerminator
 from xdsl.utils.exceptions import VerifyException
@@ -298,6 +298,23 @@ def _int(value: int) -> IntegerAttr:
 def _parse_int(parser: Parser, keyword: str) -> int:
     parser.parse_keyword(keyword)
     return parser.parse_integer(allow_boolean=False, allow_negative=False)
+
+
+def _parse_value(parser: Parser) -> SSAValue:
+    """A value of the kernel named in a plan op (defined before the plan, so its type is known)."""
+    return _resolve(parser, parser.parse_unresolved_operand())
+
+
+def _parse_optional_value(parser: Parser) -> SSAValue | None:
+    operand = parser.parse_optional_unresolved_operand()
+    return None if operand is None else _resolve(parser, operand)
+
+
+def _resolve(parser: Parser, operand: UnresolvedOperand) -> SSAValue:
+    values = parser.ssa_values.get(operand.operand_name)
+    if values is None or operand.index >= len(values):
+        parser.raise_error(f"a plan names values of its kernel; %{operand.operand_name} is not one", operand.span)
+    return values[operand.index]
 
 
 def _kernel_of(op: Operation) -> KernelOp | None:
@@ -517,7 +534,7 @@ class PortOp(IRDLOperation):
         name = parser.parse_str_literal(" (the port's name)")
         direction = Direction(parser.parse_keyword_in(tuple(Direction), " (in or out)"))
         index = parser.parse_integer(allow_boolean=False, allow_negative=False)
-        value = parser.parse_operand()
+        value = _parse_value(parser)
         width = _parse_int(parser, "width")
         burst = _parse_int(parser, "burst")
         parser.parse_keyword("bundle")
@@ -575,7 +592,7 @@ class TileOp(IRDLOperation):
 
     @classmethod
     def parse(cls, parser: Parser) -> TileOp:
-        target = parser.parse_operand()
+        target = _parse_value(parser)
         loops = parser.parse_comma_separated_list(parser.Delimiter.SQUARE, lambda: LoopAttr.parse_bare(parser))
         return cls(target, loops, _parse_int(parser, "ii"))
 
@@ -679,7 +696,7 @@ class BufferOp(IRDLOperation):
         name = parser.parse_str_literal(" (the buffer's name)")
         kind = BufferKind(parser.parse_keyword_in(tuple(BufferKind), " (whole, tile or scratch)"))
         parser.parse_keyword("of")
-        values = parser.parse_comma_separated_list(parser.Delimiter.NONE, parser.parse_operand)
+        values = parser.parse_comma_separated_list(parser.Delimiter.NONE, lambda: _parse_value(parser))
         parser.parse_keyword("as")
         pos = parser.pos
         contents = parser.parse_type()
@@ -756,7 +773,7 @@ class StageOp(IRDLOperation):
         name = parser.parse_str_literal(" (the stage's name)")
         kind = StageKind(parser.parse_keyword_in(tuple(StageKind), " (a stage kind)"))
         values = parser.parse_optional_undelimited_comma_separated_list(
-            parser.parse_optional_operand, parser.parse_operand
+            lambda: _parse_optional_value(parser), lambda: _parse_value(parser)
         )
         return cls(index, name, kind, values or [])
 
@@ -820,7 +837,7 @@ class StreamOp(IRDLOperation):
     def parse(cls, parser: Parser) -> StreamOp:
         name = parser.parse_str_literal(" (the stream's name)")
         parser.parse_keyword("of")
-        value = parser.parse_operand()
+        value = _parse_value(parser)
         parser.parse_keyword("from")
         source = parser.parse_str_literal()
         parser.parse_keyword("to")

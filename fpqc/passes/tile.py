@@ -1,0 +1,297 @@
+"""Choose every kernel's hardware plan: ``tile{target=vck190 pes=... lanes=... n_tile=... storage=...}``.
+
+For every ``hls.kernel`` the pass writes an ``hls.plan`` (the ops of
+:mod:`fpqc.dialects.hls.plan`) before its ``hls.return``: the PE array, a DDR
+port per argument and result, the loop tiles of every op, the on-chip
+buffers and their storage, the dataflow stages and the streams between them.
+The choices follow the rules of :mod:`fpqc.passes.tiling.rules` (weights
+streamed in double-buffered ``[n_tile, k_tile]`` tiles reused by every row of
+the launch, activation codes kept whole on chip, ...) and the value flow of
+:mod:`fpqc.passes.tiling.planner`, from the target file
+(``fpqc/targets/<target>.toml``) and the kernel's shapes: the rows of an op are
+the product of the leading dimensions of its activation operand (a kernel is
+typed at its largest launch).
+
+- **PE array**: ``lanes`` from the target (or the option); the PE count
+  starts at the largest power of two whose LUT multipliers fit the kernel's
+  share of the target's ``pe_lut_fraction`` of LUTs (kernels share it in
+  proportion to their multiply-accumulates per launch × launches), at most
+  the widest linear layer's N;
+- **row tile**: all rows of the launch (weights read once per launch), halved
+  while the buffers do not fit the device (each halving reads the weights
+  once more per launch); attention keeps all rows whatever the row tile;
+- **fit**: more PEs need more weight-tile banks (each PE reads its own bank
+  every cycle), so for each PE count from the LUT budget's down (halving) the
+  pass finds the largest row tile that fits, and keeps the design with the
+  fewest estimated cycles per launch -- the PE array's compute against the
+  weights' DDR traffic (:func:`estimated_cycles`);
+- all kernels are on the chip at once: when their sum does not fit, the row
+  tile of the kernel holding the most bits halves, and so on.
+
+A design that cannot fit is one error naming the kernel, what it needs, its
+largest buffers and the options to change.  Re-running the pass replaces the
+plans.
+
+Options (0 or empty: chosen by the pass): ``target``; ``pes``, ``lanes``;
+``n_tile``, ``k_tile`` (a multiple or a divisor of the accumulation group),
+``row_tile``, ``kv_tile`` (cache rows per K/V tile of an attention);
+``storage``: ``"NAME=KIND,..."`` fixes the storage (``bram``, ``uram``,
+``lutram``, ``registers``) of the buffers whose names match the glob NAME.
+
+Before (VAR-d16's fc1 for 2 x 256 rows, fp4)::
+
+    hls.kernel @kernel_0(%x: tensor<512x1024xf32>, %w: tensor<4096x1024x!fpq.float<e2m1>>,
+                         %s: tensor<4096x8xf32>, %b: tensor<4096xf32>) -> tensor<512x4096xf32>
+        attributes {target = "vck190", lanes = 16 : i64} {
+      %c, %cs = fpq.quantize %x {quant = #fpq.quant<e2m1, group 128>} : ...
+      %y = fpq.qlinear %c, %cs, %w, %s, %b {fpq.role = "fc1", ...} : (...) -> tensor<512x4096xf32>
+      hls.return %y : tensor<512x4096xf32>
+    }
+
+After (``-p tile``)::
+
+    hls.kernel @kernel_0(...) -> tensor<512x4096xf32> attributes {target = "vck190", lanes = 16 : i64} {
+      %c, %cs = fpq.quantize %x {quant = #fpq.quant<e2m1, group 128>} : ...
+      %y = fpq.qlinear %c, %cs, %w, %s, %b {fpq.role = "fc1", ...} : (...) -> tensor<512x4096xf32>
+      hls.plan {
+        hls.pe_array pes 1024 lanes 16
+        hls.port "x" in 0 %x width 512 burst 64 bundle "gmem0"
+        hls.port "w" in 1 %w width 512 burst 64 bundle "gmem1"
+        hls.port "s" in 2 %s width 512 burst 64 bundle "gmem2"
+        hls.port "b" in 3 %b width 512 burst 64 bundle "gmem3"
+        hls.port "out0" out 0 %y width 512 burst 64 bundle "gmem4"
+        hls.tile %c [rows 512 by 512, c 1024 by 128 on lanes] ii 1
+        hls.tile %y [rows 512 by 512, n 4096 by 1024 on pes, k 1024 by 1024 on lanes] ii 1
+        hls.buffer "quantize0.group" scratch of %c as tensor<128xf32> in lutram banks 1 pack 16 copies 2 bits 8192
+        hls.buffer "pe.w" tile of %w as tensor<1024x1024x!fpq.float<e2m1>> in lutram banks 1024 pack 16 copies 2 bits 8388608
+        hls.buffer "pe.ws" tile of %s as tensor<1024x8xf32> in lutram banks 1024 pack 1 copies 2 bits 524288
+        hls.buffer "pe.b" tile of %b as tensor<1024xf32> in registers banks 1024 pack 1 copies 2 bits 65536
+        hls.buffer "fc1.acc" scratch of %y as tensor<1024xi16> in registers banks 1 pack 1 copies 1 bits 16384
+        hls.buffer "fc1.x" whole of %c as tensor<512x1024x!fpq.float<e2m1>> in uram banks 1 pack 16 copies 1 bits 2097152
+        hls.buffer "fc1.xs" whole of %cs as tensor<512x8xf32> in bram banks 1 pack 1 copies 1 bits 131072
+        hls.stage 0 "load" load %x, %w, %s, %b
+        hls.stage 1 "quantize0" quantize %c
+        hls.stage 2 "fc1.mul" lut_multiply %y
+        hls.stage 3 "fc1.acc" accumulate %y
+        hls.stage 4 "fc1.combine" combine %y
+        hls.stage 5 "write" write %y
+        hls.stream "x>quantize0" of %x from "load" to "quantize0" width 512 depth 2
+        hls.stream "fc1.products" of %y from "fc1.mul" to "fc1.acc" width 147456 depth 2
+        hls.stream "fc1.sums" of %y from "fc1.acc" to "fc1.combine" width 16384 depth 2
+        hls.stream "fc1>write" of %y from "fc1.combine" to "write" width 32768 depth 2
+      }
+      hls.return %y : tensor<512x4096xf32>
+    }
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import IntegerAttr, ModuleOp, i64
+from xdsl.passes import ModulePass
+
+from fpqc.analysis.plan_fit import KernelFit, kernel_fit, lane_luts, module_fit, multipliers
+from fpqc.dialects import fpq, hls
+from fpqc.dialects.hls import Storage, element_bits
+from fpqc.errors import FpqcError
+from fpqc.passes.tiling.planner import kernel_macs, kernel_rules, parse_storage, plan_kernel
+from fpqc.passes.tiling.rules import Choices, LinearRule, floor_pow2, shape
+from fpqc.targets import Target, load_target
+
+
+@dataclass(frozen=True)
+class TilePass(ModulePass):
+    """Write the hardware plan of every ``hls.kernel`` (see module docstring)."""
+
+    name = "tile"
+
+    target: str = "vck190"
+    pes: int = 0
+    lanes: int = 0
+    n_tile: int = 0
+    k_tile: int = 0
+    row_tile: int = 0
+    kv_tile: int = 0
+    storage: str = ""
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        target = load_target(self.target)
+        for option in ("pes", "lanes", "n_tile", "k_tile", "row_tile", "kv_tile"):
+            if getattr(self, option) < 0:
+                raise FpqcError(f"tile: {option} must be positive (0: chosen by the pass), got {getattr(self, option)}")
+        overrides = parse_storage(self.storage)
+        kernels = [k for k in op.ops if isinstance(k, hls.KernelOp)]
+        if not kernels:
+            return
+        lanes = self.lanes or target.lanes
+        pes = self._pe_counts(op, kernels, target, lanes)
+        tiles: dict[hls.KernelOp, int] = {}
+        for kernel in kernels:
+            tiles[kernel] = self._fit_kernel(kernel, target, pes[kernel], lanes, overrides)
+        self._fit_module(op, kernels, target, pes, lanes, overrides, tiles)
+
+    # ---------------------------------------------------------------- PE arrays
+    def _pe_counts(self, module: ModuleOp, kernels: list[hls.KernelOp], target: Target, lanes: int) -> dict:
+        """PEs of each kernel: the option, or its share of the LUT budget (see module docstring)."""
+        launches = Counter(c.callee.string_value() for c in module.walk() if isinstance(c, hls.CallOp))
+        work = {k: kernel_macs(k) * max(1, launches[k.sym_name.data]) for k in kernels}
+        total = sum(work.values())
+        pes = {}
+        for kernel in kernels:
+            if self.pes:
+                pes[kernel] = self.pes
+                continue
+            per_lane = lane_luts(multipliers(kernel), target)
+            widest = max((r.dims(o)[1] for o, r in kernel_rules(kernel).items() if isinstance(r, LinearRule)),
+                         default=1)
+            if per_lane == 0 or total == 0:
+                pes[kernel] = 1
+                continue
+            budget = target.luts * target.pe_lut_fraction * work[kernel] / total
+            pes[kernel] = min(floor_pow2(int(budget // (lanes * per_lane))), floor_pow2(widest))
+        return pes
+
+    # ---------------------------------------------------------------- planning
+    def _plan(self, kernel: hls.KernelOp, target: Target, pes: int, lanes: int, row_tile: int,
+              overrides: list[tuple[str, Storage]]) -> KernelFit:
+        """Plan ``kernel`` with ``row_tile`` rows per tile, replacing its plan; its fit."""
+        kernel.lanes = IntegerAttr(lanes, i64)
+        choices = Choices(target, pes, lanes, row_tile, self.k_tile, self.kv_tile)
+        self._check_k_tile(kernel)
+        plan = plan_kernel(kernel, choices, self.n_tile, overrides).to_ir()
+        old = hls.plan_of(kernel)
+        if old is not None:
+            old.detach()
+            old.erase()
+        kernel.body.block.insert_op_before(plan, kernel.get_return_op())
+        plan.verify()
+        return kernel_fit(kernel, target)
+
+    def _check_k_tile(self, kernel: hls.KernelOp) -> None:
+        if not self.k_tile:
+            return
+        for op, rule in kernel_rules(kernel).items():
+            if isinstance(rule, LinearRule):
+                group, k = op.combine_group_size(), rule.dims(op)[2]
+                if self.k_tile < k and self.k_tile % group and group % self.k_tile:
+                    raise FpqcError(
+                        f"tile: k_tile={self.k_tile} splits the accumulation groups of {group} elements of "
+                        f"@{kernel.sym_name.data}'s {op.name}; use a multiple or a divisor of {group}"
+                    )
+
+    @staticmethod
+    def _rows(kernel: hls.KernelOp) -> int:
+        return max((rule.rows(op) for op, rule in kernel_rules(kernel).items()), default=1)
+
+    def _row_tiles(self, kernel: hls.KernelOp, start: int | None = None) -> list[int]:
+        """Row tiles to try, largest first: the option, or all rows halving down to 1."""
+        if self.row_tile:
+            return [self.row_tile]
+        tiles, r = [], start or self._rows(kernel)
+        while True:
+            tiles.append(r)
+            if r == 1:
+                return tiles
+            r = -(-r // 2)
+
+    def _fit_kernel(self, kernel: hls.KernelOp, target: Target, pes: int, lanes: int,
+                    overrides: list[tuple[str, Storage]]) -> int:
+        """Plan ``kernel`` with the fastest PE count and row tile that fit; its row tile.
+
+        PE counts from ``pes`` (the LUT budget's) halving, and for each the
+        largest row tile that fits; of these, the one with the fewest
+        estimated cycles per launch (:func:`estimated_cycles`), ties to more
+        rows per tile.  FpqcError when nothing fits.
+        """
+        best: tuple[float, int, int] | None = None
+        first: tuple[KernelFit, int] | None = None  # the LUT budget's PE count at its smallest row tile
+        last = (0, 0)
+        for p in [pes] if self.pes else _halving(pes):
+            if best is not None and estimated_cycles(kernel, target, p, lanes, 0)[0] > best[0]:
+                break
+            for row_tile in self._row_tiles(kernel):
+                fit = self._plan(kernel, target, p, lanes, row_tile, overrides)
+                last = (p, row_tile)
+                if fit.fits(target):
+                    cycles = max(estimated_cycles(kernel, target, p, lanes, row_tile))
+                    if best is None or (cycles, -row_tile) < (best[0], -best[2]):
+                        best = (cycles, p, row_tile)
+                    break
+            else:
+                first = first or (fit, row_tile)
+        if best is None:
+            assert first is not None
+            raise FpqcError(self._no_fit(kernel, *first, target))
+        _, p, row_tile = best
+        if last != (p, row_tile):
+            self._plan(kernel, target, p, lanes, row_tile, overrides)
+        return row_tile
+
+    def _no_fit(self, kernel: hls.KernelOp, fit: KernelFit, row_tile: int, target: Target) -> str:
+        """The one-line error for a kernel that fits with no PE count and row tile tried."""
+        largest = ", ".join(b.describe() for b in fit.largest(3))
+        overflow = fit.overflows(target)
+        hints = []
+        if any(o.endswith(("LUTs", f"of {target.luts}")) for o in overflow):
+            hints.append(f"lower lanes (now {fit.lanes})" + (f" or pes (now {fit.pes})" if self.pes else ""))
+        if any("BRAM" in o or "URAM" in o or "FFs" in o for o in overflow):
+            knobs = ([f"row_tile (now {row_tile})"] if self.row_tile else []) + ["n_tile", "k_tile"]
+            if any(isinstance(op, fpq.CachedAttentionOp) for op in hls.compute_ops(kernel)):
+                knobs.append("kv_tile")
+            hints.append(f"lower {', '.join(knobs)}, or place buffers with storage=\"NAME=bram|uram|lutram\"")
+        also = [what for what, fixed in (("row tiles down to 1", self.row_tile), ("fewer PEs", self.pes)) if not fixed]
+        tried = f"{fit.pes} PEs and row tile {row_tile}" + (f" ({' and '.join(also)} tried too)" if also else "")
+        return (
+            f"tile: kernel @{kernel.sym_name.data} does not fit {target.name}: with {tried} it needs "
+            f"{', '.join(overflow)}; largest buffers: {largest}; {'; '.join(hints)}"
+        )
+
+    def _fit_module(self, module: ModuleOp, kernels: list[hls.KernelOp], target: Target, pes: dict, lanes: int,
+                    overrides: list[tuple[str, Storage]], tiles: dict[hls.KernelOp, int]) -> None:
+        """Shrink row tiles of the kernels holding the most bits until all kernels fit together."""
+        while True:
+            fit = module_fit(module, target)
+            if fit.fits():
+                return
+            by_name = {k.kernel: k for k in fit.kernels}
+            shrinkable = [k for k in kernels if not self.row_tile and tiles[k] > 1]
+            if not shrinkable:
+                per_kernel = "; ".join(f"@{k.kernel}: {k.summary(target)}" for k in fit.kernels)
+                raise FpqcError(
+                    f"tile: the {len(kernels)} kernels do not fit {target.name} together: they need "
+                    f"{', '.join(fit.total.overflows(target))} ({per_kernel}); lower row_tile, pes or n_tile"
+                )
+            kernel = max(shrinkable, key=lambda k: (by_name[k.sym_name.data].memory_bits, k.sym_name.data))
+            tiles[kernel] = -(-tiles[kernel] // 2)
+            self._plan(kernel, target, by_name[kernel.sym_name.data].pes, lanes, tiles[kernel], overrides)
+
+
+def _halving(n: int) -> list[int]:
+    out = [n]
+    while out[-1] > 1:
+        out.append(out[-1] // 2)
+    return out
+
+
+def estimated_cycles(kernel: hls.KernelOp, target: Target, pes: int, lanes: int, row_tile: int) -> tuple[float, float]:
+    """(compute, weight traffic) cycles of one launch: how the pass weighs PE count against row tile.
+
+    Compute: the linear layers' multiply-accumulates over ``pes × lanes``
+    per cycle.  Traffic: their weights (codes, scales, biases), read once per
+    row tile (``row_tile`` 0: once), over the target's DDR bandwidth at its
+    clock.  Double buffering overlaps the two: a launch takes the larger.
+    """
+    ddr_bits_per_cycle = target.ddr_bandwidth_gbs * 8e9 / (target.clock_mhz * 1e6)
+    compute = traffic = 0.0
+    for op, rule in kernel_rules(kernel).items():
+        if not isinstance(rule, LinearRule):
+            continue
+        rows = rule.dims(op)[0]
+        compute += rule.macs(op) / (pes * lanes)
+        bits = sum(math.prod(shape(v)) * element_bits(v.type.get_element_type()) for v in op.operands[2 * rule.planes(op):])
+        traffic += bits * -(-rows // min(row_tile or rows, rows)) / ddr_bits_per_cycle
+    return compute, traffic

@@ -1,0 +1,1 @@
+"""The rules and the planner of the ``tile`` pass (:mod:`fpqc.passes.tile`)."""
