@@ -81,27 +81,31 @@ PackedCodes<BITS> packed_codes(const uint32_t* words) {
     return s;
 }
 
-// Pack N on-chip codes into ceil(N / floor(32/BITS)) words (unused high bits 0).
-template <int BITS, int N>
-void pack_codes(const ap_uint<BITS>* codes, uint32_t* words) {
+// Pack the first n (<= MAX_N) on-chip codes into ceil(n / floor(32/BITS)) words
+// (unused high bits 0).
+template <int BITS, int MAX_N>
+void pack_codes_n(const ap_uint<BITS>* codes, uint32_t* words, int n) {
     const int per = 32 / BITS;
-    const int n_words = (N + per - 1) / per;
+    const int n_words = (n + per - 1) / per;
 pack_words:
     for (int w = 0; w < n_words; ++w) {
+#pragma HLS LOOP_TRIPCOUNT max = (MAX_N + 32 / BITS - 1) / (32 / BITS)
 #pragma HLS PIPELINE II = 1
         uint32_t word = 0;
         for (int j = 0; j < per; ++j) {
             int i = w * per + j;
-            if (i < N) word |= (uint32_t)codes[i].to_uint() << (j * BITS);
+            if (i < n) word |= (uint32_t)codes[i].to_uint() << (j * BITS);
         }
         words[w] = word;
     }
 }
 
-template <int N>
-void copy_f32(const float* src, float* dst) {
+// Copy the first n (<= MAX_N) values of an on-chip buffer to an output port.
+template <int MAX_N>
+void copy_f32_n(const float* src, float* dst, int n) {
 copy:
-    for (int i = 0; i < N; ++i) {
+    for (int i = 0; i < n; ++i) {
+#pragma HLS LOOP_TRIPCOUNT max = MAX_N
 #pragma HLS PIPELINE II = 1
         dst[i] = src[i];
     }
