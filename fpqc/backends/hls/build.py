@@ -8,6 +8,7 @@
     kernels/fpqc_hls.h         the header-only HLS library (copied)
     kernels/fpqc_numerics.h    fpqc's scalar numerics in C++ (copied)
     kernels/fpqc_fpqvar.h      FPQVAR's numerics in C++: FWHT/GHT, dual format (copied)
+    kernels/fpqc_tiled.h       the streaming templates: runtime rows, weight-tiled linear layers (copied)
     weights.bin                every fpq.constant of @main, 64-byte aligned, little-endian
     weights.json               its manifest: name, offset, bytes, dtype, shape, packing
     host_schedule.json         buffers and the ordered steps (kernel launches, host ops)
@@ -38,7 +39,7 @@ from fpqc.targets import Target
 from fpqc.weights import WeightStore
 
 INCLUDE_DIR = Path(__file__).parent / "include"
-LIBRARY_HEADERS = ("fpqc_hls.h", "fpqc_numerics.h", "fpqc_fpqvar.h")
+LIBRARY_HEADERS = ("fpqc_hls.h", "fpqc_numerics.h", "fpqc_fpqvar.h", "fpqc_tiled.h")
 
 
 @dataclass
