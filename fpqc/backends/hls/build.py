@@ -9,6 +9,7 @@
     kernels/fpqc_numerics.h    fpqc's scalar numerics in C++ (copied)
     kernels/fpqc_fpqvar.h      FPQVAR's numerics in C++: FWHT/GHT, dual format (copied)
     kernels/fpqc_block.h       the rest of a block: layernorm, modulate, residual, cached attention (copied)
+    kernels/fpqc_tiled.h       the streaming templates: runtime rows, weight-tiled linear layers (copied)
     weights.bin                every fpq.constant of @main, 64-byte aligned, little-endian
     weights.json               its manifest: name, offset, bytes, dtype, shape, packing
     host_schedule.json         buffers and the ordered steps (kernel launches, host ops)
@@ -39,7 +40,7 @@ from fpqc.targets import Target
 from fpqc.weights import WeightStore
 
 INCLUDE_DIR = Path(__file__).parent / "include"
-LIBRARY_HEADERS = ("fpqc_hls.h", "fpqc_numerics.h", "fpqc_fpqvar.h", "fpqc_block.h")
+LIBRARY_HEADERS = ("fpqc_hls.h", "fpqc_numerics.h", "fpqc_fpqvar.h", "fpqc_block.h", "fpqc_tiled.h")
 
 
 @dataclass
