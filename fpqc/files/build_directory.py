@@ -46,7 +46,7 @@ from fpqc.files.scratch import pid_alive
 
 MANIFEST = "manifest.json"
 INVENTORY_KEY = "files"
-DERIVED = re.compile(r"csim/obj/[\w.-]+\.o|csim/csim(_kernels)?(_dump)?|csim/libkernels\.so")
+DERIVED = re.compile(r"csim/obj/[\w.-]+\.o|csim/csim(_kernels)?(_dump)?|csim/libkernels(_dump)?\.so")
 """Files fpqc's own tools add to a build later (``fpqc verify``'s C-simulation objects and executables)."""
 _STAGING, _OLD = "fpqc-staging", "fpqc-old"
 

@@ -13,7 +13,6 @@
     weights.bin                every fpq.constant of @main, 64-byte aligned, little-endian
     weights.json               its manifest: name, offset, bytes, dtype, shape, packing
     host_schedule.json         buffers and the ordered steps (kernel launches, host ops)
-    csim/csim_kernels.cpp      C simulation driver that runs any kernel on buffers from files
     csim/csim_main.cpp         C simulation of the schedule (only when every step is a kernel)
     vitis/                     v++ configuration, build.sh and Makefile
 
@@ -28,9 +27,9 @@ from pathlib import Path
 
 from xdsl.dialects.builtin import ModuleOp
 
-from fpqc.backends.hls.csim_sources import csim_main, kernel_driver
-from fpqc.backends.hls.host_schedule import KERNEL_DRIVER, MAIN_DRIVER, SCHEDULE_FILE, host_schedule
-from fpqc.backends.hls.kernel_cpp import KernelEmitter, role_names
+from fpqc.backends.hls.csim_sources import csim_main
+from fpqc.backends.hls.host_schedule import MAIN_DRIVER, SCHEDULE_FILE, host_schedule
+from fpqc.backends.hls.kernel_cpp import KernelEmitter
 from fpqc.backends.hls.tables import TableSet
 from fpqc.backends.hls.vitis import vitis_files
 from fpqc.backends.hls.weight_blob import pack_weights
@@ -63,21 +62,8 @@ def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Ta
     schedule = host_schedule(main)
     kernels = {op.sym_name.data: op for op in module.ops if isinstance(op, hls.KernelOp)}
 
-    launches: dict[str, list[hls.CallOp]] = {}
-    for op in main.body.block.ops:
-        if isinstance(op, hls.CallOp):
-            launches.setdefault(op.callee.string_value(), []).append(op)
-
     tables = TableSet()
-    emitters: dict[str, KernelEmitter] = {}
-    for name, kernel in kernels.items():
-        if len(launches.get(name, ())) == 1:
-            # One launch: name the ports after the buffers it is launched with.
-            hints = [schedule.buffers[v].name for v in launches[name][0].arguments]
-        else:
-            # Shared by several launches (or none): name them after their role in the body.
-            hints = role_names(kernel)
-        emitters[name] = KernelEmitter(kernel, hints, tables)
+    emitters = {name: KernelEmitter(kernel, tables) for name, kernel in kernels.items()}
     sources = {name: emitter.emit() for name, emitter in emitters.items()}
 
     with store.activate():
@@ -97,8 +83,6 @@ def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Ta
     files[SCHEDULE_FILE] = _json(schedule.to_json([emitter.describe() for emitter in emitters.values()]))
     if schedule.csim_refusal() is None:
         files[MAIN_DRIVER] = csim_main(schedule, emitters, manifest)
-    if emitters:
-        files[KERNEL_DRIVER] = kernel_driver(emitters)
     for name, text in vitis_files(list(kernels), target).items():
         files[f"vitis/{name}"] = text
 

@@ -8,14 +8,11 @@ otherwise the copy bundled with the ``hls4ml`` package.  ``run_csim`` writes
 each input as a raw little-endian float32 file named after its ONNX tensor,
 runs the executable and reads the outputs back the same way.
 
-Every build with kernels also has ``csim/csim_kernels.cpp``, a driver that
-runs any kernel on buffers from files (see :mod:`fpqc.backends.hls.csim_sources`):
-``compile_kernel_driver`` builds it and ``run_kernel_jobs`` runs a batch of
-launches in one process.  Each source is compiled to an object once --
+``compile_kernel_library`` compiles every kernel into the shared library
+``csim/libkernels.so`` that :class:`~fpqc.backends.hls.csim_device.CsimDevice`
+launches in-process.  Each source is compiled to an object once --
 ``csim/obj/<source>-<hash>.o``, keyed by the source, the headers of
-``kernels/``, the compiler and its flags -- in parallel, and linked; kernels
-shared by many launches are compiled once, and the whole-model and
-per-kernel executables share the kernel objects.
+``kernels/``, the compiler and its flags -- in parallel, and linked.
 """
 
 from __future__ import annotations
@@ -29,12 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
-from fpqc.backends.hls.host_schedule import KERNEL_DRIVER, MAIN_DRIVER, SCHEDULE_FILE
+from fpqc.backends.hls.host_schedule import MAIN_DRIVER, SCHEDULE_FILE
 from fpqc.errors import FpqcError
 from fpqc.files.scratch import remove_dead, scratch_directory
 
 CXXFLAGS = ("-std=gnu++14", "-O2", "-ffp-contract=off", "-fno-fast-math")
 KERNEL_LIBRARY = "csim/libkernels.so"
+KERNEL_DUMP_LIBRARY = "csim/libkernels_dump.so"
 
 
 def ap_types_include() -> Path:
@@ -145,47 +143,16 @@ def compile_csim(build_dir: Path, dump: bool = False) -> Path:
     return _link(build_dir, sources, exe, dump)
 
 
-def compile_kernel_driver(build_dir: Path, dump: bool = False) -> Path:
-    """Compile ``csim/csim_kernels.cpp`` with every kernel; the executable (``csim/csim_kernels[_dump]``)."""
-    build_dir = Path(build_dir)
-    schedule = load_schedule(build_dir)
-    driver = build_dir / KERNEL_DRIVER
-    if not driver.is_file():
-        raise FpqcError(f"{build_dir}: no {KERNEL_DRIVER}; recompile the build with this fpqc")
-    exe = build_dir / "csim" / ("csim_kernels_dump" if dump else "csim_kernels")
-    sources = [driver] + [build_dir / "kernels" / f"{k}.cpp" for k in kernel_names(schedule)]
-    return _link(build_dir, sources, exe, dump)
-
-
-def compile_kernel_library(build_dir: Path) -> Path:
-    """Compile every kernel of the build into the shared library ``csim/libkernels.so``."""
+def compile_kernel_library(build_dir: Path, dump: bool = False) -> Path:
+    """Compile every kernel of the build into the shared library ``csim/libkernels.so``
+    (``csim/libkernels_dump.so`` with ``-DFPQC_DUMP``)."""
     build_dir = Path(build_dir)
     schedule = load_schedule(build_dir)
     sources = [build_dir / "kernels" / f"{k}.cpp" for k in kernel_names(schedule)]
     if not sources:
         raise FpqcError(f"{build_dir}: the build has no kernels to C-simulate")
-    return _link(build_dir, sources, build_dir / KERNEL_LIBRARY, dump=False, shared=True)
-
-
-def run_kernel_jobs(exe: Path, jobs: list[tuple[str, Path, Path | None, list[str]]], work_dir: Path) -> None:
-    """Run kernel launches ``(kernel, out_dir, dump_dir, args)`` in one process of the driver ``exe``.
-
-    An arg is a file path holding exactly the port's bytes or ``PATH@OFFSET``.
-    """
-    lines = []
-    for kernel, out_dir, dump_dir, args in jobs:
-        fields = [kernel, str(out_dir), str(dump_dir) if dump_dir is not None else "-", *args]
-        if any("\t" in f or "\n" in f for f in fields):
-            raise FpqcError(f"a path of the kernel launch of {kernel} holds a tab or newline: {fields}")
-        Path(out_dir).mkdir(parents=True, exist_ok=True)
-        lines.append("\t".join(fields))
-    jobs_file = Path(work_dir) / "jobs.tsv"
-    jobs_file.write_text("\n".join(lines) + "\n")
-    result = subprocess.run([str(exe), str(jobs_file)], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise FpqcError(
-            f"C simulation of the kernels failed: {result.stderr.strip() or f'exit status {result.returncode}'}"
-        )
+    library = build_dir / (KERNEL_DUMP_LIBRARY if dump else KERNEL_LIBRARY)
+    return _link(build_dir, sources, library, dump=dump, shared=True)
 
 
 def run_csim(

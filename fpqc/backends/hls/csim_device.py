@@ -81,10 +81,11 @@ def _launch_rows(kernel: dict, inputs: list[dict], args: Sequence[np.ndarray]) -
 class CsimDevice:
     """The build's kernels compiled with g++ and called in-process (see module docstring)."""
 
-    def __init__(self, build: Path) -> None:
+    def __init__(self, build: Path, dump: bool = False) -> None:
+        """``dump``: kernels built with ``-DFPQC_DUMP`` write every buffer to ``$FPQC_DUMP_DIR``."""
         schedule = load_schedule(build)
         self.kernels = {k["name"]: k for k in schedule["kernels"]}
-        self.library = ctypes.CDLL(str(compile_kernel_library(build)))
+        self.library = ctypes.CDLL(str(compile_kernel_library(build, dump)))
         self.functions = {}
         for name, kernel in self.kernels.items():
             function = getattr(self.library, name)

@@ -13,7 +13,7 @@ runtime follows::
               a kernel step adds {kernel, launch (0, 1, ... per kernel)},
               a host step adds {op (its IR name), attributes (printed IR attributes)}
     csim      "supported" when every step is a kernel launch (whole-model C simulation),
-              else why not; kernel_csim: the per-kernel driver, present with any kernel
+              else why not
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from fpqc.dialects.tensor_types import element_type_to_dtype
 
 SCHEDULE_FILE = "host_schedule.json"
 SCHEDULE_FORMAT = "fpqc.host_schedule/2"
-KERNEL_DRIVER = "csim/csim_kernels.cpp"
 MAIN_DRIVER = "csim/csim_main.cpp"
 
 
@@ -104,8 +103,6 @@ class HostSchedule:
             "steps": [s.to_json(i, by_name, ports) for i, s in enumerate(self.steps)],
             "csim": self.csim_refusal() or "supported",
         }
-        if kernels:
-            out["kernel_csim"] = KERNEL_DRIVER
         return out
 
     def csim_refusal(self) -> str | None:

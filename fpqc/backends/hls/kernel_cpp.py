@@ -74,21 +74,6 @@ def _template_args(*params: int | bool) -> str:
     return ", ".join(("true" if p else "false") if isinstance(p, bool) else str(p) for p in params)
 
 
-def role_names(kernel: hls.KernelOp) -> list[str]:
-    """Port names from the first use of each argument: ``input``, ``weight_codes``, ``bias``..."""
-    names = []
-    ops = [op for op in kernel.body.block.ops if not isinstance(op, hls.PlanOp)]
-    for i, arg in enumerate(kernel.args):
-        uses = [u for u in arg.uses if u.operation in ops]
-        use = min(uses, key=lambda u: (ops.index(u.operation), u.index), default=None)
-        if use is None or isinstance(use.operation, hls.ReturnOp):
-            names.append(arg.name_hint or f"in{i}")
-            continue
-        operand_names = [name for name, _ in type(use.operation).get_irdl_definition().operands]
-        names.append(operand_names[min(use.index, len(operand_names) - 1)] if operand_names else f"in{i}")
-    return names
-
-
 def plan_of(kernel: hls.KernelOp) -> hls.PlanOp:
     """The kernel's hardware plan; an error naming the pass to run when it has none."""
     plans = [op for op in kernel.body.block.ops if isinstance(op, hls.PlanOp)]
@@ -118,7 +103,7 @@ def _is_weight_codes(arg: SSAValue) -> bool:
 class KernelEmitter:
     """C++ for one hls.kernel from its plan (see module docstring for the layout)."""
 
-    def __init__(self, kernel: hls.KernelOp, port_hints: list[str], tables: TableSet):
+    def __init__(self, kernel: hls.KernelOp, tables: TableSet):
         self.kernel = kernel
         self.name = kernel.sym_name.data
         self.plan = plan_of(kernel)
@@ -133,16 +118,17 @@ class KernelEmitter:
         ports = {(p.direction.data, p.index.value.data): p for p in self.plan.entries_of(hls.PortOp)}
         updates = updated_arguments(kernel)
         updated = set(updates.values())
-        taken: set[str] = set()
-        for i, (arg, hint) in enumerate(zip(kernel.args, port_hints)):
-            name = c_identifier(hint, taken)
+        taken = {c_identifier(p.port_name.data, set()) for p in ports.values()}
+        for i, arg in enumerate(kernel.args):
             if not isinstance(arg.type, TensorType):
+                name = c_identifier(arg.name_hint or f"in{i}", taken)
                 self._scalar(name)
                 self.values[arg] = _Value(name, None, (), "1")
                 continue
             port = ports.get(("in", i))
             if port is None:
                 raise FpqcError(f"kernel @{self.name}: the plan has no port for argument {i}")
+            name = c_identifier(port.port_name.data, set())
             fmt = code_format(arg.type)
             shape = _shape(arg)
             if fmt is not None and _is_weight_codes(arg):
@@ -165,7 +151,7 @@ class KernelEmitter:
             if port is None:
                 raise FpqcError(f"kernel @{self.name}: the plan has no port for result {j}")
             fmt = code_format(value.type)
-            name = c_identifier(f"out{j}", taken)
+            name = c_identifier(port.port_name.data, set())
             ctype = "float" if fmt is None else "uint32_t"
             self._port(name, f"{ctype}*", port, Buffer(name, "out", _shape(value), fmt), value)
             self.outputs.append((name, value))
@@ -408,11 +394,14 @@ class KernelEmitter:
         )
         xs_row, xg = self._scale_layout(x_quant, k)
         ws_row, wg = self._scale_layout(op.w_quant, k)
+        # A tile of N outputs spread over the PE array occupies min(N, pes) of its PEs.
+        n_tile = n_loop.tile.data
+        pes = min(n_tile, self.pe_array.pes.value.data)
         return _template_args(
             x.max_rows, k, o, group, fw.bits,
             *(accumulator_bits(fx, fw, group) for fx in x_formats),
             xs_row, xg, ws_row, wg, op.bias is not None,
-            n_loop.tile.data, self.pe_array.pes.value.data, self.pe_array.lanes.value.data,
+            n_tile, pes, self.pe_array.lanes.value.data,
             weight_port.width.value.data,
         )
 

@@ -395,11 +395,12 @@ class PlanOp(IRDLOperation):
     def _verify_ports(self, kernel: KernelOp, where: str) -> None:
         ports = self.entries_of(PortOp)
         _unique([p.port_name.data for p in ports], "port", where)
-        for direction, count in ((Direction.IN, len(kernel.args)), (Direction.OUT, len(kernel.function_type.outputs))):
+        tensors = [i for i, arg in enumerate(kernel.args) if isinstance(arg.type, TensorType)]
+        for direction, wanted in ((Direction.IN, tensors), (Direction.OUT, list(range(len(kernel.function_type.outputs))))):
             indices = sorted(p.index.value.data for p in ports if p.direction.data == direction)
-            if indices != list(range(count)):
-                what = "argument" if direction == Direction.IN else "result"
-                raise VerifyException(f"{where}: needs one '{direction}' port per {what} (0..{count - 1}), has {indices}")
+            if indices != wanted:
+                what = "tensor argument" if direction == Direction.IN else "result"
+                raise VerifyException(f"{where}: needs one '{direction}' port per {what} ({wanted}), has {indices}")
         names = {p.port_name.data for p in ports if p.direction.data == Direction.IN}
         for port in ports:
             if port.inplace is not None and port.inplace.data not in names:

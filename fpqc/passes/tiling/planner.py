@@ -30,6 +30,7 @@ import fnmatch
 import math
 from dataclasses import dataclass, field
 
+from xdsl.dialects.builtin import TensorType
 from xdsl.ir import BlockArgument, Operation, SSAValue
 
 from fpqc.analysis.plan_fit import bank_cost, lane_luts, multipliers
@@ -323,6 +324,8 @@ class _Planner:
             return max(1, min(target.burst_beats, -(-bits // target.axi_data_width)))
 
         for i, arg in enumerate(self.kernel.args):
+            if not isinstance(arg.type, TensorType):
+                continue  # a scalar (a KV-cache offset): a control register, not an AXI port
             self.port_names[arg] = unique(arg.name_hint or f"in{i}")
             self.plan.ports.append(Port(self.port_names[arg], Direction.IN, i, arg, burst(arg)))
         for j, value in enumerate(self.kernel.get_return_op().arguments):
