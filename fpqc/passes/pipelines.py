@@ -106,9 +106,9 @@ STEP_PIPELINE = "step-program"
 
 
 def hls_pipeline(target: str, steps: bool) -> str:
-    """Outline kernels from the step program (``steps``: a VAR) or from ``@main``."""
+    """Outline kernels from the step program (``steps``: a VAR) or from ``@main``, then plan the hardware."""
     functions = "step_" if steps else "main"
-    return f"outline-kernels{{target={target} function_prefix={functions}}}"
+    return f"outline-kernels{{target={target} function_prefix={functions}}},tile{{target={target}}}"
 
 
 def recipe_for(format_name: str | None, recipe_name: str | None, calib: Path | None = None) -> Recipe:

@@ -178,7 +178,10 @@ class KernelEmitter:
     def _port(self, name: str, c_type: str, port: hls.PortOp, buffer: Buffer, value: SSAValue) -> None:
         """Add ``name`` to the signature with the plan's interface pragmas."""
         self.params.append(f"{c_type} {name}")
-        words = buffer.words
+        words = buffer.words  # 32-bit words; a weight port counts words of the port's width
+        if c_type.startswith("const ap_uint<") and buffer.fmt is not None:
+            per_word = (32 // buffer.fmt.bits) * (port.width.value.data // 32)
+            words = -(-buffer.elements // per_word)
         self.pragmas.append(
             f"#pragma HLS INTERFACE mode=m_axi port={name} offset=slave bundle={port.bundle.data} depth={words} "
             f"max_widen_bitwidth={port.width.value.data} max_read_burst_length={port.burst.value.data} "
