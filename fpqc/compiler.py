@@ -129,6 +129,7 @@ class CompileReport:
     expected_blocks: int | None = None
     unraised: dict[str, int] = field(default_factory=dict)
     raising_gaps: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     class_dropout_removed: bool = False
 
     def to_json(self) -> dict:
@@ -146,6 +147,7 @@ class CompileReport:
             "expected_transformer_blocks": self.expected_blocks,
             "ops_not_raised": self.unraised,
             "raising_gaps": self.raising_gaps,
+            "notes": self.notes,
             "class_dropout_removed": self.class_dropout_removed,
         }
 
@@ -159,6 +161,7 @@ class CompileReport:
             f"  blocks      {self._blocks_line()}",
             f"  not raised  {', '.join(f'{op} x{n}' for op, n in self.unraised.items()) or 'none'}",
             *(f"  partial     {gap}" for gap in self.raising_gaps),
+            *(f"  note        {note}" for note in self.notes),
             *([f"  note        {REMOVED_NOTE}"] if self.class_dropout_removed else []),
             f"  kernels     {len(self.kernels)}: {', '.join(self.kernels) or '-'}",
             f"  weights     {self.float_weight_bytes:,} B float -> {self.packed_weight_bytes:,} B packed",
@@ -269,6 +272,10 @@ def _write_build(
         pipeline: list[str] = []
         for index, (stage, spec) in enumerate(tqdm(stages, desc="compile", unit="stage", disable=None, leave=False)):
             spec = spec(module) if callable(spec) else spec
+            if stage == "step" and report.raising_gaps:
+                # A VAR raised only in part has no scales to step through: generation reruns @main.
+                report.notes.append("no per-scale step program: the model was raised only in part")
+                spec = None
             if spec is not None:
                 run_pipeline(module, spec, stage)
                 pipeline.append(spec)

@@ -48,7 +48,11 @@ def _to_port(port: dict, value: np.ndarray, rows: int | None) -> np.ndarray:
             f"{_launch_shape(port, rows)}"
         )
     if port["dtype"] == "packed_codes":
-        return np.ascontiguousarray(pack_codes(value, port["bits"]))
+        words = pack_codes(value, port["bits"])
+        per_word = port.get("word_bits", 32) // 32  # a wide port reads whole words of its width
+        padded = np.zeros(-(-words.size // per_word) * per_word, "<u4")
+        padded[: words.size] = words
+        return padded
     return np.array(value, dtype="<f4", order="C", copy=True)  # a kernel may update it in place
 
 

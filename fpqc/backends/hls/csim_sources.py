@@ -34,7 +34,9 @@ def csim_main(schedule: HostSchedule, kernels: dict[str, KernelEmitter], manifes
     entries = {e["name"]: e for e in manifest["entries"]}
     body = []
     for buffer in schedule.buffers.values():
-        body.append(f"    std::vector<{buffer.c_type}> {buffer.name}({max(buffer.words, 1)});")
+        # Whole 512-bit words: a weight port reads whole words of its width.
+        words = -(-max(buffer.words, 1) // 16) * 16
+        body.append(f"    std::vector<{buffer.c_type}> {buffer.name}({words});")
         if buffer.kind == "weight":
             entry = entries[buffer.weight]
             body.append(
@@ -45,7 +47,10 @@ def csim_main(schedule: HostSchedule, kernels: dict[str, KernelEmitter], manifes
                 f'    if (!read_file(in + "/{buffer.file}", {buffer.name}.data(), {4 * buffer.words}, 0, true)) return 1;'
             )
     for step in schedule.steps:
-        args = ", ".join(f"{name}.data()" for name in step.args + step.results)
+        params = kernels[step.name].params
+        args = ", ".join(
+            f"({param.rsplit(' ', 1)[0]}){name}.data()" for name, param in zip(step.args + step.results, params)
+        )
         body.append(f"    {step.name}({args});")
     for onnx_name, buffer in schedule.outputs:
         body.append(

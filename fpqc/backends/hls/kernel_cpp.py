@@ -188,10 +188,13 @@ class KernelEmitter:
             f"max_write_burst_length={port.burst.value.data}"
         )
         self.pragmas.append(f"#pragma HLS INTERFACE mode=s_axilite port={name} bundle=control")
-        self.ports.append({
+        described = {
             "name": name, "direction": buffer.kind, "bytes": buffer.nbytes,
             "rows": self._is_row_tensor(buffer.shape), **buffer.layout(),
-        })
+        }
+        if c_type.startswith("const ap_uint<"):
+            described["word_bits"] = port.width.value.data
+        self.ports.append(described)
 
     def describe(self) -> dict:
         """This kernel's entry in host_schedule.json's ``kernels``."""

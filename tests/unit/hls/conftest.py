@@ -25,6 +25,7 @@ from fpqc.targets import load_target
 from fpqc.dialects import fpq
 from fpqc.numerics import Format, compute_scales, quantize
 from fpqc.passes.outline_kernels import OutlineKernelsPass
+from fpqc.passes.tile import TilePass
 from fpqc.weights import WeightStore
 
 _MODULE_IDS = itertools.count()
@@ -51,7 +52,9 @@ def seal(directory: Path) -> None:
 
 
 def lower(module: ModuleOp) -> ModuleOp:
+    """What ``fpqc compile`` does after quantization: outline the kernels and plan their hardware."""
     OutlineKernelsPass().apply(make_context(), module)
+    TilePass().apply(make_context(), module)
     module.verify()
     return module
 

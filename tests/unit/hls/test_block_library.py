@@ -165,7 +165,7 @@ def test_header_is_copied_into_builds_with_what_it_includes():
     assert "fpqc_block.h" in LIBRARY_HEADERS
     for header in LIBRARY_HEADERS:
         for line in (INCLUDE_DIR / header).read_text().splitlines():
-            if line.startswith('#include "') and line != '#include "ap_int.h"':
+            if line.startswith('#include "') and line not in ('#include "ap_int.h"', '#include "hls_stream.h"'):
                 assert line.split('"')[1] in LIBRARY_HEADERS, f"{header}: {line}"
 
 

@@ -50,8 +50,9 @@ class _KernelBuilder:
         self.arg_names: list[str] = []
         self.ops: list = []
 
-    def arg(self, name: str, shape: tuple[int, ...], element=f32) -> int:
-        self.arg_types.append(TensorType(element, shape))
+    def arg(self, name: str, shape: tuple[int, ...] | None, element=f32) -> int:
+        """A tensor argument, or (``shape`` None) a scalar of type ``element``."""
+        self.arg_types.append(element if shape is None else TensorType(element, shape))
         self.arg_names.append(name)
         return len(self.arg_types) - 1
 
@@ -112,6 +113,7 @@ def block_kernel(c: int, heads: int, hidden: int, fmt: str = "fp4", batch: int =
     q_scale = kb.arg("q_scale", (heads,))
     k_cache = kb.arg("k_cache", (batch, cache, c))
     v_cache = kb.arg("v_cache", (batch, cache, c))
+    offset = kb.arg("offset", None, i64)
     proj_w = kb.weights("proj", c, c, recipe)
     fc1_w = kb.weights("fc1", hidden, c, recipe)
     fc2_w = kb.weights("fc2", c, hidden, recipe)
@@ -124,8 +126,8 @@ def block_kernel(c: int, heads: int, hidden: int, fmt: str = "fp4", batch: int =
         m1 = b.insert(fpq.ModulateOp(n1, args[vec["scale1"]], args[vec["shift1"]])).result
         h1 = b.insert(fpq.HadamardOp(m1, 128)).result
         qkv = _linear(b, h1, ws(qkv_w), recipe, "mat_qkv")
-        attn = b.insert(fpq.CachedAttentionOp(qkv, args[q_scale], args[k_cache], args[v_cache], heads, 1e-12,
-                                              cache - new))
+        attn = b.insert(fpq.CachedAttentionOp(qkv, args[q_scale], args[k_cache], args[v_cache], args[offset],
+                                              heads, 1e-12))
         p = _linear(b, attn.result, ws(proj_w), recipe, "proj")
         x1 = b.insert(fpq.ResidualOp(args[x], p, args[vec["gamma1"]])).result
         n2 = b.insert(fpq.LayerNormOp(x1, 1e-6)).result

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "ap_int.h"
+
 ${declarations}
 ${io_helpers}
 int main(int argc, char** argv) {
