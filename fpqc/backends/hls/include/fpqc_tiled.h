@@ -651,8 +651,9 @@ void dual_mac_tiles(int rows, const ap_uint<NBITS>* xn, const ap_uint<PBITS>* xp
 // row: acc from +0.0f, groups ascending,
 //   p = (float)P * unit;  t = xs * ws;  acc = acc + t * p
 // (the order of fpqc.numerics.products), then acc + bias.  The output
-// blocks of a group are interleaved (N_TILE / PES independent accumulator
-// chains), which hides the fp32 adder latency without reordering any chain.
+// blocks of a group are interleaved: N_TILE / PES independent accumulator
+// chains, so that the pipelined block loop does not wait on the fp32 adder
+// when N_TILE / PES covers its latency; no chain is reordered.
 template <int MAX_ROWS, int K, int O, int G, int ACC_BITS, int XS_ROW, int XG, int WG,
           bool HAS_BIAS, int N_TILE, int PES>
 void combine_tiles(int rows, const float* xs, hls::stream<float>& params,
