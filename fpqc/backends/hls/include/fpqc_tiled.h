@@ -16,18 +16,21 @@
 //                    read_weight_words   DDR burst: every weight word once, in order
 //                    unpack_weight_codes gearbox: words -> vectors of LANES codes
 //                    load_tile_params    DDR: each tile's weight scales (+ bias)
-//                    mac_*               tile buffer [N_TILE][K] (filled from the
-//                                        FIFO), then for every row r < rows: the
-//                                        LUT products (product ROM) and the exact
+//                    mac_*               for every row r < rows: the LUT
+//                                        products (product ROM) and the exact
 //                                        integer sum of every group, PES outputs
-//                                        x LANES products per cycle
+//                                        x LANES products per cycle, from an
+//                                        on-chip tile buffer [N_TILE][K]
 //                    combine_*           fp32 combination of the groups in
 //                                        ascending order, then the bias
 //                    write_outputs       y[r, o] for the tile's N_TILE columns
 //
-//                  The weight-code FIFO holds one whole tile, so the loader
-//                  fetches tile t+1 from DDR while tile t computes (double
-//                  buffering).  Tiling over output channels never changes an
+//                  Double buffering: the weight-code FIFO holds one whole
+//                  tile, so the loader fetches tile t+1 from DDR while tile t
+//                  computes, and the MAC stage keeps two tile buffers
+//                  (ping-pong): while it computes tile t from one, tile t+1's
+//                  codes move from the FIFO into the other, one vector per
+//                  compute cycle.  Tiling over output channels never changes an
 //                  output's summation order: the results are bit-identical to
 //                  fpqc.numerics.qlinear / dual_qlinear (and to the whole-tensor
 //                  fpqc::qlinear / fpqc::dual_qlinear) for every valid plan.
@@ -465,15 +468,32 @@ void load_tile_params(const float* ws, const float* bias, hls::stream<float>& pa
     }
 }
 
-// Fill a tile buffer [N_TILE][K / LANES] of code vectors from the FIFO.
+// The MAC stage's weight tiles: two buffers wbuf[2][N_TILE][K / LANES] of
+// code vectors (ping-pong).  Tile t is computed from wbuf[t % 2] while the
+// vectors of tile t + 1 move from the FIFO into wbuf[(t + 1) % 2], one per
+// compute cycle (move_vector); what is left moves after the tile's rows
+// (move_rest).  `moved` counts the vectors of the tile being moved.
 template <int WBITS, int K, int N_TILE, int LANES>
-void fill_tile(hls::stream<ap_uint<LANES * WBITS> >& vectors,
-               ap_uint<LANES * WBITS> wbuf[N_TILE][K / LANES]) {
-    const int KV = K / LANES;
-    for (int i = 0; i < N_TILE * KV; ++i) {
-#pragma HLS PIPELINE II = 1
-        wbuf[i / KV][i % KV] = vectors.read();
+void move_vector(hls::stream<ap_uint<LANES * WBITS> >& vectors,
+                 ap_uint<LANES * WBITS> wbuf[2][N_TILE][K / LANES], int side, int& moved,
+                 int total) {
+#pragma HLS INLINE
+    if (moved < total) {
+        wbuf[side][moved / (K / LANES)][moved % (K / LANES)] = vectors.read();
+        ++moved;
     }
+}
+
+template <int WBITS, int K, int N_TILE, int LANES>
+void move_rest(hls::stream<ap_uint<LANES * WBITS> >& vectors,
+               ap_uint<LANES * WBITS> wbuf[2][N_TILE][K / LANES], int side, int& moved,
+               int total) {
+    for (int i = moved; i < total; ++i) {
+#pragma HLS LOOP_TRIPCOUNT min = 0 max = N_TILE * (K / LANES)
+#pragma HLS PIPELINE II = 1
+        wbuf[side][i / (K / LANES)][i % (K / LANES)] = vectors.read();
+    }
+    if (moved < total) moved = total;
 }
 
 // Fill the combine stage's weight scales [N_TILE][K / WG] and biases of a tile.
@@ -507,19 +527,26 @@ ap_int<ACC_BITS> lane_products(const ap_uint<XBITS>* x, const ap_uint<LANES * WB
     return part;
 }
 
-// Process 4 (single format): per tile, fill the tile buffer, then for every
-// row r < rows, group g (ascending), block of PES outputs: the PES exact group
-// sums, LANES products per PE and cycle.  Integer sums are exact, so the
-// lane order is free.  Output order: (tile, r, g, output block).
+// Process 4 (single format): per tile, for every row r < rows, group g
+// (ascending), block of PES outputs: the PES exact group sums, LANES products
+// per PE and cycle, from wbuf[t % 2] (tile t + 1 moves into the other half
+// meanwhile).  Integer sums are exact, so the lane order is free.  Output
+// order: (tile, r, g, output block).
 template <int MAX_ROWS, int K, int O, int G, int WBITS, int ACC_BITS, int N_TILE, int PES,
           int LANES, int XBITS, class PROD_T>
 void mac_tiles(int rows, const ap_uint<XBITS>* x, hls::stream<ap_uint<LANES * WBITS> >& vectors,
                const PROD_T* ptable, hls::stream<TileSums<ACC_BITS, PES> >& sums) {
     const int n = clamp_rows(rows, MAX_ROWS);
-    ap_uint<LANES * WBITS> wbuf[N_TILE][K / LANES];
-#pragma HLS ARRAY_PARTITION variable = wbuf type = cyclic factor = PES dim = 1
+    const int TILE_VECTORS = N_TILE * (K / LANES);
+    ap_uint<LANES * WBITS> wbuf[2][N_TILE][K / LANES];
+#pragma HLS ARRAY_PARTITION variable = wbuf complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = wbuf type = cyclic factor = PES dim = 2
+    int moved = 0;
+    move_rest<WBITS, K, N_TILE, LANES>(vectors, wbuf, 0, moved, TILE_VECTORS);
     for (int t = 0; t < O / N_TILE; ++t) {
-        fill_tile<WBITS, K, N_TILE, LANES>(vectors, wbuf);
+        const int cur = t % 2;
+        const int next_total = t + 1 < O / N_TILE ? TILE_VECTORS : 0;
+        moved = 0;
         for (int r = 0; r < n; ++r) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = MAX_ROWS
             for (int g = 0; g < K / G; ++g) {
@@ -532,11 +559,16 @@ void mac_tiles(int rows, const ap_uint<XBITS>* x, hls::stream<ap_uint<LANES * WB
                     }
                     for (int c = 0; c < G / LANES; ++c) {
 #pragma HLS PIPELINE II = 1
+#pragma HLS DEPENDENCE variable = wbuf inter false
+#pragma HLS DEPENDENCE variable = wbuf intra false
+                        // the halves differ: the move never touches what is read
+                        move_vector<WBITS, K, N_TILE, LANES>(vectors, wbuf, 1 - cur, moved,
+                                                             next_total);
                         const int kv = g * (G / LANES) + c;
                         for (int p = 0; p < PES; ++p) {
 #pragma HLS UNROLL
                             part[p] += lane_products<ACC_BITS, WBITS, LANES>(
-                                x + r * K + kv * LANES, wbuf[ob * PES + p][kv], ptable);
+                                x + r * K + kv * LANES, wbuf[cur][ob * PES + p][kv], ptable);
                         }
                     }
                     TileSums<ACC_BITS, PES> s;
@@ -548,6 +580,7 @@ void mac_tiles(int rows, const ap_uint<XBITS>* x, hls::stream<ap_uint<LANES * WB
                 }
             }
         }
+        move_rest<WBITS, K, N_TILE, LANES>(vectors, wbuf, 1 - cur, moved, next_total);
     }
 }
 
@@ -560,10 +593,16 @@ void dual_mac_tiles(int rows, const ap_uint<NBITS>* xn, const ap_uint<PBITS>* xp
                     const PPROD_T* pprod,
                     hls::stream<DualTileSums<NACC_BITS, PACC_BITS, PES> >& sums) {
     const int n = clamp_rows(rows, MAX_ROWS);
-    ap_uint<LANES * WBITS> wbuf[N_TILE][K / LANES];
-#pragma HLS ARRAY_PARTITION variable = wbuf type = cyclic factor = PES dim = 1
+    const int TILE_VECTORS = N_TILE * (K / LANES);
+    ap_uint<LANES * WBITS> wbuf[2][N_TILE][K / LANES];
+#pragma HLS ARRAY_PARTITION variable = wbuf complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = wbuf type = cyclic factor = PES dim = 2
+    int moved = 0;
+    move_rest<WBITS, K, N_TILE, LANES>(vectors, wbuf, 0, moved, TILE_VECTORS);
     for (int t = 0; t < O / N_TILE; ++t) {
-        fill_tile<WBITS, K, N_TILE, LANES>(vectors, wbuf);
+        const int cur = t % 2;
+        const int next_total = t + 1 < O / N_TILE ? TILE_VECTORS : 0;
+        moved = 0;
         for (int r = 0; r < n; ++r) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = MAX_ROWS
             for (int g = 0; g < K / G; ++g) {
@@ -579,10 +618,15 @@ void dual_mac_tiles(int rows, const ap_uint<NBITS>* xn, const ap_uint<PBITS>* xp
                     }
                     for (int c = 0; c < G / LANES; ++c) {
 #pragma HLS PIPELINE II = 1
+#pragma HLS DEPENDENCE variable = wbuf inter false
+#pragma HLS DEPENDENCE variable = wbuf intra false
+                        // the halves differ: the move never touches what is read
+                        move_vector<WBITS, K, N_TILE, LANES>(vectors, wbuf, 1 - cur, moved,
+                                                             next_total);
                         const int kv = g * (G / LANES) + c;
                         for (int p = 0; p < PES; ++p) {
 #pragma HLS UNROLL
-                            const ap_uint<LANES * WBITS> wv = wbuf[ob * PES + p][kv];
+                            const ap_uint<LANES * WBITS> wv = wbuf[cur][ob * PES + p][kv];
                             part_n[p] += lane_products<NACC_BITS, WBITS, LANES>(
                                 xn + r * K + kv * LANES, wv, nprod);
                             part_p[p] += lane_products<PACC_BITS, WBITS, LANES>(
@@ -599,6 +643,7 @@ void dual_mac_tiles(int rows, const ap_uint<NBITS>* xn, const ap_uint<PBITS>* xp
                 }
             }
         }
+        move_rest<WBITS, K, N_TILE, LANES>(vectors, wbuf, 1 - cur, moved, next_total);
     }
 }
 
@@ -606,8 +651,9 @@ void dual_mac_tiles(int rows, const ap_uint<NBITS>* xn, const ap_uint<PBITS>* xp
 // row: acc from +0.0f, groups ascending,
 //   p = (float)P * unit;  t = xs * ws;  acc = acc + t * p
 // (the order of fpqc.numerics.products), then acc + bias.  The output
-// blocks of a group are interleaved (N_TILE / PES independent accumulator
-// chains), which hides the fp32 adder latency without reordering any chain.
+// blocks of a group are interleaved: N_TILE / PES independent accumulator
+// chains, so that the pipelined block loop does not wait on the fp32 adder
+// when N_TILE / PES covers its latency; no chain is reordered.
 template <int MAX_ROWS, int K, int O, int G, int ACC_BITS, int XS_ROW, int XG, int WG,
           bool HAS_BIAS, int N_TILE, int PES>
 void combine_tiles(int rows, const float* xs, hls::stream<float>& params,
