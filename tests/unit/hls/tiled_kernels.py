@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.builder import Builder
-from xdsl.dialects.builtin import FunctionType, ModuleOp, StringAttr, TensorType, f32
+from xdsl.dialects.builtin import FunctionType, ModuleOp, StringAttr, TensorType, f32, i64
 from xdsl.ir import SSAValue
 from xdsl.rewriter import InsertPoint
 
