@@ -77,6 +77,7 @@ from xdsl.context import Context
 from xdsl.dialects import arith, func
 from xdsl.dialects.builtin import (
     ArrayAttr,
+    DenseResourceAttr,
     DictionaryAttr,
     FunctionType,
     IntegerAttr,
@@ -86,7 +87,7 @@ from xdsl.dialects.builtin import (
     TensorType,
     i64,
 )
-from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import PatternRewriter
 from xdsl.rewriter import InsertPoint
@@ -249,6 +250,22 @@ def _row_counts(kernels: list[hls.KernelOp]) -> list[int] | None:
     return list(varying[0])
 
 
+def _name_arguments_by_role(kernel: hls.KernelOp) -> None:
+    """Name a shared kernel's arguments after their first use (``input``, ``weight_codes``, ``bias``, ...),
+    not after one launch's values."""
+    ops = list(kernel.body.block.ops)
+    taken: set[str] = set()
+    for i, arg in enumerate(kernel.args):
+        use = min(arg.uses, key=lambda u: (ops.index(u.operation), u.index), default=None)
+        names = [name for name, _ in type(use.operation).get_irdl_definition().operands] if use else []
+        base = names[min(use.index, len(names) - 1)] if names and not isinstance(use.operation, hls.ReturnOp) else f"in{i}"
+        name, n = base, 1
+        while name in taken:
+            name, n = f"{base}_{n}", n + 1
+        taken.add(name)
+        arg.name_hint = name
+
+
 def _dedupe_kernels(
     module: ModuleOp, new: list[hls.KernelOp], taken: set[str], rewriter: PatternRewriter
 ) -> None:
@@ -281,8 +298,11 @@ def _dedupe_kernels(
     for kernel in new:
         if kernel not in survivors:
             rewriter.erase(kernel)
+    shared = {target for target in rename.values() if list(rename.values()).count(target) > 1}
     for kernel in survivors:
         kernel.sym_name = StringAttr(final[id(kernel)])
+        if kernel in shared:
+            _name_arguments_by_role(kernel)
         rewriter.notify_op_modified(kernel)
 
 
@@ -322,6 +342,23 @@ def _outline_function(
     return kernels
 
 
+def _port_hint(value: SSAValue) -> str | None:
+    """A name for the kernel argument that ``value`` becomes: its own name, the weight it holds,
+    or the ONNX name of the model input it is."""
+    if value.name_hint:
+        return value.name_hint
+    owner = value.owner
+    if isinstance(owner, fpq.ConstantOp) and isinstance(owner.value, DenseResourceAttr):
+        return owner.value.resource_handle.data.replace(".", "_")
+    if isinstance(owner, Block) and isinstance(owner.parent_op(), func.FuncOp):
+        function = owner.parent_op()
+        if function.arg_attrs is not None:
+            name = function.arg_attrs.data[value.index].data.get("onnx.name")
+            if isinstance(name, StringAttr):
+                return name.data
+    return None
+
+
 UPDATES_ATTR = "hls.updates"
 """Result attribute of a kernel: the result is argument N updated in place (a KV cache in device memory)."""
 
@@ -356,8 +393,7 @@ def _outline_region(
     body = hls.new_kernel_body([v.type for v in inputs])
     mapping: dict[SSAValue, SSAValue] = dict(zip(inputs, body.block.args))
     for value, arg in zip(inputs, body.block.args):
-        if value.name_hint:
-            arg.name_hint = value.name_hint
+        arg.name_hint = _port_hint(value)
     for op in region_ops:
         body.block.add_op(op.clone(value_mapper=mapping))
     body.block.add_op(hls.ReturnOp(*(mapping[v] for v in outputs)))

@@ -63,7 +63,7 @@ def test_verify_and_a_corrupted_kernel(build, tmp_path, capsys):
     shutil.copytree(build, bad)
     kernel = bad / "kernels" / "kernel_1.cpp"
     lines = kernel.read_text().splitlines()
-    at = next(i for i, line in enumerate(lines) if "fpqc::qlinear<" in line)
+    at = next(i for i, line in enumerate(lines) if "fpqc::tiled_qlinear<" in line)
     lines[at] = lines[at].replace("true", "false", 1)  # drop the bias of kernel_1's qlinear
     kernel.write_text("\n".join(lines) + "\n")
     assert main(["verify", str(bad), "--samples", "1"]) == 1

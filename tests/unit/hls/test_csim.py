@@ -1,5 +1,7 @@
 """C simulation of emitted kernels vs fpqc.numerics and the interpreter, bit for bit."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -72,7 +74,10 @@ def test_verify_names_the_first_differing_op(tmp_path):
     write_build(tmp_path, module, store)
     kernel = tmp_path / "kernels" / "kernel_0.cpp"
     # Break the C++ side's GELU: the quantizer and the qlinear still agree.
-    kernel.write_text(kernel.read_text().replace("fpqc::gelu<32>(t1_0, t2_0);", "fpqc::copy_f32<32>(t1_0, t2_0);"))
+    text = kernel.read_text()
+    broken = re.sub(r"fpqc::gelu_rows<[^>]*>\(4, t1_0, t2_0\);", "fpqc::copy_f32_n<32>(t1_0, t2_0, 32);", text)
+    assert broken != text
+    kernel.write_text(broken)
     seal(tmp_path)  # a build whose C++ disagrees with its IR, as fpqc wrote it
     report = verify_build(tmp_path, samples=1)
     assert report.differing > 0

@@ -9,9 +9,13 @@ Two builds of one exported depth-2 VAR:
   Hadamard ops (``group-hadamard{fold-signs=false}``), E2M1 per group of 128
   and the E1M2/E2M1 dual format, emitted and verified with ``verify_build``.
 
-Each block's ``mat_qkv`` becomes one kernel (Hadamard, quantizer, linear) and
-its ``fc1``/GELU/``fc2`` one more (Hadamard, quantizer, linear, GELU,
-dual quantizer, dual linear); the blocks share them.
+The W6A6 build runs its per-scale step program: each transformer block is one
+kernel (layer norms, modulation, Hadamard transforms, quantizers, the four
+linear layers, attention against the KV cache, GELU, dual format, residuals)
+shared by the blocks and every scale, and ``fpqc verify`` checks a whole
+generation.  The W4A4 build outlines the teacher-forcing graph, where
+attention runs on the host: each block is the kernel up to ``mat_qkv`` and the
+kernel from ``proj`` to the block's end.
 """
 
 from __future__ import annotations
@@ -34,9 +38,14 @@ FPQC = str(Path(sys.executable).parent / "fpqc")
 W4A4 = (
     "raise-onnx-to-fpq,group-hadamard{fold-signs=false},"
     "quantize{weight-format=e2m1 act-format=e2m1 weight-granularity=group act-granularity=group "
-    "group-size=128},dual-format{format=dfq-w4a4},outline-kernels{target=vck190}"
+    "group-size=128},dual-format{format=dfq-w4a4},outline-kernels{target=vck190},tile{target=vck190}"
 )
-FFN_KERNEL = ["fpq.hadamard", "fpq.quantize", "fpq.qlinear", "fpq.gelu", "fpq.dual_quantize", "fpq.dual_qlinear"]
+FFN = ["fpq.hadamard", "fpq.quantize", "fpq.qlinear", "fpq.gelu", "fpq.dual_quantize", "fpq.dual_qlinear"]
+NORM = ["fpq.layernorm", "fpq.modulate"]
+BLOCK_KERNEL = [
+    *NORM, "fpq.hadamard", "fpq.quantize", "fpq.qlinear", "fpq.cached_attention", "fpq.quantize", "fpq.qlinear",
+    "fpq.residual", *NORM, *FFN, "fpq.residual",
+]
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +58,7 @@ def tiny_var(tmp_path_factory) -> Path:
 
 def _kernel_bodies(module) -> list[list[str]]:
     return [
-        [op.name for op in k.body.block.ops if not isinstance(op, hls.ReturnOp)]
+        [op.name for op in k.body.block.ops if not isinstance(op, hls.ReturnOp | hls.PlanOp)]
         for k in module.ops
         if isinstance(k, hls.KernelOp)
     ]
@@ -63,13 +72,11 @@ def test_fpqvar_w6a6_build_verifies(tiny_var: Path, tmp_path: Path) -> None:
     ):
         result = subprocess.run([FPQC, *args], capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
-    assert "bit-identical" in result.stdout and "values    " in result.stdout
+    assert "bit-identical" in result.stdout and "tokens identical, images identical" in result.stdout
     module, _ = compiler.load_build(build)
-    bodies = _kernel_bodies(module)
-    assert ["fpq.hadamard", "fpq.quantize", "fpq.qlinear"] in bodies  # mat_qkv
-    assert FFN_KERNEL in bodies
+    assert _kernel_bodies(module) == [BLOCK_KERNEL, NORM]  # the blocks, and the head's norm
     source = "".join(p.read_text() for p in (build / "kernels").glob("kernel_*.cpp"))
-    assert "fpqc::hadamard<30, 128, 128, false, 16>" in source  # signs folded into AdaLN
+    assert "fpqc::hadamard_rows<128, 128, false, " in source  # signs folded into AdaLN
     assert "fpqc_dual_int6_e2m3_rne" in source
 
 
@@ -77,12 +84,15 @@ def test_fpqvar_w4a4_with_signs_verifies(tiny_var: Path, tmp_path: Path) -> None
     module, store = compiler.load_onnx(tiny_var)
     with store.activate():
         compiler.run_pipeline(module, W4A4, "test")
-    bodies = _kernel_bodies(module)
-    assert ["fpq.hadamard", "fpq.quantize", "fpq.qlinear"] in bodies and FFN_KERNEL in bodies
+    assert _kernel_bodies(module) == [
+        [*NORM, "fpq.hadamard", "fpq.quantize", "fpq.qlinear"],  # up to mat_qkv
+        ["fpq.quantize", "fpq.qlinear", "fpq.residual", *NORM, *FFN, "fpq.residual"],  # proj to the block's end
+        NORM,  # the head's norm
+    ]
     write_build(tmp_path, module, store)
     source = "".join(p.read_text() for p in (tmp_path / "kernels").glob("kernel_*.cpp"))
-    assert "fpqc::hadamard<30, 128, 128, true, 16>(input, signs, " in source
+    assert "fpqc::hadamard_rows<128, 128, true, " in source
     assert "fpqc_dual_e1m2_e2m1_rne" in source
     report = verify_build(tmp_path, samples=1)
     assert report.differing == 0 and report.compared > 0, report.summary()
-    assert all(check.launches == 2 for check in report.kernels.values())  # one launch per block
+    assert [check.launches for check in report.kernels.values()] == [2, 2, 1]  # one launch per block

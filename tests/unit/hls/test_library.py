@@ -22,7 +22,7 @@ int main() {{
     static uint32_t packed[{words}];
     if (fread(x, 4, {n}, stdin) != {n}) return 1;
     fpqc::quantize_groups<{bits}, {groups}, {g}>(x, codes, scales, {quantizer});
-    fpqc::pack_codes<{bits}, {n}>(codes, packed);
+    fpqc::pack_codes_n<{bits}, {n}>(codes, packed, {n});
     fpqc::dequantize<{groups}, {g}>(fpqc::packed_codes<{bits}>(packed), scales, {decoder}, y);
     fwrite(scales, 4, {groups}, stdout);
     fwrite(packed, 4, {words}, stdout);

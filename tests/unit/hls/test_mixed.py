@@ -28,7 +28,7 @@ def test_identical_kernels_are_merged(tmp_path):
     assert sorted(p.name for p in (tmp_path / "kernels").glob("kernel_*.cpp")) == ["kernel_0.cpp", "kernel_1.cpp"]
     source = (tmp_path / "kernels" / "kernel_0.cpp").read_text()
     # a shared kernel's ports are named after their role, not after one launch's buffers
-    assert "const uint32_t* weight_codes" in source and "const float* bias" in source
+    assert "const ap_uint<512>* weight_codes" in source and "const float* bias" in source
 
 
 def test_host_schedule_lists_every_step(tmp_path):
@@ -63,7 +63,6 @@ def test_host_schedule_lists_every_step(tmp_path):
     assert [a["buffer"] for a in add["args"]] == ["x", steps[2]["results"][0]["buffer"]]
     assert schedule["outputs"][0]["buffer"] == steps[7]["results"][0]["buffer"]
     assert schedule["csim"].startswith("the host schedule runs 4 op(s) on the host")
-    assert schedule["kernel_csim"] == "csim/csim_kernels.cpp"
 
 
 def test_mixed_emission_is_deterministic(tmp_path):
@@ -71,7 +70,7 @@ def test_mixed_emission_is_deterministic(tmp_path):
     lower(module)
     for out in ("a", "b"):
         emit_build(module, store, tmp_path / out, load_target("vck190"))
-    for rel in ("host_schedule.json", "weights.bin", "kernels/kernel_0.cpp", "csim/csim_kernels.cpp"):
+    for rel in ("host_schedule.json", "weights.bin", "kernels/kernel_0.cpp", "kernels/kernel_1.cpp"):
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
 
 
@@ -100,8 +99,7 @@ def test_verify_names_the_corrupted_kernel(tmp_path):
     kernel = tmp_path / "kernels" / "kernel_1.cpp"
     text = kernel.read_text()
     # Break kernel_1's quantizer: double the scale of its first group.
-    dump = '    FPQC_DUMP_F32("kernel_1.0.1", t0_1, 8);'
-    assert text.count(dump) == 1
+    (dump,) = [line for line in text.splitlines() if line.startswith('    FPQC_DUMP_F32("kernel_1.0.1", t0_1,')]
     kernel.write_text(text.replace(dump, "    t0_1[0] *= 2.0f;\n" + dump))
     seal(tmp_path)  # a build whose C++ disagrees with its IR, as fpqc wrote it
     report = verify_build(tmp_path, samples=1)
@@ -109,5 +107,5 @@ def test_verify_names_the_corrupted_kernel(tmp_path):
     assert report.kernels["kernel_0"].differing == 0 and report.kernels["kernel_1"].differing > 0
     first = report.first_difference
     assert (first.kernel, first.index, first.op, first.result) == ("kernel_1", 0, "fpq.quantize", 1)
-    assert (first.step, first.launch, first.sample, first.differing) == (2, 0, 0, 1)
-    assert "first differing op: fpq.quantize (#0 of @kernel_1, launch 0 at step 2" in report.summary()
+    assert first.differing == 1
+    assert "first differing op: fpq.quantize (#0 of @kernel_1, launch 0 (sample 0, main))" in report.summary()
