@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make demo   set up .venv; calibrate the shipped digits VAR, compile it for the VCK190 with FPQVAR W4A4,
-#               verify every kernel bit for bit against the interpreter, run the quantized model on the
+#               verify a whole generation through the accelerator's C simulation bit for bit against the
+#               interpreter, generate digits through the C simulation, run the quantized model on the
 #               shipped inputs, and print the quality table of the recipes
 #   make test   set up .venv; check the import layering (import-linter) and unused names (ruff);
 #               run pytest and the lit/FileCheck tests
@@ -22,6 +23,7 @@ demo: install
 	$(BIN)/fpqc calibrate examples/digits/var.onnx --classes 0-9 --samples 2 -o $(DEMO)/calib.npz
 	$(BIN)/fpqc compile examples/digits/var.onnx --target vck190 --format fp4 --calib $(DEMO)/calib.npz -o $(DEMO)/build
 	$(BIN)/fpqc verify $(DEMO)/build --samples 1
+	$(BIN)/fpqc generate $(DEMO)/build --classes 0-9 --device csim -o $(DEMO)/samples.npz
 	$(BIN)/fpqc run $(DEMO)/build --inputs examples/digits/inputs.npz -o $(DEMO)/logits.npz
 	$(BIN)/fpqc eval examples/digits/var.onnx --calib $(DEMO)/calib.npz -o $(DEMO)/eval
 

@@ -42,6 +42,8 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import PassPipeline
 from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException, VerifyException
 
+from fpqc.analysis.placement import Placement, placement
+from fpqc.analysis.plan_fit import ModuleFit, module_fit
 from fpqc.context import make_context, parse_module_file, print_module
 from fpqc.errors import FpqcError
 from fpqc.files.build_directory import (
@@ -131,6 +133,8 @@ class CompileReport:
     raising_gaps: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     class_dropout_removed: bool = False
+    placement: Placement | None = None
+    fit: ModuleFit | None = None
 
     def to_json(self) -> dict:
         return {
@@ -149,6 +153,12 @@ class CompileReport:
             "raising_gaps": self.raising_gaps,
             "notes": self.notes,
             "class_dropout_removed": self.class_dropout_removed,
+            "placement": self.placement.to_json() if self.placement is not None else None,
+            "on_chip": None if self.fit is None else {
+                "fits": self.fit.fits(),
+                "kernels": {k.kernel: k.summary(self.fit.target) for k in self.fit.kernels},
+                "total": self.fit.total.summary(self.fit.target),
+            },
         }
 
     def summary(self) -> str:
@@ -164,6 +174,8 @@ class CompileReport:
             *(f"  note        {note}" for note in self.notes),
             *([f"  note        {REMOVED_NOTE}"] if self.class_dropout_removed else []),
             f"  kernels     {len(self.kernels)}: {', '.join(self.kernels) or '-'}",
+            *([f"  on chip     {self.fit.total.summary(self.fit.target)}"] if self.fit is not None else []),
+            *(f"  runs on     {line}" for line in (self.placement.describe() if self.placement else [])),
             f"  weights     {self.float_weight_bytes:,} B float -> {self.packed_weight_bytes:,} B packed",
         ]
         return "\n".join(lines)
@@ -289,6 +301,9 @@ def _write_build(
         pruned.save(staging / BUILD_WEIGHTS)
         emitted = emit_build(module, pruned, staging, target_desc)
     report.kernels = list(emitted.kernels)
+    if emitted.kernels:
+        report.placement = placement(module)
+        report.fit = module_fit(module, target_desc)
     report.packed_weight_bytes = emitted.weight_bytes
     if var_files is not None:
         var_files.write(staging)

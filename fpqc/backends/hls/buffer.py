@@ -23,6 +23,7 @@ class Buffer:
     weight: str | None = None  # weights: entry name in weights.json
     host_dtype: str | None = None  # a tensor neither f32 nor codes (host ops only), e.g. "int64"
     offset: int | None = None  # weights: byte offset in weights.bin (set by emit_build)
+    value: int | None = None  # scalars: the constant (a KV-cache offset)
 
     @property
     def elements(self) -> int:
@@ -73,4 +74,6 @@ class Buffer:
         out = {"name": self.name, "kind": self.kind, "bytes": self.nbytes, **self.layout(), **self._weight_entry()}
         if self.file is not None:
             out["file"] = self.file
+        if self.value is not None:
+            out["value"] = self.value
         return out

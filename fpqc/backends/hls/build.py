@@ -34,6 +34,7 @@ from fpqc.backends.hls.tables import TableSet
 from fpqc.backends.hls.vitis import vitis_files
 from fpqc.backends.hls.weight_blob import pack_weights
 from fpqc.backends.model_signature import main_function
+from fpqc.passes.step_program import step_functions
 from fpqc.dialects import hls
 from fpqc.targets import Target
 from fpqc.weights import WeightStore
@@ -69,9 +70,9 @@ def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Ta
     with store.activate():
         blob, manifest = pack_weights(schedule)
     offsets = {e["name"]: e["offset"] for e in manifest["entries"]}
-    for buffer, _ in schedule.constants:
-        buffer.offset = offsets[buffer.weight]
-
+    steps = [(f.sym_name.data, host_schedule(f)) for f in step_functions(module)]
+    for buffer, _ in [*schedule.constants, *(c for _, step in steps for c in step.constants)]:
+        buffer.offset = offsets.get(buffer.weight)
     files: dict[str, str | bytes] = {}
     for name, source in sources.items():
         files[f"kernels/{name}.cpp"] = source
@@ -80,7 +81,7 @@ def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Ta
         files[f"kernels/{header}"] = (INCLUDE_DIR / header).read_text()
     files["weights.bin"] = blob
     files["weights.json"] = _json(manifest)
-    files[SCHEDULE_FILE] = _json(schedule.to_json([emitter.describe() for emitter in emitters.values()]))
+    files[SCHEDULE_FILE] = _json(schedule.to_json([emitter.describe() for emitter in emitters.values()], steps))
     if schedule.csim_refusal() is None:
         files[MAIN_DRIVER] = csim_main(schedule, emitters, manifest)
     for name, text in vitis_files(list(kernels), target).items():

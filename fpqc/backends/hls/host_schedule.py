@@ -14,15 +14,19 @@ runtime follows::
               a host step adds {op (its IR name), attributes (printed IR attributes)}
     csim      "supported" when every step is a kernel launch (whole-model C simulation),
               else why not
+    step_program  a VAR's generation, one entry per scale: {function, buffers, steps} as above for
+              ``@step_<k>``; a kernel step of a kernel with ``max_rows`` adds ``rows`` (the launch's
+              token rows), a KV-cache offset is a ``scalar`` buffer with its ``value``
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from xdsl.dialects import func
+from xdsl.dialects import arith, func
 from xdsl.dialects.builtin import DenseResourceAttr, Float32Type, TensorType
 from xdsl.ir import Operation, SSAValue
+from xdsl.traits import SymbolTable
 
 from fpqc.backends.hls.buffer import Buffer
 from fpqc.backends.hls.codes import code_format
@@ -46,6 +50,7 @@ class Step:
     results: list[str]
     op: Operation | None = None
     launch: int = 0  # kernels: how many launches of the same kernel came before
+    rows: int | None = None  # kernels with max_rows: the launch's token rows
     attributes: dict[str, str] = field(default_factory=dict)  # host ops: printed IR attributes
 
     def to_json(self, index: int, buffers: dict[str, Buffer], ports: dict[str, list[str]]) -> dict:
@@ -70,6 +75,8 @@ class Step:
         }
         if self.kind == "kernel":
             out.update(kernel=self.name, launch=self.launch)
+            if self.rows is not None:
+                out["rows"] = self.rows
         else:
             out.update(op=self.name, attributes=self.attributes)
         return out
@@ -89,20 +96,32 @@ class HostSchedule:
     def host_ops(self) -> list[str]:
         return [s.name for s in self.steps if s.kind == "host"]
 
-    def to_json(self, kernels: list[dict]) -> dict:
-        """The schedule as ``host_schedule.json`` (module docstring); ``kernels`` describe the sources."""
+    def steps_json(self, kernels: list[dict]) -> dict:
+        """``buffers`` and ``steps`` of this schedule (module docstring)."""
         by_name = {b.name: b for b in self.buffers.values()}
         ports = {k["name"]: [p["name"] for p in k["ports"]] for k in kernels}
-        launches = {k["name"]: sum(s.name == k["name"] for s in self.steps if s.kind == "kernel") for k in kernels}
+        return {
+            "buffers": [b.to_json() for b in self.buffers.values()],
+            "steps": [s.to_json(i, by_name, ports) for i, s in enumerate(self.steps)],
+        }
+
+    def to_json(self, kernels: list[dict], step_program: list[tuple[str, HostSchedule]] = ()) -> dict:
+        """The schedule as ``host_schedule.json`` (module docstring); ``kernels`` describe the sources,
+        ``step_program`` holds the schedule of each step function."""
+        every = [*self.steps, *(step for _, schedule in step_program for step in schedule.steps)]
+        launches = {k["name"]: sum(s.name == k["name"] for s in every if s.kind == "kernel") for k in kernels}
         out = {
             "format": SCHEDULE_FORMAT,
             "kernels": [{**k, "launches": launches[k["name"]]} for k in kernels],
             "inputs": [{"name": n, "buffer": b.name, "file": b.file} for n, b in self.inputs],
             "outputs": [{"name": n, "buffer": b.name, "file": raw_file_name(n)} for n, b in self.outputs],
-            "buffers": [b.to_json() for b in self.buffers.values()],
-            "steps": [s.to_json(i, by_name, ports) for i, s in enumerate(self.steps)],
+            **self.steps_json(kernels),
             "csim": self.csim_refusal() or "supported",
         }
+        if step_program:
+            out["step_program"] = [
+                {"function": name, **schedule.steps_json(kernels)} for name, schedule in step_program
+            ]
         return out
 
     def csim_refusal(self) -> str | None:
@@ -120,14 +139,27 @@ class HostSchedule:
         return None
 
 
+def _launch_rows(call: hls.CallOp) -> int | None:
+    kernel = SymbolTable.lookup_symbol(call, call.callee)
+    assert isinstance(kernel, hls.KernelOp)
+    if kernel.max_rows is None:
+        return None
+    pairs = [*zip(kernel.function_type.inputs.data, call.arguments.types),
+             *zip(kernel.function_type.outputs.data, call.res.types)]
+    return hls.launch_rows(pairs, kernel.max_rows.value.data)
+
+
 def host_schedule(main: func.FuncOp) -> HostSchedule:
-    """Buffers and steps of ``@main``, in program order."""
+    """Buffers and steps of ``@main`` (or of a step function), in program order."""
     schedule = HostSchedule()
     taken: set[str] = set()
 
     def new_buffer(value: SSAValue, hint: str, kind: str) -> Buffer:
         t = value.type
-        assert isinstance(t, TensorType)
+        if not isinstance(t, TensorType):  # a scalar: a KV-cache offset
+            buffer = Buffer(c_identifier(hint, taken), "scalar", (), None, host_dtype="int64")
+            schedule.buffers[value] = buffer
+            return buffer
         element = t.get_element_type()
         if isinstance(element, Float32Type | fpq.FloatFormatType | fpq.IntFormatType):
             fmt, host_dtype = code_format(t), None
@@ -145,7 +177,10 @@ def host_schedule(main: func.FuncOp) -> HostSchedule:
         schedule.inputs.append((onnx_name, buffer))
 
     for op in main.body.block.ops:
-        if isinstance(op, fpq.ConstantOp):
+        if isinstance(op, arith.ConstantOp):
+            buffer = new_buffer(op.result, op.result.name_hint or "offset", "scalar")
+            buffer.value = op.value.value.data
+        elif isinstance(op, fpq.ConstantOp):
             key = op.value.resource_handle.data if isinstance(op.value, DenseResourceAttr) else None
             buffer = new_buffer(op.result, key or op.result.name_hint or "const", "weight")
             buffer.weight = key or buffer.name
@@ -168,6 +203,7 @@ def host_schedule(main: func.FuncOp) -> HostSchedule:
             if is_kernel:
                 step.launch = launches.get(stem, 0)
                 launches[stem] = step.launch + 1
+                step.rows = _launch_rows(op)
             else:
                 step.attributes = {
                     k: str(v) for k, v in sorted({**op.properties, **op.attributes}.items())

@@ -74,12 +74,12 @@ def _template_args(*params: int | bool) -> str:
     return ", ".join(("true" if p else "false") if isinstance(p, bool) else str(p) for p in params)
 
 
-def plan_of(kernel: hls.KernelOp) -> hls.PlanOp:
+def _plan(kernel: hls.KernelOp) -> hls.PlanOp:
     """The kernel's hardware plan; an error naming the pass to run when it has none."""
-    plans = [op for op in kernel.body.block.ops if isinstance(op, hls.PlanOp)]
-    if len(plans) != 1:
+    plan = hls.plan_of(kernel)
+    if plan is None:
         raise FpqcError(f"kernel @{kernel.sym_name.data} has no hardware plan; run the tile pass before emitting C++")
-    return plans[0]
+    return plan
 
 
 def updated_arguments(kernel: hls.KernelOp) -> dict[int, int]:
@@ -106,7 +106,7 @@ class KernelEmitter:
     def __init__(self, kernel: hls.KernelOp, tables: TableSet):
         self.kernel = kernel
         self.name = kernel.sym_name.data
-        self.plan = plan_of(kernel)
+        self.plan = _plan(kernel)
         self.pe_array = self.plan.pe_array()
         self.tables = tables
         self.max_rows = kernel.max_rows.value.data if kernel.max_rows is not None else None

@@ -163,7 +163,8 @@ def choose_n_tiles(kernel: hls.KernelOp, rules: dict[Operation, Rule], choices: 
     group, a Hadamard block, a row, an attention head), the tile grows to a
     multiple of that granule if the bigger weight tiles cost fewer bits than
     the reorder buffer they save.  A tile that does not divide N shrinks to a
-    multiple of the PE count that does, or keeps a padded remainder.
+    multiple of the PE count that does, else to the largest divisor of N below
+    it (the HLS library's weight tiles divide N; fewer PEs are then busy).
     """
     for op, rule in rules.items():
         if not isinstance(rule, LinearRule):
@@ -184,7 +185,7 @@ def choose_n_tiles(kernel: hls.KernelOp, rules: dict[Operation, Rule], choices: 
                 chosen = aligned
         if n % chosen:
             fits = [t for t in range(chosen - chosen % base, 0, -base) if n % t == 0]
-            chosen = fits[0] if fits else chosen
+            chosen = fits[0] if fits else next(t for t in range(chosen, 0, -1) if n % t == 0)
         choices.n_tiles[op] = chosen
 
 

@@ -27,11 +27,18 @@ def test_every_export_route_compiles_verifies_and_runs(tmp_path: Path, route: st
     assert report["transformer_blocks"] == 2
     assert (build / "var_config.json").is_file() and (build / "vae.npz").is_file()
     schedule = json.loads((build / "host_schedule.json").read_text())
-    kinds = {step["kind"] for step in schedule["steps"]}
-    assert kinds == {"kernel", "host"}
+    assert {step["kind"] for step in schedule["steps"]} == {"host"}  # teacher forcing: the interpreter's
+    scales = schedule["step_program"]
+    assert [s["function"] for s in scales] == ["step_0", "step_1", "step_2", "step_3"]
+    # every scale launches the kernels on its own token rows; the block kernel serves every scale
+    launches = [[(step["kernel"], step["rows"]) for step in s["steps"] if step["kind"] == "kernel"] for s in scales]
+    for each, n in zip(launches, (1, 4, 9, 16)):
+        assert len(each) >= 2 and {rows for _, rows in each} == {n}
+    assert set.intersection(*({k for k, _ in each} for each in launches))
 
     verified = run_fpqc("verify", str(build), "--samples", "1")
     assert "bit-identical" in verified and " 0 differing" in verified
+    assert "tokens identical, images identical" in verified
 
     rng = np.random.default_rng(0)
     np.savez(
