@@ -103,7 +103,7 @@ def test_the_chosen_pe_arrays_and_row_tiles(blocks):
     assert chosen == {
         ("d16", "fp4"): (256, 512),
         ("d16", "fp6"): (64, 256),
-        ("d30", "fp4"): (256, 256),
+        ("d30", "fp4"): (128, 256),
         ("d30", "fp6"): (64, 128),
     }
 

@@ -25,5 +25,5 @@ hls.kernel @kernel_0(%x: tensor<8x64xf32>, %w: tensor<48x64x!fpq.float<e2m1>>, %
 // AGAIN:      attributes {target = "vck190", lanes = 16 : i64} {
 // AGAIN:        hls.plan {
 // AGAIN-NEXT:     hls.pe_array pes 32 lanes 16
-// AGAIN:          hls.tile %y [rows 8 by 8, n 48 by 32 pad on pes, k 64 by 64 on lanes] ii 1
+// AGAIN:          hls.tile %y [rows 8 by 8, n 48 by 24 on pes, k 64 by 64 on lanes] ii 1
 // AGAIN-NOT:      hls.plan
