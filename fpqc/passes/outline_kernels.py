@@ -359,10 +359,6 @@ def _port_hint(value: SSAValue) -> str | None:
     return None
 
 
-UPDATES_ATTR = "hls.updates"
-"""Result attribute of a kernel: the result is argument N updated in place (a KV cache in device memory)."""
-
-
 def _updated_argument(result: SSAValue, inputs: list[SSAValue]) -> int | None:
     """The kernel argument that ``result`` updates in place: a KV cache written by ``fpq.cached_attention``."""
     op = result.owner
@@ -407,7 +403,7 @@ def _outline_region(
     updates = [_updated_argument(v, inputs) for v in outputs]
     if any(i is not None for i in updates):
         kernel.res_attrs = ArrayAttr([
-            DictionaryAttr({} if i is None else {UPDATES_ATTR: IntegerAttr(i, i64)}) for i in updates
+            DictionaryAttr({} if i is None else {hls.UPDATES_ATTR: IntegerAttr(i, i64)}) for i in updates
         ])
     rewriter.insert(kernel, InsertPoint.before(function))
 

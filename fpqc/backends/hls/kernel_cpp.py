@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from xdsl.dialects.builtin import IntegerAttr, TensorType
+from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Operation, SSAValue
 
 from fpqc.backends.hls.buffer import Buffer
@@ -35,9 +35,6 @@ from fpqc.dialects import fpq, hls
 from fpqc.errors import FpqcError
 from fpqc.numerics import Format, accumulator_bits
 from fpqc.numerics.dual_format import DualFormat
-
-UPDATES_ATTR = "hls.updates"
-
 
 @dataclass
 class _Value:
@@ -82,17 +79,6 @@ def _plan(kernel: hls.KernelOp) -> hls.PlanOp:
     return plan
 
 
-def updated_arguments(kernel: hls.KernelOp) -> dict[int, int]:
-    """Result index -> the argument it updates in place (``hls.updates``)."""
-    out = {}
-    if kernel.res_attrs is not None:
-        for j, attrs in enumerate(kernel.res_attrs.data):
-            index = attrs.data.get(UPDATES_ATTR)
-            if isinstance(index, IntegerAttr):
-                out[j] = index.value.data
-    return out
-
-
 def _is_weight_codes(arg: SSAValue) -> bool:
     return any(
         isinstance(use.operation, fpq.QLinearOp | fpq.DualQLinearOp) and use.operation.weight_codes is arg
@@ -116,7 +102,7 @@ class KernelEmitter:
         self.body: list[str] = []
         self.ports: list[dict] = []  # host_schedule.json's description, in parameter order
         ports = {(p.direction.data, p.index.value.data): p for p in self.plan.entries_of(hls.PortOp)}
-        updates = updated_arguments(kernel)
+        updates = hls.updated_arguments(kernel)
         updated = set(updates.values())
         taken = {c_identifier(p.port_name.data, set()) for p in ports.values()}
         for i, arg in enumerate(kernel.args):

@@ -29,7 +29,15 @@ A tiled kernel (plan abridged)::
 
 from xdsl.ir import Dialect
 
-from fpqc.dialects.hls.kernel import CallOp, KernelOp, ReturnOp, launch_rows, new_kernel_body
+from fpqc.dialects.hls.kernel import (
+    UPDATES_ATTR,
+    CallOp,
+    KernelOp,
+    ReturnOp,
+    launch_rows,
+    new_kernel_body,
+    updated_arguments,
+)
 from fpqc.dialects.hls.plan import (
     MOVES,
     PLAN_ATTRS,
@@ -81,7 +89,9 @@ __all__ = [
     "TileOp",
     "compute_ops",
     "element_bits",
+    "UPDATES_ATTR",
     "launch_rows",
+    "updated_arguments",
     "new_kernel_body",
     "plan_of",
 ]

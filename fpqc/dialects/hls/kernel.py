@@ -230,6 +230,21 @@ class ReturnOp(IRDLOperation):
             )
 
 
+UPDATES_ATTR = "hls.updates"
+"""Result attribute of an ``hls.kernel``: this result is argument N updated in place (a KV cache)."""
+
+
+def updated_arguments(kernel: KernelOp) -> dict[int, int]:
+    """Result index -> the argument it updates in place (``hls.updates``)."""
+    out = {}
+    if kernel.res_attrs is not None:
+        for j, attrs in enumerate(kernel.res_attrs.data):
+            index = attrs.data.get(UPDATES_ATTR)
+            if isinstance(index, IntegerAttr):
+                out[j] = index.value.data
+    return out
+
+
 def launch_rows(pairs: Sequence[tuple[Attribute, Attribute]], max_rows: int | None) -> int | None:
     """The token rows of a launch from (kernel type, launch type) pairs, or None when they do not fit.
 

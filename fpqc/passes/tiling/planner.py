@@ -329,12 +329,9 @@ class _Planner:
                 continue  # a scalar (a KV-cache offset): a control register, not an AXI port
             self.port_names[arg] = unique(arg.name_hint or f"in{i}")
             self.plan.ports.append(Port(self.port_names[arg], Direction.IN, i, arg, burst(arg)))
+        updates = hls.updated_arguments(self.kernel)  # outline-kernels marks the KV caches
         for j, value in enumerate(self.kernel.get_return_op().arguments):
-            inplace = None
-            owner = value.owner
-            if isinstance(owner, fpq.CachedAttentionOp) and value.index > 0:
-                cache = owner.operands[1 + value.index]
-                inplace = self.port_names.get(cache)
+            inplace = self.port_names.get(self.kernel.args[updates[j]]) if j in updates else None
             self.plan.ports.append(Port(unique(f"out{j}"), Direction.OUT, j, value, burst(value), inplace))
 
     def plan_op(self, op: Operation) -> None:

@@ -10,7 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.builder import Builder
-from xdsl.dialects.builtin import FunctionType, ModuleOp, StringAttr, TensorType, f32, i64
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DictionaryAttr,
+    FunctionType,
+    IntegerAttr,
+    ModuleOp,
+    StringAttr,
+    TensorType,
+    f32,
+    i64,
+)
 from xdsl.ir import SSAValue
 from xdsl.rewriter import InsertPoint
 
@@ -65,7 +75,8 @@ class _KernelBuilder:
         )
 
 
-def _kernel(name: str, arg_types, arg_names, build) -> ModuleOp:
+def _kernel(name: str, arg_types, arg_names, build, updates: dict[int, int] | None = None) -> ModuleOp:
+    """The kernel ``build`` makes; ``updates``: result index -> the argument it updates in place."""
     body = hls.new_kernel_body(arg_types)
     for arg, hint in zip(body.block.args, arg_names):
         arg.name_hint = hint
@@ -73,6 +84,11 @@ def _kernel(name: str, arg_types, arg_names, build) -> ModuleOp:
     results = build(b, body.block.args)
     b.insert(hls.ReturnOp(*results))
     kernel = hls.KernelOp(name, FunctionType.from_lists(arg_types, [r.type for r in results]), body, "vck190", 16)
+    if updates:
+        kernel.res_attrs = ArrayAttr([
+            DictionaryAttr({hls.UPDATES_ATTR: IntegerAttr(updates[j], i64)} if j in updates else {})
+            for j in range(len(results))
+        ])
     module = ModuleOp([kernel])
     module.verify()
     return module
@@ -143,4 +159,4 @@ def block_kernel(c: int, heads: int, hidden: int, fmt: str = "fp4", batch: int =
         x2 = b.insert(fpq.ResidualOp(x1, y, args[vec["gamma2"]])).result
         return [x2, attn.new_k_cache, attn.new_v_cache]
 
-    return _kernel("kernel_0", kb.arg_types, kb.arg_names, build)
+    return _kernel("kernel_0", kb.arg_types, kb.arg_names, build, updates={1: k_cache, 2: v_cache})

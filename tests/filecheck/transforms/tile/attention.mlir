@@ -4,13 +4,14 @@
 // mat_qkv's output is kept whole (every new row attends to every new key);
 // the k and v thirds stream (column tiles of whole heads) to the stage that
 // writes the new rows into the caches, whose out ports update the in ports'
+// (the results outline-kernels marks hls.updates)
 // buffers in place; then, per batch and head, that head's keys and values
 // come back from DDR in double-buffered tiles of all L = 12 cache rows, with
 // a score row buffer of L entries.  The result comes out a head (32 columns)
 // at a time, so the proj quantizer (groups of 64) reads it from a whole
 // buffer.
 
-hls.kernel @kernel_0(%x: tensor<1x4x64xf32>, %wq: tensor<192x64x!fpq.float<e2m1>>, %sq: tensor<192x1xf32>, %qs: tensor<2xf32>, %kc: tensor<1x12x64xf32>, %vc: tensor<1x12x64xf32>, %wp: tensor<64x64x!fpq.float<e2m1>>, %sp: tensor<64x1xf32>, %off: i64) -> (tensor<1x4x64xf32>, tensor<1x12x64xf32>, tensor<1x12x64xf32>) attributes {target = "vck190", lanes = 16 : i64} {
+hls.kernel @kernel_0(%x: tensor<1x4x64xf32>, %wq: tensor<192x64x!fpq.float<e2m1>>, %sq: tensor<192x1xf32>, %qs: tensor<2xf32>, %kc: tensor<1x12x64xf32>, %vc: tensor<1x12x64xf32>, %wp: tensor<64x64x!fpq.float<e2m1>>, %sp: tensor<64x1xf32>, %off: i64) -> (tensor<1x4x64xf32>, tensor<1x12x64xf32> {hls.updates = 4 : i64}, tensor<1x12x64xf32> {hls.updates = 5 : i64}) attributes {target = "vck190", lanes = 16 : i64} {
   %c, %cs = fpq.quantize %x {quant = #fpq.quant<e2m1, group 64>} : tensor<1x4x64xf32> -> (tensor<1x4x64x!fpq.float<e2m1>>, tensor<1x4x1xf32>)
   %qkv = fpq.qlinear %c, %cs, %wq, %sq {fpq.role = "mat_qkv", x_quant = #fpq.quant<e2m1, group 64>, w_quant = #fpq.quant<e2m1, channel>} : (tensor<1x4x64x!fpq.float<e2m1>>, tensor<1x4x1xf32>, tensor<192x64x!fpq.float<e2m1>>, tensor<192x1xf32>) -> tensor<1x4x192xf32>
   %o, %k1, %v1 = fpq.cached_attention %qkv, %qs, %kc, %vc, %off {num_heads = 2 : i64, eps = 9.999999960e-13 : f32} : (tensor<1x4x192xf32>, tensor<2xf32>, tensor<1x12x64xf32>, tensor<1x12x64xf32>) -> (tensor<1x4x64xf32>, tensor<1x12x64xf32>, tensor<1x12x64xf32>)
