@@ -32,8 +32,7 @@
 //                  codes move from the FIFO into the other, one vector per
 //                  compute cycle.  Tiling over output channels never changes an
 //                  output's summation order: the results are bit-identical to
-//                  fpqc.numerics.qlinear / dual_qlinear (and to the whole-tensor
-//                  fpqc::qlinear / fpqc::dual_qlinear) for every valid plan.
+//                  fpqc.numerics.qlinear / dual_qlinear for every valid plan.
 //
 // Template          what it computes
 //   quantize_rows          dynamic group quantizer (groups of G along each row)
@@ -314,8 +313,7 @@ void hadamard_rows(int rows, const float* x, const float* signs, float* y) {
 }
 
 // Dual-format quantization of `rows` rows of K floats in groups of G along
-// the row (exactly as dual_quantize_groups: fpqc::dual_scales<G>, then
-// fpqc::dual_quantize<G>).
+// the row (fpqc::dual_scales<G>, then fpqc::dual_quantize<G> of each group).
 //
 //   NBITS / PBITS  bits of the negative-side / positive-side codes
 //   K         elements per row;  G  elements per scale pair (divides K; K: per token)
@@ -759,7 +757,7 @@ void write_outputs(int rows, hls::stream<TileOutputs<PES> >& outputs, float* y) 
 // y[r, o] = sum_k x[r, k] * w[o, k] (+ bias[o]) for r < rows, on quantized
 // operands, weight-stationary: each weight tile of N_TILE output channels is
 // loaded from DDR once and used for every row.  Results are bit-identical to
-// fpqc::qlinear and fpqc.numerics.qlinear (see the top of this file).
+// fpqc.numerics.qlinear (see the top of this file).
 //
 // Template parameters (the hardware plan and the layer):
 //   MAX_ROWS  largest `rows` a launch may pass (buffers, tripcounts)
@@ -836,8 +834,7 @@ void tiled_qlinear(int rows, const ap_uint<XBITS>* x, const float* xs,
 // Dual-format x (two code planes, a negative-side and a positive-side scale
 // per row and group): y[r, o] = sum_k x[r, k] * w[o, k] (+ bias[o]), per
 // group the negative plane's term first (fpqc::dual_combine), groups
-// ascending; bit-identical to fpqc::dual_qlinear and
-// fpqc.numerics.dual_format.dual_qlinear.
+// ascending; bit-identical to fpqc.numerics.dual_format.dual_qlinear.
 //
 // Template parameters: as tiled_qlinear, with
 //   NACC_BITS accumulator width of the negative plane's group sums
