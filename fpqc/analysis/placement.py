@@ -1,7 +1,8 @@
 """Where each op of a generation runs, and its share of the work: :func:`placement`.
 
-Walks the per-scale step program of an hls-level module (``@step_0`` ...; a
-module without one: ``@main``) once, as one generation of one batch runs it:
+Walks the per-scale step program of an hls-level module (``@prologue``,
+``@step_0`` ...; a module without one: ``@main``) once, as one generation of one
+batch runs it:
 an op inside an ``hls.kernel`` runs on the device, every other op on the host.
 For every op kind and place it counts the executions, the multiply-accumulates
 and the bytes the op reads and writes::
@@ -114,7 +115,10 @@ def _constant_int(value) -> int | None:
 
 def placement(module: ModuleOp) -> Placement:
     """The work of one generation of one batch, by op kind and place (module docstring)."""
-    functions = [f for f in module.ops if isinstance(f, func.FuncOp) and f.sym_name.data.startswith("step_")]
+    functions = [
+        f for f in module.ops
+        if isinstance(f, func.FuncOp) and (f.sym_name.data.startswith("step_") or f.sym_name.data == "prologue")
+    ]
     if not functions:
         functions = [f for f in module.ops if isinstance(f, func.FuncOp) and f.sym_name.data == "main"]
     kernels = {k.sym_name.data: k for k in module.ops if isinstance(k, hls.KernelOp)}

@@ -10,17 +10,18 @@ scale, ``@step_0`` ... ``@step_<K-1>``, that computes exactly the rows
 
 Every value of ``@main`` whose axis 1 runs over the token positions (the
 token input, the positional tables, and everything computed row by row from
-them) is cut to the rows of scale k; values that do not depend on the tokens
-(the class embedding, the AdaLN vectors) are computed as before.  Each
-``fpq.attention`` becomes an ``fpq.cached_attention`` that writes the new keys
-and values into that block's cache at ``offset = b_k`` (an ``arith.constant``
-operand, so that the kernels of all scales are one) and attends to the
-cache's rows ``[0, b_(k+1))`` -- the keys the block-causal mask admits.  Since
-every row-wise op computes a row from that row alone and attention uses the
-same arithmetic on the same keys, step k reproduces the rows of scale k of
-teacher forcing bit for bit (:mod:`fpqc.numerics.attention`); only the
-float-level ``fpq.linear`` (BLAS, outside the contract) may differ in the
-last bits.
+them) is cut to the rows of scale k.  What does not depend on the tokens (the
+class embedding, the AdaLN vectors of every block) moves into ``@prologue``,
+run once per generation: its results are arguments of every step
+(``fpq.prologue = N``).  Each ``fpq.attention`` becomes an
+``fpq.cached_attention`` that writes the new keys and values into that
+block's cache at ``offset = b_k`` (an ``arith.constant`` operand, so that the
+kernels of all scales are one) and attends to the cache's rows
+``[0, b_(k+1))`` -- the keys the block-causal mask admits.  Since every
+row-wise op computes a row from that row alone and attention uses the same
+arithmetic on the same keys, step k reproduces the rows of scale k of teacher
+forcing bit for bit (:mod:`fpqc.numerics.attention`); only the float-level
+``fpq.linear`` (BLAS, outside the contract) may differ in the last bits.
 
 Before (scales 1 and 2: L = 5)::
 
@@ -34,7 +35,10 @@ Before (scales 1 and 2: L = 5)::
 
 After, besides ``@main``::
 
-    func.func @step_1(%label: tensor<2xi64>, %x: tensor<2x4x8xf32>,
+    func.func @prologue(%label: tensor<2xi64>) -> (tensor<2x1x64xf32> {fpq.prologue = 0 : i64}, ...) {
+      ... the class embedding, the AdaLN linears and splits ...
+    }
+    func.func @step_1(%x: tensor<2x4x8xf32>, %sos: tensor<2x1x64xf32> {fpq.prologue = 0 : i64}, ...,
                       %k0: tensor<2x5x64xf32> {fpq.kv_cache = "k0"}, %v0: ... {fpq.kv_cache = "v0"})
         -> (tensor<2x4x256xf32>, tensor<2x5x64xf32>, tensor<2x5x64xf32>) {
       ...
@@ -83,6 +87,10 @@ from fpqc.passes.constants import CONSTANT_OPS
 KV_CACHE_ATTR = "fpq.kv_cache"
 """Argument and result attribute naming the KV cache a step function reads or returns."""
 
+PROLOGUE_ATTR = "fpq.prologue"
+"""Argument attribute of a step function (and result attribute of ``@prologue``): the prologue's result N."""
+
+PROLOGUE = "prologue"
 STEP_PREFIX = "step_"
 
 Rows = tuple[int, int]
@@ -91,6 +99,11 @@ Rows = tuple[int, int]
 
 def step_name(index: int) -> str:
     return f"{STEP_PREFIX}{index}"
+
+
+def prologue_function(module: ModuleOp) -> func.FuncOp | None:
+    """``@prologue``: what every step needs that does not depend on the tokens (None before this pass)."""
+    return next((op for op in module.ops if isinstance(op, func.FuncOp) and op.sym_name.data == PROLOGUE), None)
 
 
 def step_functions(module: ModuleOp) -> list[func.FuncOp]:
@@ -182,12 +195,59 @@ def _i64_constant(values: list[int]) -> onnx.ConstantOp:
     return onnx.ConstantOp(DenseIntOrFPElementsAttr.from_list(TensorType(i64, [len(values)]), values))
 
 
+def _is_row_side(op: Operation, ranges: dict[SSAValue, Rows]) -> bool:
+    """Whether ``op`` runs in the step functions: it touches token rows (or is attention or the return)."""
+    return (
+        isinstance(op, fpq.AttentionOp | func.ReturnOp)
+        or any(v in ranges for v in op.operands)
+        or any(r in ranges for r in op.results)
+    )
+
+
+def _prologue_values(main: func.FuncOp, ranges: dict[SSAValue, Rows]) -> list[SSAValue]:
+    """Values computed without the tokens that the step functions read: the prologue's results."""
+    out = []
+    for op in main.body.block.ops:
+        if isinstance(op, CONSTANT_OPS) or _is_row_side(op, ranges):
+            continue
+        for result in op.results:
+            if any(_is_row_side(use.operation, ranges) for use in result.uses):
+                out.append(result)
+    return out
+
+
+def _build_prologue(main: func.FuncOp, ranges: dict[SSAValue, Rows], values: list[SSAValue]) -> func.FuncOp:
+    """``@prologue(<main's token-free inputs>) -> values``, the token-free part of ``main``."""
+    names = main.arg_attrs.data if main.arg_attrs is not None else [DictionaryAttr({})] * len(main.args)
+    args = [(arg, attrs) for arg, attrs in zip(main.args, names) if arg not in ranges]
+    block = Block(arg_types=[arg.type for arg, _ in args])
+    mapping: dict[SSAValue, SSAValue] = {arg: new for (arg, _), new in zip(args, block.args)}
+    for op in main.body.block.ops:
+        if _is_row_side(op, ranges):
+            continue
+        copy = op.clone(value_mapper=mapping)
+        block.add_op(copy)
+        for old, new in zip(op.results, copy.results):
+            mapping[old] = new
+    block.add_op(func.ReturnOp(*(mapping[v] for v in values)))
+    prologue = func.FuncOp(
+        PROLOGUE,
+        FunctionType.from_lists(block.arg_types, [v.type for v in values]),
+        Region(block),
+        arg_attrs=ArrayAttr([attrs for _, attrs in args]),
+    )
+    prologue.res_attrs = ArrayAttr([DictionaryAttr({PROLOGUE_ATTR: IntegerAttr(i, i64)}) for i in range(len(values))])
+    region_dce(prologue.body)
+    return prologue
+
+
 @dataclass
 class _StepBuilder:
     """Builds ``@step_<index>`` for the rows ``[begin, end)`` of ``main``."""
 
     main: func.FuncOp
     ranges: dict[SSAValue, Rows]
+    prologue: list[SSAValue]
     index: int
     begin: int
     end: int
@@ -204,6 +264,8 @@ class _StepBuilder:
         names = main.arg_attrs.data if main.arg_attrs is not None else [DictionaryAttr({})] * len(main.args)
         kept_args = []
         for arg, attrs in zip(main.args, names):
+            if arg not in self.ranges and not any(_is_row_side(u.operation, self.ranges) for u in arg.uses):
+                continue  # read by the prologue only
             if arg in self.ranges:
                 cut = self._cut(self.ranges[arg])
                 if cut is None:
@@ -215,6 +277,9 @@ class _StepBuilder:
                 arg_types.append(arg.type)
             arg_attrs.append(attrs)
             kept_args.append(arg)
+        for i, value in enumerate(self.prologue):
+            arg_types.append(value.type)
+            arg_attrs.append(DictionaryAttr({PROLOGUE_ATTR: IntegerAttr(i, i64)}))
         attentions = [op for op in main.body.block.ops if isinstance(op, fpq.AttentionOp)]
         cache_types = []
         for i, op in enumerate(attentions):
@@ -224,7 +289,7 @@ class _StepBuilder:
                 cache_types.append(cache)
                 arg_attrs.append(DictionaryAttr({KV_CACHE_ATTR: StringAttr(f"{kind}{i}")}))
         block = Block(arg_types=[*arg_types, *cache_types])
-        values: dict[SSAValue, SSAValue | None] = dict(zip(kept_args, block.args))
+        values: dict[SSAValue, SSAValue | None] = dict(zip([*kept_args, *self.prologue], block.args))
         for arg in main.args:
             values.setdefault(arg, None)
         caches = list(block.args[len(arg_types):])
@@ -257,6 +322,8 @@ class _StepBuilder:
             if isinstance(op, onnx.ConcatOp) and op.result in self.ranges:
                 self._cut_concat(op, block, values)
                 continue
+            if not isinstance(op, CONSTANT_OPS) and not _is_row_side(op, self.ranges):
+                continue  # computed once by the prologue
             self._copy(op, block, values)
 
         step = func.FuncOp(
@@ -337,7 +404,7 @@ class _StepBuilder:
 
 @dataclass(frozen=True)
 class StepProgramPass(ModulePass):
-    """Add VAR's per-scale step functions with KV caches (see module docstring)."""
+    """Add VAR's prologue and per-scale step functions with KV caches (see module docstring)."""
 
     name = "step-program"
 
@@ -358,10 +425,12 @@ class StepProgramPass(ModulePass):
             )
         (boundaries,) = bounds
         ranges = _row_ranges(main, boundaries[-1], boundaries[1])
+        prologue = _prologue_values(main, ranges)
         rewriter = Rewriter()
-        where = InsertPoint.after(main)
+        rewriter.insert_op(_build_prologue(main, ranges, prologue), InsertPoint.after(main))
+        where = InsertPoint.after(prologue_function(op))
         for k, (begin, end) in enumerate(zip(boundaries, boundaries[1:])):
-            step = _StepBuilder(main, ranges, k, begin, end).build()
+            step = _StepBuilder(main, ranges, prologue, k, begin, end).build()
             region_dce(step.body)
             rewriter.insert_op(step, where)
             where = InsertPoint.after(step)

@@ -23,10 +23,12 @@ whatever the exporter named them (``label_B`` / ``x_BLCv_wo_first_l`` for fpqc's
 batches of B (the last one padded by repeating its first row; padded rows are
 dropped) and returns one scale's logits.
 
-Generation runs the per-scale step program (``@step_0`` ... of the
-``step-program`` pass; a build has it, an ONNX file gets it when loaded): step
-k computes only scale k's tokens against a KV cache that a :class:`KvCache`
-carries from step to step, one set of cache arrays per batch of B rows.
+Generation runs the per-scale step program (``@prologue``, ``@step_0`` ... of
+the ``step-program`` pass; a build has it, an ONNX file gets it when loaded):
+the prologue computes once what does not depend on the tokens (the class
+embedding, the AdaLN vectors), then step k computes only scale k's tokens
+against a KV cache that a :class:`KvCache` carries from step to step, one set
+of cache arrays per batch of B rows.
 Without a :class:`KvCache` every step reruns the teacher-forcing ``@main`` and
 keeps the rows of its scale (calibration does so: it watches ``@main``'s ops).
 Both give the same logits bit for bit (the ``step-program`` docstring says why).
@@ -51,7 +53,7 @@ from fpqc.errors import FpqcError
 from fpqc.frontend.var.config import VARConfig
 from fpqc.frontend.var_build_files import CONFIG_FILE, VAE_FILE, VarBuildFiles
 from fpqc.passes.pipelines import RAISE_PIPELINE, STEP_PIPELINE
-from fpqc.passes.step_program import KV_CACHE_ATTR, step_functions
+from fpqc.passes.step_program import KV_CACHE_ATTR, PROLOGUE, PROLOGUE_ATTR, prologue_function, step_functions
 from fpqc.runtime.host_vqvae import HostVQVAE
 from fpqc.runtime.schedule import ScaleStep
 from fpqc.weights import WeightStore
@@ -139,9 +141,11 @@ class VarInputs:
 
 @dataclass
 class KvCache:
-    """The KV caches of one generation: per batch of B rows, the arrays of ``@step_k``'s cache arguments."""
+    """The state of one generation, per batch of B rows: the arrays of ``@step_k``'s cache arguments,
+    and the results of ``@prologue`` (computed once)."""
 
     batches: dict[int, list[np.ndarray]] = field(default_factory=dict)
+    prologue: dict[int, tuple[np.ndarray, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -233,10 +237,7 @@ class VarModel:
         self, step: ScaleStep, labels: np.ndarray, inputs: np.ndarray, observers: Sequence[RunObserver], cache: KvCache
     ) -> np.ndarray:
         function = step_functions(self.module)[step.index]
-        names = [
-            attrs.data.get("onnx.name") for attrs in function.arg_attrs.data
-            if KV_CACHE_ATTR not in attrs.data
-        ]
+        prologue = prologue_function(self.module)
         first = self.config.first_l
         out = []
         for start in range(0, len(labels), self.batch):
@@ -248,6 +249,10 @@ class VarModel:
                 self.inputs.label: labels[rows].astype(np.int64),
                 self.inputs.tokens: inputs[rows, step.begin - first:step.end - first].astype(np.float32),
             }
+            if start not in cache.prologue:
+                cache.prologue[start] = run_function(
+                    self.module, PROLOGUE, _arguments(prologue, feed, (), ()), self.store, listeners=tuple(observers)
+                )
             caches = cache.batches.get(start)
             if caches is None:
                 caches = [
@@ -255,13 +260,29 @@ class VarModel:
                     for t, attrs in zip(function.function_type.inputs.data, function.arg_attrs.data)
                     if KV_CACHE_ATTR in attrs.data
                 ]
-            args = tuple(feed[name.data] for name in names) + tuple(caches)
+            args = _arguments(function, feed, cache.prologue[start], caches)
             logits, *cache.batches[start] = run_function(
                 self.module, function.sym_name.data, args, self.store, listeners=tuple(observers),
                 launcher=self.launcher,
             )
             out.append(logits[:real])
         return np.concatenate(out, axis=0)
+
+
+def _arguments(
+    function: FuncOp, feed: dict[str, np.ndarray], prologue: Sequence[np.ndarray], caches: Sequence[np.ndarray]
+) -> tuple[np.ndarray, ...]:
+    """The arguments of a step function (or of ``@prologue``) by their attributes: a model input by its
+    ONNX name, a prologue result by its index, the KV caches in order."""
+    out, next_cache = [], iter(caches)
+    for attrs in function.arg_attrs.data:
+        if KV_CACHE_ATTR in attrs.data:
+            out.append(next(next_cache))
+        elif PROLOGUE_ATTR in attrs.data:
+            out.append(prologue[attrs.data[PROLOGUE_ATTR].value.data])
+        else:
+            out.append(feed[attrs.data["onnx.name"].data])
+    return tuple(out)
 
 
 def var_inputs(module: ModuleOp, config: VARConfig, path: Path) -> VarInputs:

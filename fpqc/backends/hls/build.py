@@ -34,7 +34,7 @@ from fpqc.backends.hls.tables import TableSet
 from fpqc.backends.hls.vitis import vitis_files
 from fpqc.backends.hls.weight_blob import pack_weights
 from fpqc.backends.model_signature import main_function
-from fpqc.passes.step_program import step_functions
+from fpqc.passes.step_program import prologue_function, step_functions
 from fpqc.dialects import hls
 from fpqc.targets import Target
 from fpqc.weights import WeightStore
@@ -70,7 +70,8 @@ def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Ta
     with store.activate():
         blob, manifest = pack_weights(schedule)
     offsets = {e["name"]: e["offset"] for e in manifest["entries"]}
-    steps = [(f.sym_name.data, host_schedule(f)) for f in step_functions(module)]
+    prologue = prologue_function(module)
+    steps = [(f.sym_name.data, host_schedule(f)) for f in ([prologue] if prologue else []) + step_functions(module)]
     for buffer, _ in [*schedule.constants, *(c for _, step in steps for c in step.constants)]:
         buffer.offset = offsets.get(buffer.weight)
     files: dict[str, str | bytes] = {}

@@ -14,8 +14,8 @@ runtime follows::
               a host step adds {op (its IR name), attributes (printed IR attributes)}
     csim      "supported" when every step is a kernel launch (whole-model C simulation),
               else why not
-    step_program  a VAR's generation, one entry per scale: {function, buffers, steps} as above for
-              ``@step_<k>``; a kernel step of a kernel with ``max_rows`` adds ``rows`` (the launch's
+    step_program  a VAR's generation: ``@prologue`` (once per batch) then one entry per scale,
+              each {function, buffers, steps} as above for ``@step_<k>``; a kernel step of a kernel with ``max_rows`` adds ``rows`` (the launch's
               token rows), a KV-cache offset is a ``scalar`` buffer with its ``value``
 """
 

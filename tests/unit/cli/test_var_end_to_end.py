@@ -28,7 +28,8 @@ def test_every_export_route_compiles_verifies_and_runs(tmp_path: Path, route: st
     assert (build / "var_config.json").is_file() and (build / "vae.npz").is_file()
     schedule = json.loads((build / "host_schedule.json").read_text())
     assert {step["kind"] for step in schedule["steps"]} == {"host"}  # teacher forcing: the interpreter's
-    scales = schedule["step_program"]
+    prologue, *scales = schedule["step_program"]
+    assert prologue["function"] == "prologue" and {s["kind"] for s in prologue["steps"]} == {"host"}
     assert [s["function"] for s in scales] == ["step_0", "step_1", "step_2", "step_3"]
     # every scale launches the kernels on its own token rows; the block kernel serves every scale
     launches = [[(step["kernel"], step["rows"]) for step in s["steps"] if step["kind"] == "kernel"] for s in scales]

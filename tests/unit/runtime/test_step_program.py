@@ -18,7 +18,7 @@ from fpqc.dialects import fpq
 from fpqc.frontend.var.config import VARConfig
 from fpqc.frontend.var.export import export_var
 from fpqc.passes.pipelines import RAISE_PIPELINE, RECIPES, STEP_PIPELINE
-from fpqc.passes.step_program import step_functions
+from fpqc.passes.step_program import prologue_function, step_functions
 from fpqc.runtime import VarModel, VarRuntime
 
 CONFIG = VARConfig.tiny(embed_dim=128, num_heads=2)  # a group of 128 needs C = 128
@@ -70,6 +70,17 @@ def test_float_model_steps_match_teacher_forcing(tiny):
 def test_quantized_steps_match_teacher_forcing(tiny, pipeline):
     runtime = _quantized(tiny, pipeline)
     _check_generation(runtime)
+
+
+def test_the_token_free_work_runs_once_in_the_prologue(tiny):
+    model = VarModel.load(tiny)
+    prologue = prologue_function(model.module)
+    roles = [fpq.role_of(op) for op in prologue.walk() if isinstance(op, fpq.LinearOp)]
+    assert roles.count("ada_lin") == CONFIG.depth and "head_ada_lin" in roles
+    for step in step_functions(model.module):
+        assert not [op for op in step.walk() if isinstance(op, fpq.SiluOp)]  # the class condition's SiLU
+        roles = {fpq.role_of(op) for op in step.walk() if isinstance(op, fpq.LinearOp)}
+        assert not roles & {"ada_lin", "head_ada_lin"}
 
 
 def test_one_function_per_scale_with_one_cache_per_block(tiny):

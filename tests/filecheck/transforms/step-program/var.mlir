@@ -4,8 +4,9 @@
 // A two-scale VAR (patch_nums 1, 2: L = 5) as teacher forcing: the start token
 // comes from the label, the four tokens of scale 1 from the input x; a
 // positional table of L rows is added to both.  The pass keeps @main and adds
+// @prologue (the start token, computed from the label once per generation),
 // @step_0 (the start token only) and @step_1 (the four rows of scale 1), each
-// with the block's KV cache as arguments and results.
+// with the prologue's results and the block's KV cache as arguments and results.
 
 func.func @main(%label: tensor<2xi64> {onnx.name = "label_B"}, %x: tensor<2x4x8xf32> {onnx.name = "x_BLCv_wo_first_l"}) -> (tensor<2x5x16xf32> {onnx.name = "logits_BLV"}) {
   %table = fpq.constant dense<0.5> : tensor<3x12xf32>
@@ -32,13 +33,18 @@ func.func @main(%label: tensor<2xi64> {onnx.name = "label_B"}, %x: tensor<2x4x8x
 
 // CHECK:      func.func @main(
 // CHECK:        fpq.attention
-// CHECK:      func.func @step_0(%{{.*}}: tensor<2xi64> {onnx.name = "label_B"}, %{{.*}}: tensor<2x5x12xf32> {fpq.kv_cache = "k0"}, %{{.*}}: tensor<2x5x12xf32> {fpq.kv_cache = "v0"}) -> (tensor<2x1x16xf32> {onnx.name = "logits_BLV"}, tensor<2x5x12xf32> {fpq.kv_cache = "k0"}, tensor<2x5x12xf32> {fpq.kv_cache = "v0"})
+// CHECK:      func.func @prologue(%{{.*}}: tensor<2xi64> {onnx.name = "label_B"}) -> (tensor<2x1x12xf32> {fpq.prologue = 0 : i64})
+// CHECK:        fpq.embedding
+// CHECK:        onnx.Unsqueeze
+// CHECK-NEXT:   func.return
+// CHECK:      func.func @step_0(%{{.*}}: tensor<2x1x12xf32> {fpq.prologue = 0 : i64}, %{{.*}}: tensor<2x5x12xf32> {fpq.kv_cache = "k0"}, %{{.*}}: tensor<2x5x12xf32> {fpq.kv_cache = "v0"}) -> (tensor<2x1x16xf32> {onnx.name = "logits_BLV"}, tensor<2x5x12xf32> {fpq.kv_cache = "k0"}, tensor<2x5x12xf32> {fpq.kv_cache = "v0"})
+// CHECK-NOT:    fpq.embedding
 // CHECK-NOT:    fpq.linear {{.*}}word_embed
 // CHECK:        onnx.Slice %{{.*}} : tensor<1x5x12xf32>, tensor<1xi64>, tensor<1xi64> axes tensor<1xi64> -> tensor<1x1x12xf32>
 // CHECK:        %[[OFFSET:.*]] = arith.constant 0 : i64
 // CHECK:        %{{.*}}, %[[K:.*]], %[[V:.*]] = fpq.cached_attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[OFFSET]] {num_heads = 2 : i64, eps = 1.000000e-12 : f32} : (tensor<2x1x36xf32>, tensor<2xf32>, tensor<2x5x12xf32>, tensor<2x5x12xf32>) -> (tensor<2x1x12xf32>, tensor<2x5x12xf32>, tensor<2x5x12xf32>)
 // CHECK:        func.return %{{.*}}, %[[K]], %[[V]] : tensor<2x1x16xf32>, tensor<2x5x12xf32>, tensor<2x5x12xf32>
-// CHECK:      func.func @step_1(%{{.*}}: tensor<2xi64> {onnx.name = "label_B"}, %{{.*}}: tensor<2x4x8xf32> {onnx.name = "x_BLCv_wo_first_l"}, %{{.*}}: tensor<2x5x12xf32> {fpq.kv_cache = "k0"}, %{{.*}}: tensor<2x5x12xf32> {fpq.kv_cache = "v0"})
+// CHECK:      func.func @step_1(%{{.*}}: tensor<2x4x8xf32> {onnx.name = "x_BLCv_wo_first_l"}, %{{.*}}: tensor<2x1x12xf32> {fpq.prologue = 0 : i64}, %{{.*}}: tensor<2x5x12xf32> {fpq.kv_cache = "k0"}, %{{.*}}: tensor<2x5x12xf32> {fpq.kv_cache = "v0"})
 // CHECK:        fpq.linear %{{.*}} {fpq.role = "word_embed"} : (tensor<2x4x8xf32>, tensor<12x8xf32>, tensor<12xf32>) -> tensor<2x4x12xf32>
 // CHECK:        onnx.Slice {{.*}} -> tensor<1x4x12xf32>
 // CHECK:        fpq.layernorm %{{.*}} : tensor<2x4x12xf32>
