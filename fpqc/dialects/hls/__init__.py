@@ -5,7 +5,9 @@
   kernel in the host schedule ``@main``);
 - :mod:`~fpqc.dialects.hls.plan`: ``hls.plan``, the hardware plan the ``tile``
   pass writes into a kernel -- its PE array, DDR ports, loop tiles, on-chip
-  buffers and their storage, dataflow stages and the streams between them.
+  buffers and their storage, dataflow stages and the streams between them;
+- :mod:`~fpqc.dialects.hls.plan_attributes`: the plan's attributes (storage,
+  buffer and stage kinds, port directions, ``#hls.loop``).
 
 A tiled kernel (plan abridged)::
 
@@ -39,28 +41,30 @@ from fpqc.dialects.hls.kernel import (
     updated_arguments,
 )
 from fpqc.dialects.hls.plan import (
-    MOVES,
-    PLAN_ATTRS,
     PLAN_OPS,
-    BufferKind,
-    BufferKindAttr,
     BufferOp,
-    Direction,
-    DirectionAttr,
-    LoopAttr,
     PeArrayOp,
     PlanOp,
     PortOp,
-    StageKind,
-    StageKindAttr,
     StageOp,
-    Storage,
-    StorageAttr,
     StreamOp,
     TileOp,
     compute_ops,
-    element_bits,
     plan_of,
+)
+from fpqc.dialects.hls.plan_attributes import (
+    MOVES,
+    PLAN_ATTRS,
+    BufferKind,
+    BufferKindAttr,
+    Direction,
+    DirectionAttr,
+    LoopAttr,
+    StageKind,
+    StageKindAttr,
+    Storage,
+    StorageAttr,
+    element_bits,
 )
 
 Hls = Dialect("hls", [KernelOp, ReturnOp, CallOp, *PLAN_OPS], [*PLAN_ATTRS])

@@ -82,35 +82,27 @@ quantized linear layer, 512 rows, 1024 → 4096)::
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 
 from xdsl.dialects.builtin import (
     I64,
-    AnyFloat,
     ArrayAttr,
-    IntAttr,
     IntegerAttr,
-    IntegerType,
     StringAttr,
     TensorType,
     i64,
 )
-from xdsl.dialects.utils import EnumAttribute
 from xdsl.ir import (
     Attribute,
     Block,
     BlockArgument,
     Operation,
     OpResult,
-    ParametrizedAttribute,
     Region,
-    SpacedOpaqueSyntaxAttribute,
     SSAValue,
 )
 from xdsl.irdl import (
     IRDLOperation,
-    irdl_attr_definition,
     irdl_op_definition,
     operand_def,
     opt_prop_def,
@@ -119,176 +111,26 @@ from xdsl.irdl import (
     traits_def,
     var_operand_def,
 )
-from xdsl.parser import AttrParser, Parser, UnresolvedOperand
+from xdsl.parser import Parser, UnresolvedOperand
 from xdsl.printer import Printer
 from xdsl.traits import HasParent, NoTerminator
 from xdsl.utils.exceptions import VerifyException
-from xdsl.utils.str_enum import StrEnum
 
-from fpqc.dialects.fpq.types import FloatFormatType, IntFormatType
 from fpqc.dialects.hls.kernel import KernelOp, ReturnOp
-
-
-class Storage(StrEnum):
-    """Where an on-chip buffer lives."""
-
-    BRAM = "bram"
-    """Block RAM (36 Kb blocks)."""
-    URAM = "uram"
-    """UltraRAM (288 Kb blocks, 72 bits wide)."""
-    LUTRAM = "lutram"
-    """Distributed RAM in LUTs (64 bits per LUT)."""
-    REGISTERS = "registers"
-    """Flip-flops: every element readable every cycle."""
-
-
-class BufferKind(StrEnum):
-    """What a buffer holds of its value."""
-
-    WHOLE = "whole"
-    """All of the value the kernel keeps on chip (one row tile of it)."""
-    TILE = "tile"
-    """One tile of a value streamed in from its DDR port."""
-    SCRATCH = "scratch"
-    """Working memory of the op producing the value."""
-
-
-class Direction(StrEnum):
-    IN = "in"
-    OUT = "out"
-
-
-class StageKind(StrEnum):
-    """What a dataflow stage does."""
-
-    LOAD = "load"
-    QUANTIZE = "quantize"
-    TRANSFORM = "transform"
-    NORMALIZE = "normalize"
-    ELEMENTWISE = "elementwise"
-    LUT_MULTIPLY = "lut_multiply"
-    ACCUMULATE = "accumulate"
-    COMBINE = "combine"
-    ATTENTION = "attention"
-    WRITE = "write"
-
-
-MOVES = (StageKind.LOAD, StageKind.WRITE)
-"""The stage kinds that move ports' data; the others compute."""
-
-PARALLEL = ("pes", "lanes")
-"""What a loop's tile elements may be spread over."""
-
-
-@irdl_attr_definition
-class StorageAttr(EnumAttribute[Storage], SpacedOpaqueSyntaxAttribute):
-    """A :class:`Storage`, ``#hls<storage uram>`` on its own."""
-
-    name = "hls.storage"
-
-
-@irdl_attr_definition
-class BufferKindAttr(EnumAttribute[BufferKind], SpacedOpaqueSyntaxAttribute):
-    name = "hls.buffer_kind"
-
-
-@irdl_attr_definition
-class DirectionAttr(EnumAttribute[Direction], SpacedOpaqueSyntaxAttribute):
-    name = "hls.direction"
-
-
-@irdl_attr_definition
-class StageKindAttr(EnumAttribute[StageKind], SpacedOpaqueSyntaxAttribute):
-    name = "hls.stage_kind"
-
-
-_DIM = re.compile(r"[a-z][a-z_]*")
-
-
-@irdl_attr_definition
-class LoopAttr(ParametrizedAttribute):
-    """One loop of a tiled op: ``#hls.loop<n 4096 by 512 on pes>``.
-
-    Dimension name, extent, tile size, ``pad`` when the tile does not divide
-    the extent (the last tile is padded), and optionally what the elements of
-    a tile are spread over (``on pes`` or ``on lanes``).
-    """
-
-    name = "hls.loop"
-
-    dim: StringAttr
-    extent: IntAttr
-    tile: IntAttr
-    parallel: StringAttr
-    pad: IntAttr
-
-    @staticmethod
-    def get(dim: str, extent: int, tile: int, parallel: str = "", pad: bool | None = None) -> LoopAttr:
-        """The loop; ``pad`` defaults to whether ``tile`` leaves a remainder."""
-        if pad is None:
-            pad = extent % tile != 0 if tile > 0 else False
-        return LoopAttr(StringAttr(dim), IntAttr(extent), IntAttr(tile), StringAttr(parallel), IntAttr(int(pad)))
-
-    @property
-    def trips(self) -> int:
-        """Number of tiles: ``ceil(extent / tile)``."""
-        return -(-self.extent.data // self.tile.data)
-
-    def print_parameters(self, printer: Printer) -> None:
-        with printer.in_angle_brackets():
-            self.print_bare(printer)
-
-    def print_bare(self, printer: Printer) -> None:
-        """``n 4096 by 512 on pes``, as inside ``hls.tile``'s brackets."""
-        text = f"{self.dim.data} {self.extent.data} by {self.tile.data}"
-        if self.pad.data:
-            text += " pad"
-        if self.parallel.data:
-            text += f" on {self.parallel.data}"
-        printer.print_string(text)
-
-    @classmethod
-    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
-        with parser.in_angle_brackets():
-            return cls.parse_bare(parser).parameters
-
-    @classmethod
-    def parse_bare(cls, parser: AttrParser) -> LoopAttr:
-        dim = parser.parse_identifier(" (a loop dimension such as rows, n or k)")
-        extent = parser.parse_integer(allow_boolean=False, allow_negative=False)
-        parser.parse_keyword("by")
-        tile = parser.parse_integer(allow_boolean=False, allow_negative=False)
-        pad = parser.parse_optional_keyword("pad") is not None
-        parallel = ""
-        if parser.parse_optional_keyword("on") is not None:
-            parallel = parser.parse_keyword_in(PARALLEL, " (pes or lanes)")
-        return LoopAttr.get(dim, extent, tile, parallel, pad)
-
-    def verify(self) -> None:
-        dim, extent, tile = self.dim.data, self.extent.data, self.tile.data
-        if not _DIM.fullmatch(dim):
-            raise VerifyException(f"loop dimension '{dim}' is not a lower-case name")
-        if extent <= 0 or not 1 <= tile <= extent:
-            raise VerifyException(f"loop {dim}: tile {tile} must be between 1 and the extent {extent}")
-        if self.parallel.data not in ("", *PARALLEL):
-            raise VerifyException(f"loop {dim}: 'on {self.parallel.data}' is not one of {', '.join(PARALLEL)}")
-        if bool(extent % tile) != bool(self.pad.data):
-            if self.pad.data:
-                raise VerifyException(f"loop {dim}: tile {tile} divides {extent}; drop 'pad'")
-            raise VerifyException(
-                f"loop {dim}: tile {tile} does not divide {extent}; mark the remainder with 'pad'"
-            )
-
-
-def element_bits(element: Attribute) -> int:
-    """Bits of one element of a buffer: a low-bit code's width, an integer's, a float's."""
-    if isinstance(element, FloatFormatType | IntFormatType):
-        return element.format.bits
-    if isinstance(element, IntegerType):
-        return element.width.data
-    if isinstance(element, AnyFloat):
-        return element.bitwidth
-    raise VerifyException(f"a buffer element must be a low-bit code, an integer or a float, got {element}")
+from fpqc.dialects.hls.plan_attributes import (
+    MOVES,
+    PARALLEL,
+    BufferKind,
+    BufferKindAttr,
+    Direction,
+    DirectionAttr,
+    LoopAttr,
+    StageKind,
+    StageKindAttr,
+    Storage,
+    StorageAttr,
+    element_bits,
+)
 
 
 def _int(value: int) -> IntegerAttr:
@@ -851,7 +693,6 @@ class StreamOp(IRDLOperation):
 
 
 PLAN_OPS: tuple[type[Operation], ...] = (PlanOp, PeArrayOp, PortOp, TileOp, BufferOp, StageOp, StreamOp)
-PLAN_ATTRS: tuple[type[Attribute], ...] = (LoopAttr, StorageAttr, BufferKindAttr, DirectionAttr, StageKindAttr)
 
 
 def plan_of(kernel: KernelOp) -> PlanOp | None:
