@@ -35,6 +35,7 @@ order its results come out.  The rules an FPGA engineer would use:
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 import math
 from dataclasses import dataclass, field
 from enum import Enum
@@ -174,14 +175,15 @@ def tensor(shape_: tuple[int, ...], element: Attribute) -> TensorType:
     return TensorType(element, shape_)
 
 
-class Rule:
+class Rule(ABC):
     """The rule of one op kind; see the module docstring."""
 
     ops: tuple[type[Operation], ...] = ()
     stage_kind: StageKind = StageKind.ELEMENTWISE
 
+    @abstractmethod
     def reads(self, op: Operation) -> list[Read]:
-        raise NotImplementedError
+        """How the op reads each operand."""
 
     def rows(self, op: Operation) -> int:
         """Rows of the op: the leading dimensions of its activation operand."""
@@ -195,8 +197,9 @@ class Rule:
         """(suffix, kind) of each stage, in order; a suffix of ``""`` names the stage by the op."""
         return [("", self.stage_kind)]
 
+    @abstractmethod
     def loops(self, op: Operation, choices: Choices) -> list[LoopAttr]:
-        raise NotImplementedError
+        """The op's loop nest, outermost first."""
 
     def scratch(self, op: Operation, choices: Choices, label: str) -> list[Spec]:
         return []
