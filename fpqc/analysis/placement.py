@@ -25,7 +25,6 @@ from xdsl.dialects.builtin import IntegerAttr, ModuleOp, TensorType
 from xdsl.ir import Attribute, Operation
 
 from fpqc.dialects import fpq, hls
-from fpqc.dialects.fpq.types import FloatFormatType, IntFormatType
 
 HOST, DEVICE = "host", "device"
 
@@ -68,19 +67,10 @@ class Placement:
         return lines
 
 
-def _element_bits(element: Attribute) -> int:
-    if isinstance(element, FloatFormatType | IntFormatType):
-        return element.format.bits
-    width = getattr(element, "width", None)
-    if width is not None:
-        return width.data
-    return 32
-
-
 def _shape(t: Attribute, rows: tuple[int, int] | None) -> tuple[int, ...]:
     """``t``'s shape, with a row tensor's ``max_rows`` replaced by the launch's ``rows``."""
     shape = list(t.get_shape())
-    if rows is not None and len(shape) >= 3 and shape[1] == rows[0]:
+    if rows is not None and hls.is_row_shape(shape, rows[0]):
         shape[1] = rows[1]
     return tuple(shape)
 
@@ -88,7 +78,7 @@ def _shape(t: Attribute, rows: tuple[int, int] | None) -> tuple[int, ...]:
 def _bytes(t: Attribute, rows: tuple[int, int] | None) -> int:
     if not isinstance(t, TensorType):
         return 8
-    return math.prod(_shape(t, rows)) * _element_bits(t.get_element_type()) // 8
+    return math.prod(_shape(t, rows)) * hls.element_bits(t.get_element_type()) // 8
 
 
 def _macs(op: Operation, rows: tuple[int, int] | None, offset: int | None) -> int:
@@ -139,10 +129,7 @@ def placement(module: ModuleOp) -> Placement:
                 continue
             kernel = kernels[op.callee.string_value()]
             max_rows = kernel.max_rows.value.data if kernel.max_rows is not None else None
-            pairs = [*zip(kernel.function_type.inputs.data, op.arguments.types),
-                     *zip(kernel.function_type.outputs.data, op.res.types)]
-            launch = hls.launch_rows(pairs, max_rows)
-            rows = (max_rows, launch) if max_rows is not None else None
+            rows = (max_rows, hls.call_rows(kernel, op)) if max_rows is not None else None
             arguments = dict(zip(kernel.args, op.arguments))
             for inner in kernel.body.block.ops:
                 if isinstance(inner, hls.PlanOp | hls.ReturnOp):

@@ -142,11 +142,7 @@ class HostSchedule:
 def _launch_rows(call: hls.CallOp) -> int | None:
     kernel = SymbolTable.lookup_symbol(call, call.callee)
     assert isinstance(kernel, hls.KernelOp)
-    if kernel.max_rows is None:
-        return None
-    pairs = [*zip(kernel.function_type.inputs.data, call.arguments.types),
-             *zip(kernel.function_type.outputs.data, call.res.types)]
-    return hls.launch_rows(pairs, kernel.max_rows.value.data)
+    return hls.call_rows(kernel, call) if kernel.max_rows is not None else None
 
 
 def host_schedule(main: func.FuncOp) -> HostSchedule:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Operation, SSAValue
 
@@ -148,7 +149,7 @@ class KernelEmitter:
     # ----------------------------------------------------------------- ports
 
     def _is_row_tensor(self, shape: tuple[int, ...]) -> bool:
-        return self.max_rows is not None and len(shape) >= 3 and shape[1] == self.max_rows
+        return hls.is_row_shape(shape, self.max_rows)
 
     def _rows_expr(self, shape: tuple[int, ...]) -> str:
         """The flattened rows of a tensor in this launch (a C expression)."""
@@ -465,6 +466,4 @@ class KernelEmitter:
 
 def _float(value: float) -> str:
     """An fp32 literal that rounds to ``value``'s float32 (hex float)."""
-    import numpy as np
-
     return f"{float(np.float32(value)).hex()}f"

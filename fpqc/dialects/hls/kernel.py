@@ -274,23 +274,32 @@ def launch_rows(pairs: Sequence[tuple[Attribute, Attribute]], max_rows: int | No
     return rows.pop() if rows else (max_rows or 0)
 
 
+def call_rows(kernel: KernelOp, call: CallOp) -> int | None:
+    """The token rows ``call`` launches ``kernel`` with (:func:`launch_rows`), None when its types do not fit."""
+    expected = kernel.function_type
+    if len(expected.inputs.data) != len(call.arguments.types) or len(expected.outputs.data) != len(call.res.types):
+        return None
+    pairs = [*zip(expected.inputs.data, call.arguments.types), *zip(expected.outputs.data, call.res.types)]
+    return launch_rows(pairs, kernel.max_rows.value.data if kernel.max_rows is not None else None)
+
+
+def is_row_shape(shape: Sequence[int], max_rows: int | None) -> bool:
+    """Whether a tensor of this shape in a kernel with ``max_rows`` holds the launch's token rows:
+    ``[B, max_rows, ...]``."""
+    return max_rows is not None and len(shape) >= 3 and shape[1] == max_rows
+
+
 class _CallSymbolUser(SymbolUserOpInterface):
     def verify(self, op: Operation) -> None:
         assert isinstance(op, CallOp)
         kernel = SymbolTable.lookup_symbol(op, op.callee)
         if not isinstance(kernel, KernelOp):
             raise VerifyException(f"hls.call: '{op.callee}' is not an hls.kernel")
-        expected = kernel.function_type
-        pairs = [*zip(expected.inputs.data, op.arguments.types), *zip(expected.outputs.data, op.res.types)]
-        max_rows = kernel.max_rows.value.data if kernel.max_rows is not None else None
-        if (
-            len(expected.inputs.data) != len(op.arguments.types)
-            or len(expected.outputs.data) != len(op.res.types)
-            or launch_rows(pairs, max_rows) is None
-        ):
+        if call_rows(kernel, op) is None:
+            max_rows = kernel.max_rows.value.data if kernel.max_rows is not None else None
             rows = f" (with up to {max_rows} rows on axis 1)" if max_rows is not None else ""
             raise VerifyException(
-                f"hls.call: types do not match @{kernel.sym_name.data} : {expected}{rows}"
+                f"hls.call: types do not match @{kernel.sym_name.data} : {kernel.function_type}{rows}"
             )
 
 
