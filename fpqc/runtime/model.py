@@ -173,20 +173,22 @@ class VarModel:
         if vae is not None and not vae.is_file():
             raise FpqcError(f"{vae}: no such file")
         if path.is_dir():
-            module, store = load_build(path)
-            config, found = _build_sources(path)
-            quantized = True
-        elif path.is_file():
+            return cls.of_build(path, *load_build(path), vae)
+        if path.is_file():
             module, store = load_onnx(path)
             with store.activate():
                 run_pipeline(module, RAISE_PIPELINE, "raise")
                 run_pipeline(module, STEP_PIPELINE, "step")
             files = _onnx_var_files(path, module, vae)
-            config, found = _config(files.config, path), files.vae
-            quantized = False
-        else:
-            raise FpqcError(f"{path}: no such file or build directory")
-        return cls(module, store, config, var_inputs(module, config, path), vae or found, quantized, path)
+            config = _config(files.config, path)
+            return cls(module, store, config, var_inputs(module, config, path), vae or files.vae, False, path)
+        raise FpqcError(f"{path}: no such file or build directory")
+
+    @classmethod
+    def of_build(cls, build: Path, module: ModuleOp, store: WeightStore, vae: Path | None = None) -> "VarModel":
+        """The model of a build directory whose IR and weights are already loaded (:func:`load_build`)."""
+        config, found = _build_sources(build)
+        return cls(module, store, config, var_inputs(module, config, build), vae or found, True, build)
 
     def vqvae(self) -> HostVQVAE:
         """The host VQVAE of this model (see module docstring)."""
@@ -215,58 +217,46 @@ class VarModel:
         ``inputs [N, L-1, Cvae]``, in batches of the graph's static batch size.
 
         With ``cache`` the step program computes them (module docstring)."""
-        if cache is not None:
-            return self._cached_step_logits(step, labels, inputs, observers, cache)
         out = []
         for start in range(0, len(labels), self.batch):
             real = min(self.batch, len(labels) - start)
             rows = np.r_[np.arange(start, start + real), np.full(self.batch - real, start)]
             for observer in observers:
                 observer.begin_run(step, real)
-            feed = {
-                self.inputs.label: labels[rows].astype(np.int64),
-                self.inputs.tokens: inputs[rows].astype(np.float32),
-            }
-            result = run_module(self.module, feed, self.store, listeners=tuple(observers), launcher=self.launcher)
-            logits = next(iter(result.values()))
-            out.append(logits[:real, step.begin:step.end])
-        return np.concatenate(out, axis=0)
-
-
-    def _cached_step_logits(
-        self, step: ScaleStep, labels: np.ndarray, inputs: np.ndarray, observers: Sequence[RunObserver], cache: KvCache
-    ) -> np.ndarray:
-        function = step_functions(self.module)[step.index]
-        prologue = prologue_function(self.module)
-        first = self.config.first_l
-        out = []
-        for start in range(0, len(labels), self.batch):
-            real = min(self.batch, len(labels) - start)
-            rows = np.r_[np.arange(start, start + real), np.full(self.batch - real, start)]
-            for observer in observers:
-                observer.begin_run(step, real)
-            feed = {
-                self.inputs.label: labels[rows].astype(np.int64),
-                self.inputs.tokens: inputs[rows, step.begin - first:step.end - first].astype(np.float32),
-            }
-            if start not in cache.prologue:
-                cache.prologue[start] = run_function(
-                    self.module, PROLOGUE, _arguments(prologue, feed, (), ()), self.store, listeners=tuple(observers)
-                )
-            caches = cache.batches.get(start)
-            if caches is None:
-                caches = [
-                    np.zeros(t.get_shape(), np.float32)
-                    for t, attrs in zip(function.function_type.inputs.data, function.arg_attrs.data)
-                    if KV_CACHE_ATTR in attrs.data
-                ]
-            args = _arguments(function, feed, cache.prologue[start], caches)
-            logits, *cache.batches[start] = run_function(
-                self.module, function.sym_name.data, args, self.store, listeners=tuple(observers),
-                launcher=self.launcher,
-            )
+            feed = {self.inputs.label: labels[rows].astype(np.int64)}
+            if cache is None:
+                feed[self.inputs.tokens] = inputs[rows].astype(np.float32)
+                result = run_module(self.module, feed, self.store, listeners=tuple(observers), launcher=self.launcher)
+                logits = next(iter(result.values()))[:, step.begin:step.end]
+            else:
+                first = self.config.first_l
+                feed[self.inputs.tokens] = inputs[rows, step.begin - first:step.end - first].astype(np.float32)
+                logits = self._step_batch(step, feed, observers, cache, start)
             out.append(logits[:real])
         return np.concatenate(out, axis=0)
+
+    def _step_batch(
+        self, step: ScaleStep, feed: dict[str, np.ndarray], observers: Sequence[RunObserver], cache: KvCache, start: int
+    ) -> np.ndarray:
+        """``@step_k`` on one batch (the prologue first, once per batch); its caches stay in ``cache``."""
+        function = step_functions(self.module)[step.index]
+        if start not in cache.prologue:
+            prologue = prologue_function(self.module)
+            cache.prologue[start] = run_function(
+                self.module, PROLOGUE, _arguments(prologue, feed, (), ()), self.store, listeners=tuple(observers)
+            )
+        caches = cache.batches.get(start)
+        if caches is None:
+            caches = [
+                np.zeros(t.get_shape(), np.float32)
+                for t, attrs in zip(function.function_type.inputs.data, function.arg_attrs.data)
+                if KV_CACHE_ATTR in attrs.data
+            ]
+        logits, *cache.batches[start] = run_function(
+            self.module, function.sym_name.data, _arguments(function, feed, cache.prologue[start], caches),
+            self.store, listeners=tuple(observers), launcher=self.launcher,
+        )
+        return logits
 
 
 def _arguments(

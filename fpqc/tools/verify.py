@@ -193,9 +193,7 @@ def verify_build(build_dir: Path, samples: int, seed: int = 0) -> VerifyReport:
     start = time.perf_counter()
     build_dir = Path(build_dir)
     module, store = load_build(build_dir)
-    model = VarModel.load(build_dir) if step_functions(module) else None
-    if model is not None:
-        module, store = model.module, model.store
+    model = VarModel.of_build(build_dir, module, store) if step_functions(module) else None
     report = VerifyReport(samples)
     if not any(isinstance(op, hls.KernelOp) for op in module.ops):
         report.note = "the build launches no kernel: nothing to C-simulate (fpqc run executes it)"
