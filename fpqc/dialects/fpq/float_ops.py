@@ -39,6 +39,7 @@ from xdsl.utils.exceptions import VerifyException
 from fpqc.dialects.fpq.attributes import QuantAttr
 from fpqc.dialects.fpq.shapes import (
     drop_unit_axes,
+    expect_attention,
     expect_broadcast,
     expect_linear_output,
     expect_shape,
@@ -430,14 +431,11 @@ class AttentionOp(IRDLOperation):
 
     def verify_(self) -> None:
         op = self.name
-        qkv = self.qkv.type.get_shape()
         heads = self.num_heads.value.data
-        if len(qkv) != 3 or qkv[2] % 3 or heads <= 0 or (qkv[2] // 3) % heads:
-            raise VerifyException(
-                f"{op}: qkv must be [B, L, 3·C] with C divisible by num_heads = {heads}, got {list(qkv)}"
-            )
-        b, length, c = qkv[0], qkv[1], qkv[2] // 3
-        expect_shape(self.q_scale.type.get_shape(), (heads,), "q_scale", op)
+        b, length, c = expect_attention(
+            op, self.qkv.type.get_shape(), self.q_scale.type.get_shape(), heads, self.eps.value.data,
+            self.kv_quant, "L",
+        )
         if self.mask is not None:
             if self.block_causal is not None:
                 raise VerifyException(f"{op}: give either a mask operand or block_causal, not both")
@@ -450,8 +448,4 @@ class AttentionOp(IRDLOperation):
             raise VerifyException(
                 f"{op}: block_causal boundaries {list(bounds)} must rise strictly from 0 to L = {length}"
             )
-        if not self.eps.value.data > 0:
-            raise VerifyException(f"{op}: eps must be positive, got {self.eps.value.data}")
-        if self.kv_quant is not None:
-            self.kv_quant.check_divides((c // heads,), "a head of keys/values")
         expect_shape(self.result.type.get_shape(), (b, length, c), "result", op)

@@ -82,3 +82,28 @@ def expect_linear_output(
     if bias is not None:
         expect_shape(bias.type.get_shape(), (w[0],), "bias", op)
     expect_shape(result.type.get_shape(), (*x[:-1], w[0]), "result", op)
+
+
+def expect_attention(
+    op: str,
+    qkv: Sequence[int],
+    q_scale: Sequence[int],
+    heads: int,
+    eps: float,
+    kv_quant: QuantAttr | None,
+    rows: str,
+) -> tuple[int, int, int]:
+    """VAR attention's operands: ``qkv`` ``[B, rows, 3·C]`` with C divisible by ``heads``, ``q_scale``
+    ``[heads]``, a positive ``eps`` and a KV quantization that divides a head; returns ``(B, rows, C)``."""
+    if len(qkv) != 3 or qkv[2] % 3 or heads <= 0 or (qkv[2] // 3) % heads:
+        raise VerifyException(
+            f"{op}: qkv must be [B, {rows}, 3·C] with C divisible by num_heads = {heads}, got {list(qkv)}"
+        )
+    b, n, c = qkv[0], qkv[1], qkv[2] // 3
+    expect_shape(q_scale, (heads,), "q_scale", op)
+    if not eps > 0:
+        raise VerifyException(f"{op}: eps must be positive, got {eps}")
+    if kv_quant is not None:
+        kv_quant.check_divides((c // heads,), "a head of keys/values")
+    return b, n, c
+

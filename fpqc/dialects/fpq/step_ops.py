@@ -42,7 +42,7 @@ from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
 from fpqc.dialects.fpq.attributes import QuantAttr
-from fpqc.dialects.fpq.shapes import expect_shape, tensor_shape
+from fpqc.dialects.fpq.shapes import expect_attention, expect_shape, tensor_shape
 from fpqc.dialects.fpq.types import F32Tensor
 
 
@@ -106,14 +106,10 @@ class CachedAttentionOp(IRDLOperation):
 
     def verify_(self) -> None:
         op = self.name
-        qkv = self.qkv.type.get_shape()
-        heads = self.num_heads.value.data
-        if len(qkv) != 3 or qkv[2] % 3 or heads <= 0 or (qkv[2] // 3) % heads:
-            raise VerifyException(
-                f"{op}: qkv must be [B, n, 3·C] with C divisible by num_heads = {heads}, got {list(qkv)}"
-            )
-        b, n, c = qkv[0], qkv[1], qkv[2] // 3
-        expect_shape(self.q_scale.type.get_shape(), (heads,), "q_scale", op)
+        b, n, c = expect_attention(
+            op, self.qkv.type.get_shape(), self.q_scale.type.get_shape(), self.num_heads.value.data,
+            self.eps.value.data, self.kv_quant, "n",
+        )
         cache = self.k_cache.type.get_shape()
         if len(cache) != 3 or cache[0] != b or cache[2] != c:
             raise VerifyException(f"{op}: the key cache must be [B, L, C] = [{b}, L, {c}], got {list(cache)}")
@@ -123,10 +119,6 @@ class CachedAttentionOp(IRDLOperation):
             raise VerifyException(
                 f"{op}: rows [{offset}, {offset + n}) do not fit a cache of {cache[1]} rows"
             )
-        if not self.eps.value.data > 0:
-            raise VerifyException(f"{op}: eps must be positive, got {self.eps.value.data}")
-        if self.kv_quant is not None:
-            self.kv_quant.check_divides((c // heads,), "a head of keys/values")
         expect_shape(self.result.type.get_shape(), (b, n, c), "result", op)
         expect_shape(self.new_k_cache.type.get_shape(), cache, "the new key cache", op)
         expect_shape(self.new_v_cache.type.get_shape(), cache, "the new value cache", op)
