@@ -90,15 +90,24 @@ def attend(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None 
 
 
 def block_causal_attend(
-    q: np.ndarray, k: np.ndarray, v: np.ndarray, boundaries: Sequence[int]
+    q: np.ndarray,
+    k: np.ndarray,
+    v: np.ndarray,
+    boundaries: Sequence[int],
+    cached: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Teacher-forcing attention under VAR's block-causal mask, one :func:`attend` per scale.
 
-    The queries in ``[b_i, b_(i+1))`` attend to the keys ``[0, b_(i+1))``.
+    The queries in ``[b_i, b_(i+1))`` attend to the keys ``[0, b_(i+1))``: those
+    of their own scale from ``k``/``v``, those of earlier scales from ``cached``
+    (the keys and values as a KV cache holds them) when it is given.
     """
+    k_old, v_old = cached if cached is not None else (k, v)
     out = np.empty(q.shape, np.float32)
     for begin, end in zip(boundaries, boundaries[1:]):
-        out[..., begin:end, :] = attend(q[..., begin:end, :], k[..., :end, :], v[..., :end, :])
+        keys = np.concatenate([k_old[..., :begin, :], k[..., begin:end, :]], axis=-2)
+        values = np.concatenate([v_old[..., :begin, :], v[..., begin:end, :]], axis=-2)
+        out[..., begin:end, :] = attend(q[..., begin:end, :], keys, values)
     return out
 
 

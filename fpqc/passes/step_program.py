@@ -309,7 +309,7 @@ class _StepBuilder:
                 offset = arith.ConstantOp(IntegerAttr(self.begin, i64))
                 step = fpq.CachedAttentionOp(
                     qkv, values[op.q_scale], k_cache, v_cache, offset.result, op.num_heads.value.data,
-                    op.eps.value.data, op.kv_quant,
+                    op.eps.value.data, op.kv_quant, op.kv_scope,
                 )
                 block.add_op(offset)
                 block.add_op(step)

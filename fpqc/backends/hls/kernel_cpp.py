@@ -449,9 +449,10 @@ class KernelEmitter:
         if op.kv_quant is not None:
             fmt = op.kv_quant.format
             group = op.kv_quant.group_size_for(c3 // 3 // op.num_heads.value.data) or c3 // 3 // op.num_heads.value.data
+            every_key = op.scope() is fpq.KvScope.ALL
             kv = (
-                f"fpqc::kv_quant<{fmt.bits}, {group}>({self.tables.quantizer(fmt, op.kv_quant.rounding.data)}, "
-                f"{self.tables.decoder(fmt)})"
+                f"fpqc::kv_quant<{_template_args(fmt.bits, group, every_key)}>("
+                f"{self.tables.quantizer(fmt, op.kv_quant.rounding.data)}, {self.tables.decoder(fmt)})"
             )
         params = _template_args(batch, length, c3 // 3, op.num_heads.value.data, max_rows)
         return (

@@ -78,22 +78,30 @@ def _merge_heads(x: np.ndarray) -> np.ndarray:
 def attention_keys_values(
     op: fpq.AttentionOp | fpq.CachedAttentionOp, qkv: np.ndarray, q_scale: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Normalised, scaled queries and normalised (KV-quantized) keys and values, ``[B, H, L, D]`` each."""
+    """Normalised, scaled queries and normalised keys and values, ``[B, H, L, D]`` each, in fp32."""
     heads = op.num_heads.value.data
     eps = op.eps.value.data
     c = qkv.shape[-1] // 3
     qkv = qkv.astype(np.float32)
     q, k, v = (_heads(qkv[..., i * c:(i + 1) * c], heads) for i in range(3))
     q = l2_normalize_f32(q, eps) * q_scale.astype(np.float32).reshape(1, heads, 1, 1)
-    k = l2_normalize_f32(k, eps)
-    if op.kv_quant is not None:
-        k, v = _fake_quantize(k, op.kv_quant), _fake_quantize(v, op.kv_quant)
-    return q, k, v
+    return q, l2_normalize_f32(k, eps), v
+
+
+def _kv_quantized(op: fpq.AttentionOp | fpq.CachedAttentionOp, k: np.ndarray, v: np.ndarray):
+    """Keys and values as the op's low-bit KV cache holds them (unchanged without ``kv_quant``)."""
+    if op.kv_quant is None:
+        return k, v
+    return _fake_quantize(k, op.kv_quant), _fake_quantize(v, op.kv_quant)
 
 
 def _attention(op: fpq.AttentionOp, qkv: np.ndarray, q_scale: np.ndarray, mask: np.ndarray | None):
     q, k, v = attention_keys_values(op, qkv, q_scale)
     bounds = op.boundaries()
+    if op.scope() is fpq.KvScope.CACHED:
+        assert bounds is not None  # the verifier's
+        return _merge_heads(block_causal_attend(q, k, v, bounds, cached=_kv_quantized(op, k, v)))
+    k, v = _kv_quantized(op, k, v)
     if bounds is not None:
         out = block_causal_attend(q, k, v, bounds)
     else:
@@ -169,9 +177,14 @@ class FpqFunctions(InterpreterFunctions):
         if begin < 0 or end > k_cache.shape[1]:
             raise FpqcError(f"fpq.cached_attention: rows [{begin}, {end}) do not fit a cache of {k_cache.shape[1]} rows")
         heads = op.num_heads.value.data
+        stored_k, stored_v = _kv_quantized(op, k, v)
+        if op.scope() is not fpq.KvScope.CACHED:
+            k, v = stored_k, stored_v
+        keys = np.concatenate([_heads(np.asarray(k_cache, np.float32)[:, :begin], heads), k], axis=2)
+        values = np.concatenate([_heads(np.asarray(v_cache, np.float32)[:, :begin], heads), v], axis=2)
+        out = attend(q, keys, values)
         new_k, new_v = np.array(k_cache, np.float32), np.array(v_cache, np.float32)
-        new_k[:, begin:end], new_v[:, begin:end] = _merge_heads(k), _merge_heads(v)
-        out = attend(q, _heads(new_k[:, :end], heads), _heads(new_v[:, :end], heads))
+        new_k[:, begin:end], new_v[:, begin:end] = _merge_heads(stored_k), _merge_heads(stored_v)
         return _merge_heads(out), new_k, new_v
 
     @impl(fpq.QuantizeOp)

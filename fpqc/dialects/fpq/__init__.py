@@ -62,6 +62,7 @@ from fpqc.dialects.fpq.float_ops import (
     SiluOp,
     SplitOp,
 )
+from fpqc.dialects.fpq.kv_scope import KvScope
 from fpqc.dialects.fpq.fpqvar_ops import DualQLinearOp, DualQuantizeOp, HadamardOp
 from fpqc.dialects.fpq.quantized_ops import DequantizeOp, QLinearOp, QuantizeOp
 from fpqc.dialects.fpq.role import ROLE_ATTR, ROLES, role_of
@@ -116,6 +117,7 @@ __all__ = [
     "GranularityAttr",
     "HadamardOp",
     "IntFormatType",
+    "KvScope",
     "LayerNormOp",
     "LinearOp",
     "LowBitType",

@@ -13,6 +13,7 @@ from xdsl.dialects.builtin import (
     FloatAttr,
     IntegerAttr,
     IntegerType,
+    StringAttr,
     TensorType,
     i64,
 )
@@ -37,6 +38,7 @@ from xdsl.traits import ConstantLike, Pure
 from xdsl.utils.exceptions import VerifyException
 
 from fpqc.dialects.fpq.attributes import QuantAttr
+from fpqc.dialects.fpq.kv_scope import KvScope, check_kv_scope, kv_scope
 from fpqc.dialects.fpq.shapes import (
     drop_unit_axes,
     expect_attention,
@@ -372,9 +374,11 @@ class AttentionOp(IRDLOperation):
     4. ``o = p·v``, heads concatenated back to ``[B, L, C]``.
 
     With ``kv_quant`` (FPQVAR's low-bit KV cache) the normalised keys ``k̂`` and
-    the values ``v`` are quantized and dequantized with it before use, scaled
-    along the head dimension: ``#fpq.quant<e2m3, token>`` is one scale per
-    token and head.
+    the values ``v`` are quantized and dequantized with it, scaled along the
+    head dimension (``#fpq.quant<e2m3, token>`` is one scale per token and
+    head): those of earlier scales only (``kv_scope = "cached"``, the default:
+    what comes out of the cache), or all of them (``kv_scope = "all"``); see
+    :mod:`fpqc.dialects.fpq.kv_scope`.
 
     ``block_causal = array<i64: 0, b1, ..., L>`` is VAR's block-causal mask
     given by its scale boundaries (prefix sums of ``patch_nums²``): a query in
@@ -391,6 +395,7 @@ class AttentionOp(IRDLOperation):
     eps = prop_def(FloatAttr)
     block_causal = opt_prop_def(DenseArrayBase)
     kv_quant = opt_prop_def(QuantAttr)
+    kv_scope = opt_prop_def(StringAttr)
     result = result_def(F32Tensor)
 
     irdl_options = (ParsePropInAttrDict(),)
@@ -423,6 +428,10 @@ class AttentionOp(IRDLOperation):
             result_types=[TensorType(Float32Type(), (b, l, c3 // 3))],
         )
 
+    def scope(self) -> KvScope | None:
+        """Which keys and values ``kv_quant`` quantizes; None without it."""
+        return kv_scope(self.kv_quant, self.kv_scope)
+
     def boundaries(self) -> tuple[int, ...] | None:
         """The ``block_causal`` scale boundaries, or None."""
         if self.block_causal is None:
@@ -436,6 +445,7 @@ class AttentionOp(IRDLOperation):
             op, self.qkv.type.get_shape(), self.q_scale.type.get_shape(), heads, self.eps.value.data,
             self.kv_quant, "L",
         )
+        check_kv_scope(op, self.kv_quant, self.kv_scope, has_scales=self.block_causal is not None)
         if self.mask is not None:
             if self.block_causal is not None:
                 raise VerifyException(f"{op}: give either a mask operand or block_causal, not both")

@@ -17,7 +17,10 @@ control register), so one kernel serves every scale::
 
 The cache holds ``[B, L, C]`` like the ``k`` and ``v`` thirds of ``qkv``,
 heads side by side; the keys are stored normalised (and, with ``kv_quant``,
-both are stored quantized), so a cached key is never normalised again.  The
+both are stored quantized), so a cached key is never normalised again.  With
+``kv_scope = "cached"`` (the default) the new rows attend to their own keys
+and values in fp32 and to the cache's earlier rows as stored
+(:mod:`fpqc.dialects.fpq.kv_scope`).  The
 arithmetic is :func:`fpqc.numerics.attention.attend` on exactly the keys the
 block-causal mask of ``fpq.attention`` admits, so a generation step agrees bit
 for bit with the same rows of teacher forcing.
@@ -26,7 +29,7 @@ for bit with the same rows of teacher forcing.
 from __future__ import annotations
 
 from xdsl.dialects.arith import ConstantOp as ArithConstantOp
-from xdsl.dialects.builtin import Float32Type, FloatAttr, IntegerAttr, TensorType, i64
+from xdsl.dialects.builtin import Float32Type, FloatAttr, IntegerAttr, StringAttr, TensorType, i64
 from xdsl.ir import SSAValue
 from xdsl.irdl import (
     IRDLOperation,
@@ -42,6 +45,7 @@ from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
 from fpqc.dialects.fpq.attributes import QuantAttr
+from fpqc.dialects.fpq.kv_scope import KvScope, check_kv_scope, kv_scope
 from fpqc.dialects.fpq.shapes import expect_attention, expect_shape, tensor_shape
 from fpqc.dialects.fpq.types import F32Tensor
 
@@ -60,6 +64,7 @@ class CachedAttentionOp(IRDLOperation):
     num_heads = prop_def(IntegerAttr)
     eps = prop_def(FloatAttr)
     kv_quant = opt_prop_def(QuantAttr)
+    kv_scope = opt_prop_def(StringAttr)
     result = result_def(F32Tensor)
     new_k_cache = result_def(F32Tensor)
     new_v_cache = result_def(F32Tensor)
@@ -83,6 +88,7 @@ class CachedAttentionOp(IRDLOperation):
         num_heads: int,
         eps: float,
         kv_quant: QuantAttr | None = None,
+        kv_scope: StringAttr | None = None,
     ):
         b, n, c3 = tensor_shape(qkv, "qkv", self.name)
         properties = {
@@ -91,11 +97,17 @@ class CachedAttentionOp(IRDLOperation):
         }
         if kv_quant is not None:
             properties["kv_quant"] = kv_quant
+        if kv_scope is not None:
+            properties["kv_scope"] = kv_scope
         super().__init__(
             operands=[qkv, q_scale, k_cache, v_cache, offset],
             properties=properties,
             result_types=[TensorType(Float32Type(), (b, n, c3 // 3)), k_cache.type, v_cache.type],
         )
+
+    def scope(self) -> KvScope | None:
+        """Which keys and values ``kv_quant`` quantizes; None without it."""
+        return kv_scope(self.kv_quant, self.kv_scope)
 
     def constant_offset(self) -> int | None:
         """The offset when an ``arith.constant`` defines it (in a step function), else None (in a kernel)."""
@@ -110,6 +122,7 @@ class CachedAttentionOp(IRDLOperation):
             op, self.qkv.type.get_shape(), self.q_scale.type.get_shape(), self.num_heads.value.data,
             self.eps.value.data, self.kv_quant, "n",
         )
+        check_kv_scope(op, self.kv_quant, self.kv_scope, has_scales=True)
         cache = self.k_cache.type.get_shape()
         if len(cache) != 3 or cache[0] != b or cache[2] != c:
             raise VerifyException(f"{op}: the key cache must be [B, L, C] = [{b}, L, {c}], got {list(cache)}")

@@ -35,11 +35,15 @@ B, L, C, H, MAX_N = 2, 30, 64, 4, 16  # cached_attention<2, 30, 64, 4, 16>
 STEPS = ((0, 1), (1, 4), (5, 9), (14, 16))  # (offset, n) of four consecutive scales: L = 30
 EPS_ATTN = 1e-12  # VAR's l2-normalisation eps
 
-# kv_quant variants: (opcode suffix, #fpq.quant text, format, rounding, group along D)
+# kv_quant variants: (opcode suffix, kv_quant and kv_scope properties, format, rounding, group along D,
+# whether the current scale's keys are quantized too: kv_scope = "all")
 KV_VARIANTS = {
-    "none": (0, None, None, None, None),
-    "e2m3-token": (1, "#fpq.quant<e2m3, token>", "e2m3", "rne", D),
-    "e2m1-group8-ties-up": (2, '#fpq.quant<e2m1, group 8, rounding = "ties-up">', "e2m1", "ties-up", 8),
+    "none": (0, None, None, None, None, False),
+    "e2m3-token-cached": (1, "kv_quant = #fpq.quant<e2m3, token>", "e2m3", "rne", D, False),
+    "e2m1-group8-ties-up-all": (
+        2, 'kv_quant = #fpq.quant<e2m1, group 8, rounding = "ties-up">, kv_scope = "all"', "e2m1", "ties-up", 8,
+        True,
+    ),
 }
 
 # Every warning an error, but for the two HLS idioms g++ does not know: the
@@ -105,11 +109,11 @@ int main() {{
             else if (op == 11)
                 fpqc::cached_attention<{b}, {l}, {c}, {h}, {max_n}>(
                     x, v1, k_cache, v_cache, y, n, m, eps,
-                    fpqc::kv_quant<{kv1_bits}, {kv1_group}>({kv1_quantizer}, {kv1_decoder}));
+                    fpqc::kv_quant<{kv1_bits}, {kv1_group}, {kv1_all}>({kv1_quantizer}, {kv1_decoder}));
             else
                 fpqc::cached_attention<{b}, {l}, {c}, {h}, {max_n}>(
                     x, v1, k_cache, v_cache, y, n, m, eps,
-                    fpqc::kv_quant<{kv2_bits}, {kv2_group}>({kv2_quantizer}, {kv2_decoder}));
+                    fpqc::kv_quant<{kv2_bits}, {kv2_group}, {kv2_all}>({kv2_quantizer}, {kv2_decoder}));
             put_f32(y, {b} * n * {c});
             put_f32(k_cache, {b} * {l} * {c});
             put_f32(v_cache, {b} * {l} * {c});
@@ -124,12 +128,12 @@ int main() {{
 
 def _driver_source(tables: TableSet) -> str:
     kv = {}
-    for name, (index, _, fmt_name, rounding, group) in KV_VARIANTS.items():
+    for name, (index, _, fmt_name, rounding, group, every_key) in KV_VARIANTS.items():
         if fmt_name is None:
             continue
         fmt = Format.parse(fmt_name)
         kv.update({
-            f"kv{index}_bits": fmt.bits, f"kv{index}_group": group,
+            f"kv{index}_bits": fmt.bits, f"kv{index}_group": group, f"kv{index}_all": str(every_key).lower(),
             f"kv{index}_quantizer": tables.quantizer(fmt, rounding), f"kv{index}_decoder": tables.decoder(fmt),
         })
     return DRIVER.format(
@@ -288,7 +292,7 @@ def test_attend_head(driver):
 def _cached_attention_module(n: int, offset: int, kv_quant: str | None):
     qkv, qs, cache, out = (f"tensor<{B}x{n}x{3 * C}xf32>", f"tensor<{H}xf32>", f"tensor<{B}x{L}x{C}xf32>",
                            f"tensor<{B}x{n}x{C}xf32>")
-    quant = f", kv_quant = {kv_quant}" if kv_quant else ""
+    quant = f", {kv_quant}" if kv_quant else ""
     return parse(f"""
 func.func @main(%qkv: {qkv} {{onnx.name = "qkv"}}, %qs: {qs} {{onnx.name = "q_scale"}},
                 %k: {cache} {{onnx.name = "k"}}, %v: {cache} {{onnx.name = "v"}})

@@ -13,7 +13,7 @@
 //   l2_inv_norm       1 / max(|x|, eps) of one head row, as rsqrt_f32(max(sum x^2, eps*eps))
 //   l2_normalize      x * l2_inv_norm(x) for one head row
 //   attend_head       n query rows against m keys/values of one (sample, head)
-//   NoKvQuant / KvQuant / kv_quant   the optional KV-cache quantizer (kv_quant)
+//   NoKvQuant / KvQuant / kv_quant   the optional KV-cache quantizer (kv_quant, kv_scope)
 //   kv_cache_write    one sample's new keys (normalised) and values, KV-quantized
 //                     when asked, into the cache rows [offset, offset + n)
 //   cached_attend     one sample's n new queries (normalised, times q_scale[h])
@@ -303,25 +303,33 @@ attend_queries:
 
 // No KV quantization: the cache holds the normalised keys and the values as
 // they are.
-struct NoKvQuant {};
+struct NoKvQuant {
+    static const bool before_attending = false;
+    static const bool after_attending = false;
+};
 
 // KV quantization (fpq.cached_attention's kv_quant): each head row of D is
 // quantized in groups of G consecutive channels (G = D for `token` or
 // `channel`: one scale per token per head; G = N for `group N`) by
 // quantize_groups and decoded back by dequantize -- the interpreter's
 // dequantize(quantize(x)) with scales from x.  The quantizer's tables carry
-// the rounding mode.  Not covered: `tensor` granularity (one scale over all
-// samples, heads and new tokens) and `scale = "e8m0"` (quantize_groups
-// computes fp32 scales only).
-template <int BITS, int G>
+// the rounding mode.  kv_scope (fpqc/dialects/fpq/kv_scope.py) says when the
+// new rows are quantized: ALL = false ("cached", FPQVAR's KV6) after the new
+// rows have attended to their own keys and values in fp32, on their way into
+// the cache; ALL = true ("all") before they are attended to.  Not covered:
+// `tensor` granularity (one scale over all samples, heads and new tokens) and
+// `scale = "e8m0"` (quantize_groups computes fp32 scales only).
+template <int BITS, int G, bool ALL>
 struct KvQuant {
     const Quantizer* quantizer;
     const float* decode_table;
+    static const bool before_attending = ALL;
+    static const bool after_attending = !ALL;
 };
 
-template <int BITS, int G>
-KvQuant<BITS, G> kv_quant(const Quantizer& quantizer, const float* decode_table) {
-    KvQuant<BITS, G> q = {&quantizer, decode_table};
+template <int BITS, int G, bool ALL>
+KvQuant<BITS, G, ALL> kv_quant(const Quantizer& quantizer, const float* decode_table) {
+    KvQuant<BITS, G, ALL> q = {&quantizer, decode_table};
     return q;
 }
 
@@ -329,8 +337,8 @@ template <int D>
 void kv_fake_quantize(float*, const NoKvQuant&) {}
 
 // row = dequantize(quantize(row)) for one head row of D, in place.
-template <int D, int BITS, int G>
-void kv_fake_quantize(float* row, const KvQuant<BITS, G>& kvq) {
+template <int D, int BITS, int G, bool ALL>
+void kv_fake_quantize(float* row, const KvQuant<BITS, G, ALL>& kvq) {
     static_assert(G >= 1 && D % G == 0, "kv_quant: the group size must divide the head dim");
     ap_uint<BITS> codes[D];
     float scales[D / G];
@@ -340,8 +348,8 @@ void kv_fake_quantize(float* row, const KvQuant<BITS, G>& kvq) {
 
 // One sample's new keys and values into its cache: for each of the n new
 // tokens (n <= MAX_ROWS) and each head h, the key k = l2_normalize<D>(qkv's k
-// third, eps) and the value v (qkv's v third), both through kv_fake_quantize
-// (KVQ = NoKvQuant or KvQuant<BITS, G>), go to cache row offset + i.  qkv is
+// third, eps) and the value v (qkv's v third), through kv_fake_quantize when
+// KVQ quantizes before attending, go to cache row offset + i.  qkv is
 // the sample's [n, 3C], k_cache and v_cache the sample's [L, C] (L >= offset + n).
 template <int C, int H, int MAX_ROWS, class KVQ>
 void kv_cache_write(const float* qkv, float* k_cache, float* v_cache, int n, int offset, float eps,
@@ -364,8 +372,10 @@ kv_rows:
                 kr[d] = key[d] * inv;
                 vr[d] = value[d];
             }
-            kv_fake_quantize<D>(kr, kvq);
-            kv_fake_quantize<D>(vr, kvq);
+            if (KVQ::before_attending) {
+                kv_fake_quantize<D>(kr, kvq);
+                kv_fake_quantize<D>(vr, kvq);
+            }
             const int row = (offset + i) * C + h * D;
         kv_store:
             for (int d = 0; d < D; ++d) {
@@ -373,6 +383,24 @@ kv_rows:
                 k_cache[row + d] = kr[d];
                 v_cache[row + d] = vr[d];
             }
+        }
+    }
+}
+
+// The n new rows of one sample's caches, from row offset, through
+// kv_fake_quantize in place when KVQ quantizes after attending.
+template <int C, int H, int MAX_ROWS, class KVQ>
+void kv_cache_quantize_new_rows(float* k_cache, float* v_cache, int n, int offset, const KVQ& kvq) {
+    if (!KVQ::after_attending) return;
+    constexpr int D = C / H;
+kv_quantize_rows:
+    for (int i = 0; i < n; ++i) {
+#pragma HLS loop_tripcount min = 1 max = MAX_ROWS
+    kv_quantize_heads:
+        for (int h = 0; h < H; ++h) {
+            const int row = (offset + i) * C + h * D;
+            kv_fake_quantize<D>(k_cache + row, kvq);
+            kv_fake_quantize<D>(v_cache + row, kvq);
         }
     }
 }
@@ -411,7 +439,8 @@ cached_heads:
 // fpq.cached_attention for a batch of B samples and caches of L rows: each
 // sample's n new tokens (n <= MAX_ROWS, offset + n <= L) write their keys and
 // values into cache rows [offset, offset + n) (kv_cache_write), then its
-// queries attend to rows [0, offset + n) (cached_attend).  qkv is [B, n, 3C],
+// queries attend to rows [0, offset + n) (cached_attend), then the new rows
+// are quantized where KVQ says so (kv_cache_quantize_new_rows).  qkv is [B, n, 3C],
 // q_scale [H], the caches [B, L, C] (updated in place), out [B, n, C].
 template <int B, int L, int C, int H, int MAX_ROWS, class KVQ>
 void cached_attention(const float* qkv, const float* q_scale, float* k_cache, float* v_cache,
@@ -424,6 +453,7 @@ cached_samples:
         kv_cache_write<C, H, MAX_ROWS>(sample, k_rows, v_rows, n, offset, eps, kvq);
         cached_attend<C, H, MAX_ROWS, L>(sample, q_scale, k_rows, v_rows, out + b * n * C, n,
                                          offset, eps);
+        kv_cache_quantize_new_rows<C, H, MAX_ROWS>(k_rows, v_rows, n, offset, kvq);
     }
 }
 
