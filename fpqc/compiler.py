@@ -3,7 +3,7 @@
 A build directory holds::
 
     manifest.json        versions, target, platform, recipe, input checksum
-    report.json          figures of the build; report.txt says the same for people
+    report.json          figures of the build; report.txt and report.html say the same for people
     ir/0-onnx.mlir       the IR after each stage
     ir/1-raised.mlir
     ir/2-quantized.mlir
@@ -44,6 +44,8 @@ from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException, Verify
 
 from fpqc.analysis.placement import Placement, placement
 from fpqc.analysis.plan_fit import ModuleFit, module_fit
+from fpqc.analysis.pipeline_graph import pipeline_graphs
+from fpqc.backends.html.report_page import report_page
 from fpqc.context import make_context, parse_module_file, print_module
 from fpqc.errors import FpqcError
 from fpqc.files.build_directory import (
@@ -135,6 +137,7 @@ class CompileReport:
     class_dropout_removed: bool = False
     placement: Placement | None = None
     fit: ModuleFit | None = None
+    pipelines: dict[str, dict] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {
@@ -158,7 +161,9 @@ class CompileReport:
                 "fits": self.fit.fits(),
                 "kernels": {k.kernel: k.summary(self.fit.target) for k in self.fit.kernels},
                 "total": self.fit.total.summary(self.fit.target),
+                "used_of_available": self.fit.total.counts(self.fit.target),
             },
+            "pipeline": self.pipelines,
         }
 
     def summary(self) -> str:
@@ -215,23 +220,26 @@ def compile_model(
     calib: Path | None = None,
     vae: Path | None = None,
     allow_partial_raise: bool = False,
+    evaluation: Path | None = None,
 ) -> CompileReport:
     """Compile ``model`` into the build directory ``output`` (see module docstring).
 
     ``vae`` is the VQVAE the build carries for generation (``vae.npz`` or a released
-    ``.pth``); ``allow_partial_raise`` compiles a VAR whose blocks are not all recognised.
+    ``.pth``); ``allow_partial_raise`` compiles a VAR whose blocks are not all recognised;
+    ``evaluation`` is an ``eval.json`` of ``fpqc eval`` whose per-layer errors ``report.html`` plots.
     """
     from fpqc.targets import load_target
 
     target_desc = load_target(target)
     recipe = recipe_for(format_name, recipe_name, calib)
     quantize_pipeline = recipe.pipeline(calib)
-    inputs = {"model": model, "calibration file": calib, "VQVAE": vae}
+    inputs = {"model": model, "calibration file": calib, "VQVAE": vae, "eval.json of fpqc eval": evaluation}
     for what, path in inputs.items():
         if path is not None and not path.is_file():
             raise FpqcError(f"{path}: {'is a directory, not a file' if path.is_dir() else 'no such file'} (the {what})")
     check_output(output)
     check_not_inside(output, inputs)
+    evaluated = None if evaluation is None else load_evaluation(evaluation)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -252,7 +260,7 @@ def compile_model(
         staging = new_staging(output)
         try:
             report = _write_build(staging, model, module, store, stages, target_desc, recipe, calib, vae,
-                                  allow_partial_raise)
+                                  allow_partial_raise, evaluated)
             put_in_place(staging, output)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -271,6 +279,7 @@ def _write_build(
     calib: Path | None,
     vae: Path | None,
     allow_partial_raise: bool,
+    evaluated: list[dict] | None,
 ) -> CompileReport:
     """Run the stages on ``module`` and write every file of the build into ``staging``."""
     from fpqc.backends.hls.build import emit_build
@@ -304,11 +313,15 @@ def _write_build(
     if emitted.kernels:
         report.placement = placement(module)
         report.fit = module_fit(module, target_desc)
+        report.pipelines = pipeline_graphs(module)
     report.packed_weight_bytes = emitted.weight_bytes
     if var_files is not None:
         var_files.write(staging)
     (staging / "report.json").write_text(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
     (staging / "report.txt").write_text(report.summary() + "\n")
+    (staging / "report.html").write_text(
+        report_page(report.to_json(), evaluated)
+    )
     write_manifest(staging, {
         "fpqc": _package_version("fpqc"),
         "xdsl": _package_version("xdsl"),
@@ -325,6 +338,18 @@ def _write_build(
         "calibration": None if calib is None else {"file": calib.name, "sha256": _file_sha256(calib)},
     })
     return report
+
+
+def load_evaluation(path: Path) -> list[dict]:
+    """The recipes of an ``eval.json`` written by ``fpqc eval``; one clear error for anything else."""
+    try:
+        rows = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise FpqcError(f"{path}: not an eval.json of fpqc eval ({e})") from None
+    keys = {"recipe", "kl", "mean_sqnr_db", "layer_sqnr_db"}
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and keys <= r.keys() for r in rows):
+        raise FpqcError(f"{path}: not an eval.json of fpqc eval (a list of recipes with {', '.join(sorted(keys))})")
+    return rows
 
 
 def _check_finite_weights(model: Path, module: ModuleOp) -> None:

@@ -161,18 +161,18 @@ class Usage:
         self.registers += other.registers
         self.pe_luts += other.pe_luts
 
+    def counts(self, target: Target) -> dict[str, tuple[int, int]]:
+        """Each resource's ``(used, available)`` count on ``target``."""
+        return {
+            "BRAM36": (self.brams, target.brams),
+            "URAM": (self.urams, target.urams),
+            "LUTs": (self.luts, target.luts),
+            "FFs": (self.registers, target.ffs),
+        }
+
     def overflows(self, target: Target) -> list[str]:
         """``"N BRAM36 of M"`` for each resource over the target's count; empty when it fits."""
-        out = []
-        for used, have, unit in (
-            (self.brams, target.brams, "BRAM36"),
-            (self.urams, target.urams, "URAM"),
-            (self.luts, target.luts, "LUTs"),
-            (self.registers, target.ffs, "FFs"),
-        ):
-            if used > have:
-                out.append(f"{used} {unit} of {have}")
-        return out
+        return [f"{used} {unit} of {have}" for unit, (used, have) in self.counts(target).items() if used > have]
 
     def fits(self, target: Target) -> bool:
         return not self.overflows(target)

@@ -1,0 +1,74 @@
+"""Charts of the build report as inline SVG (matplotlib, no JavaScript).
+
+Every function takes plain numbers and returns an ``<svg>`` element as text,
+ready to paste into the page; the figure is closed before returning.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+
+plt.rcParams["svg.hashsalt"] = "fpqc"  # the same report gives the same bytes
+plt.rcParams["svg.fonttype"] = "none"
+
+
+def _svg(fig) -> str:
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]
+
+
+def utilization_bars(names: Sequence[str], used: Sequence[float], available: Sequence[float], title: str) -> str:
+    """Horizontal bars: each resource's use as a share of the device, with the counts written beside."""
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(names) + 1.0))
+    shares = [100.0 * u / a if a else 0.0 for u, a in zip(used, available)]
+    colors = ["#c0392b" if s > 100 else "#2e86c1" for s in shares]
+    ax.barh(list(names), shares, color=colors)
+    ax.axvline(100, color="#444", linewidth=1, linestyle="--")
+    for y, (share, u, a) in enumerate(zip(shares, used, available)):
+        ax.text(min(share, 100) + 1, y, f"{share:.1f}%  ({u:,.0f} / {a:,.0f})", va="center", fontsize=8)
+    ax.set_xlim(0, max(130, max(shares, default=0) * 1.1))
+    ax.invert_yaxis()
+    ax.set_xlabel("% of the device")
+    ax.set_title(title)
+    return _svg(fig)
+
+
+def share_bars(categories: Sequence[str], shares: dict[str, Sequence[float]], title: str) -> str:
+    """Stacked horizontal bars of shares (0..1) per category, one colour per key of ``shares``."""
+    fig, ax = plt.subplots(figsize=(7, 0.5 * len(categories) + 1.2))
+    left = [0.0] * len(categories)
+    for label, values in shares.items():
+        ax.barh(list(categories), [100 * v for v in values], left=left, label=label)
+        left = [lft + 100 * v for lft, v in zip(left, values)]
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("%")
+    ax.invert_yaxis()
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(title)
+    return _svg(fig)
+
+
+def layer_lines(labels: Sequence[str], series: dict[str, Sequence[float]], ylabel: str, title: str) -> str:
+    """One line per series over the layers (x: layer labels in program order)."""
+    fig, ax = plt.subplots(figsize=(max(7.0, 0.18 * len(labels)), 3.6))
+    for name, values in series.items():
+        ax.plot(range(len(values)), values, marker="o", markersize=3, label=name)
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, rotation=90, fontsize=6)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _svg(fig)
+
+
+__all__ = ["layer_lines", "share_bars", "utilization_bars"]
