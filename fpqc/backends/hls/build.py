@@ -10,7 +10,7 @@
     kernels/fpqc_fpqvar.h      FPQVAR's numerics in C++: FWHT/GHT, dual format (copied)
     kernels/fpqc_block.h       the rest of a block: layernorm, modulate, residual, cached attention (copied)
     kernels/fpqc_tiled.h       the streaming templates: runtime rows, weight-tiled linear layers (copied)
-    weights.bin                every fpq.constant of @main, 64-byte aligned, little-endian
+    weights.bin                every constant of the schedules, 64-byte aligned, little-endian
     weights.json               its manifest: name, offset, bytes, dtype, shape, packing
     host_schedule.json         buffers and the ordered steps (kernel launches, host ops)
     csim/csim_main.cpp         C simulation of the schedule (only when every step is a kernel)
@@ -35,7 +35,7 @@ from fpqc.backends.hls.vitis import vitis_files
 from fpqc.backends.hls.weight_blob import pack_weights
 from fpqc.backends.model_signature import main_function
 from fpqc.passes.step_program import prologue_function, step_functions
-from fpqc.dialects import hls
+from fpqc.dialects import hls, onnx
 from fpqc.targets import Target
 from fpqc.weights import WeightStore
 
@@ -67,12 +67,15 @@ def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Ta
     emitters = {name: KernelEmitter(kernel, tables) for name, kernel in kernels.items()}
     sources = {name: emitter.emit() for name, emitter in emitters.items()}
 
-    with store.activate():
-        blob, manifest = pack_weights(schedule)
-    offsets = {e["name"]: e["offset"] for e in manifest["entries"]}
     prologue = prologue_function(module)
     steps = [(f.sym_name.data, host_schedule(f)) for f in ([prologue] if prologue else []) + step_functions(module)]
-    for buffer, _ in [*schedule.constants, *(c for _, step in steps for c in step.constants)]:
+    constants = [*schedule.constants, *(c for _, step in steps for c in step.constants)]
+    # @main's fpq.constants first, in program order: the host's constants only add entries after them.
+    constants.sort(key=lambda constant: isinstance(constant[1], onnx.ConstantOp))
+    with store.activate():
+        blob, manifest = pack_weights(constants)
+    offsets = {e["name"]: e["offset"] for e in manifest["entries"]}
+    for buffer, _ in constants:
         buffer.offset = offsets.get(buffer.weight)
     files: dict[str, str | bytes] = {}
     for name, source in sources.items():

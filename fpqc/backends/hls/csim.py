@@ -63,7 +63,7 @@ def load_schedule(build_dir: Path) -> dict:
 
 
 def kernel_names(schedule: dict) -> list[str]:
-    """The kernel functions of a build (host_schedule.json format 2, or the older list of names)."""
+    """The kernel functions of a build (host_schedule.json format 2 and later, or the older list of names)."""
     return [k if isinstance(k, str) else k["name"] for k in schedule["kernels"]]
 
 
