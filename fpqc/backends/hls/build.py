@@ -14,6 +14,7 @@
     weights.json               its manifest: name, offset, bytes, dtype, shape, packing
     host_schedule.json         buffers and the ordered steps (kernel launches, host ops)
     csim/csim_main.cpp         C simulation of the schedule (only when every step is a kernel)
+    host/                      a VAR's C++ host program (backends/hls/host_program.py)
     vitis/                     v++ configuration, build.sh and Makefile
 
 Output is deterministic: the same module and weights give byte-identical files.
@@ -23,11 +24,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 from xdsl.dialects.builtin import ModuleOp
 
 from fpqc.backends.hls.csim_sources import csim_main
+from fpqc.backends.hls.host_program import host_program_files
 from fpqc.backends.hls.host_schedule import MAIN_DRIVER, SCHEDULE_FILE, host_schedule
 from fpqc.backends.hls.kernel_cpp import KernelEmitter
 from fpqc.backends.hls.tables import TableSet
@@ -88,6 +91,8 @@ def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Ta
     files[SCHEDULE_FILE] = _json(schedule.to_json([emitter.describe() for emitter in emitters.values()], steps))
     if schedule.csim_refusal() is None:
         files[MAIN_DRIVER] = csim_main(schedule, emitters, manifest)
+    if step_functions(module) and emitters:  # a VAR's step program: the C++ host program runs its generations
+        files.update(host_program_files(emitters, target, files[SCHEDULE_FILE], version("fpqc")))
     for name, text in vitis_files(list(kernels), target).items():
         files[f"vitis/{name}"] = text
 
