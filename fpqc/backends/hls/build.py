@@ -15,7 +15,7 @@
     host_schedule.json         buffers and the ordered steps (kernel launches, host ops)
     csim/csim_main.cpp         C simulation of the schedule (only when every step is a kernel)
     host/                      a VAR's C++ host program (backends/hls/host_program.py)
-    vitis/                     v++ configuration, build.sh and Makefile
+    vitis/                     the Vitis system: v++ configs, Makefile (sw_emu, hw_emu, hw), checks
 
 Output is deterministic: the same module and weights give byte-identical files.
 """
@@ -34,7 +34,7 @@ from fpqc.backends.hls.host_program import host_program_files
 from fpqc.backends.hls.host_schedule import MAIN_DRIVER, SCHEDULE_FILE, host_schedule
 from fpqc.backends.hls.kernel_cpp import KernelEmitter
 from fpqc.backends.hls.tables import TableSet
-from fpqc.backends.hls.vitis import vitis_files
+from fpqc.backends.hls.vitis import EXECUTABLES, vitis_files
 from fpqc.backends.hls.weight_blob import pack_weights
 from fpqc.backends.model_signature import main_function
 from fpqc.passes.step_program import prologue_function, step_functions
@@ -88,12 +88,13 @@ def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Ta
         files[f"kernels/{header}"] = (INCLUDE_DIR / header).read_text()
     files["weights.bin"] = blob
     files["weights.json"] = _json(manifest)
-    files[SCHEDULE_FILE] = _json(schedule.to_json([emitter.describe() for emitter in emitters.values()], steps))
+    schedule_json = schedule.to_json([emitter.describe() for emitter in emitters.values()], steps)
+    files[SCHEDULE_FILE] = _json(schedule_json)
     if schedule.csim_refusal() is None:
         files[MAIN_DRIVER] = csim_main(schedule, emitters, manifest)
     if step_functions(module) and emitters:  # a VAR's step program: the C++ host program runs its generations
         files.update(host_program_files(emitters, target, files[SCHEDULE_FILE], version("fpqc")))
-    for name, text in vitis_files(list(kernels), target).items():
+    for name, text in vitis_files(schedule_json, target).items():
         files[f"vitis/{name}"] = text
 
     for rel, content in files.items():
@@ -103,5 +104,6 @@ def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Ta
             path.write_bytes(content)
         else:
             path.write_text(content)
-    (build_dir / "vitis" / "build.sh").chmod(0o755)
+    for script in EXECUTABLES:
+        (build_dir / "vitis" / script).chmod(0o755)
     return EmitResult(list(kernels), len(blob), sorted(files))
