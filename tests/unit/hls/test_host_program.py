@@ -44,7 +44,7 @@ def test_the_cpp_host_generates_the_python_runtimes_images(build, tmp_path):
     sampling = ["--classes", "2,7,9", "--seed", "5", "--cfg", "2.0", "--top-k", "40", "--top-p", "0.95"]
     _fpqc("generate", str(build), "--device", "csim", *sampling, "-o", str(tmp_path / "python.npz"))
     summary = _fpqc("generate", str(build), "--device", "csim", "--host", "cpp", *sampling, "-o", str(tmp_path / "cpp"))
-    assert "generated 3 images with 30 kernel launches" in summary  # 6 scales x (4 blocks + the head's kernel)
+    assert "generated 3 images with 30 kernel launches in" in summary  # 6 scales x (4 blocks + the head's kernel)
     python, cpp = np.load(tmp_path / "python.npz"), np.load(tmp_path / "cpp.npz")
     assert sorted(cpp.files) == sorted(python.files) == ["images", "labels", *(f"tokens.scale{k}" for k in range(6))]
     for name in python.files:
@@ -148,3 +148,25 @@ def test_the_host_library_serves_the_vqvae_and_refuses_a_wrong_request(build):
     assert status == 0 and size == 4 * 4 * 8  # scale 1's input: 2 x 2 tokens of 8 channels, for 1 image
     status, size = struct.unpack("<IQ", reply[12 + size:24 + size])
     assert status == 1 and b"scale 3 with 16 tokens per image does not follow the 1 scales" in reply[24 + size:]
+
+
+def test_the_host_makefile_builds_on_the_c_simulation_or_for_xrt(build):
+    csim = subprocess.run(["make", "-n", "-C", str(build / "host"), "csim", "AP_TYPES=/ap"], capture_output=True,
+                          text=True)
+    assert csim.returncode == 0, csim.stderr
+    assert "-std=gnu++14 -ffp-contract=off -fno-fast-math -Wall -Wextra" in csim.stdout
+    assert "-isystem /ap" in csim.stdout and "csim_kernels.cpp ../kernels/kernel_0.cpp ../kernels/kernel_1.cpp" in csim.stdout
+    assert "xrt_device.cpp" not in csim.stdout
+    xrt = subprocess.run(["make", "-n", "-C", str(build / "host"), "xrt", "SYSROOT=/sysroot",
+                          "CXX=aarch64-linux-gnu-g++"], capture_output=True, text=True)
+    assert xrt.returncode == 0, xrt.stderr
+    assert "aarch64-linux-gnu-g++ -O2 -std=gnu++14" in xrt.stdout
+    assert "--sysroot=/sysroot -isystem /sysroot/usr/include/xrt" in xrt.stdout
+    assert "xrt_device.cpp -o fpqc_host_xrt -lxrt_coreutil" in xrt.stdout and "csim_device.cpp" not in xrt.stdout
+
+
+def test_generate_with_the_cpp_host_needs_the_c_simulation(build):
+    result = subprocess.run([FPQC, "generate", str(build), "--host", "cpp", "--classes", "1"], capture_output=True,
+                            text=True)
+    assert result.returncode == 1
+    assert "error: --host cpp runs a build directory's C++ host program on the C simulation" in result.stderr

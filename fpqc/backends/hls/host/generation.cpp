@@ -74,7 +74,7 @@ std::vector<ValuePtr> chunk_arguments(const FunctionSpec& function, const std::v
 
 }  // namespace
 
-long long generate(const GenerationOptions& options) {
+GenerationSummary generate(const GenerationOptions& options) {
   const std::string& build = options.build;
   const Json manifest = read_json_file(build + "/manifest.json");
   const std::string schedule_text = read_text_file(build + "/host_schedule.json");
@@ -107,8 +107,7 @@ long long generate(const GenerationOptions& options) {
   std::map<std::size_t, std::vector<ValuePtr>> prologue;                // per chunk
   std::map<std::size_t, std::map<std::string, ValuePtr>> caches;        // per chunk
   std::vector<float> tokens_in;  // the current scale's input, [N, pn², Cvae]
-  std::vector<long long> all_tokens;
-  long long launches = 0;
+  GenerationSummary summary;
   const std::size_t scales = schedule.scales.size();
   for (std::size_t k = 0; k < scales; ++k) {
     const FunctionSpec& step = schedule.scales[k];
@@ -133,7 +132,7 @@ long long generate(const GenerationOptions& options) {
           logits.insert(logits.end(), out.f32.begin(), out.f32.begin() + static_cast<std::ptrdiff_t>(real * per_row));
         }
       }
-      for (const StepSpec& s : step.steps) launches += s.kernel ? 1 : 0;
+      for (const StepSpec& s : step.steps) summary.launches += s.kernel ? 1 : 0;
     }
     if (shape.size() != 3) throw HostError("@" + step.name + " returns no logits [B, n, V]; recompile the model");
     const std::size_t half = logits.size() / 2;
@@ -144,7 +143,8 @@ long long generate(const GenerationOptions& options) {
     tokens_in = library.advance(static_cast<int>(k), static_cast<int>(images), tokens);
   }
   library.finish(options.labels, options.output);
-  return launches;
+  summary.library_seconds = library.seconds();
+  return summary;
 }
 
 }  // namespace fpqc_host

@@ -29,8 +29,12 @@ struct GenerationOptions {
   std::vector<std::string> host_library;    // the command serving host_library.h's protocol
 };
 
-// Generate; returns the number of kernel launches.
-long long generate(const GenerationOptions& options);
+struct GenerationSummary {
+  long long launches = 0;          // kernel launches
+  double library_seconds = 0.0;    // spent waiting for the host library
+};
+
+GenerationSummary generate(const GenerationOptions& options);
 
 }  // namespace fpqc_host
 

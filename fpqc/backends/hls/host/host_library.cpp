@@ -2,6 +2,7 @@
 #include "host_library.h"
 
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstdlib>
@@ -73,6 +74,7 @@ HostLibrary::HostLibrary(const std::vector<std::string>& command) {
     pid_ = -1;
     throw HostError("cannot start the host library `" + command_text_ + "`: " + std::strerror(spawned));
   }
+  const auto start = std::chrono::steady_clock::now();
   char magic[4];
   read_bytes(magic, 4);
   std::uint32_t version = 0, scales = 0, cvae = 0;
@@ -87,6 +89,7 @@ HostLibrary::HostLibrary(const std::vector<std::string>& command) {
     patch_nums_.push_back(pn);
   }
   cvae_ = static_cast<int>(cvae);
+  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 HostLibrary::~HostLibrary() {
@@ -139,12 +142,14 @@ void HostLibrary::read_bytes(void* data, std::size_t bytes) {
 }
 
 std::vector<unsigned char> HostLibrary::reply() {
+  const auto start = std::chrono::steady_clock::now();
   std::uint32_t status = 0;
   std::uint64_t bytes = 0;
   read_bytes(&status, 4);
   read_bytes(&bytes, 8);
   std::vector<unsigned char> payload(static_cast<std::size_t>(bytes));
   if (bytes > 0) read_bytes(payload.data(), payload.size());
+  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (status != 0) throw HostError("host library: " + std::string(payload.begin(), payload.end()));
   return payload;
 }

@@ -30,6 +30,8 @@ class HostLibrary {
 
   const std::vector<long long>& patch_nums() const { return patch_nums_; }
   int cvae() const { return cvae_; }
+  // Seconds spent waiting for the library: its start-up (Python importing PyTorch) and its replies.
+  double seconds() const { return seconds_; }
 
   // Add scale `scale`'s tokens ([rows, T]) into f_hat; the next scale's input [rows, pn², Cvae] (empty after the last).
   std::vector<float> advance(int scale, int rows, const std::vector<long long>& tokens);
@@ -49,6 +51,7 @@ class HostLibrary {
   int from_library_ = -1;
   std::vector<long long> patch_nums_;
   int cvae_ = 0;
+  double seconds_ = 0.0;
 };
 
 }  // namespace fpqc_host
