@@ -224,6 +224,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
     runtime = VarRuntime.load(Path(args.model), _optional_path(args.vae))
     labels = np.repeat(runtime.check_labels(_parse_classes(args.classes)), args.samples)
+    if args.host == "cpp":
+        return _generate_with_cpp_host(args, labels)
     runtime.model.launcher = device_launcher(args.device, Path(args.model))
     start = time.perf_counter()
     out = runtime.generate(labels, args.seed, cfg=args.cfg, top_k=args.top_k, top_p=args.top_p)
@@ -240,6 +242,23 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     print(f"generated {len(labels)} images {list(out.images.shape[1:])} with the {kind} in {seconds:.2f} s "
           f"({seconds / len(labels):.2f} s per image)")
     print(f"wrote {path} and {grid}")
+    return 0
+
+
+def _generate_with_cpp_host(args: argparse.Namespace, labels: np.ndarray) -> int:
+    """``fpqc generate BUILD --host cpp``: the build's C++ host program on the C simulation."""
+    from fpqc.runtime.cpp_host import generate_with_cpp_host
+
+    build = Path(args.model)
+    if not build.is_dir() or args.device != "csim":
+        raise FpqcError("--host cpp runs a build directory's C++ host program on the C simulation: "
+                        "give a build and --device csim")
+    if args.vae is not None:
+        raise FpqcError("--host cpp decodes with the build's own vae.npz; leave out --vae")
+    path = Path(args.output).with_suffix(".npz")
+    summary = generate_with_cpp_host(build, labels.tolist(), path, args.seed, args.cfg, args.top_k, args.top_p)
+    print(f"{summary} (the C++ host program, kernels in the C simulation)")
+    print(f"wrote {path} and {path.with_suffix('.png')}")
     return 0
 
 
@@ -352,6 +371,9 @@ def _build_parser() -> argparse.ArgumentParser:
     sampling_options(generate_p, 0, 0.0)
     generate_p.add_argument("--device", choices=("interp", "csim"), default="interp",
                             help="run a build's kernels in the interpreter or in the C simulation of its C++")
+    generate_p.add_argument("--host", choices=("python", "cpp"), default="python",
+                            help="run the host side in fpqc's runtime or in the build's C++ host program "
+                                 "(--device csim; the VQVAE stays in Python)")
     generate_p.add_argument("-o", "--output", default="samples.npz", help=".npz of images and tokens (+ .png grid)")
     generate_p.set_defaults(handler=_cmd_generate)
 

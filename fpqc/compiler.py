@@ -333,6 +333,7 @@ def _write_build(
         "target": target_desc.name,
         "platform": target_desc.platform,
         "part": target_desc.part,
+        "kernels": list(emitted.kernels),
         "recipe": recipe.name,
         "pipeline": pipeline,
         "calibration": None if calib is None else {"file": calib.name, "sha256": _file_sha256(calib)},

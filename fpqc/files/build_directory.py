@@ -46,8 +46,11 @@ from fpqc.files.scratch import pid_alive
 
 MANIFEST = "manifest.json"
 INVENTORY_KEY = "files"
-DERIVED = re.compile(r"csim/obj/[\w.-]+\.o|csim/csim(_kernels)?(_dump)?|csim/libkernels(_dump)?\.so")
-"""Files fpqc's own tools add to a build later (``fpqc verify``'s C-simulation objects and executables)."""
+DERIVED = re.compile(
+    r"csim/obj/[\w.-]+\.o|csim/csim(_kernels)?(_dump)?|csim/libkernels(_dump)?\.so|csim/fpqc_host|host/fpqc_host_(csim|xrt)"
+)
+"""Files fpqc's own tools add to a build later (``fpqc verify``'s C-simulation objects and executables,
+the C++ host programs that ``fpqc generate --host cpp`` and ``make -C host`` build)."""
 _STAGING, _OLD = "fpqc-staging", "fpqc-old"
 
 

@@ -8,6 +8,7 @@ One concept per module, each docstring the contract for its part:
 ``products``        exact products, exact group sums, the group-combination order
 ``transcendental``  float32 exp, tanh, sigmoid, silu, gelu (tanh), rsqrt without libm
 ``block``           a block's fp32 layernorm, AdaLN modulation and gated residual, in a fixed order
+``float_linear``    the float-level linear layer: exact float64 products summed left to right
 ``c_arrays``        the same tables as C++ source for the HLS backend
 ``errors``          NumericsError, the one exception these modules raise
 
@@ -28,6 +29,7 @@ from fpqc.numerics.dual_format import (
 )
 from fpqc.numerics.c_arrays import emit_decode_table, emit_product_table, emit_quantizer_tables
 from fpqc.numerics.errors import NumericsError
+from fpqc.numerics.float_linear import linear_f32
 from fpqc.numerics.formats import Format
 from fpqc.numerics.hadamard import (
     emit_ght_signs,
@@ -90,6 +92,7 @@ __all__ = [
     "ght_matrix",
     "group_partial_sums",
     "hadamard_matrix",
+    "linear_f32",
     "layernorm_f32",
     "modulate_f32",
     "product_table",

@@ -112,7 +112,7 @@ def _recorded_model(build: Path) -> Path | None:
     return Path(recorded) if recorded and Path(recorded).is_file() else None
 
 
-def _build_sources(build: Path) -> tuple[VARConfig, Path | None]:
+def build_sources(build: Path) -> tuple[VARConfig, Path | None]:
     """(configuration, VQVAE file if any) of a build directory."""
     source = _recorded_model(build)
     if (build / CONFIG_FILE).is_file():
@@ -187,7 +187,7 @@ class VarModel:
     @classmethod
     def of_build(cls, build: Path, module: ModuleOp, store: WeightStore, vae: Path | None = None) -> "VarModel":
         """The model of a build directory whose IR and weights are already loaded (:func:`load_build`)."""
-        config, found = _build_sources(build)
+        config, found = build_sources(build)
         return cls(module, store, config, var_inputs(module, config, build), vae or found, True, build)
 
     def vqvae(self) -> HostVQVAE:

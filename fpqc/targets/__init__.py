@@ -2,7 +2,8 @@
 
 A target file names the device (part, Vitis platform, clock), its resources
 (LUTs, flip-flops, DSPs, block RAMs and UltraRAMs with their shapes), its
-memory (DDR bandwidth, the AXI data width and burst length of a kernel port),
+memory (DDR bandwidth, the AXI data width and burst length of a kernel port,
+the memory banks its ports connect to in the Vitis link: ``[vitis]``),
 the parameters of fpqc's accelerator on it (``[accelerator] lanes``: LUT
 multipliers issued per cycle; the share of LUTs the PE arrays may take; the
 depth of a stream) and the ``[storage]`` size thresholds by which the ``tile``
@@ -55,6 +56,11 @@ class Target:
     registers_max_bits: int
     lutram_max_bits: int
     uram_min_bits: int
+    weights_memory: str
+    """The memory (v++ link ``sp=``) of kernel ports that read weights; ``kv_cache_memory`` of the
+    KV caches, ``activations_memory`` of every other port."""
+    kv_cache_memory: str
+    activations_memory: str
 
     @property
     def bram_bits(self) -> int:
@@ -78,7 +84,7 @@ def load_target(name: str) -> Target:
     try:
         data = tomllib.loads(path.read_text())
         resources, memory, accel = data["resources"], data["memory"], data["accelerator"]
-        storage = data["storage"]
+        storage, vitis = data["storage"], data["vitis"]
         target = Target(
             name=data["name"],
             description=data.get("description", ""),
@@ -103,6 +109,9 @@ def load_target(name: str) -> Target:
             registers_max_bits=int(storage["registers_max_bits"]),
             lutram_max_bits=int(storage["lutram_max_bits"]),
             uram_min_bits=int(storage["uram_min_bits"]),
+            weights_memory=str(vitis["weights_memory"]),
+            kv_cache_memory=str(vitis["kv_cache_memory"]),
+            activations_memory=str(vitis["activations_memory"]),
         )
     except tomllib.TOMLDecodeError as e:
         raise FpqcError(f"{path}: not valid TOML ({e})") from None

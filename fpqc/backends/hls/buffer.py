@@ -24,6 +24,7 @@ class Buffer:
     host_dtype: str | None = None  # a tensor neither f32 nor codes (host ops only), e.g. "int64"
     offset: int | None = None  # weights: byte offset in weights.bin (set by emit_build)
     value: int | None = None  # scalars: the constant (a KV-cache offset)
+    values: list | None = None  # a host constant held inline in the IR: its values, row-major
 
     @property
     def elements(self) -> int:
@@ -76,4 +77,6 @@ class Buffer:
             out["file"] = self.file
         if self.value is not None:
             out["value"] = self.value
+        if self.values is not None:
+            out["values"] = self.values
         return out

@@ -10,11 +10,12 @@
     kernels/fpqc_fpqvar.h      FPQVAR's numerics in C++: FWHT/GHT, dual format (copied)
     kernels/fpqc_block.h       the rest of a block: layernorm, modulate, residual, cached attention (copied)
     kernels/fpqc_tiled.h       the streaming templates: runtime rows, weight-tiled linear layers (copied)
-    weights.bin                every fpq.constant of @main, 64-byte aligned, little-endian
+    weights.bin                every constant of the schedules, 64-byte aligned, little-endian
     weights.json               its manifest: name, offset, bytes, dtype, shape, packing
     host_schedule.json         buffers and the ordered steps (kernel launches, host ops)
     csim/csim_main.cpp         C simulation of the schedule (only when every step is a kernel)
-    vitis/                     v++ configuration, build.sh and Makefile
+    host/                      a VAR's C++ host program (backends/hls/host_program.py)
+    vitis/                     the Vitis system: v++ configs, Makefile (sw_emu, hw_emu, hw), checks
 
 Output is deterministic: the same module and weights give byte-identical files.
 """
@@ -23,19 +24,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 from xdsl.dialects.builtin import ModuleOp
 
 from fpqc.backends.hls.csim_sources import csim_main
+from fpqc.backends.hls.host_program import host_program_files
 from fpqc.backends.hls.host_schedule import MAIN_DRIVER, SCHEDULE_FILE, host_schedule
 from fpqc.backends.hls.kernel_cpp import KernelEmitter
 from fpqc.backends.hls.tables import TableSet
-from fpqc.backends.hls.vitis import vitis_files
+from fpqc.backends.hls.vitis import EXECUTABLES, vitis_files
 from fpqc.backends.hls.weight_blob import pack_weights
 from fpqc.backends.model_signature import main_function
 from fpqc.passes.step_program import prologue_function, step_functions
-from fpqc.dialects import hls
+from fpqc.dialects import hls, onnx
 from fpqc.targets import Target
 from fpqc.weights import WeightStore
 
@@ -67,12 +70,15 @@ def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Ta
     emitters = {name: KernelEmitter(kernel, tables) for name, kernel in kernels.items()}
     sources = {name: emitter.emit() for name, emitter in emitters.items()}
 
-    with store.activate():
-        blob, manifest = pack_weights(schedule)
-    offsets = {e["name"]: e["offset"] for e in manifest["entries"]}
     prologue = prologue_function(module)
     steps = [(f.sym_name.data, host_schedule(f)) for f in ([prologue] if prologue else []) + step_functions(module)]
-    for buffer, _ in [*schedule.constants, *(c for _, step in steps for c in step.constants)]:
+    constants = [*schedule.constants, *(c for _, step in steps for c in step.constants)]
+    # @main's fpq.constants first, in program order: the host's constants only add entries after them.
+    constants.sort(key=lambda constant: isinstance(constant[1], onnx.ConstantOp))
+    with store.activate():
+        blob, manifest = pack_weights(constants)
+    offsets = {e["name"]: e["offset"] for e in manifest["entries"]}
+    for buffer, _ in constants:
         buffer.offset = offsets.get(buffer.weight)
     files: dict[str, str | bytes] = {}
     for name, source in sources.items():
@@ -82,10 +88,13 @@ def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Ta
         files[f"kernels/{header}"] = (INCLUDE_DIR / header).read_text()
     files["weights.bin"] = blob
     files["weights.json"] = _json(manifest)
-    files[SCHEDULE_FILE] = _json(schedule.to_json([emitter.describe() for emitter in emitters.values()], steps))
+    schedule_json = schedule.to_json([emitter.describe() for emitter in emitters.values()], steps)
+    files[SCHEDULE_FILE] = _json(schedule_json)
     if schedule.csim_refusal() is None:
         files[MAIN_DRIVER] = csim_main(schedule, emitters, manifest)
-    for name, text in vitis_files(list(kernels), target).items():
+    if step_functions(module) and emitters:  # a VAR's step program: the C++ host program runs its generations
+        files.update(host_program_files(emitters, target, files[SCHEDULE_FILE], version("fpqc")))
+    for name, text in vitis_files(schedule_json, target).items():
         files[f"vitis/{name}"] = text
 
     for rel, content in files.items():
@@ -95,5 +104,6 @@ def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Ta
             path.write_bytes(content)
         else:
             path.write_text(content)
-    (build_dir / "vitis" / "build.sh").chmod(0o755)
+    for script in EXECUTABLES:
+        (build_dir / "vitis" / script).chmod(0o755)
     return EmitResult(list(kernels), len(blob), sorted(files))

@@ -63,7 +63,7 @@ def load_schedule(build_dir: Path) -> dict:
 
 
 def kernel_names(schedule: dict) -> list[str]:
-    """The kernel functions of a build (host_schedule.json format 2, or the older list of names)."""
+    """The kernel functions of a build (host_schedule.json format 2 and later, or the older list of names)."""
     return [k if isinstance(k, str) else k["name"] for k in schedule["kernels"]]
 
 
@@ -75,21 +75,25 @@ def _run_compiler(command: list[str]) -> None:
     if result.returncode != 0:
         lines = result.stderr.strip().splitlines() or [f"exit status {result.returncode}"]
         first = next((line for line in lines if "error" in line), lines[-1])
-        raise FpqcError(f"C simulation does not compile: {first}")
+        raise FpqcError(f"C simulation does not compile ({command[0]} exit status {result.returncode}): {first}")
 
 
-def _link(build_dir: Path, sources: list[Path], exe: Path, dump: bool, shared: bool = False) -> Path:
+def link_program(
+    build_dir: Path, sources: list[Path], exe: Path, dump: bool = False, shared: bool = False,
+    pic: bool = False, includes: tuple[Path, ...] = (),
+) -> Path:
     """Compile each of ``sources`` to a cached object (in parallel) and link them into ``exe``
-    (with ``shared``, a shared library of position-independent objects)."""
+    (with ``shared``, a shared library; ``pic`` or ``shared``: of position-independent objects,
+    which a program and ``csim/libkernels.so`` can share).  ``includes``: header directories
+    searched before ``kernels/``."""
     kernels = build_dir / "kernels"
     cxx = os.environ.get("CXX", "g++")
     flags = [
-        *CXXFLAGS, *(["-fPIC"] if shared else []), *(["-DFPQC_DUMP"] if dump else []),
-        f"-I{kernels}", f"-I{ap_types_include()}",
+        *CXXFLAGS, *(["-fPIC"] if shared or pic else []), *(["-DFPQC_DUMP"] if dump else []),
+        *(f"-I{directory}" for directory in includes), f"-I{kernels}", f"-I{ap_types_include()}",
     ]
-    headers = hashlib.sha256()
-    for header in sorted(kernels.glob("*.h")):
-        headers.update(header.name.encode() + b"\0" + header.read_bytes())
+    kernel_headers = _digest(sorted(kernels.glob("*.h")))  # a kernel's object: only these matter
+    all_headers = _digest(sorted([*kernels.glob("*.h"), *(h for d in includes for h in Path(d).glob("*.h"))]))
     obj_dir = build_dir / "csim" / "obj"
     obj_dir.mkdir(parents=True, exist_ok=True)
     remove_dead(obj_dir, r"[\w-]+\.(\d+)\.tmp\.o")
@@ -98,8 +102,8 @@ def _link(build_dir: Path, sources: list[Path], exe: Path, dump: bool, shared: b
     objects: list[Path] = []
     for source in sources:
         key = hashlib.sha256()
-        key.update("\0".join([cxx, *flags[:-2]]).encode())  # include paths do not change the code
-        key.update(headers.digest())
+        key.update("\0".join([cxx, *(f for f in flags if not f.startswith("-I"))]).encode())  # not the paths
+        key.update(kernel_headers if source.parent == kernels else all_headers)
         key.update(source.read_bytes())
         obj = obj_dir / f"{source.stem}-{key.hexdigest()[:16]}.o"
         objects.append(obj)
@@ -123,6 +127,14 @@ def _link(build_dir: Path, sources: list[Path], exe: Path, dump: bool, shared: b
     return exe
 
 
+def _digest(headers: list[Path]) -> bytes:
+    """One hash of the names and contents of ``headers``."""
+    digest = hashlib.sha256()
+    for header in headers:
+        digest.update(header.name.encode() + b"\0" + header.read_bytes())
+    return digest.digest()
+
+
 def _try_compile(command: list[str]) -> FpqcError | None:
     try:
         _run_compiler(command)
@@ -140,7 +152,7 @@ def compile_csim(build_dir: Path, dump: bool = False) -> Path:
     kernels = build_dir / "kernels"
     exe = build_dir / "csim" / ("csim_dump" if dump else "csim")
     sources = [build_dir / MAIN_DRIVER] + [kernels / f"{k}.cpp" for k in kernel_names(schedule)]
-    return _link(build_dir, sources, exe, dump)
+    return link_program(build_dir, sources, exe, dump)
 
 
 def compile_kernel_library(build_dir: Path, dump: bool = False) -> Path:
@@ -152,7 +164,7 @@ def compile_kernel_library(build_dir: Path, dump: bool = False) -> Path:
     if not sources:
         raise FpqcError(f"{build_dir}: the build has no kernels to C-simulate")
     library = build_dir / (KERNEL_DUMP_LIBRARY if dump else KERNEL_LIBRARY)
-    return _link(build_dir, sources, library, dump=dump, shared=True)
+    return link_program(build_dir, sources, library, dump=dump, shared=True)
 
 
 def run_csim(

@@ -1,6 +1,6 @@
 """The host schedule: ``@main`` of hls-level IR as buffers and ordered steps.
 
-``host_schedule.json`` (``"format": "fpqc.host_schedule/2"``) is what a host
+``host_schedule.json`` (``"format": "fpqc.host_schedule/3"``) is what a host
 runtime follows::
 
     kernels   [{name, source, launches, ports: [{name, direction, shape, dtype, bytes, ...}]}]
@@ -11,20 +11,28 @@ runtime follows::
     steps     in order; each {index, kind: kernel|host, args, results} where args and
               results are [{buffer, shape, dtype, [format, bits], [port], [weight, offset]}];
               a kernel step adds {kernel, launch (0, 1, ... per kernel)},
-              a host step adds {op (its IR name), attributes (printed IR attributes)}
+              a host step adds {op (its IR name), attributes (printed IR attributes)} and, for an
+              ONNX op with an optional operand left out, ``slots`` (the ONNX input index of each arg);
+              an ``onnx.Constant``'s result names its data: ``weight`` and ``offset`` in
+              weights.bin, or the buffer's ``values`` (row-major) when the IR holds them inline
     csim      "supported" when every step is a kernel launch (whole-model C simulation),
               else why not
     step_program  a VAR's generation: ``@prologue`` (once per batch) then one entry per scale,
-              each {function, buffers, steps} as above for ``@step_<k>``; a kernel step of a kernel with ``max_rows`` adds ``rows`` (the launch's
-              token rows), a KV-cache offset is a ``scalar`` buffer with its ``value``
+              each {function, arguments, returns, buffers, steps} as above for ``@step_<k>``; a
+              kernel step of a kernel with ``max_rows`` adds ``rows`` (the launch's token rows),
+              a KV-cache offset is a ``scalar`` buffer with its ``value``; ``arguments`` and
+              ``returns`` bind the function's buffers, in order, each {buffer} plus one of
+              ``input`` (a model input's ONNX name), ``output`` (a model output's),
+              ``prologue`` (the prologue's result N) or ``kv_cache`` (``k0``, ``v0``, ...)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 from xdsl.dialects import arith, func
-from xdsl.dialects.builtin import DenseResourceAttr, Float32Type, TensorType
+from xdsl.dialects.builtin import DenseResourceAttr, DictionaryAttr, Float32Type, TensorType
 from xdsl.ir import Operation, SSAValue
 from xdsl.traits import SymbolTable
 
@@ -32,11 +40,13 @@ from fpqc.backends.hls.buffer import Buffer
 from fpqc.backends.hls.codes import code_format
 from fpqc.backends.hls.identifiers import c_identifier, raw_file_name
 from fpqc.backends.model_signature import input_names, output_names
-from fpqc.dialects import fpq, hls
+from fpqc.dialects import fpq, hls, onnx
 from fpqc.dialects.tensor_types import element_type_to_dtype
+from fpqc.passes.step_program import KV_CACHE_ATTR, PROLOGUE_ATTR
+from fpqc.weights import resolve
 
 SCHEDULE_FILE = "host_schedule.json"
-SCHEDULE_FORMAT = "fpqc.host_schedule/2"
+SCHEDULE_FORMAT = "fpqc.host_schedule/3"
 MAIN_DRIVER = "csim/csim_main.cpp"
 
 
@@ -52,6 +62,7 @@ class Step:
     launch: int = 0  # kernels: how many launches of the same kernel came before
     rows: int | None = None  # kernels with max_rows: the launch's token rows
     attributes: dict[str, str] = field(default_factory=dict)  # host ops: printed IR attributes
+    slots: list[int] | None = None  # ONNX host ops missing an optional operand: each arg's input index
 
     def to_json(self, index: int, buffers: dict[str, Buffer], ports: dict[str, list[str]]) -> dict:
         """This step's entry in host_schedule.json's ``steps``; ``ports``: port names by kernel."""
@@ -79,6 +90,8 @@ class Step:
                 out["rows"] = self.rows
         else:
             out.update(op=self.name, attributes=self.attributes)
+            if self.slots is not None:
+                out["slots"] = self.slots
         return out
 
 
@@ -90,7 +103,9 @@ class HostSchedule:
     steps: list[Step] = field(default_factory=list)
     inputs: list[tuple[str, Buffer]] = field(default_factory=list)  # (ONNX name, buffer)
     outputs: list[tuple[str, Buffer]] = field(default_factory=list)  # (ONNX name, buffer)
-    constants: list[tuple[Buffer, fpq.ConstantOp]] = field(default_factory=list)
+    constants: list[tuple[Buffer, fpq.ConstantOp | onnx.ConstantOp]] = field(default_factory=list)
+    arguments: list[tuple[Buffer, dict]] = field(default_factory=list)  # (buffer, its binding), in order
+    returns: list[tuple[Buffer, dict]] = field(default_factory=list)  # (buffer, its binding), in order
 
     @property
     def host_ops(self) -> list[str]:
@@ -120,9 +135,17 @@ class HostSchedule:
         }
         if step_program:
             out["step_program"] = [
-                {"function": name, **schedule.steps_json(kernels)} for name, schedule in step_program
+                {"function": name, **schedule.bindings_json(), **schedule.steps_json(kernels)}
+                for name, schedule in step_program
             ]
         return out
+
+    def bindings_json(self) -> dict:
+        """``arguments`` and ``returns`` of a step-program function (module docstring)."""
+        return {
+            "arguments": [{"buffer": b.name, **binding} for b, binding in self.arguments],
+            "returns": [{"buffer": b.name, **binding} for b, binding in self.returns],
+        }
 
     def csim_refusal(self) -> str | None:
         """Why this schedule cannot be C-simulated, or None."""
@@ -143,6 +166,16 @@ def _launch_rows(call: hls.CallOp) -> int | None:
     kernel = SymbolTable.lookup_symbol(call, call.callee)
     assert isinstance(kernel, hls.KernelOp)
     return hls.call_rows(kernel, call) if kernel.max_rows is not None else None
+
+
+def _binding(attrs: DictionaryAttr | None, name_key: str, onnx_name: str) -> dict:
+    """How a step-program function's argument or result is bound (module docstring)."""
+    data = attrs.data if attrs is not None else {}
+    if PROLOGUE_ATTR in data:
+        return {"prologue": data[PROLOGUE_ATTR].value.data}
+    if KV_CACHE_ATTR in data:
+        return {"kv_cache": data[KV_CACHE_ATTR].data}
+    return {name_key: onnx_name}
 
 
 def host_schedule(main: func.FuncOp) -> HostSchedule:
@@ -167,10 +200,12 @@ def host_schedule(main: func.FuncOp) -> HostSchedule:
 
     launches: dict[str, int] = {}
 
-    for arg, onnx_name in zip(main.args, input_names(main)):
+    arg_attrs = main.arg_attrs.data if main.arg_attrs is not None else [None] * len(main.args)
+    for arg, onnx_name, attrs in zip(main.args, input_names(main), arg_attrs):
         buffer = new_buffer(arg, onnx_name, "input")
         buffer.file = raw_file_name(onnx_name)
         schedule.inputs.append((onnx_name, buffer))
+        schedule.arguments.append((buffer, _binding(attrs, "input", onnx_name)))
 
     for op in main.body.block.ops:
         if isinstance(op, arith.ConstantOp):
@@ -182,11 +217,13 @@ def host_schedule(main: func.FuncOp) -> HostSchedule:
             buffer.weight = key or buffer.name
             schedule.constants.append((buffer, op))
         elif isinstance(op, func.ReturnOp):
-            for value, onnx_name in zip(op.arguments, output_names(main)):
+            res_attrs = main.res_attrs.data if main.res_attrs is not None else [None] * len(op.arguments)
+            for value, onnx_name, attrs in zip(op.arguments, output_names(main), res_attrs):
                 buffer = schedule.buffers[value]
                 if buffer.kind == "intermediate":
                     buffer.kind = "output"
                 schedule.outputs.append((onnx_name, buffer))
+                schedule.returns.append((buffer, _binding(attrs, "output", onnx_name)))
         else:
             args = [schedule.buffers[v].name for v in op.operands]
             is_kernel = isinstance(op, hls.CallOp)
@@ -204,5 +241,20 @@ def host_schedule(main: func.FuncOp) -> HostSchedule:
                 step.attributes = {
                     k: str(v) for k, v in sorted({**op.properties, **op.attributes}.items())
                 }
+                if isinstance(op, onnx.OnnxOp):
+                    positional = op.positional_operands()
+                    if None in positional:
+                        step.slots = [i for i, v in enumerate(positional) if v is not None]
+                if isinstance(op, onnx.ConstantOp):
+                    _constant_data(schedule, schedule.buffers[op.result], op)
             schedule.steps.append(step)
     return schedule
+
+
+def _constant_data(schedule: HostSchedule, buffer: Buffer, op: onnx.ConstantOp) -> None:
+    """Where the host finds an ``onnx.Constant``'s value: weights.bin, or inline ``values``."""
+    if isinstance(op.value, DenseResourceAttr):
+        buffer.weight = op.value.resource_handle.data
+        schedule.constants.append((buffer, op))
+    else:
+        buffer.values = np.asarray(resolve(op.value)).reshape(-1).tolist()

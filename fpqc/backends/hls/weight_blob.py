@@ -1,26 +1,32 @@
-"""The weight blob: every ``fpq.constant`` of ``@main`` in ``weights.bin``, described by ``weights.json``.
+"""The weight blob: the constants of a build's schedules in ``weights.bin``, described by ``weights.json``.
 
 Entries are 64-byte aligned and little-endian: f32 (or the host dtype) values as
 they are, low-bit codes packed into 32-bit words (:mod:`fpqc.backends.hls.codes`).
+A constant used by several functions (``@main``, the step program) is stored once.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from collections.abc import Iterable
+
+from xdsl.ir import Operation
+
+from fpqc.backends.hls.buffer import Buffer
 from fpqc.backends.hls.codes import WORD_LAYOUT, pack_codes
-from fpqc.backends.hls.host_schedule import HostSchedule
 from fpqc.weights import resolve
 
 WEIGHT_ALIGNMENT = 64
 
 
-def pack_weights(schedule: HostSchedule) -> tuple[bytes, dict]:
-    """weights.bin contents and the weights.json manifest (store must be active)."""
+def pack_weights(constants: Iterable[tuple[Buffer, Operation]]) -> tuple[bytes, dict]:
+    """weights.bin contents and the weights.json manifest of ``constants`` (buffer, constant op),
+    in order (store must be active)."""
     blob = bytearray()
     entries = []
     seen: set[str] = set()
-    for buffer, op in schedule.constants:
+    for buffer, op in constants:
         if buffer.weight in seen:
             continue
         seen.add(buffer.weight)

@@ -3,10 +3,9 @@
 Quantized ops are bit-exact with the HLS C++ library: quantization, exact
 group accumulation and the fp32 combination of scales are the numerics
 functions themselves, computed with BLAS on exactly representable values.
-Float-level ``fpq.linear`` accumulates in float64 (BLAS) and rounds once to
-fp32: it is not part of the bit-exact contract (BLAS fixes no summation
-order), but its result for a row practically never depends on how many rows
-are computed with it, so a generation step and teacher forcing agree.  The
+Float-level ``fpq.linear`` sums its exact float64 products left to right and
+rounds once to fp32 (:mod:`fpqc.numerics.float_linear`, fast through BLAS),
+so a row's result never depends on the rows computed with it.  The
 other float-level ops compute in fp32 with the nonlinear functions of
 :mod:`fpqc.numerics` and the reduction order their op docstrings state: every
 sum along an axis runs left to right (:func:`~fpqc.numerics.attention.sum_last_f32`).
@@ -24,6 +23,7 @@ from fpqc.errors import FpqcError
 from fpqc.numerics.dual_format import DualFormat, compute_dual_scales, dual_qlinear, dual_quantize
 from fpqc.numerics.attention import attend, block_causal_attend, l2_normalize_f32
 from fpqc.numerics.block import layernorm_f32, modulate_f32, residual_f32
+from fpqc.numerics.float_linear import linear_f32
 from fpqc.numerics.hadamard import fwht_f32, ght_f32
 from fpqc.numerics import (
     compute_scales,
@@ -118,10 +118,7 @@ class FpqFunctions(InterpreterFunctions):
     @impl(fpq.LinearOp)
     def run_linear(self, interpreter: Interpreter, op: fpq.LinearOp, args: tuple[Any, ...]):
         x, w, *bias = args
-        y = np.matmul(x.astype(np.float64), w.T.astype(np.float64)).astype(np.float32)
-        if bias:
-            y = y + bias[0].astype(np.float32)
-        return (y,)
+        return (linear_f32(x, w, bias[0] if bias else None),)
 
     @impl(fpq.GeluOp)
     def run_gelu(self, interpreter: Interpreter, op: fpq.GeluOp, args: tuple[Any, ...]):

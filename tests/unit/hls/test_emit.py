@@ -27,7 +27,7 @@ def test_build_layout_and_kernel_interface(tmp_path):
     for rel in ("kernels/kernel_0.cpp", "kernels/fpqc_tables.h", "kernels/fpqc_hls.h",
                 "kernels/fpqc_numerics.h", "weights.bin", "weights.json", "host_schedule.json",
                 "csim/csim_main.cpp", "vitis/hls_config.cfg", "vitis/kernel_0.cfg",
-                "vitis/link.cfg", "vitis/build.sh", "vitis/Makefile"):
+                "vitis/link.cfg", "vitis/package.cfg", "vitis/Makefile", "vitis/check_vitis.sh"):
         assert (out / rel).is_file(), rel
     kernel = (out / "kernels/kernel_0.cpp").read_text()
     assert 'extern "C" void kernel_0(' in kernel
@@ -41,7 +41,8 @@ def test_build_layout_and_kernel_interface(tmp_path):
     assert "e4m3" not in tables  # only the formats in use
     cfg = (out / "vitis/hls_config.cfg").read_text()
     assert "part=xcvc1902-vsva2197-2MP-e-S" in cfg and "clock=300MHz" in cfg
-    assert "xilinx_vck190_base_202420_1" in (out / "vitis/build.sh").read_text()
+    assert "PLATFORM ?= xilinx_vck190_base_202420_1" in (out / "vitis/Makefile").read_text()
+    assert not (out / "host").exists()  # the C++ host program runs a VAR's step program; this model has none
     schedule = json.loads((out / "host_schedule.json").read_text())
     assert [s["kind"] for s in schedule["steps"]] == ["kernel"]
     assert schedule["inputs"] == [{"name": "x", "buffer": "x", "file": "x.f32"}]

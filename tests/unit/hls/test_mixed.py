@@ -35,7 +35,7 @@ def test_host_schedule_lists_every_step(tmp_path):
     _build(tmp_path, blocks=2)
     schedule = json.loads((tmp_path / "host_schedule.json").read_text())
     manifest = {e["name"]: e for e in json.loads((tmp_path / "weights.json").read_text())["entries"]}
-    assert schedule["format"] == "fpqc.host_schedule/2"
+    assert schedule["format"] == "fpqc.host_schedule/3"
     steps = schedule["steps"]
     assert [(s["kind"], s.get("kernel") or s.get("op")) for s in steps] == [
         ("kernel", "kernel_0"), ("host", "onnx.Relu"), ("kernel", "kernel_1"), ("host", "onnx.Add"),
