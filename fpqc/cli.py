@@ -222,10 +222,10 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from fpqc.runtime.devices import device_launcher
     from fpqc.runtime.images import save_image_grid
 
+    if args.host == "cpp":
+        return _generate_with_cpp_host(args)
     runtime = VarRuntime.load(Path(args.model), _optional_path(args.vae))
     labels = np.repeat(runtime.check_labels(_parse_classes(args.classes)), args.samples)
-    if args.host == "cpp":
-        return _generate_with_cpp_host(args, labels)
     runtime.model.launcher = device_launcher(args.device, Path(args.model))
     start = time.perf_counter()
     out = runtime.generate(labels, args.seed, cfg=args.cfg, top_k=args.top_k, top_p=args.top_p)
@@ -245,8 +245,12 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _generate_with_cpp_host(args: argparse.Namespace, labels: np.ndarray) -> int:
-    """``fpqc generate BUILD --host cpp``: the build's C++ host program on the C simulation."""
+def _generate_with_cpp_host(args: argparse.Namespace) -> int:
+    """``fpqc generate BUILD --host cpp``: the build's C++ host program on the C simulation (it checks the
+    class labels against the build)."""
+    from importlib.metadata import version
+
+    from fpqc.files.build_directory import check_build
     from fpqc.runtime.cpp_host import generate_with_cpp_host
 
     build = Path(args.model)
@@ -255,8 +259,10 @@ def _generate_with_cpp_host(args: argparse.Namespace, labels: np.ndarray) -> int
                         "give a build and --device csim")
     if args.vae is not None:
         raise FpqcError("--host cpp decodes with the build's own vae.npz; leave out --vae")
+    check_build(build, version("fpqc"))  # whole and unchanged, as `fpqc generate` checks it
+    labels = np.repeat(_parse_classes(args.classes), args.samples).tolist()
     path = Path(args.output).with_suffix(".npz")
-    summary = generate_with_cpp_host(build, labels.tolist(), path, args.seed, args.cfg, args.top_k, args.top_p)
+    summary = generate_with_cpp_host(build, labels, path, args.seed, args.cfg, args.top_k, args.top_p)
     print(f"{summary} (the C++ host program, kernels in the C simulation)")
     print(f"wrote {path} and {path.with_suffix('.png')}")
     return 0
