@@ -57,6 +57,7 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         calib=Path(args.calib) if args.calib else None,
         vae=_optional_path(args.vae),
         allow_partial_raise=args.allow_partial_raise,
+        tile_options=args.tile,
     )
     if args.recipe is None and args.format == "fp4" and args.calib is None:
         print("note: no --calib, so fp4 compiles with the fp4-baseline recipe; "
@@ -288,6 +289,9 @@ def _build_parser() -> argparse.ArgumentParser:
                            "or the released vae_ch160v4096z32.pth")
     compile_p.add_argument("--allow-partial-raise", action="store_true",
                            help="compile a VAR even when raising recognises only part of it (the rest stays float)")
+    compile_p.add_argument("--tile", default="", metavar="OPTIONS",
+                           help="fix choices of the hardware plan, e.g. 'pes=256 attention_units=4 row_tile=128' "
+                                "(options of the tile pass; default: the cost model's best design point)")
     compile_p.add_argument("-o", "--output", required=True, help="build directory to write")
     compile_p.set_defaults(handler=_cmd_compile)
 

@@ -42,8 +42,9 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import PassPipeline
 from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException, VerifyException
 
+from fpqc.analysis.cost_model import Estimate, estimate
 from fpqc.analysis.placement import Placement, placement
-from fpqc.analysis.plan_fit import ModuleFit, module_fit
+from fpqc.analysis.plan_fit import ModuleFit, Usage, module_fit
 from fpqc.context import make_context, parse_module_file, print_module
 from fpqc.errors import FpqcError
 from fpqc.files.build_directory import (
@@ -59,7 +60,8 @@ from fpqc.files.build_directory import (
 from fpqc.frontend.onnx_import.class_dropout import REMOVED_NOTE, removed_class_dropout
 from fpqc.frontend.var_build_files import VarBuildFiles
 from fpqc.passes import ALL_PASSES
-from fpqc.passes.pipelines import RAISE_PIPELINE, STEP_PIPELINE, Recipe, hls_pipeline, recipe_for
+from fpqc.passes.pipelines import RAISE_PIPELINE, STEP_PIPELINE, Recipe, hls_pipeline, recipe_for, tile_spec
+from fpqc.passes.tiling.explore import DesignPoint
 from fpqc.passes.step_program import step_functions
 from fpqc.weights import WeightStore
 
@@ -135,6 +137,8 @@ class CompileReport:
     class_dropout_removed: bool = False
     placement: Placement | None = None
     fit: ModuleFit | None = None
+    cost: Estimate | None = None
+    design_points: dict[str, list[DesignPoint]] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {
@@ -159,6 +163,13 @@ class CompileReport:
                 "kernels": {k.kernel: k.summary(self.fit.target) for k in self.fit.kernels},
                 "total": self.fit.total.summary(self.fit.target),
             },
+            "resources": None if self.fit is None else {
+                "total": _resources(self.fit.total, self.fit.target),
+                "kernels": {k.kernel: _resources(k, self.fit.target) for k in self.fit.kernels},
+            },
+            "cost": self.cost.to_json() if self.cost is not None else None,
+            "design_points": {kernel: [_point(p, self.cost) for p in points[:DESIGN_POINTS]]
+                              for kernel, points in self.design_points.items()},
         }
 
     def summary(self) -> str:
@@ -175,17 +186,63 @@ class CompileReport:
             *([f"  note        {REMOVED_NOTE}"] if self.class_dropout_removed else []),
             f"  kernels     {len(self.kernels)}: {', '.join(self.kernels) or '-'}",
             *([f"  on chip     {self.fit.total.summary(self.fit.target)}"] if self.fit is not None else []),
+            *([f"  estimate    {self.cost.describe()[0]}"] if self.cost is not None else []),
             *(f"  runs on     {line}" for line in (self.placement.describe() if self.placement else [])),
             f"  weights     {self.float_weight_bytes:,} B float -> {self.packed_weight_bytes:,} B packed",
         ]
         return "\n".join(lines)
 
 
+    def details(self) -> str:
+        """report.txt's part after the summary: the estimate per scale and the design points explored."""
+        lines = []
+        if self.cost is not None:
+            lines += ["", "cost model (one batch through the step program; fpqc/analysis/cost_model.py):"]
+            lines += [f"  {line}" for line in self.cost.describe()[1:]]
+        for kernel, points in self.design_points.items():
+            lines += ["", f"design points of @{kernel}, best first (M/C: memory- or compute-bound launches, "
+                          "fewest rows first):"]
+            for p in points[:DESIGN_POINTS]:
+                lines.append(f"  {p.describe()}: {_ms(p.cycles, self.cost)} ms per batch, compute "
+                             f"{_ms(p.compute_bound, self.cost)} ms, DDR {_ms(p.memory_bound, self.cost)} ms, "
+                             f"{p.bounds()}")
+        return "\n".join(lines)
+
     def _blocks_line(self) -> str:
         line = f"{self.blocks} transformer blocks recognised"
         if self.expected_blocks is not None:
             line += f" of {self.expected_blocks}"
         return line
+
+
+DESIGN_POINTS = 3
+"""Design points of each kernel a report lists."""
+
+
+def _ms(cycles: float, cost: Estimate | None) -> str:
+    return f"{cost.seconds(cycles) * 1e3:.3f}" if cost is not None else "-"
+
+
+def _resources(usage: Usage, target) -> dict[str, dict[str, int]]:
+    used = {"luts": usage.luts, "ffs": usage.registers, "dsps": usage.dsps, "brams": usage.brams,
+            "urams": usage.urams}
+    return {name: {"used": value, "available": getattr(target, name)} for name, value in used.items()}
+
+
+def _point(point: DesignPoint, cost: Estimate | None) -> dict:
+    return {
+        "pes": point.pes,
+        "lanes": point.lanes,
+        "attention_units": point.units,
+        "k_tile": point.k_tile,
+        "row_tile": point.row_tile,
+        "cycles": round(point.cycles),
+        "ms": cost.seconds(point.cycles) * 1e3 if cost is not None else None,
+        "compute_bound_cycles": round(point.compute_bound),
+        "memory_bound_cycles": round(point.memory_bound),
+        "launch_bounds": point.bounds(),
+        "resources": _resources(point.fit, cost.target) if cost is not None else None,
+    }
 
 
 def _op_histogram(module: ModuleOp) -> dict[str, int]:
@@ -215,11 +272,14 @@ def compile_model(
     calib: Path | None = None,
     vae: Path | None = None,
     allow_partial_raise: bool = False,
+    tile_options: str = "",
 ) -> CompileReport:
     """Compile ``model`` into the build directory ``output`` (see module docstring).
 
     ``vae`` is the VQVAE the build carries for generation (``vae.npz`` or a released
-    ``.pth``); ``allow_partial_raise`` compiles a VAR whose blocks are not all recognised.
+    ``.pth``); ``allow_partial_raise`` compiles a VAR whose blocks are not all recognised;
+    ``tile_options`` fix choices of the ``tile`` pass (``"pes=256 row_tile=128"``; default: the
+    cost model's best design point).
     """
     from fpqc.targets import load_target
 
@@ -244,7 +304,7 @@ def compile_model(
         ("quantized", quantize_pipeline),
         ("step", STEP_PIPELINE),
         # Outline the step program's kernels when the model has one (a VAR), else @main's.
-        ("hls", lambda m: hls_pipeline(target_desc.name, steps=bool(step_functions(m)))),
+        ("hls", lambda m: hls_pipeline(target_desc.name, steps=bool(step_functions(m)), tile_options=tile_options)),
     ]
     with exclusive(output):
         recover(output)
@@ -252,7 +312,7 @@ def compile_model(
         staging = new_staging(output)
         try:
             report = _write_build(staging, model, module, store, stages, target_desc, recipe, calib, vae,
-                                  allow_partial_raise)
+                                  allow_partial_raise, tile_options)
             put_in_place(staging, output)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -271,6 +331,7 @@ def _write_build(
     calib: Path | None,
     vae: Path | None,
     allow_partial_raise: bool,
+    tile_options: str = "",
 ) -> CompileReport:
     """Run the stages on ``module`` and write every file of the build into ``staging``."""
     from fpqc.backends.hls.build import emit_build
@@ -304,11 +365,13 @@ def _write_build(
     if emitted.kernels:
         report.placement = placement(module)
         report.fit = module_fit(module, target_desc)
+        report.cost = estimate(module, target_desc)
+        report.design_points = _design_points(module, tile_spec(target_desc.name, tile_options))
     report.packed_weight_bytes = emitted.weight_bytes
     if var_files is not None:
         var_files.write(staging)
     (staging / "report.json").write_text(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
-    (staging / "report.txt").write_text(report.summary() + "\n")
+    (staging / "report.txt").write_text(report.summary() + "\n" + report.details() + "\n")
     write_manifest(staging, {
         "fpqc": _package_version("fpqc"),
         "xdsl": _package_version("xdsl"),
@@ -325,6 +388,12 @@ def _write_build(
         "calibration": None if calib is None else {"file": calib.name, "sha256": _file_sha256(calib)},
     })
     return report
+
+
+def _design_points(module: ModuleOp, spec: str) -> dict[str, list[DesignPoint]]:
+    """The design points the ``tile`` pass explores for each kernel, best first (on a copy of the module)."""
+    (tile,) = PassPipeline.parse_spec(ALL_PASSES, spec).passes
+    return tile.plan_module(module.clone())
 
 
 def _check_finite_weights(model: Path, module: ModuleOp) -> None:
