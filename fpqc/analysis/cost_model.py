@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 
 from xdsl.dialects import arith, func
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp, TensorType
-from xdsl.ir import BlockArgument, Operation, OpResult, SSAValue
+from xdsl.ir import Operation, OpResult, SSAValue
 
 from fpqc.analysis.op_labels import labels_of
 from fpqc.dialects import fpq, hls
@@ -328,10 +328,11 @@ class _LaunchSize:
             shape[1] = self.rows
         return tuple(shape)
 
-    def bytes(self, value: SSAValue, rows_of_cache: int | None = None) -> float:
+    def bytes(self, value: SSAValue, rows: int | None = None) -> float:
+        """Bytes of ``value`` at the launch (``rows``: that many rows along axis 1, a KV cache's)."""
         shape = list(self.shape(value))
-        if rows_of_cache is not None:
-            shape[1] = rows_of_cache
+        if rows is not None:
+            shape[1] = rows
         return math.prod(shape) * hls.element_bits(value.type.get_element_type()) / 8
 
     def rows_extent(self, extent: int) -> int:
@@ -341,6 +342,7 @@ class _LaunchSize:
 
 
 def _loop_cycles(tile: hls.TileOp, size: _LaunchSize, pes: int, lanes: int, keys: int | None) -> float:
+    """``ii × Π trips × ceil(tile / parallel)`` over the loops at the launch's size (module docstring)."""
     cycles = float(tile.ii.value.data)
     for loop in tile.loops.data:
         extent, step = loop.extent.data, loop.tile.data
@@ -373,6 +375,7 @@ def _cache_passes(tile: hls.TileOp | None, size: _LaunchSize, keys: int | None) 
 
 
 def _units(tile: hls.TileOp) -> int:
+    """Units an op's ``on units`` loop spreads over (1: one)."""
     return math.prod(loop.tile.data for loop in tile.loops.data if loop.parallel.data == "units")
 
 
@@ -408,27 +411,38 @@ class _LaunchCoster:
 
     def cost(self, launch: Launch) -> LaunchCost:
         size = _LaunchSize(self.kernel, launch)
-        per_op: dict[Operation, OpCost] = {}
-        port_bytes: dict[Operation, list[tuple[float, int]]] = {op: [] for op in self.ops}
-        weight = kv = 0.0
         keys = None if size.offset is None or size.rows is None else size.offset + size.rows
+        traffic, weight, kv = self._traffic(size, keys)
+        per_op = {op: self._op_cost(op, size, keys, traffic[op]) for op in self.ops}
+        self._schedule(per_op)
+        ops = list(per_op.values())
+        total = sum(o.ddr_bytes for o in ops)
+        engines: Counter[str] = Counter()
+        for o in ops:
+            engines[o.engine] += o.compute
+        memory = total / self.target.ddr_bytes_per_cycle
+        return LaunchCost(launch, ops, max(max((o.finish for o in ops), default=0.0), memory), total, weight, kv,
+                          max(engines.values(), default=0.0), memory)
+
+    def _traffic(self, size: _LaunchSize, keys: int | None) -> tuple[dict[Operation, list[tuple[float, float]]],
+                                                                      float, float]:
+        """(bytes, port bytes per cycle) each op moves through the ports; weight and KV-cache bytes."""
+        traffic: dict[Operation, list[tuple[float, float]]] = {op: [] for op in self.ops}
+        weight = kv = 0.0
         for port in self.ports:
             value, rate = port.value, port.width.value.data / 8
             if port.direction.data == Direction.OUT:
                 owner = value.owner
-                if port.inplace is not None and isinstance(owner, fpq.CachedAttentionOp):
-                    moved = size.bytes(value, size.rows)
-                    kv += moved
-                else:
-                    moved = size.bytes(value)
-                    if isinstance(value, BlockArgument) or owner not in port_bytes:
-                        continue  # an argument returned as it is: no op moves it
-                port_bytes[owner].append((moved, rate))
+                if owner not in traffic:
+                    continue  # an argument returned as it is: no op moves it
+                new_rows = port.inplace is not None and isinstance(owner, fpq.CachedAttentionOp)
+                moved = size.bytes(value, size.rows if new_rows else None)
+                kv += moved if new_rows else 0.0
+                traffic[owner].append((moved, rate))
                 continue
-            readers = [op for op in self.ops if value in op.operands]
-            if not readers:
+            reader = next((op for op in self.ops if value in op.operands), None)
+            if reader is None:
                 continue
-            reader = readers[0]
             if isinstance(reader, fpq.CachedAttentionOp) and value in (reader.k_cache, reader.v_cache):
                 moved = size.bytes(value, keys) * _cache_passes(self.plan.tile_of(reader), size, keys)
                 kv += moved
@@ -438,35 +452,27 @@ class _LaunchCoster:
                 weight += moved
             else:
                 moved = size.bytes(value) * max(1, self.load_streams[value])
-            port_bytes[reader].append((moved, rate))
-        ddr_rate = self.target.ddr_bytes_per_cycle
-        for op in self.ops:
-            tile = self.plan.tile_of(op)
-            compute = _loop_cycles(tile, size, self.pes, self.lanes, keys) if tile is not None else 0.0
-            macs = 0
-            if isinstance(op, fpq.CachedAttentionOp) and tile is not None:
-                b, n, c3 = size.shape(op.qkv)
-                heads = op.num_heads.value.data
-                seen = keys if keys is not None else op.k_cache.type.get_shape()[1]
-                compute = 2 * compute + b * heads * n * seen / max(1, _units(tile))
-                macs = 2 * b * n * seen * (c3 // 3)
-            elif isinstance(op, fpq.QLinearOp | fpq.DualQLinearOp):
-                n_out, k = op.weight_codes.type.get_shape()
-                planes = 2 if isinstance(op, fpq.DualQLinearOp) else 1
-                macs = math.prod(size.shape(op.operands[0])[:-1]) * n_out * k * planes
-            moved = sum(b for b, _ in port_bytes[op])
-            ddr = max([moved / ddr_rate] + [b / r for b, r in port_bytes[op]])
-            engine = PE_ARRAY if isinstance(op, fpq.QLinearOp | fpq.DualQLinearOp) else self.labels[op]
-            per_op[op] = OpCost(self.labels[op], engine, compute, moved, ddr, macs)
-        self._schedule(per_op)
-        ops = list(per_op.values())
-        total = sum(o.ddr_bytes for o in ops)
-        engines: Counter[str] = Counter()
-        for o in ops:
-            engines[o.engine] += o.compute
-        memory = total / ddr_rate
-        return LaunchCost(launch, ops, max(max((o.finish for o in ops), default=0.0), memory), total, weight, kv,
-                          max(engines.values(), default=0.0), memory)
+            traffic[reader].append((moved, rate))
+        return traffic, weight, kv
+
+    def _op_cost(self, op: Operation, size: _LaunchSize, keys: int | None,
+                 traffic: list[tuple[float, float]]) -> OpCost:
+        tile = self.plan.tile_of(op)
+        compute = _loop_cycles(tile, size, self.pes, self.lanes, keys) if tile is not None else 0.0
+        macs = 0
+        if isinstance(op, fpq.CachedAttentionOp) and tile is not None:
+            b, n, c3 = size.shape(op.qkv)
+            seen = keys if keys is not None else op.k_cache.type.get_shape()[1]
+            compute = 2 * compute + b * op.num_heads.value.data * n * seen / _units(tile)
+            macs = 2 * b * n * seen * (c3 // 3)
+        elif isinstance(op, fpq.QLinearOp | fpq.DualQLinearOp):
+            n_out, k = op.weight_codes.type.get_shape()
+            planes = 2 if isinstance(op, fpq.DualQLinearOp) else 1
+            macs = math.prod(size.shape(op.operands[0])[:-1]) * n_out * k * planes
+        moved = sum(b for b, _ in traffic)
+        ddr = max([moved / self.target.ddr_bytes_per_cycle] + [b / r for b, r in traffic])
+        engine = PE_ARRAY if isinstance(op, fpq.QLinearOp | fpq.DualQLinearOp) else self.labels[op]
+        return OpCost(self.labels[op], engine, compute, moved, ddr, macs)
 
     def _schedule(self, per_op: dict[Operation, OpCost]) -> None:
         pe_free = 0.0
