@@ -27,8 +27,10 @@ typed at its largest launch).
   fewest cycles over the kernel's launches in one batch of the step program,
   as the cost model counts them (:mod:`fpqc.passes.tiling.explore`,
   :mod:`fpqc.analysis.cost_model`);
-- all kernels are on the chip at once: when their sum does not fit, the row
-  tile of the kernel holding the most bits halves, and so on.
+- all kernels are on the chip at once: when their sum does not fit, the
+  kernel holding the most bits is explored again within what the others'
+  plans leave of the device; if they still do not fit, the row tile of the
+  kernel holding the most bits halves, and so on.
 
 A design that cannot fit is one error naming the kernel, what it needs, its
 largest buffers and the options to change.  Re-running the pass replaces the
@@ -90,14 +92,14 @@ After (``-p tile``)::
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp, i64
 from xdsl.passes import ModulePass
 
 from fpqc.analysis.cost_model import Launch, kernel_launches
-from fpqc.analysis.plan_fit import KernelFit, kernel_fit, lane_luts, module_fit, multipliers
+from fpqc.analysis.plan_fit import KernelFit, Usage, kernel_fit, lane_luts, module_fit, multipliers
 from fpqc.dialects import fpq, hls
 from fpqc.dialects.hls import Storage
 from fpqc.errors import FpqcError
@@ -146,11 +148,41 @@ class TilePass(ModulePass):
         for kernel in kernels:
             name = kernel.sym_name.data
             points[name] = self.explore(kernel, target, pes[kernel], lanes, overrides, launches.get(name, []))
-            best = points[name][0]
-            self._plan(kernel, target, best.pes, lanes, best.row_tile, best.k_tile, overrides, best.units)
-            tiles[kernel] = (best.row_tile, best.k_tile, best.units)
+            self._keep(kernel, target, lanes, overrides, points[name][0], tiles)
+        self._fit_beside_others(op, kernels, target, pes, lanes, overrides, launches, points, tiles)
         self._fit_module(op, kernels, target, pes, lanes, overrides, tiles)
         return points
+
+    def _keep(self, kernel: hls.KernelOp, target: Target, lanes: int, overrides: list[tuple[str, Storage]],
+              point: DesignPoint, tiles: dict[hls.KernelOp, tuple[int, int, int]]) -> None:
+        """Plan ``kernel`` as ``point`` says."""
+        self._plan(kernel, target, point.pes, lanes, point.row_tile, point.k_tile, overrides, point.units)
+        tiles[kernel] = (point.row_tile, point.k_tile, point.units)
+
+    def _fit_beside_others(self, module: ModuleOp, kernels: list[hls.KernelOp], target: Target, pes: dict,
+                           lanes: int, overrides: list[tuple[str, Storage]], launches: dict[str, list[Launch]],
+                           points: dict[str, list[DesignPoint]],
+                           tiles: dict[hls.KernelOp, tuple[int, int, int]]) -> None:
+        """All kernels are on the chip at once: while they do not fit together, explore again the kernel
+        holding the most bits within what the other kernels' plans leave of the device."""
+        order = sorted(kernels, key=lambda k: (-kernel_fit(k, target).memory_bits, k.sym_name.data))
+        for kernel in order:
+            fit = module_fit(module, target)
+            if fit.fits():
+                return
+            name = kernel.sym_name.data
+            others = Usage()
+            for other in fit.kernels:
+                if other.kernel != name:
+                    others.add(other)
+            room = replace(target, luts=target.luts - others.luts, ffs=target.ffs - others.registers,
+                           dsps=target.dsps - others.dsps, brams=target.brams - others.brams,
+                           urams=target.urams - others.urams)
+            try:
+                points[name] = self.explore(kernel, room, pes[kernel], lanes, overrides, launches.get(name, []))
+            except FpqcError:
+                pass  # nothing fits beside the others: keep the point, let the row tiles shrink
+            self._keep(kernel, target, lanes, overrides, points[name][0], tiles)
 
     # ---------------------------------------------------------------- PE arrays
     def _pe_counts(self, module: ModuleOp, kernels: list[hls.KernelOp], target: Target, lanes: int) -> dict:
