@@ -60,7 +60,7 @@ from fpqc.files.build_directory import (
 from fpqc.frontend.onnx_import.class_dropout import REMOVED_NOTE, removed_class_dropout
 from fpqc.frontend.var_build_files import VarBuildFiles
 from fpqc.passes import ALL_PASSES
-from fpqc.passes.pipelines import RAISE_PIPELINE, STEP_PIPELINE, Recipe, hls_pipeline, recipe_for, tile_spec
+from fpqc.passes.pipelines import RAISE_PIPELINE, STEP_PIPELINE, Recipe, outline_spec, recipe_for, tile_spec
 from fpqc.passes.tiling.explore import DesignPoint
 from fpqc.passes.step_program import step_functions
 from fpqc.weights import WeightStore
@@ -87,13 +87,18 @@ def load_build(build: Path) -> tuple[ModuleOp, WeightStore]:
     return module, WeightStore.load(build / BUILD_WEIGHTS)
 
 
-def run_pipeline(module: ModuleOp, spec: str, stage: str) -> None:
-    """Apply a pass pipeline (``fpqc-opt -p`` syntax) and verify the result."""
+def parse_pipeline(spec: str) -> PassPipeline:
+    """A pass pipeline in ``fpqc-opt -p`` syntax; FpqcError for a malformed one."""
     try:
-        pipeline = PassPipeline.parse_spec(ALL_PASSES, spec)
+        return PassPipeline.parse_spec(ALL_PASSES, spec)
     except (ValueError, ArgSpecParseError) as e:
         detail = " ".join(line.strip() for line in str(e).strip().splitlines()[-1:])
         raise FpqcError(f"invalid pass pipeline '{spec}': {detail}") from None
+
+
+def run_pipeline(module: ModuleOp, spec: str, stage: str) -> None:
+    """Apply a pass pipeline (``fpqc-opt -p`` syntax) and verify the result."""
+    pipeline = parse_pipeline(spec)
     try:
         pipeline.apply(make_context(), module)
         module.verify()
@@ -304,7 +309,9 @@ def compile_model(
         ("quantized", quantize_pipeline),
         ("step", STEP_PIPELINE),
         # Outline the step program's kernels when the model has one (a VAR), else @main's.
-        ("hls", lambda m: hls_pipeline(target_desc.name, steps=bool(step_functions(m)), tile_options=tile_options)),
+        # Outline kernels from the step program when the model has one (a VAR), else from @main; the
+        # hardware plan follows (the tile pass, run by _write_build to keep its design points).
+        ("hls", lambda m: outline_spec(target_desc.name, steps=bool(step_functions(m)))),
     ]
     with exclusive(output):
         recover(output)
@@ -352,6 +359,10 @@ def _write_build(
             if spec is not None:
                 run_pipeline(module, spec, stage)
                 pipeline.append(spec)
+            if stage == "hls":
+                tile = tile_spec(target_desc.name, tile_options)
+                report.design_points = _plan_hardware(module, tile)
+                pipeline.append(tile)
             (staging / "ir" / f"{index}-{stage}.mlir").write_text(print_module(module))
             report.stages[stage] = _op_histogram(module)
             if stage == "raised":
@@ -366,7 +377,6 @@ def _write_build(
         report.placement = placement(module)
         report.fit = module_fit(module, target_desc)
         report.cost = estimate(module, target_desc)
-        report.design_points = _design_points(module, tile_spec(target_desc.name, tile_options))
     report.packed_weight_bytes = emitted.weight_bytes
     if var_files is not None:
         var_files.write(staging)
@@ -390,10 +400,15 @@ def _write_build(
     return report
 
 
-def _design_points(module: ModuleOp, spec: str) -> dict[str, list[DesignPoint]]:
-    """The design points the ``tile`` pass explores for each kernel, best first (on a copy of the module)."""
-    (tile,) = PassPipeline.parse_spec(ALL_PASSES, spec).passes
-    return tile.plan_module(module.clone())
+def _plan_hardware(module: ModuleOp, spec: str) -> dict[str, list[DesignPoint]]:
+    """Run the ``tile`` pass ``spec`` on ``module``; the design points it explored for each kernel, best first."""
+    (tile,) = parse_pipeline(spec).passes
+    points = tile.plan_module(module)
+    try:
+        module.verify()
+    except (VerifyException, DiagnosticException) as e:
+        raise FpqcError(f"hls stage produced invalid IR: {_first_failure(module, e)}") from None
+    return points
 
 
 def _check_finite_weights(model: Path, module: ModuleOp) -> None:
