@@ -58,6 +58,7 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         vae=_optional_path(args.vae),
         allow_partial_raise=args.allow_partial_raise,
         evaluation=_optional_path(args.eval),
+        tile_options=args.tile,
     )
     if args.recipe is None and args.format == "fp4" and args.calib is None:
         print("note: no --calib, so fp4 compiles with the fp4-baseline recipe; "
@@ -316,6 +317,9 @@ def _build_parser() -> argparse.ArgumentParser:
                            help="compile a VAR even when raising recognises only part of it (the rest stays float)")
     compile_p.add_argument("--eval", default=None, metavar="EVAL_JSON",
                            help="eval.json of fpqc eval: report.html plots its per-layer quantization error")
+    compile_p.add_argument("--tile", default="", metavar="OPTIONS",
+                           help="fix choices of the hardware plan, e.g. 'pes=256 attention_units=4 row_tile=128' "
+                                "(options of the tile pass; default: the cost model's best design point)")
     compile_p.add_argument("-o", "--output", required=True, help="build directory to write")
     compile_p.set_defaults(handler=_cmd_compile)
 

@@ -42,8 +42,9 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import PassPipeline
 from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException, VerifyException
 
+from fpqc.analysis.cost_model import Estimate, estimate
 from fpqc.analysis.placement import Placement, placement
-from fpqc.analysis.plan_fit import ModuleFit, module_fit
+from fpqc.analysis.plan_fit import ModuleFit, Usage, module_fit
 from fpqc.analysis.pipeline_graph import pipeline_graphs
 from fpqc.backends.html.report_page import report_page
 from fpqc.context import make_context, parse_module_file, print_module
@@ -61,7 +62,8 @@ from fpqc.files.build_directory import (
 from fpqc.frontend.onnx_import.class_dropout import REMOVED_NOTE, removed_class_dropout
 from fpqc.frontend.var_build_files import VarBuildFiles
 from fpqc.passes import ALL_PASSES
-from fpqc.passes.pipelines import RAISE_PIPELINE, STEP_PIPELINE, Recipe, hls_pipeline, recipe_for
+from fpqc.passes.pipelines import RAISE_PIPELINE, STEP_PIPELINE, Recipe, outline_spec, recipe_for, tile_spec
+from fpqc.passes.tiling.explore import DesignPoint
 from fpqc.passes.step_program import step_functions
 from fpqc.weights import WeightStore
 
@@ -87,13 +89,18 @@ def load_build(build: Path) -> tuple[ModuleOp, WeightStore]:
     return module, WeightStore.load(build / BUILD_WEIGHTS)
 
 
-def run_pipeline(module: ModuleOp, spec: str, stage: str) -> None:
-    """Apply a pass pipeline (``fpqc-opt -p`` syntax) and verify the result."""
+def parse_pipeline(spec: str) -> PassPipeline:
+    """A pass pipeline in ``fpqc-opt -p`` syntax; FpqcError for a malformed one."""
     try:
-        pipeline = PassPipeline.parse_spec(ALL_PASSES, spec)
+        return PassPipeline.parse_spec(ALL_PASSES, spec)
     except (ValueError, ArgSpecParseError) as e:
         detail = " ".join(line.strip() for line in str(e).strip().splitlines()[-1:])
         raise FpqcError(f"invalid pass pipeline '{spec}': {detail}") from None
+
+
+def run_pipeline(module: ModuleOp, spec: str, stage: str) -> None:
+    """Apply a pass pipeline (``fpqc-opt -p`` syntax) and verify the result."""
+    pipeline = parse_pipeline(spec)
     try:
         pipeline.apply(make_context(), module)
         module.verify()
@@ -138,6 +145,8 @@ class CompileReport:
     placement: Placement | None = None
     fit: ModuleFit | None = None
     pipelines: dict[str, dict] = field(default_factory=dict)
+    cost: Estimate | None = None
+    design_points: dict[str, list[DesignPoint]] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {
@@ -161,9 +170,15 @@ class CompileReport:
                 "fits": self.fit.fits(),
                 "kernels": {k.kernel: k.summary(self.fit.target) for k in self.fit.kernels},
                 "total": self.fit.total.summary(self.fit.target),
-                "used_of_available": self.fit.total.counts(self.fit.target),
             },
             "pipeline": self.pipelines,
+            "resources": None if self.fit is None else {
+                "total": _resources(self.fit.total, self.fit.target),
+                "kernels": {k.kernel: _resources(k, self.fit.target) for k in self.fit.kernels},
+            },
+            "cost": self.cost.to_json() if self.cost is not None else None,
+            "design_points": {kernel: [_point(p, self.cost) for p in points[:DESIGN_POINTS]]
+                              for kernel, points in self.design_points.items()},
         }
 
     def summary(self) -> str:
@@ -180,17 +195,63 @@ class CompileReport:
             *([f"  note        {REMOVED_NOTE}"] if self.class_dropout_removed else []),
             f"  kernels     {len(self.kernels)}: {', '.join(self.kernels) or '-'}",
             *([f"  on chip     {self.fit.total.summary(self.fit.target)}"] if self.fit is not None else []),
+            *([f"  estimate    {self.cost.describe()[0]}"] if self.cost is not None else []),
             *(f"  runs on     {line}" for line in (self.placement.describe() if self.placement else [])),
             f"  weights     {self.float_weight_bytes:,} B float -> {self.packed_weight_bytes:,} B packed",
         ]
         return "\n".join(lines)
 
 
+    def details(self) -> str:
+        """report.txt's part after the summary: the estimate per scale and the design points explored."""
+        lines = []
+        if self.cost is not None:
+            lines += ["", "cost model (one batch through the step program; fpqc/analysis/cost_model.py):"]
+            lines += [f"  {line}" for line in self.cost.describe()[1:]]
+        for kernel, points in self.design_points.items():
+            lines += ["", f"design points of @{kernel}, best first (M/C: memory- or compute-bound launches, "
+                          "fewest rows first):"]
+            for p in points[:DESIGN_POINTS]:
+                lines.append(f"  {p.describe()}: {_ms(p.cycles, self.cost)} ms per batch, compute "
+                             f"{_ms(p.compute_bound, self.cost)} ms, DDR {_ms(p.memory_bound, self.cost)} ms, "
+                             f"{p.bounds()}")
+        return "\n".join(lines)
+
     def _blocks_line(self) -> str:
         line = f"{self.blocks} transformer blocks recognised"
         if self.expected_blocks is not None:
             line += f" of {self.expected_blocks}"
         return line
+
+
+DESIGN_POINTS = 3
+"""Design points of each kernel a report lists."""
+
+
+def _ms(cycles: float, cost: Estimate | None) -> str:
+    return f"{cost.seconds(cycles) * 1e3:.3f}" if cost is not None else "-"
+
+
+def _resources(usage: Usage, target) -> dict[str, dict[str, int]]:
+    used = {"luts": usage.luts, "ffs": usage.registers, "dsps": usage.dsps, "brams": usage.brams,
+            "urams": usage.urams}
+    return {name: {"used": value, "available": getattr(target, name)} for name, value in used.items()}
+
+
+def _point(point: DesignPoint, cost: Estimate | None) -> dict:
+    return {
+        "pes": point.pes,
+        "lanes": point.lanes,
+        "attention_units": point.units,
+        "k_tile": point.k_tile,
+        "row_tile": point.row_tile,
+        "cycles": round(point.cycles),
+        "ms": cost.seconds(point.cycles) * 1e3 if cost is not None else None,
+        "compute_bound_cycles": round(point.compute_bound),
+        "memory_bound_cycles": round(point.memory_bound),
+        "launch_bounds": point.bounds(),
+        "resources": _resources(point.fit, cost.target) if cost is not None else None,
+    }
 
 
 def _op_histogram(module: ModuleOp) -> dict[str, int]:
@@ -221,12 +282,14 @@ def compile_model(
     vae: Path | None = None,
     allow_partial_raise: bool = False,
     evaluation: Path | None = None,
+    tile_options: str = "",
 ) -> CompileReport:
     """Compile ``model`` into the build directory ``output`` (see module docstring).
 
     ``vae`` is the VQVAE the build carries for generation (``vae.npz`` or a released
     ``.pth``); ``allow_partial_raise`` compiles a VAR whose blocks are not all recognised;
-    ``evaluation`` is an ``eval.json`` of ``fpqc eval`` whose per-layer errors ``report.html`` plots.
+    ``tile_options`` fix choices of the ``tile`` pass (``"pes=256 row_tile=128"``; default: the
+    cost model's best design point).
     """
     from fpqc.targets import load_target
 
@@ -252,7 +315,9 @@ def compile_model(
         ("quantized", quantize_pipeline),
         ("step", STEP_PIPELINE),
         # Outline the step program's kernels when the model has one (a VAR), else @main's.
-        ("hls", lambda m: hls_pipeline(target_desc.name, steps=bool(step_functions(m)))),
+        # Outline kernels from the step program when the model has one (a VAR), else from @main; the
+        # hardware plan follows (the tile pass, run by _write_build to keep its design points).
+        ("hls", lambda m: outline_spec(target_desc.name, steps=bool(step_functions(m)))),
     ]
     with exclusive(output):
         recover(output)
@@ -260,7 +325,7 @@ def compile_model(
         staging = new_staging(output)
         try:
             report = _write_build(staging, model, module, store, stages, target_desc, recipe, calib, vae,
-                                  allow_partial_raise, evaluated)
+                                  allow_partial_raise, evaluated, tile_options)
             put_in_place(staging, output)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -280,6 +345,7 @@ def _write_build(
     vae: Path | None,
     allow_partial_raise: bool,
     evaluated: list[dict] | None,
+    tile_options: str = "",
 ) -> CompileReport:
     """Run the stages on ``module`` and write every file of the build into ``staging``."""
     from fpqc.backends.hls.build import emit_build
@@ -300,6 +366,10 @@ def _write_build(
             if spec is not None:
                 run_pipeline(module, spec, stage)
                 pipeline.append(spec)
+            if stage == "hls":
+                tile = tile_spec(target_desc.name, tile_options)
+                report.design_points = _plan_hardware(module, tile)
+                pipeline.append(tile)
             (staging / "ir" / f"{index}-{stage}.mlir").write_text(print_module(module))
             report.stages[stage] = _op_histogram(module)
             if stage == "raised":
@@ -314,11 +384,12 @@ def _write_build(
         report.placement = placement(module)
         report.fit = module_fit(module, target_desc)
         report.pipelines = pipeline_graphs(module)
+        report.cost = estimate(module, target_desc)
     report.packed_weight_bytes = emitted.weight_bytes
     if var_files is not None:
         var_files.write(staging)
     (staging / "report.json").write_text(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
-    (staging / "report.txt").write_text(report.summary() + "\n")
+    (staging / "report.txt").write_text(report.summary() + "\n" + report.details() + "\n")
     (staging / "report.html").write_text(
         report_page(report.to_json(), evaluated)
     )
@@ -351,6 +422,15 @@ def load_evaluation(path: Path) -> list[dict]:
     if not isinstance(rows, list) or not all(isinstance(r, dict) and keys <= r.keys() for r in rows):
         raise FpqcError(f"{path}: not an eval.json of fpqc eval (a list of recipes with {', '.join(sorted(keys))})")
     return rows
+def _plan_hardware(module: ModuleOp, spec: str) -> dict[str, list[DesignPoint]]:
+    """Run the ``tile`` pass ``spec`` on ``module``; the design points it explored for each kernel, best first."""
+    (tile,) = parse_pipeline(spec).passes
+    points = tile.plan_module(module)
+    try:
+        module.verify()
+    except (VerifyException, DiagnosticException) as e:
+        raise FpqcError(f"hls stage produced invalid IR: {_first_failure(module, e)}") from None
+    return points
 
 
 def _check_finite_weights(model: Path, module: ModuleOp) -> None:

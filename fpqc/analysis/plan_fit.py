@@ -14,8 +14,16 @@ at once), what its buffers and its PE array take of the target's resources:
   (the shapes from the target file);
 - **LUTs of the PE array**: ``pes × lanes × lane LUTs``.  A lane holds one
   LUT multiplier per pair of code formats the kernel's linear layers multiply
-  (:func:`multiplier_luts`) and its share of the exact adder tree (one adder
-  of the accumulator's width).
+  and its share of the exact adder tree (one adder of the accumulator's
+  width), each at its measured cost (:mod:`fpqc.targets.units`); its
+  flip-flops hold the lanes' products and the accumulator;
+- **logic LUTs**: the LUT quantizers (a comparator ladder per lane of every
+  ``fpq.quantize`` / ``fpq.dual_quantize``), at their measured cost;
+- **DSPs**: the fp32 multiplies and adds of every op's unit (its lanes and
+  shared parts, :meth:`fpqc.targets.units.UnitCosts.dsps`), and of the PE
+  array's combine stage -- as many combine units as group sums arrive per
+  cycle (``pes × lanes × planes / group``), shared by the kernel's linear
+  layers as the PE array is.
 
 Example::
 
@@ -32,6 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation
 
 from fpqc.dialects import fpq, hls
 from fpqc.dialects.hls import Storage
@@ -50,15 +59,8 @@ def product_bits(fx: Format, fw: Format) -> int:
 
 
 def multiplier_luts(fx: Format, fw: Format, target: Target) -> int:
-    """LUTs of one LUT multiplier for ``fx`` × ``fw`` codes.
-
-    A table from the two magnitudes (``bits − 1`` each) to the product's
-    magnitude: one LUT per output bit while the inputs fit one LUT, twice as
-    many per extra input (LUT6s joined by the F7/F8 multiplexers), plus one
-    LUT for the product's sign.
-    """
-    inputs = (fx.bits - 1) + (fw.bits - 1)
-    return product_bits(fx, fw) * 2 ** max(0, inputs - target.lut_inputs) + 1
+    """LUTs of one LUT multiplier (the product ROM) for ``fx`` × ``fw`` codes, as measured."""
+    return target.units.multiplier_luts(fx, fw)
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,73 @@ def multipliers(kernel: hls.KernelOp) -> list[Multiplier]:
 
 def lane_luts(kinds: Iterable[Multiplier], target: Target) -> int:
     """LUTs of one lane: each multiplier and its adder-tree share (one adder per multiplier)."""
-    return sum(multiplier_luts(m.fx, m.fw, target) + m.accumulator_bits for m in kinds)
+    return sum(multiplier_luts(m.fx, m.fw, target) + target.units.adder_luts(m.accumulator_bits) for m in kinds)
+
+
+def lane_ffs(kinds: Iterable[Multiplier]) -> int:
+    """Flip-flops of one lane: its registered signed products and its share of the accumulators."""
+    return sum(product_bits(m.fx, m.fw) + 1 + m.accumulator_bits for m in kinds)
+
+
+OP_KINDS: dict[type, str] = {
+    fpq.LayerNormOp: "layernorm",
+    fpq.ModulateOp: "modulate",
+    fpq.ResidualOp: "residual",
+    fpq.GeluOp: "gelu",
+    fpq.QuantizeOp: "quantize",
+    fpq.DualQuantizeOp: "dual_quantize",
+    fpq.DequantizeOp: "dequantize",
+    fpq.HadamardOp: "hadamard",
+    fpq.CachedAttentionOp: "attention",
+}
+"""The fp32 operation count (``fp32_ops.toml``) of each op kind the tile pass plans outside the PE array."""
+
+
+def _unit_width(tile: hls.TileOp | None) -> tuple[int, int]:
+    """(elements per cycle of the op's lanes loop, units its ``on units`` loop spreads over): 1 when none."""
+    lanes = units = 1
+    for loop in tile.loops.data if tile is not None else ():
+        if loop.parallel.data == "lanes":
+            lanes = loop.tile.data
+        elif loop.parallel.data == "units":
+            units = loop.tile.data
+    return lanes, units
+
+
+def op_dsps(op: Operation, tile: hls.TileOp | None, lanes: int, target: Target) -> int:
+    """DSPs of the unit that runs ``op`` (a linear layer's are its PE array's: 0 here)."""
+    kind = OP_KINDS.get(type(op))
+    if kind is None:
+        return 0
+    width, units = _unit_width(tile)
+    width = min(width, lanes)
+    levels = op.block.value.data.bit_length() - 1 if isinstance(op, fpq.HadamardOp) else 0
+    return target.units.dsps(kind, width, units, levels)
+
+
+def combine_dsps(kernel: hls.KernelOp, pes: int, lanes: int, target: Target) -> int:
+    """DSPs of the PE array's combine stage: the most any of its linear layers needs."""
+    most = 0
+    for op in kernel.body.block.ops:
+        if isinstance(op, fpq.QLinearOp | fpq.DualQLinearOp):
+            dual = isinstance(op, fpq.DualQLinearOp)
+            sums_per_cycle = -(-pes * lanes // op.combine_group_size())
+            most = max(most, target.units.dsps("dual_combine" if dual else "combine", 0, sums_per_cycle))
+    return most
+
+
+def quantizer_luts(op: Operation, tile: hls.TileOp | None, lanes: int, target: Target) -> int:
+    """LUTs of the LUT quantizers of ``op`` (one comparator ladder per lane), 0 for other ops."""
+    if isinstance(op, fpq.QuantizeOp):
+        q = op.quant
+        neg, pos = q.format, q.format
+    elif isinstance(op, fpq.DualQuantizeOp):
+        q = op.neg_quant
+        neg, pos = op.neg_quant.format, op.pos_quant.format
+    else:
+        return 0
+    width = min(_unit_width(tile)[0], lanes)
+    return width * target.units.quantizer_luts(neg, pos, q.rounding.data)
 
 
 def bank_cost(storage: Storage, words: int, word_bits: int, target: Target) -> int:
@@ -143,10 +211,12 @@ class Usage:
     lutram_luts: int = 0
     registers: int = 0
     pe_luts: int = 0
+    logic_luts: int = 0
+    dsps: int = 0
 
     @property
     def luts(self) -> int:
-        return self.pe_luts + self.lutram_luts
+        return self.pe_luts + self.lutram_luts + self.logic_luts
 
     @property
     def memory_bits(self) -> int:
@@ -160,6 +230,8 @@ class Usage:
         self.lutram_luts += other.lutram_luts
         self.registers += other.registers
         self.pe_luts += other.pe_luts
+        self.logic_luts += other.logic_luts
+        self.dsps += other.dsps
 
     def counts(self, target: Target) -> dict[str, tuple[int, int]]:
         """Each resource's ``(used, available)`` count on ``target``."""
@@ -168,6 +240,7 @@ class Usage:
             "URAM": (self.urams, target.urams),
             "LUTs": (self.luts, target.luts),
             "FFs": (self.registers, target.ffs),
+            "DSPs": (self.dsps, target.dsps),
         }
 
     def overflows(self, target: Target) -> list[str]:
@@ -180,8 +253,9 @@ class Usage:
     def summary(self, target: Target) -> str:
         return (
             f"{self.brams}/{target.brams} BRAM36, {self.urams}/{target.urams} URAM, "
-            f"{self.luts}/{target.luts} LUTs ({self.pe_luts} PE array, {self.lutram_luts} LUTRAM), "
-            f"{self.registers}/{target.ffs} FFs; {self.memory_bits / 2**20:.1f} Mib on chip"
+            f"{self.luts}/{target.luts} LUTs ({self.pe_luts} PE array, {self.lutram_luts} LUTRAM, "
+            f"{self.logic_luts} quantizers), {self.registers}/{target.ffs} FFs, {self.dsps}/{target.dsps} DSPs; "
+            f"{self.memory_bits / 2**20:.1f} Mib on chip"
         )
 
 
@@ -221,8 +295,15 @@ def kernel_fit(kernel: hls.KernelOp, target: Target) -> KernelFit:
         raise FpqcError(f"kernel @{name} has no hardware plan; run the tile pass first")
     pe = plan.pe_array()
     fit = KernelFit(kernel=name, pes=pe.pes.value.data, lanes=pe.lanes.value.data)
-    fit.lane_luts = lane_luts(multipliers(kernel), target)
+    kinds = multipliers(kernel)
+    fit.lane_luts = lane_luts(kinds, target)
     fit.pe_luts = fit.pes * fit.lanes * fit.lane_luts
+    fit.registers = fit.pes * fit.lanes * lane_ffs(kinds)
+    fit.dsps = combine_dsps(kernel, fit.pes, fit.lanes, target)
+    for op in hls.compute_ops(kernel):
+        tile = plan.tile_of(op)
+        fit.dsps += op_dsps(op, tile, fit.lanes, target)
+        fit.logic_luts += quantizer_luts(op, tile, fit.lanes, target)
     for buffer in plan.entries_of(hls.BufferOp):
         storage = buffer.storage.data
         cost = buffer_cost(buffer, target)
@@ -258,9 +339,13 @@ __all__ = [
     "bank_cost",
     "buffer_cost",
     "kernel_fit",
+    "combine_dsps",
+    "lane_ffs",
     "lane_luts",
     "module_fit",
     "multiplier_luts",
     "multipliers",
+    "op_dsps",
     "product_bits",
+    "quantizer_luts",
 ]

@@ -105,10 +105,20 @@ RAISE_PIPELINE = "raise-onnx-to-fpq"
 STEP_PIPELINE = "step-program"
 
 
-def hls_pipeline(target: str, steps: bool) -> str:
-    """Outline kernels from the step program (``steps``: a VAR) or from ``@main``, then plan the hardware."""
-    functions = "step_" if steps else "main"
-    return f"outline-kernels{{target={target} function_prefix={functions}}},tile{{target={target}}}"
+def hls_pipeline(target: str, steps: bool, tile_options: str = "") -> str:
+    """Outline kernels from the step program (``steps``: a VAR) or from ``@main``, then plan the hardware
+    (``tile_options``: more options of the ``tile`` pass, ``"pes=256 row_tile=128"``)."""
+    return f"{outline_spec(target, steps)},{tile_spec(target, tile_options)}"
+
+
+def outline_spec(target: str, steps: bool) -> str:
+    """The ``outline-kernels`` pass of the hls pipeline."""
+    return f"outline-kernels{{target={target} function_prefix={'step_' if steps else 'main'}}}"
+
+
+def tile_spec(target: str, tile_options: str = "") -> str:
+    """The ``tile`` pass of the hls pipeline: ``tile{target=vck190 pes=256}``."""
+    return f"tile{{target={target}{' ' + tile_options.strip() if tile_options.strip() else ''}}}"
 
 
 def recipe_for(format_name: str | None, recipe_name: str | None, calib: Path | None = None) -> Recipe:

@@ -20,13 +20,17 @@ typed at its largest launch).
 - **row tile**: all rows of the launch (weights read once per launch), halved
   while the buffers do not fit the device (each halving reads the weights
   once more per launch); attention keeps all rows whatever the row tile;
-- **fit**: more PEs need more weight-tile banks (each PE reads its own bank
-  every cycle), so for each PE count from the LUT budget's down (halving) the
-  pass finds the largest row tile that fits, and keeps the design with the
-  fewest estimated cycles per launch -- the PE array's compute against the
-  weights' DDR traffic (:func:`estimated_cycles`);
-- all kernels are on the chip at once: when their sum does not fit, the row
-  tile of the kernel holding the most bits halves, and so on.
+- **fit and speed**: more PEs need more weight-tile banks (each PE reads
+  its own bank every cycle), so the pass explores PE counts from the LUT
+  budget's down (halving), ``k_tile`` (smaller weight tiles fit more PEs) and
+  for each the largest row tile that fits, and keeps the design with the
+  fewest cycles over the kernel's launches in one batch of the step program,
+  as the cost model counts them (:mod:`fpqc.passes.tiling.explore`,
+  :mod:`fpqc.analysis.cost_model`);
+- all kernels are on the chip at once: when their sum does not fit, the
+  kernel holding the most bits is explored again within what the others'
+  plans leave of the device; if they still do not fit, the row tile of the
+  kernel holding the most bits halves, and so on.
 
 A design that cannot fit is one error naming the kernel, what it needs, its
 largest buffers and the options to change.  Re-running the pass replaces the
@@ -34,7 +38,8 @@ plans.
 
 Options (0 or empty: chosen by the pass): ``target``; ``pes``, ``lanes``;
 ``n_tile``, ``k_tile`` (a multiple or a divisor of the accumulation group),
-``row_tile``, ``kv_tile`` (cache rows per K/V tile of an attention);
+``row_tile``, ``kv_tile`` (cache rows per K/V tile of an attention),
+``attention_units`` (heads an attention works on at once);
 ``storage``: ``"NAME=KIND,..."`` fixes the storage (``bram``, ``uram``,
 ``lutram``, ``registers``) of the buffers whose names match the glob NAME.
 
@@ -86,20 +91,21 @@ After (``-p tile``)::
 
 from __future__ import annotations
 
-import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp, i64
 from xdsl.passes import ModulePass
 
-from fpqc.analysis.plan_fit import KernelFit, kernel_fit, lane_luts, module_fit, multipliers
+from fpqc.analysis.cost_model import Launch, kernel_launches
+from fpqc.analysis.plan_fit import KernelFit, Usage, kernel_fit, lane_luts, module_fit, multipliers
 from fpqc.dialects import fpq, hls
-from fpqc.dialects.hls import Storage, element_bits
+from fpqc.dialects.hls import Storage
 from fpqc.errors import FpqcError
+from fpqc.passes.tiling.explore import PE_HALVINGS, DesignPoint, attention_units, explore_kernel, k_tiles
 from fpqc.passes.tiling.planner import kernel_macs, kernel_rules, parse_storage, plan_kernel
-from fpqc.passes.tiling.rules import Choices, LinearRule, floor_pow2, shape
+from fpqc.passes.tiling.rules import Choices, LinearRule, floor_pow2
 from fpqc.targets import Target, load_target
 
 
@@ -116,23 +122,67 @@ class TilePass(ModulePass):
     k_tile: int = 0
     row_tile: int = 0
     kv_tile: int = 0
+    attention_units: int = 0
     storage: str = ""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        self.plan_module(op)
+
+    def plan_module(self, op: ModuleOp) -> dict[str, list[DesignPoint]]:
+        """Plan every kernel of ``op`` (what :meth:`apply` does); the design points explored for each
+        kernel, best first (the plan keeps the first, with a smaller row tile if the kernels do not fit
+        the device together)."""
         target = load_target(self.target)
-        for option in ("pes", "lanes", "n_tile", "k_tile", "row_tile", "kv_tile"):
+        for option in ("pes", "lanes", "n_tile", "k_tile", "row_tile", "kv_tile", "attention_units"):
             if getattr(self, option) < 0:
                 raise FpqcError(f"tile: {option} must be positive (0: chosen by the pass), got {getattr(self, option)}")
         overrides = parse_storage(self.storage)
         kernels = [k for k in op.ops if isinstance(k, hls.KernelOp)]
         if not kernels:
-            return
+            return {}
         lanes = self.lanes or target.lanes
         pes = self._pe_counts(op, kernels, target, lanes)
-        tiles: dict[hls.KernelOp, int] = {}
+        launches = kernel_launches(op)
+        tiles: dict[hls.KernelOp, tuple[int, int, int]] = {}
+        points: dict[str, list[DesignPoint]] = {}
         for kernel in kernels:
-            tiles[kernel] = self._fit_kernel(kernel, target, pes[kernel], lanes, overrides)
+            name = kernel.sym_name.data
+            points[name] = self.explore(kernel, target, pes[kernel], lanes, overrides, launches.get(name, []))
+            self._keep(kernel, target, lanes, overrides, points[name][0], tiles)
+        self._fit_beside_others(op, kernels, target, pes, lanes, overrides, launches, points, tiles)
         self._fit_module(op, kernels, target, pes, lanes, overrides, tiles)
+        return points
+
+    def _keep(self, kernel: hls.KernelOp, target: Target, lanes: int, overrides: list[tuple[str, Storage]],
+              point: DesignPoint, tiles: dict[hls.KernelOp, tuple[int, int, int]]) -> None:
+        """Plan ``kernel`` as ``point`` says."""
+        self._plan(kernel, target, point.pes, lanes, point.row_tile, point.k_tile, overrides, point.units)
+        tiles[kernel] = (point.row_tile, point.k_tile, point.units)
+
+    def _fit_beside_others(self, module: ModuleOp, kernels: list[hls.KernelOp], target: Target, pes: dict,
+                           lanes: int, overrides: list[tuple[str, Storage]], launches: dict[str, list[Launch]],
+                           points: dict[str, list[DesignPoint]],
+                           tiles: dict[hls.KernelOp, tuple[int, int, int]]) -> None:
+        """All kernels are on the chip at once: while they do not fit together, explore again the kernel
+        holding the most bits within what the other kernels' plans leave of the device."""
+        order = sorted(kernels, key=lambda k: (-kernel_fit(k, target).memory_bits, k.sym_name.data))
+        for kernel in order:
+            fit = module_fit(module, target)
+            if fit.fits():
+                return
+            name = kernel.sym_name.data
+            others = Usage()
+            for other in fit.kernels:
+                if other.kernel != name:
+                    others.add(other)
+            room = replace(target, luts=target.luts - others.luts, ffs=target.ffs - others.registers,
+                           dsps=target.dsps - others.dsps, brams=target.brams - others.brams,
+                           urams=target.urams - others.urams)
+            try:
+                points[name] = self.explore(kernel, room, pes[kernel], lanes, overrides, launches.get(name, []))
+            except FpqcError:
+                pass  # nothing fits beside the others: keep the point, let the row tiles shrink
+            self._keep(kernel, target, lanes, overrides, points[name][0], tiles)
 
     # ---------------------------------------------------------------- PE arrays
     def _pe_counts(self, module: ModuleOp, kernels: list[hls.KernelOp], target: Target, lanes: int) -> dict:
@@ -156,11 +206,12 @@ class TilePass(ModulePass):
         return pes
 
     # ---------------------------------------------------------------- planning
-    def _plan(self, kernel: hls.KernelOp, target: Target, pes: int, lanes: int, row_tile: int,
-              overrides: list[tuple[str, Storage]]) -> KernelFit:
-        """Plan ``kernel`` with ``row_tile`` rows per tile, replacing its plan; its fit."""
+    def _plan(self, kernel: hls.KernelOp, target: Target, pes: int, lanes: int, row_tile: int, k_tile: int,
+              overrides: list[tuple[str, Storage]], units: int = 1, verify: bool = True) -> KernelFit:
+        """Plan ``kernel`` with ``row_tile`` rows per tile, replacing its plan; its fit (the search's
+        candidates skip verifying the plan; the one kept is verified)."""
         kernel.lanes = IntegerAttr(lanes, i64)
-        choices = Choices(target, pes, lanes, row_tile, self.k_tile, self.kv_tile)
+        choices = Choices(target, pes, lanes, row_tile, k_tile, self.kv_tile, units)
         self._check_k_tile(kernel)
         plan = plan_kernel(kernel, choices, self.n_tile, overrides).to_ir()
         old = hls.plan_of(kernel)
@@ -168,7 +219,8 @@ class TilePass(ModulePass):
             old.detach()
             old.erase()
         kernel.body.block.insert_op_before(plan, kernel.get_return_op())
-        plan.verify()
+        if verify:
+            plan.verify()
         return kernel_fit(kernel, target)
 
     def _check_k_tile(self, kernel: hls.KernelOp) -> None:
@@ -198,38 +250,23 @@ class TilePass(ModulePass):
                 return tiles
             r = -(-r // 2)
 
-    def _fit_kernel(self, kernel: hls.KernelOp, target: Target, pes: int, lanes: int,
-                    overrides: list[tuple[str, Storage]]) -> int:
-        """Plan ``kernel`` with the fastest PE count and row tile that fit; its row tile.
+    def explore(self, kernel: hls.KernelOp, target: Target, pes: int, lanes: int,
+                overrides: list[tuple[str, Storage]], launches: list[Launch]) -> list[DesignPoint]:
+        """The design points of ``kernel`` that fit, best first (:func:`explore_kernel`), leaving
+        ``kernel`` planned with the last one tried; FpqcError when none fits."""
 
-        PE counts from ``pes`` (the LUT budget's) halving, and for each the
-        largest row tile that fits; of these, the one with the fewest
-        estimated cycles per launch (:func:`estimated_cycles`), ties to more
-        rows per tile.  FpqcError when nothing fits.
-        """
-        best: tuple[float, int, int] | None = None
-        first: tuple[KernelFit, int] | None = None  # the LUT budget's PE count at its smallest row tile
-        last = (0, 0)
-        for p in [pes] if self.pes else _halving(pes):
-            if best is not None and estimated_cycles(kernel, target, p, lanes, 0)[0] > best[0]:
-                break
-            for row_tile in self._row_tiles(kernel):
-                fit = self._plan(kernel, target, p, lanes, row_tile, overrides)
-                last = (p, row_tile)
-                if fit.fits(target):
-                    cycles = max(estimated_cycles(kernel, target, p, lanes, row_tile))
-                    if best is None or (cycles, -row_tile) < (best[0], -best[2]):
-                        best = (cycles, p, row_tile)
-                    break
-            else:
-                first = first or (fit, row_tile)
-        if best is None:
-            assert first is not None
-            raise FpqcError(self._no_fit(kernel, *first, target))
-        _, p, row_tile = best
-        if last != (p, row_tile):
-            self._plan(kernel, target, p, lanes, row_tile, overrides)
-        return row_tile
+        def plan(p: int, units: int, k_tile: int, row_tile: int) -> KernelFit:
+            return self._plan(kernel, target, p, lanes, row_tile, k_tile, overrides, units, verify=False)
+
+        row_tiles = self._row_tiles(kernel)
+        pe_counts = [pes] if self.pes else _halving(pes)[:PE_HALVINGS + 1]
+        units = attention_units(kernel, self.attention_units)
+        points = explore_kernel(kernel, target, launches, pe_counts, units, k_tiles(kernel, self.k_tile), row_tiles,
+                                plan)
+        if not points:  # the error names what the LUT budget's PE count needs at its most modest
+            fit = self._plan(kernel, target, pes, lanes, row_tiles[-1], self.k_tile, overrides, units[-1])
+            raise FpqcError(self._no_fit(kernel, fit, row_tiles[-1], target))
+        return points
 
     def _no_fit(self, kernel: hls.KernelOp, fit: KernelFit, row_tile: int, target: Target) -> str:
         """The one-line error for a kernel that fits with no PE count and row tile tried."""
@@ -251,14 +288,14 @@ class TilePass(ModulePass):
         )
 
     def _fit_module(self, module: ModuleOp, kernels: list[hls.KernelOp], target: Target, pes: dict, lanes: int,
-                    overrides: list[tuple[str, Storage]], tiles: dict[hls.KernelOp, int]) -> None:
+                    overrides: list[tuple[str, Storage]], tiles: dict[hls.KernelOp, tuple[int, int, int]]) -> None:
         """Shrink row tiles of the kernels holding the most bits until all kernels fit together."""
         while True:
             fit = module_fit(module, target)
             if fit.fits():
                 return
             by_name = {k.kernel: k for k in fit.kernels}
-            shrinkable = [k for k in kernels if not self.row_tile and tiles[k] > 1]
+            shrinkable = [k for k in kernels if not self.row_tile and tiles[k][0] > 1]
             if not shrinkable:
                 per_kernel = "; ".join(f"@{k.kernel}: {k.summary(target)}" for k in fit.kernels)
                 raise FpqcError(
@@ -266,8 +303,10 @@ class TilePass(ModulePass):
                     f"{', '.join(fit.total.overflows(target))} ({per_kernel}); lower row_tile, pes or n_tile"
                 )
             kernel = max(shrinkable, key=lambda k: (by_name[k.sym_name.data].memory_bits, k.sym_name.data))
-            tiles[kernel] = -(-tiles[kernel] // 2)
-            self._plan(kernel, target, by_name[kernel.sym_name.data].pes, lanes, tiles[kernel], overrides)
+            row_tile, k_tile, units = tiles[kernel]
+            tiles[kernel] = (-(-row_tile // 2), k_tile, units)
+            self._plan(kernel, target, by_name[kernel.sym_name.data].pes, lanes, tiles[kernel][0], k_tile, overrides,
+                       units)
 
 
 def _halving(n: int) -> list[int]:
@@ -275,23 +314,3 @@ def _halving(n: int) -> list[int]:
     while out[-1] > 1:
         out.append(out[-1] // 2)
     return out
-
-
-def estimated_cycles(kernel: hls.KernelOp, target: Target, pes: int, lanes: int, row_tile: int) -> tuple[float, float]:
-    """(compute, weight traffic) cycles of one launch: how the pass weighs PE count against row tile.
-
-    Compute: the linear layers' multiply-accumulates over ``pes × lanes``
-    per cycle.  Traffic: their weights (codes, scales, biases), read once per
-    row tile (``row_tile`` 0: once), over the target's DDR bandwidth at its
-    clock.  Double buffering overlaps the two: a launch takes the larger.
-    """
-    ddr_bits_per_cycle = target.ddr_bandwidth_gbs * 8e9 / (target.clock_mhz * 1e6)
-    compute = traffic = 0.0
-    for op, rule in kernel_rules(kernel).items():
-        if not isinstance(rule, LinearRule):
-            continue
-        rows = rule.dims(op)[0]
-        compute += rule.macs(op) / (pes * lanes)
-        bits = sum(math.prod(shape(v)) * element_bits(v.type.get_element_type()) for v in op.operands[2 * rule.planes(op):])
-        traffic += bits * -(-rows // min(row_tile or rows, rows)) / ddr_bits_per_cycle
-    return compute, traffic

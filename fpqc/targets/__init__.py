@@ -1,6 +1,7 @@
 """Target descriptions as data: ``fpqc/targets/<name>.toml``.
 
-A target file names the device (part, Vitis platform, clock), its resources
+A target file names the device (part, device ``family``, Vitis platform,
+clock), its resources
 (LUTs, flip-flops, DSPs, block RAMs and UltraRAMs with their shapes), its
 memory (DDR bandwidth, the AXI data width and burst length of a kernel port,
 the memory banks its ports connect to in the Vitis link: ``[vitis]``),
@@ -8,7 +9,9 @@ the parameters of fpqc's accelerator on it (``[accelerator] lanes``: LUT
 multipliers issued per cycle; the share of LUTs the PE arrays may take; the
 depth of a stream) and the ``[storage]`` size thresholds by which the ``tile``
 pass puts a buffer in registers, LUTRAM, BRAM or URAM.  A new board is a new
-file; nothing in the code hard-wires a board.
+file; nothing in the code hard-wires a board.  The cost of one hardware unit
+(a LUT multiplier, a quantizer, an fp32 operator) comes from the family's unit
+cost files (:mod:`fpqc.targets.units`): ``target.units``.
 
 Example::
 
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fpqc.errors import FpqcError
+from fpqc.targets.units import UnitCosts, load_units
 
 TARGETS_DIR = Path(__file__).parent
 
@@ -34,6 +38,8 @@ class Target:
     name: str
     description: str
     part: str
+    family: str
+    """Device family: names the unit cost file ``fpqc/targets/units/<family>.toml``."""
     platform: str
     clock_mhz: float
     luts: int
@@ -71,6 +77,16 @@ class Target:
     def uram_bits(self) -> int:
         return self.uram_shape[0] * self.uram_shape[1]
 
+    @property
+    def units(self) -> UnitCosts:
+        """The unit costs of the target's device family."""
+        return load_units(self.family)
+
+    @property
+    def ddr_bytes_per_cycle(self) -> float:
+        """DDR bandwidth in bytes per cycle of the accelerator's clock."""
+        return self.ddr_bandwidth_gbs * 1e9 / (self.clock_mhz * 1e6)
+
 
 def known_targets() -> list[str]:
     return sorted(p.stem for p in TARGETS_DIR.glob("*.toml"))
@@ -89,6 +105,7 @@ def load_target(name: str) -> Target:
             name=data["name"],
             description=data.get("description", ""),
             part=data["part"],
+            family=data["family"],
             platform=data["platform"],
             clock_mhz=float(data["clock_mhz"]),
             luts=int(resources["luts"]),
@@ -122,6 +139,7 @@ def load_target(name: str) -> Target:
     problem = _problem(target)
     if problem is not None:
         raise FpqcError(f"{path}: {problem}")
+    target.units  # a family without unit costs is an error of the target file
     return target
 
 

@@ -6,7 +6,8 @@ external files, the same bytes for the same report.  Sections appear when the
 report has their data:
 
 - the build: model, recipe, target, kernels, weights;
-- resources against the device (``on_chip``);
+- resources against the device (``resources``, ``on_chip``);
+- the cost model's estimate: cycles per scale and the roofline (``cost``);
 - each kernel's dataflow pipeline (``pipeline``);
 - where each op runs and its share of the MACs and bytes (``placement``);
 - quantization error per layer (from ``eval.json``).
@@ -17,9 +18,9 @@ from __future__ import annotations
 from html import escape
 
 from fpqc.backends.html.pipeline_svg import pipeline_svg
-from fpqc.backends.html.svg_charts import layer_lines, share_bars, utilization_bars
+from fpqc.backends.html.svg_charts import layer_lines, roofline_chart, scale_bars, share_bars, utilization_bars
 
-RESOURCE_ORDER = ["LUTs", "FFs", "DSPs", "BRAM36", "URAM"]
+RESOURCE_NAMES = {"luts": "LUTs", "ffs": "FFs", "dsps": "DSPs", "brams": "BRAM36", "urams": "URAM"}
 
 STYLE = """
 body { font-family: sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
@@ -36,7 +37,8 @@ def report_page(report: dict, evaluation: list[dict] | None = None) -> str:
     """The HTML page of a build report (see module docstring)."""
     sections = [
         _build_section(report),
-        _resources_section(report.get("on_chip")),
+        _resources_section(report.get("resources"), report.get("on_chip")),
+        _cost_section(report.get("cost")),
         _pipeline_section(report.get("pipeline") or {}),
         _placement_section(report.get("placement")),
         _quantization_section(report.get("recipe"), evaluation),
@@ -89,20 +91,58 @@ def _build_section(report: dict) -> str:
     return "<h2>Build</h2>" + _table(["", ""], rows) + fits + (f"<ul>{notes}</ul>" if notes else "")
 
 
-def _resources_section(on_chip: dict | None) -> str:
-    if on_chip is None:
+def _resources_section(resources: dict | None, on_chip: dict | None) -> str:
+    if resources is None or on_chip is None:
         return ""
-    counts = on_chip["used_of_available"]
-    known = [n for n in RESOURCE_ORDER if n in counts]
-    names = known + sorted(set(counts) - set(known))
-    chart = utilization_bars(names, [counts[n][0] for n in names], [counts[n][1] for n in names],
-                             "On-chip resources of the hardware plan")
+    total = resources["total"]
+    names = [n for n in RESOURCE_NAMES if n in total]
+    chart = utilization_bars([RESOURCE_NAMES[n] for n in names], [total[n]["used"] for n in names],
+                             [total[n]["available"] for n in names], "Resources of the hardware plan")
     kernels = _table(["kernel", "resources"], [[k, s] for k, s in on_chip["kernels"].items()])
     return (
         "<h2>Resources against the device</h2>"
-        + _figure(chart, "Buffers in BRAM36/URAM/LUTRAM and the PE arrays' LUTs, counted in physical blocks "
-                         "by fpqc/analysis/plan_fit.py from the plan the tile pass chose.")
+        + _figure(chart, "Buffers in BRAM36/URAM/LUTRAM counted in physical blocks from the plan the tile pass "
+                         "chose (fpqc/analysis/plan_fit.py); LUTs, FFs and DSPs of the units from the cost "
+                         "model's unit table (fpqc/analysis/cost_model.py).")
         + kernels
+    )
+
+
+def _cost_section(cost: dict | None) -> str:
+    if cost is None:
+        return ""
+    unit = "images" if cost.get("batch_rows") else "runs"
+    roofline = cost["roofline"]
+    scales = cost["scales"]
+    names = [s["function"] for s in scales]
+    per_scale = scale_bars(names, {"estimate": [s["ms"] for s in scales],
+                                   "compute bound": [s["compute_bound_ms"] for s in scales],
+                                   "DDR bound": [s["memory_bound_ms"] for s in scales]},
+                           "ms", "Time per step of the step program, one batch")
+    peak = roofline["peak_macs_per_cycle"]
+    bandwidth = roofline["ddr_bytes_per_cycle"]
+    points = {s["function"]: (s["macs"] / s["ddr_bytes"] if s["ddr_bytes"] else 0.0,
+                              s["macs"] / (s["ms"] * cost["clock_mhz"] * 1e3) if s["ms"] else 0.0)
+              for s in scales if s["macs"]}
+    roof = roofline_chart(peak, bandwidth, points, "Roofline at the plan's clock (MACs per cycle)")
+    summary = [
+        [f"{unit}/s estimated", f"{cost[f'{unit}_per_second']:.3g}"],
+        [f"{unit}/s roofline bound", f"{roofline[f'bound_{unit}_per_second']:.3g}"],
+        ["per batch", f"{cost['ms_per_batch']:.2f} ms for {cost[f'{unit}_per_batch']:g} {unit}"],
+        ["compute bound / DDR bound", f"{roofline['compute_bound_ms']:.2f} ms / {roofline['memory_bound_ms']:.2f} ms"],
+        ["clock, DDR", f"{cost['clock_mhz']:g} MHz, {cost['ddr_bandwidth_gbs']:g} GB/s"],
+    ]
+    if cost.get("paper_images_per_second"):
+        summary.append(["the paper (VAR-d30 on the VCK190)", f"{cost['paper_images_per_second']:g} images/s"])
+    rows = [[s["function"], s["rows"], s["launches"], f"{s['ms']:.3f}", s["bound"], s["busiest_op"]]
+            for s in scales]
+    return (
+        "<h2>Estimated speed</h2>"
+        + _table(["", ""], summary)
+        + _figure(per_scale, "The cost model's time of every step against its compute and DDR bounds.")
+        + _figure(roof, "Each step as a point: MACs per DDR byte against the MACs per cycle it reaches; the roof is "
+                        "the PE arrays' peak and the DDR bandwidth.")
+        + _table(["step", "rows", "launches", "ms", "bound", "busiest op"], rows, numeric={1, 2, 3})
     )
 
 

@@ -71,4 +71,40 @@ def layer_lines(labels: Sequence[str], series: dict[str, Sequence[float]], ylabe
     return _svg(fig)
 
 
-__all__ = ["layer_lines", "share_bars", "utilization_bars"]
+def scale_bars(names: Sequence[str], series: dict[str, Sequence[float]], unit: str, title: str) -> str:
+    """Grouped vertical bars, one group per name (a step of the program), one bar per series."""
+    fig, ax = plt.subplots(figsize=(max(7.0, 0.7 * len(names)), 3.4))
+    width = 0.8 / max(len(series), 1)
+    for i, (label, values) in enumerate(series.items()):
+        ax.bar([x + i * width for x in range(len(names))], list(values), width, label=label)
+    ax.set_xticks([x + 0.4 - width / 2 for x in range(len(names))])
+    ax.set_xticklabels(names, rotation=45, ha="right", fontsize=8)
+    ax.set_ylabel(unit)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return _svg(fig)
+
+
+def roofline_chart(peak: float, bytes_per_cycle: float, points: dict[str, tuple[float, float]], title: str) -> str:
+    """Log-log roofline: attainable MACs/cycle = min(peak, intensity · bytes/cycle), with labelled points
+    ``name: (MACs per byte, MACs per cycle)``."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    intensities = [p[0] for p in points.values() if p[0] > 0] or [1.0]
+    low, high = min(intensities + [peak / bytes_per_cycle]) / 4, max(intensities + [peak / bytes_per_cycle]) * 4
+    xs = [low * (high / low) ** (i / 100) for i in range(101)]
+    ax.plot(xs, [min(peak, x * bytes_per_cycle) for x in xs], color="#444", label="roof")
+    for name, (intensity, reached) in points.items():
+        if intensity > 0 and reached > 0:
+            ax.scatter([intensity], [reached], s=18)
+            ax.annotate(name, (intensity, reached), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("MACs per DDR byte")
+    ax.set_ylabel("MACs per cycle")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return _svg(fig)
+
+
+__all__ = ["layer_lines", "roofline_chart", "scale_bars", "share_bars", "utilization_bars"]

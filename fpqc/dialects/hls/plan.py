@@ -22,7 +22,9 @@ before ``hls.return``; its one block holds:
     loop first: each loop runs over a dimension ``extent`` in tiles of
     ``tile`` (``pad``: the last tile is partial and padded; without it the
     tile divides the extent), ``on pes``/``on lanes``: the elements of a tile
-    along that dimension are spread over the PEs / the lanes.  ``ii``: the
+    along that dimension are spread over the PEs / the lanes, ``on units``:
+    over as many units of the op as the tile has elements (an attention's
+    heads, one head per attention unit).  ``ii``: the
     initiation interval of the innermost pipelined loop, in cycles.
 
 ``hls.buffer "name" whole|tile|scratch of %v as tensor<...> in STORAGE banks N pack M copies C bits B``

@@ -79,8 +79,9 @@ class StageKind(StrEnum):
 MOVES = (StageKind.LOAD, StageKind.WRITE)
 """The stage kinds that move ports' data; the others compute."""
 
-PARALLEL = ("pes", "lanes")
-"""What a loop's tile elements may be spread over."""
+PARALLEL = ("pes", "lanes", "units")
+"""What a loop's tile elements may be spread over: the PE array's PEs, the lanes of a unit, or as many
+units of the op as the tile has elements (an attention's heads, one per attention unit)."""
 
 
 @irdl_attr_definition
@@ -114,7 +115,7 @@ class LoopAttr(ParametrizedAttribute):
 
     Dimension name, extent, tile size, ``pad`` when the tile does not divide
     the extent (the last tile is padded), and optionally what the elements of
-    a tile are spread over (``on pes`` or ``on lanes``).
+    a tile are spread over (``on pes``, ``on lanes`` or ``on units``).
     """
 
     name = "hls.loop"
@@ -164,7 +165,7 @@ class LoopAttr(ParametrizedAttribute):
         pad = parser.parse_optional_keyword("pad") is not None
         parallel = ""
         if parser.parse_optional_keyword("on") is not None:
-            parallel = parser.parse_keyword_in(PARALLEL, " (pes or lanes)")
+            parallel = parser.parse_keyword_in(PARALLEL, " (pes, lanes or units)")
         return LoopAttr.get(dim, extent, tile, parallel, pad)
 
     def verify(self) -> None:

@@ -33,8 +33,9 @@ from dataclasses import dataclass, field
 from xdsl.dialects.builtin import TensorType
 from xdsl.ir import BlockArgument, Operation, SSAValue
 
+from fpqc.analysis.op_labels import labels_of
 from fpqc.analysis.plan_fit import bank_cost, lane_luts, multipliers
-from fpqc.dialects import fpq, hls
+from fpqc.dialects import hls
 from fpqc.dialects.hls import BufferKind, Direction, LoopAttr, StageKind, Storage, element_bits
 from fpqc.errors import FpqcError
 from fpqc.passes.tiling.rules import (
@@ -96,21 +97,6 @@ def kernel_rules(kernel: hls.KernelOp) -> dict[Operation, Rule]:
 
 def kernel_macs(kernel: hls.KernelOp) -> int:
     return sum(rule.macs(op) for op, rule in kernel_rules(kernel).items())
-
-
-def labels_of(ops: list[Operation]) -> dict[Operation, str]:
-    """A readable name per op: its ``fpq.role`` when unique, else ``<kind><i>`` (``quantize0``)."""
-    roles = [fpq.role_of(op) for op in ops]
-    labels: dict[Operation, str] = {}
-    counters: dict[str, int] = {}
-    for op, role in zip(ops, roles):
-        if role is not None and roles.count(role) == 1:
-            labels[op] = role
-            continue
-        kind = op.name.partition(".")[2]
-        labels[op] = f"{kind}{counters.get(kind, 0)}"
-        counters[kind] = counters.get(kind, 0) + 1
-    return labels
 
 
 @dataclass

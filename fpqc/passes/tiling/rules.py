@@ -30,7 +30,9 @@ order its results come out.  The rules an FPGA engineer would use:
   and head streams that head's keys and values back from DDR in tiles of
   ``kv_tile`` cache rows (double buffered; by default one tile holds all L
   rows, reused by every new row), with a score row buffer of L entries.
-  Results come out a head (``D`` columns of every row) at a time.
+  ``attention_units`` heads are attended at once, each on a unit of its own
+  with its own K/V tiles and score row (``heads H by u on units``).  Results
+  come out a head (``D`` columns of every row) at a time.
 """
 
 from __future__ import annotations
@@ -87,6 +89,8 @@ class Choices:
     """Rows per row tile; 0: all rows of the launch."""
     k_tile: int = 0
     kv_tile: int = 0
+    attention_units: int = 1
+    """Heads an attention works on at once, one attention unit each."""
     n_tiles: dict[Operation, int] = field(default_factory=dict)
     """Chosen ``n_tile`` of each linear layer."""
 
@@ -440,26 +444,32 @@ class AttentionRule(Rule):
         cache_rows = self.dims(op)[4]
         return min(choices.kv_tile or cache_rows, cache_rows)
 
+    def units(self, op: Operation, choices: Choices) -> int:
+        return max(1, min(choices.attention_units, self.dims(op)[2]))
+
     def loops(self, op: Operation, choices: Choices) -> list[LoopAttr]:
         b, n, heads, d, cache_rows = self.dims(op)
+        units = self.units(op, choices)
         return [
             loop("batch", b, 1),
-            loop("heads", heads, 1),
+            loop("heads", heads, units, "units" if units > 1 else ""),
             loop("rows", n, n),
             loop("keys", cache_rows, self.kv_tile(op, choices)),
             loop("d", d, d, "lanes"),
         ]
 
     def tiles(self, op: Operation, choices: Choices, label: str) -> list[Spec]:
-        d, kt = self.dims(op)[3], self.kv_tile(op, choices)
+        d, kt, units = self.dims(op)[3], self.kv_tile(op, choices), self.units(op, choices)
         return [
-            Spec(f"{label}.{name}", BufferKind.TILE, value, (kt, d), F32, pack=math.gcd(choices.lanes, d), copies=2)
+            Spec(f"{label}.{name}", BufferKind.TILE, value, (units * kt, d), F32, banks=units,
+                 pack=math.gcd(choices.lanes, d), copies=2)
             for name, value in (("k", op.k_cache), ("v", op.v_cache))
         ]
 
     def scratch(self, op: Operation, choices: Choices, label: str) -> list[Spec]:
-        cache_rows = self.dims(op)[4]
-        return [Spec(f"{label}.scores", BufferKind.SCRATCH, op.results[0], (cache_rows,), F32, copies=2)]
+        cache_rows, units = self.dims(op)[4], self.units(op, choices)
+        return [Spec(f"{label}.scores", BufferKind.SCRATCH, op.results[0], (units * cache_rows,), F32, banks=units,
+                     copies=2)]
 
     def order(self, op: Operation, choices: Choices, input_order: Order) -> Order:
         return ("columns", self.dims(op)[3])

@@ -21,8 +21,8 @@ from fpqc.eval.report import write_json
 from cli_helpers import FPQC
 
 DIGITS = Path(__file__).parents[3] / "examples" / "digits" / "var.onnx"
-SECTIONS = ["Build", "Resources against the device", "Dataflow pipelines", "Where each op runs",
-            "Quantization error per layer"]
+SECTIONS = ["Build", "Resources against the device", "Estimated speed", "Dataflow pipelines",
+            "Where each op runs", "Quantization error per layer"]
 
 
 def _chromedriver() -> str | None:
@@ -93,9 +93,9 @@ def test_report_renders_in_headless_chromium(build: Path) -> None:
         titles = [h.text for h in driver.find_elements(By.TAG_NAME, "h2")]
         assert titles == SECTIONS
         svgs = driver.find_elements(By.CSS_SELECTOR, "figure svg")
-        # resources, one pipeline per kernel, placement, per-layer SQNR
+        # resources, time per step, roofline, one pipeline per kernel, placement, per-layer SQNR
         kernels = json.loads((build / "report.json").read_text())["kernels"]
-        assert len(svgs) == 3 + len(kernels)
+        assert len(svgs) == 5 + len(kernels)
         for svg in svgs:
             assert svg.size["width"] > 200 and svg.size["height"] > 50, svg.size
         assert driver.find_elements(By.CSS_SELECTOR, "p.fits")

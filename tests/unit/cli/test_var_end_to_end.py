@@ -61,6 +61,9 @@ def test_shipped_digits_model(tmp_path: Path) -> None:
     summary = run_fpqc("compile", str(REPO / "examples/digits/var.onnx"), "--format", "fp6", "-o", str(build))
     assert "4 transformer blocks recognised of 4" in summary
     assert "16 quantized, 7 left in float" in summary
+    cost = json.loads((build / "report.json").read_text())["cost"]  # 6 scales, 10 rows = 5 images a batch
+    assert cost["images_per_batch"] == 5 and [s["function"] for s in cost["scales"]] == [f"step_{k}" for k in range(6)]
+    assert cost["roofline"]["bound_images_per_second"] >= cost["images_per_second"] > 0
     run_fpqc("run", str(build), "--inputs", str(REPO / "examples/digits/inputs.npz"), "-o", str(tmp_path / "q.npz"))
     run_fpqc("run", str(REPO / "examples/digits/var.onnx"), "--inputs", str(REPO / "examples/digits/inputs.npz"),
          "-o", str(tmp_path / "f.npz"))

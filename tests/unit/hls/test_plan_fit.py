@@ -1,5 +1,7 @@
 """The fit analysis of tiled designs: memory blocks, LUTs of the PE array, VAR blocks on the VCK190."""
 
+import json
+
 import pytest
 from tiled_kernels import D16, D30, STEP, block_kernel
 
@@ -18,6 +20,7 @@ from fpqc.dialects.hls import Storage
 from fpqc.errors import FpqcError
 from fpqc.numerics import Format
 from fpqc.passes.tile import TilePass
+from fpqc.targets.units import MEASURED_FILE
 
 VCK190 = targets.load_target("vck190")
 SIZES = {"d16": D16, "d30": D30}
@@ -53,13 +56,15 @@ def test_bank_cost_uses_the_target_shapes(storage, words, width, cost):
     assert bank_cost(storage, words, width, VCK190) == cost
 
 
-def test_lut_multipliers_grow_with_their_inputs():
+def test_lut_multipliers_are_the_measured_product_roms():
     e2m1, e2m3, e1m2 = (Format.parse(f) for f in ("e2m1", "e2m3", "e1m2"))
-    assert multiplier_luts(e2m1, e2m1, VCK190) == 8 * 1 + 1  # 3 + 3 magnitude bits: one LUT6 per product bit
-    assert multiplier_luts(e1m2, e2m1, VCK190) == 7 * 1 + 1
-    assert multiplier_luts(e2m3, e2m3, VCK190) == 12 * 16 + 1  # 5 + 5 bits: 16 LUT6 per product bit
-    # a lane: the multiplier and one adder of the accumulator's width (16 bits for groups of 128)
-    assert lane_luts([Multiplier(e2m1, e2m1, 128)], VCK190) == 9 + 16
+    measured = {(e["x"], e["w"]): e["luts"] for e in json.loads(MEASURED_FILE.read_text())["product_roms"]}
+    for fx, fw in ((e2m1, e2m1), (e1m2, e2m1), (e2m3, e2m3)):
+        assert multiplier_luts(fx, fw, VCK190) == measured[(fx.name, fw.name)]
+    # an 8-input ROM (fp4) is a few LUT6 per product bit; a 12-input one (fp6) many more
+    assert multiplier_luts(e2m3, e2m3, VCK190) > 5 * multiplier_luts(e2m1, e2m1, VCK190)
+    # a lane: the multiplier and one adder of the accumulator's width (16 bits for groups of 128, 1 LUT a bit)
+    assert lane_luts([Multiplier(e2m1, e2m1, 128)], VCK190) == measured[("e2m1", "e2m1")] + 16
 
 
 def test_fit_needs_a_plan():
@@ -82,29 +87,38 @@ def test_var_blocks_fit_the_vck190(blocks, size, fmt):
     # the four linear layers share the PE array's double-buffered weight tiles
     weights = plan.buffer("pe.w")
     assert weights.copies.value.data == 2 and len(weights.values) == 4
-    assert weights.shape[1] == SIZES[size]["hidden"]  # [n_tile, K] tiles, K up to fc2's
-    # attention: a score row of L = 680 entries, K/V tiles of one head streamed from the cache ports
-    assert plan.buffer("cached_attention0.scores").shape == (680,)
+    fc1 = next(t for t in plan.entries_of(hls.TileOp) if fpq.role_of(t.target.owner) == "fc1")
+    k_tile = fc1.loop("k").tile.data
+    assert weights.shape[1] == (SIZES[size]["hidden"] if k_tile == SIZES[size]["c"] else k_tile)  # [n_tile, K]
+    # attention: per unit a score row of L = 680 entries and K/V tiles of one head from the cache ports
+    attention = next(t for t in plan.entries_of(hls.TileOp) if isinstance(t.target.owner, fpq.CachedAttentionOp))
+    units = attention.loop("heads").tile.data
+    assert SIZES[size]["heads"] % units == 0
+    assert plan.buffer("cached_attention0.scores").shape == (units * 680,)
     head = SIZES[size]["c"] // SIZES[size]["heads"]
     for name, port in (("k", "k_cache"), ("v", "v_cache")):
         tile = plan.buffer(f"cached_attention0.{name}")
-        assert tile.shape == (680, head) and tile.copies.value.data == 2
+        assert tile.shape == (units * 680, head) and tile.copies.value.data == 2 and tile.banks.value.data == units
         assert [v.name_hint for v in tile.values] == [port]
 
 
 def test_the_chosen_pe_arrays_and_row_tiles(blocks):
-    """fp6's LUT multipliers cost 8x fp4's: a quarter of the PEs.  Rows are tiled only where buffers need it
-    (fp6's per-token quantizer of fc2's input keeps whole rows of fc1's fp32 output)."""
+    """(PEs, fc1's row tile, k_tile, attention units).  W6A6's measured LUT multipliers (E2M3 x E2M3 and
+    INT6 x E2M3 ROMs) cost about nine times W4A4's: an eighth of the PEs.  The cost model trades the rest:
+    at d30 the BRAM and URAM go to attention units (the slowest op of the largest step) before PEs that
+    would need smaller row tiles; fp6 at d30 takes weight tiles of 64 columns of K to fit at all."""
     chosen = {}
     for key, kernel in blocks.items():
         plan = hls.plan_of(kernel)
         fc1 = next(t for t in plan.entries_of(hls.TileOp) if fpq.role_of(t.target.owner) == "fc1")
-        chosen[key] = (plan.pe_array().pes.value.data, fc1.loop("rows").tile.data)
+        attention = next(t for t in plan.entries_of(hls.TileOp) if isinstance(t.target.owner, fpq.CachedAttentionOp))
+        chosen[key] = (plan.pe_array().pes.value.data, fc1.loop("rows").tile.data, fc1.loop("k").tile.data,
+                       attention.loop("heads").tile.data)
     assert chosen == {
-        ("d16", "fp4"): (256, 512),
-        ("d16", "fp6"): (64, 256),
-        ("d30", "fp4"): (128, 256),
-        ("d30", "fp6"): (64, 128),
+        ("d16", "fp4"): (256, 512, 1024, 4),
+        ("d16", "fp6"): (32, 128, 1024, 8),
+        ("d30", "fp4"): (128, 128, 1920, 6),
+        ("d30", "fp6"): (32, 32, 64, 6),
     }
 
 

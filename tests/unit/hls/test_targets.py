@@ -13,8 +13,23 @@ def test_vck190_is_data():
 
 
 def test_unknown_target_lists_known_ones():
-    with pytest.raises(FpqcError, match=r"unknown target 'zcu104' \(known targets: .*vck190"):
-        targets.load_target("zcu104")
+    with pytest.raises(FpqcError, match=r"unknown target 'u280' \(known targets: vck190, zcu104\)"):
+        targets.load_target("u280")
+
+
+def test_zcu104_is_a_smaller_board_of_another_family():
+    small, big = targets.load_target("zcu104"), targets.load_target("vck190")
+    assert (small.luts, small.ffs, small.dsps, small.brams, small.urams) == (230400, 460800, 1728, 312, 96)
+    assert small.family == "ultrascale_plus" and big.family == "versal"
+    assert small.ddr_bandwidth_gbs == pytest.approx(19.2) and small.axi_data_width == 128
+    # an fp32 multiply: 2 DSP48E2 for the 24 x 24-bit mantissa product; one DSP58 on Versal
+    assert (small.units.fmul_dsps, small.units.fadd_dsps) == (2, 0) and (big.units.fmul_dsps, big.units.fadd_dsps) == (1, 1)
+
+
+def test_a_target_of_an_unknown_family_is_refused(tmp_path, monkeypatch):
+    _copy_vck190(tmp_path, monkeypatch, "odd", ('family = "versal"', 'family = "stratix"'))
+    with pytest.raises(FpqcError, match="unknown device family 'stratix' \\(unit cost files: ultrascale_plus, versal\\)"):
+        targets.load_target("odd")
 
 
 def test_incomplete_target_file_names_the_key(tmp_path, monkeypatch):

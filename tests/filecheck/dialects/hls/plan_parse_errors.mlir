@@ -39,4 +39,4 @@ hls.kernel @k(%x: tensor<8x64xf32>) -> tensor<8x64xf32> attributes {target = "vc
   }
   hls.return %g : tensor<8x64xf32>
 }
-// CHECK: (pes or lanes)
+// CHECK: (pes, lanes or units)

@@ -1,4 +1,5 @@
 // RUN: fpqc-opt %s -p tile | filecheck %s
+// RUN: fpqc-opt %s -p 'tile{attention_units=1}' | filecheck %s --check-prefix=ONE
 
 // Attention of one generation step against a KV cache in DDR: the q third of
 // mat_qkv's output is kept whole (every new row attends to every new key);
@@ -7,9 +8,11 @@
 // (the results outline-kernels marks hls.updates)
 // buffers in place; then, per batch and head, that head's keys and values
 // come back from DDR in double-buffered tiles of all L = 12 cache rows, with
-// a score row buffer of L entries.  The result comes out a head (32 columns)
-// at a time, so the proj quantizer (groups of 64) reads it from a whole
-// buffer.
+// a score row buffer of L entries.  The cost model's best design attends to
+// both heads at once, on two attention units (each with its own K/V tiles and
+// score row: banks 2); the option attention_units=1 keeps one.  The result
+// comes out a head (32 columns) at a time, so the proj quantizer (groups of
+// 64) reads it from a whole buffer.
 
 hls.kernel @kernel_0(%x: tensor<1x4x64xf32>, %wq: tensor<192x64x!fpq.float<e2m1>>, %sq: tensor<192x1xf32>, %qs: tensor<2xf32>, %kc: tensor<1x12x64xf32>, %vc: tensor<1x12x64xf32>, %wp: tensor<64x64x!fpq.float<e2m1>>, %sp: tensor<64x1xf32>, %off: i64) -> (tensor<1x4x64xf32>, tensor<1x12x64xf32> {hls.updates = 4 : i64}, tensor<1x12x64xf32> {hls.updates = 5 : i64}) attributes {target = "vck190", lanes = 16 : i64} {
   %c, %cs = fpq.quantize %x {quant = #fpq.quant<e2m1, group 64>} : tensor<1x4x64xf32> -> (tensor<1x4x64x!fpq.float<e2m1>>, tensor<1x4x1xf32>)
@@ -25,10 +28,10 @@ hls.kernel @kernel_0(%x: tensor<1x4x64xf32>, %wq: tensor<192x64x!fpq.float<e2m1>
 // CHECK-NEXT:   hls.port "vc" in 5 %vc width 512 burst 48 bundle "gmem5"
 // CHECK:        hls.port "out1" out 1 %k1 width 512 burst 48 bundle "gmem9" inplace "kc"
 // CHECK-NEXT:   hls.port "out2" out 2 %v1 width 512 burst 48 bundle "gmem10" inplace "vc"
-// CHECK:        hls.tile %o [batch 1 by 1, heads 2 by 1, rows 4 by 4, keys 12 by 12, d 32 by 32 on lanes] ii 1
-// CHECK:        hls.buffer "cached_attention0.k" tile of %kc as tensor<12x32xf32> in {{.*}} copies 2
-// CHECK-NEXT:   hls.buffer "cached_attention0.v" tile of %vc as tensor<12x32xf32> in {{.*}} copies 2
-// CHECK-NEXT:   hls.buffer "cached_attention0.scores" scratch of %o as tensor<12xf32>
+// CHECK:        hls.tile %o [batch 1 by 1, heads 2 by 2 on units, rows 4 by 4, keys 12 by 12, d 32 by 32 on lanes] ii 1
+// CHECK:        hls.buffer "cached_attention0.k" tile of %kc as tensor<24x32xf32> in {{.*}} banks 2 pack 16 copies 2
+// CHECK-NEXT:   hls.buffer "cached_attention0.v" tile of %vc as tensor<24x32xf32> in {{.*}} banks 2 pack 16 copies 2
+// CHECK-NEXT:   hls.buffer "cached_attention0.scores" scratch of %o as tensor<24xf32> in {{.*}} banks 2
 // CHECK-NEXT:   hls.buffer "cached_attention0.q" whole of %qkv as tensor<4x64xf32>
 // CHECK-NEXT:   hls.buffer "cached_attention0.q_scale" whole of %qs as tensor<2xf32>
 // CHECK:        hls.buffer "cached_attention0.result" whole of %o as tensor<4x64xf32>
@@ -39,3 +42,8 @@ hls.kernel @kernel_0(%x: tensor<1x4x64xf32>, %wq: tensor<192x64x!fpq.float<e2m1>
 // CHECK:        hls.stage 12 "write" write %y
 // CHECK:        hls.stream "mat_qkv>cached_attention0" of %qkv from "mat_qkv.combine" to "cached_attention0.store_kv"
 // CHECK-NOT:    to "quantize1"
+
+// ONE:        hls.tile %o [batch 1 by 1, heads 2 by 1, rows 4 by 4, keys 12 by 12, d 32 by 32 on lanes] ii 1
+// ONE:        hls.buffer "cached_attention0.k" tile of %kc as tensor<12x32xf32> in {{.*}} banks 1 pack 16 copies 2
+// ONE-NEXT:   hls.buffer "cached_attention0.v" tile of %vc as tensor<12x32xf32> in {{.*}} banks 1 pack 16 copies 2
+// ONE-NEXT:   hls.buffer "cached_attention0.scores" scratch of %o as tensor<12xf32>

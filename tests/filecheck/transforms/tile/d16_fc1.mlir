@@ -2,9 +2,10 @@
 
 // VAR-d16's fc1 (C = 1024 -> 4096) for the largest generation step (2 x 256
 // rows with classifier-free guidance), one kernel per module.  fp4 (E2M1 per
-// group of 128): the LUT budget (half of the VCK190's LUTs) gives 1024 PEs of
-// 16 lanes; each [1024, 1024] weight tile is reused for all 512 rows (weights
-// read once per launch) and double buffered; the activation codes of all 512
+// group of 128): the LUT budget (half of the VCK190's LUTs, a lane being a
+// measured 30-LUT product ROM and a 16-bit adder) gives 512 PEs of 16 lanes;
+// each [512, 1024] weight tile is reused for all 512 rows (weights read once
+// per launch) and double buffered; the activation codes of all 512
 // rows stay on chip (URAM); the small per-PE banks of the weight tile go to
 // LUTRAM.
 
@@ -17,19 +18,19 @@ hls.kernel @kernel_0(%x: tensor<512x1024xf32>, %w: tensor<4096x1024x!fpq.float<e
 // CHECK:      %[[C:.*]], %[[CS:.*]] = fpq.quantize %[[X:.*]] {quant = #fpq.quant<e2m1, group 128>}
 // CHECK-NEXT: %[[Y:.*]] = fpq.qlinear
 // CHECK-NEXT: hls.plan {
-// CHECK-NEXT:   hls.pe_array pes 1024 lanes 16
+// CHECK-NEXT:   hls.pe_array pes 512 lanes 16
 // CHECK-NEXT:   hls.port "x" in 0 %[[X]] width 512 burst 64 bundle "gmem0"
 // CHECK-NEXT:   hls.port "w" in 1 %[[W:.*]] width 512 burst 64 bundle "gmem1"
 // CHECK-NEXT:   hls.port "s" in 2 %[[S:.*]] width 512 burst 64 bundle "gmem2"
 // CHECK-NEXT:   hls.port "b" in 3 %[[B:.*]] width 512 burst 64 bundle "gmem3"
 // CHECK-NEXT:   hls.port "out0" out 0 %[[Y]] width 512 burst 64 bundle "gmem4"
 // CHECK-NEXT:   hls.tile %[[C]] [rows 512 by 512, c 1024 by 128 on lanes] ii 1
-// CHECK-NEXT:   hls.tile %[[Y]] [rows 512 by 512, n 4096 by 1024 on pes, k 1024 by 1024 on lanes] ii 1
+// CHECK-NEXT:   hls.tile %[[Y]] [rows 512 by 512, n 4096 by 512 on pes, k 1024 by 1024 on lanes] ii 1
 // CHECK-NEXT:   hls.buffer "quantize0.group" scratch of %[[C]] as tensor<128xf32> in lutram banks 1 pack 16 copies 2 bits 8192
-// CHECK-NEXT:   hls.buffer "pe.w" tile of %[[W]] as tensor<1024x1024x!fpq.float<e2m1>> in lutram banks 1024 pack 16 copies 2 bits 8388608
-// CHECK-NEXT:   hls.buffer "pe.ws" tile of %[[S]] as tensor<1024x8xf32> in lutram banks 1024 pack 1 copies 2 bits 524288
-// CHECK-NEXT:   hls.buffer "pe.b" tile of %[[B]] as tensor<1024xf32> in registers banks 1024 pack 1 copies 2 bits 65536
-// CHECK-NEXT:   hls.buffer "fc1.acc" scratch of %[[Y]] as tensor<1024xi16> in registers banks 1 pack 1 copies 1 bits 16384
+// CHECK-NEXT:   hls.buffer "pe.w" tile of %[[W]] as tensor<512x1024x!fpq.float<e2m1>> in lutram banks 512 pack 16 copies 2 bits 4194304
+// CHECK-NEXT:   hls.buffer "pe.ws" tile of %[[S]] as tensor<512x8xf32> in lutram banks 512 pack 1 copies 2 bits 262144
+// CHECK-NEXT:   hls.buffer "pe.b" tile of %[[B]] as tensor<512xf32> in registers banks 512 pack 1 copies 2 bits 32768
+// CHECK-NEXT:   hls.buffer "fc1.acc" scratch of %[[Y]] as tensor<512xi16> in registers banks 1 pack 1 copies 1 bits 8192
 // CHECK-NEXT:   hls.buffer "fc1.x" whole of %[[C]] as tensor<512x1024x!fpq.float<e2m1>> in uram banks 1 pack 16 copies 1 bits 2097152
 // CHECK-NEXT:   hls.buffer "fc1.xs" whole of %[[CS]] as tensor<512x8xf32> in bram banks 1 pack 1 copies 1 bits 131072
 // CHECK-NEXT:   hls.stage 0 "load" load %[[X]], %[[W]], %[[S]], %[[B]]
@@ -39,16 +40,16 @@ hls.kernel @kernel_0(%x: tensor<512x1024xf32>, %w: tensor<4096x1024x!fpq.float<e
 // CHECK-NEXT:   hls.stage 4 "fc1.combine" combine %[[Y]]
 // CHECK-NEXT:   hls.stage 5 "write" write %[[Y]]
 // CHECK-NEXT:   hls.stream "x>quantize0" of %[[X]] from "load" to "quantize0" width 512 depth 2
-// CHECK-NEXT:   hls.stream "fc1.products" of %[[Y]] from "fc1.mul" to "fc1.acc" width 147456 depth 2
-// CHECK-NEXT:   hls.stream "fc1.sums" of %[[Y]] from "fc1.acc" to "fc1.combine" width 16384 depth 2
-// CHECK-NEXT:   hls.stream "fc1>write" of %[[Y]] from "fc1.combine" to "write" width 32768 depth 2
+// CHECK-NEXT:   hls.stream "fc1.products" of %[[Y]] from "fc1.mul" to "fc1.acc" width 73728 depth 2
+// CHECK-NEXT:   hls.stream "fc1.sums" of %[[Y]] from "fc1.acc" to "fc1.combine" width 8192 depth 2
+// CHECK-NEXT:   hls.stream "fc1>write" of %[[Y]] from "fc1.combine" to "write" width 16384 depth 2
 // CHECK-NEXT: }
 // CHECK-NEXT: hls.return %[[Y]]
 
 // -----
 
-// fp6 (W6A6: E2M3 weights per channel, activations per token): a 6 x 6-bit
-// LUT multiplier costs 16 LUT6 per product bit, so the budget gives 128 PEs;
+// fp6 (W6A6: E2M3 weights per channel, activations per token): the E2M3 x
+// E2M3 product ROM measures 271 LUTs, so the budget gives 64 PEs;
 // the quantizer keeps a whole row (its token scale) and the exact accumulators
 // are 23 bits wide (a dot product of 1024 E2M3 products).
 
@@ -59,11 +60,11 @@ hls.kernel @kernel_0(%x: tensor<512x1024xf32>, %w: tensor<4096x1024x!fpq.float<e
 }
 
 // CHECK:      hls.plan {
-// CHECK-NEXT:   hls.pe_array pes 128 lanes 16
+// CHECK-NEXT:   hls.pe_array pes 64 lanes 16
 // CHECK:        hls.tile %{{.*}} [rows 512 by 512, c 1024 by 1024 on lanes] ii 1
-// CHECK-NEXT:   hls.tile %{{.*}} [rows 512 by 512, n 4096 by 128 on pes, k 1024 by 1024 on lanes] ii 1
+// CHECK-NEXT:   hls.tile %{{.*}} [rows 512 by 512, n 4096 by 64 on pes, k 1024 by 1024 on lanes] ii 1
 // CHECK-NEXT:   hls.buffer "quantize0.group" scratch of %{{.*}} as tensor<1024xf32> in bram banks 1 pack 16 copies 2 bits 65536
-// CHECK-NEXT:   hls.buffer "pe.w" tile of %{{.*}} as tensor<128x1024x!fpq.float<e2m3>> in bram banks 128 pack 16 copies 2 bits 1572864
-// CHECK:        hls.buffer "fc1.acc" scratch of %{{.*}} as tensor<128xi23> in registers
+// CHECK-NEXT:   hls.buffer "pe.w" tile of %{{.*}} as tensor<64x1024x!fpq.float<e2m3>> in bram banks 64 pack 16 copies 2 bits 786432
+// CHECK:        hls.buffer "fc1.acc" scratch of %{{.*}} as tensor<64xi23> in registers
 // CHECK-NEXT:   hls.buffer "fc1.x" whole of %{{.*}} as tensor<512x1024x!fpq.float<e2m3>> in uram banks 1 pack 16 copies 1 bits 3145728
-// CHECK:        hls.stream "fc1.products" of %{{.*}} from "fc1.mul" to "fc1.acc" width 26624 depth 2
+// CHECK:        hls.stream "fc1.products" of %{{.*}} from "fc1.mul" to "fc1.acc" width 13312 depth 2

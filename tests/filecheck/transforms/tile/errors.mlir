@@ -14,5 +14,5 @@ hls.kernel @kernel_0(%x: tensor<65536x8192xf32>, %w: tensor<64x8192x!fpq.float<e
 
 // FIT: error: tile: kernel @kernel_0 does not fit vck190: with 64 PEs and row tile 65536 (fewer PEs tried too) it needs {{.*}} URAM of 463; largest buffers: qlinear0.x (tensor<65536x8192x!fpq.float<e2m1>>, 2048.0 Mib in {{.*}}), {{.*}}; lower row_tile (now 65536), n_tile, k_tile, or place buffers with storage="NAME=bram|uram|lutram"
 // FIT-NOT: error
-// TARGET: error: unknown target 'nosuchboard' (known targets: vck190)
+// TARGET: error: unknown target 'nosuchboard' (known targets: vck190, zcu104)
 // STORAGE: error: tile: storage entry 'pe.w=flash' is not <buffer name or glob>=<bram|uram|lutram|registers>
