@@ -59,19 +59,19 @@ After (``-p tile``)::
       %c, %cs = fpq.quantize %x {quant = #fpq.quant<e2m1, group 128>} : ...
       %y = fpq.qlinear %c, %cs, %w, %s, %b {fpq.role = "fc1", ...} : (...) -> tensor<512x4096xf32>
       hls.plan {
-        hls.pe_array pes 1024 lanes 16
+        hls.pe_array pes 512 lanes 16
         hls.port "x" in 0 %x width 512 burst 64 bundle "gmem0"
         hls.port "w" in 1 %w width 512 burst 64 bundle "gmem1"
         hls.port "s" in 2 %s width 512 burst 64 bundle "gmem2"
         hls.port "b" in 3 %b width 512 burst 64 bundle "gmem3"
         hls.port "out0" out 0 %y width 512 burst 64 bundle "gmem4"
         hls.tile %c [rows 512 by 512, c 1024 by 128 on lanes] ii 1
-        hls.tile %y [rows 512 by 512, n 4096 by 1024 on pes, k 1024 by 1024 on lanes] ii 1
+        hls.tile %y [rows 512 by 512, n 4096 by 512 on pes, k 1024 by 1024 on lanes] ii 1
         hls.buffer "quantize0.group" scratch of %c as tensor<128xf32> in lutram banks 1 pack 16 copies 2 bits 8192
-        hls.buffer "pe.w" tile of %w as tensor<1024x1024x!fpq.float<e2m1>> in lutram banks 1024 pack 16 copies 2 bits 8388608
-        hls.buffer "pe.ws" tile of %s as tensor<1024x8xf32> in lutram banks 1024 pack 1 copies 2 bits 524288
-        hls.buffer "pe.b" tile of %b as tensor<1024xf32> in registers banks 1024 pack 1 copies 2 bits 65536
-        hls.buffer "fc1.acc" scratch of %y as tensor<1024xi16> in registers banks 1 pack 1 copies 1 bits 16384
+        hls.buffer "pe.w" tile of %w as tensor<512x1024x!fpq.float<e2m1>> in lutram banks 512 pack 16 copies 2 bits 4194304
+        hls.buffer "pe.ws" tile of %s as tensor<512x8xf32> in lutram banks 512 pack 1 copies 2 bits 262144
+        hls.buffer "pe.b" tile of %b as tensor<512xf32> in registers banks 512 pack 1 copies 2 bits 32768
+        hls.buffer "fc1.acc" scratch of %y as tensor<512xi16> in registers banks 1 pack 1 copies 1 bits 8192
         hls.buffer "fc1.x" whole of %c as tensor<512x1024x!fpq.float<e2m1>> in uram banks 1 pack 16 copies 1 bits 2097152
         hls.buffer "fc1.xs" whole of %cs as tensor<512x8xf32> in bram banks 1 pack 1 copies 1 bits 131072
         hls.stage 0 "load" load %x, %w, %s, %b
@@ -81,9 +81,9 @@ After (``-p tile``)::
         hls.stage 4 "fc1.combine" combine %y
         hls.stage 5 "write" write %y
         hls.stream "x>quantize0" of %x from "load" to "quantize0" width 512 depth 2
-        hls.stream "fc1.products" of %y from "fc1.mul" to "fc1.acc" width 147456 depth 2
-        hls.stream "fc1.sums" of %y from "fc1.acc" to "fc1.combine" width 16384 depth 2
-        hls.stream "fc1>write" of %y from "fc1.combine" to "write" width 32768 depth 2
+        hls.stream "fc1.products" of %y from "fc1.mul" to "fc1.acc" width 73728 depth 2
+        hls.stream "fc1.sums" of %y from "fc1.acc" to "fc1.combine" width 8192 depth 2
+        hls.stream "fc1>write" of %y from "fc1.combine" to "write" width 16384 depth 2
       }
       hls.return %y : tensor<512x4096xf32>
     }
