@@ -501,12 +501,6 @@ def launch_cost(kernel: hls.KernelOp, target: Target, launch: Launch) -> LaunchC
     return _LaunchCoster(kernel, target).cost(launch)
 
 
-def kernel_cycles(kernel: hls.KernelOp, target: Target, launches: list[Launch]) -> float:
-    """Cycles of ``launches`` of ``kernel`` (one launch at its own shapes when there are none)."""
-    coster = _LaunchCoster(kernel, target)
-    return sum(coster.cost(launch).cycles * launch.count for launch in launches or [Launch(kernel.sym_name.data)])
-
-
 def _batch_rows(module: ModuleOp) -> int | None:
     """``B`` of a step program's kernels (the leading axis of their row tensors)."""
     for kernel in module.ops:
@@ -561,7 +555,6 @@ __all__ = [
     "OpCost",
     "ScaleCost",
     "estimate",
-    "kernel_cycles",
     "kernel_launches",
     "launch_cost",
     "step_launches",

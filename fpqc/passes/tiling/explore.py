@@ -5,8 +5,8 @@ A design point of a kernel is a PE count, a number of attention units, a
 fits the device
 (:func:`fpqc.analysis.plan_fit.kernel_fit`).  Its score is the kernel's cycles
 over its launches in one batch of the step program
-(:func:`fpqc.analysis.cost_model.kernel_cycles`): the cost model, not a
-formula of its own.  The search:
+(:func:`fpqc.analysis.cost_model.launch_cost`): the cost model, not a formula
+of its own.  The search:
 
 - PE counts from the LUT budget's down to an eighth of it, halving, stopping
   once even the PE array's compute alone (MACs over ``pes × lanes``) is
