@@ -5,4 +5,4 @@ func.func @main(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
   func.return %g : tensor<2x4xf32>
 }
 
-// CHECK: error: unknown target 'nosuchboard' (known targets: vck190)
+// CHECK: error: unknown target 'nosuchboard' (known targets: vck190, zcu104)
