@@ -23,7 +23,7 @@ Options: ``calib`` (required: an ``.npz`` of ``fpqc calibrate``, whose
 float model: run ``galt`` before any pass that adds or removes linears),
 ``roles``, and :class:`~fpqc.quant.galt.GaltSettings`' ``format`` (``e2m1``),
 ``group-size`` (128), ``epochs`` (50), ``lr`` (0.01), ``block`` (128),
-``seed`` (0), ``rounding`` (``rne``; the quantizer's, e.g. ``ties-up``) and
+``seed`` (0), ``shared-signs`` (false; as ``group-hadamard``'s), ``rounding`` (``rne``; the quantizer's, e.g. ``ties-up``) and
 ``select`` (``heldout``: the ``s`` with the lowest loss on held-out calibration
 rows, ``s = 1`` where learning does not lower it; ``last``: the authors' last
 ``s`` of training on every row).
@@ -89,6 +89,7 @@ class GaltPass(ModulePass):
     lr: float = 0.01
     block: int = 128
     seed: int = 0
+    shared_signs: bool = False
     rounding: str = "rne"
     select: str = "heldout"
 
@@ -113,7 +114,8 @@ class GaltPass(ModulePass):
                 for linears, chunks in inputs
             ],
             GaltSettings(
-                self.format, self.group_size, self.epochs, self.lr, self.block, self.seed, self.rounding, self.select
+                self.format, self.group_size, self.epochs, self.lr, self.block, self.seed, self.rounding,
+                self.select, self.shared_signs,
             ),
         )
         rewriter = PatternRewriter(InsertPoint.at_start(op.body.block))

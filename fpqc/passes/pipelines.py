@@ -11,15 +11,17 @@ fpqvar-w4a4             GALT smoothing, group-wise Hadamard (GHT), E2M1 weights
                         input (E1M2 negatives / E2M1 positives)
 fpqvar-w4a4-kv6         fpqvar-w4a4 with a 6-bit (E2M3) KV cache
 fpqvar-w4a4-ties-up     fpqvar-w4a4 rounding ties up, as the authors' code
-fpqvar-w4a4-authors     ties up, and GALT as the authors' code keeps it (the
-                        last ``s`` of training on every calibration row)
+fpqvar-w4a4-authors     as the authors' code: ties up, one set of Hadamard signs
+                        for every layer, and GALT's last ``s`` of training on
+                        every calibration row
 fp4-ght                 ablation: GHT only
 fp4-dfq                 ablation: DFQ only
 fp4-ght-dfq             ablation: GHT + DFQ (fpqvar-w4a4 without GALT)
 fp4-galt-ght            ablation: GALT + GHT (fpqvar-w4a4 without DFQ)
 fpqvar-w6a6             GHT, E2M3 weights per channel and activations per token,
                         DFQ fc2 input (INT6 negatives / E2M3 positives)
-fpqvar-w6a6-ties-up     fpqvar-w6a6 rounding ties up, as the authors' code
+fpqvar-w6a6-authors     fpqvar-w6a6 as the authors' code: ties up, one set of
+                        Hadamard signs for every layer
 fp4-baseline            E2M1 per group of 128, round to nearest
 fp6-baseline            E2M3 weights per channel, activations per token
 mixedformat             fp4-baseline with E2M1 on both sides of fc2's input,
@@ -125,8 +127,9 @@ RECIPES: dict[str, Recipe] = {
         ),
         Recipe(
             "fpqvar-w4a4-authors",
-            "FPQVAR W4A4 as the authors' code: ties up, GALT keeps the last s trained on every row",
-            f'galt{{calib="{{calib}}" seed={{seed}} rounding=ties-up select=last}},{_GHT},'
+            "FPQVAR W4A4 as the authors' code: ties up, one Hadamard sign pattern, GALT's last s trained on every row",
+            f'galt{{calib="{{calib}}" seed={{seed}} shared-signs=true rounding=ties-up select=last}},'
+            f'group-hadamard{{seed={{seed}} shared-signs=true}},'
             f'{_quantize("e2m1", "group", "group", rounding="ties-up")},{_DFQ4}',
             needs_calibration=True,
         ),
@@ -145,9 +148,10 @@ RECIPES: dict[str, Recipe] = {
             f"{_GHT},{_W6A6},{_DFQ6}",
         ),
         Recipe(
-            "fpqvar-w6a6-ties-up",
-            "FPQVAR W6A6 rounding ties up (the authors' rounding)",
-            f'{_GHT},{_quantize("e2m3", "channel", "token", rounding="ties-up")},{_DFQ6}',
+            "fpqvar-w6a6-authors",
+            "FPQVAR W6A6 as the authors' code: ties up, one Hadamard sign pattern for every layer",
+            f'group-hadamard{{seed={{seed}} shared-signs=true}},'
+            f'{_quantize("e2m3", "channel", "token", rounding="ties-up")},{_DFQ6}',
         ),
         Recipe("fp4-baseline", "E2M1 weights and activations per group of 128, round to nearest", _W4A4),
         Recipe("fp6-baseline", "E2M3 weights per channel, activations per token, round to nearest", _W6A6),

@@ -102,6 +102,8 @@ class GaltSettings:
     seed: int
     rounding: str = "rne"
     select: str = "heldout"
+    shared_signs: bool = False
+    """Every input learns against the transform of ``seed`` (``group-hadamard{shared-signs=true}``)."""
 
     def check(self) -> None:
         """FpqcError for a rounding mode or selection GALT does not know."""
@@ -255,8 +257,8 @@ def learn_from_calibration(
 ) -> list[np.ndarray | None]:
     """``s`` for each of ``inputs`` (None for one that is not foldable), from the calibration file ``path``.
 
-    The n-th input learns against ``Q = ght_matrix(K, block, seed + n)``, the
-    transform ``group-hadamard`` applies to it.  Each input's loss before and
+    The n-th input learns against ``Q = ght_matrix(K, block, seed + n)`` (``seed`` with
+    ``shared_signs``), the transform ``group-hadamard`` applies to it.  Each input's loss before and
     after (or that ``s = 1`` was kept), and each input skipped, are reported through ``report`` (stderr,
     under a progress bar, by default).
     """
@@ -283,7 +285,7 @@ def learn_from_calibration(
             rows = checked_rows(data, item.linear_index, path, k, item.label)
             key = _digest([*rows, *item.weights], settings, n)
             if key not in _LEARNED:
-                q = ght_matrix(k, settings.block, settings.seed + n)
+                q = ght_matrix(k, settings.block, settings.seed + (0 if settings.shared_signs else n))
                 _LEARNED[key] = learn_smoothing(rows, item.weights, q, settings)
             result = _LEARNED[key]
             report(f"galt: {item.label}: {_outcome(result, settings.select)}")

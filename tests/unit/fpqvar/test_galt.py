@@ -28,7 +28,9 @@ from fpqc.errors import FpqcError
 from fpqc.numerics import Format, compute_scales, dequantize, quantize
 from fpqc.numerics.hadamard import ght_matrix
 from fpqc.passes.constants import constant_value
-from fpqc.quant.galt import MIN_GAIN, S_MIN, GaltSettings, fake_quantize, learn_smoothing, split_rows
+from fpqc.quant.galt import (
+    MIN_GAIN, S_MIN, GaltSettings, SmoothedInput, fake_quantize, learn_from_calibration, learn_smoothing, split_rows,
+)
 from fpqc.weights import WeightStore
 
 from adaln_block import C, K_COND, block_ir, block_weights
@@ -334,3 +336,17 @@ def test_without_calibration_says_to_calibrate(block):
         _run_block("galt", inputs, weights)
     with pytest.raises(FpqcError, match="no such calibration file"):
         _run_block('galt{calib="/nonexistent/calib.npz"}', inputs, weights)
+
+
+def test_shared_signs_learn_every_input_against_one_transform(tmp_path):
+    rng = np.random.default_rng(6)
+    rows, d = _stressed_rows(rng, 128, 2, 16, {9: 30.0})
+    calib = tmp_path / "calib.npz"
+    np.savez(calib, **{f"linear{i}/scale{k}": x for i in (0, 1) for k, x in enumerate(rows)})
+    w = (rng.standard_normal((16, 128)) / np.sqrt(128)).astype(np.float32)
+    inputs = [SmoothedInput(f"input {i}", i, [w], True) for i in (0, 1)]
+    quiet = lambda message: None  # noqa: E731
+    shared = learn_from_calibration(calib, inputs, _settings(epochs=5, select="last", shared_signs=True), quiet)
+    apart = learn_from_calibration(calib, inputs, _settings(epochs=5, select="last"), quiet)
+    assert np.array_equal(shared[0], shared[1]) and np.array_equal(shared[0], apart[0])
+    assert not np.array_equal(apart[0], apart[1])  # the second input learned against seed 1's transform
