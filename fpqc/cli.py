@@ -176,12 +176,14 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if calib is not None and not calib.is_file():
         raise FpqcError(f"{calib}: no such file")
     vae = _optional_path(args.vae)
-    results, activations = evaluate_teacher_forced(model, recipes, _optional_path(args.inputs), calib, vae)
+    seeds = tuple(_parse_ranges(args.seeds, "--seeds", "seeds"))
+    results, activations = evaluate_teacher_forced(model, recipes, _optional_path(args.inputs), calib, vae, seeds)
     if args.generate > 0:
         from fpqc.eval.generation import evaluate_generation
 
         classifier = Path(args.classifier) if args.classifier else model.parent / "classifier.pt"
-        scores = evaluate_generation(model, recipes, classifier, args.generate, calib, args.seed, args.cfg, vae)
+        generation_seeds = tuple(_parse_ranges(args.seed, "--seed", "seeds"))
+        scores = evaluate_generation(model, recipes, classifier, args.generate, calib, generation_seeds, args.cfg, vae)
         print("float model: " + ", ".join(f"{k} {v:.3f}" for k, v in scores["float"].items()))
         for result in results:
             result.generation = scores[result.recipe]
@@ -197,23 +199,54 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------
+# fpqc stress-outliers
+# ---------------------------------------------------------------------------
+
+
+def _parse_factor_range(spec: str) -> tuple[float, float]:
+    """``20-50`` or ``30`` → (low, high)."""
+    low, sep, high = spec.partition("-")
+    try:
+        return float(low), float(high if sep else low)
+    except ValueError:
+        raise FpqcError(f"--scale '{spec}': expected factors like 20-50 or 30") from None
+
+
+def _cmd_stress_outliers(args: argparse.Namespace) -> int:
+    from fpqc.tools.stress_outliers import StressSettings, stress_outliers
+
+    model = Path(args.model)
+    low, high = _parse_factor_range(args.scale)
+    roles = tuple(r for r in args.roles.split(",") if r)
+    settings = StressSettings(args.channels, low, high, roles, args.seed)
+    report = stress_outliers(model, Path(args.output), settings, _optional_path(args.inputs), _optional_path(args.vae))
+    print(report.summary())
+    print(f"wrote {args.output}")
+    return 0
+
+
+# ---------------------------------------------------------------------------
 # fpqc generate / fpqc calibrate
 # ---------------------------------------------------------------------------
 
 
-def _parse_classes(spec: str) -> list[int]:
-    """``0-9``, ``3,5,7`` or ``0-4,9`` → class labels in order."""
-    classes: list[int] = []
+def _parse_ranges(spec: str, option: str, example: str) -> list[int]:
+    """``0-9``, ``3,5,7`` or ``0-4,9`` → the integers in order (for ``option``)."""
+    values: list[int] = []
     try:
         for part in spec.split(","):
             first, sep, last = part.strip().partition("-")
             lo, hi = int(first), int(last) if sep else int(first)
             if lo < 0 or hi < lo:
                 raise ValueError
-            classes.extend(range(lo, hi + 1))
+            values.extend(range(lo, hi + 1))
     except ValueError:
-        raise FpqcError(f"--classes '{spec}': expected class labels like 0-9, 3,5,7 or 0-4,9") from None
-    return classes
+        raise FpqcError(f"{option} '{spec}': expected {example} like 0-9, 3,5,7 or 0-4,9") from None
+    return values
+
+
+def _parse_classes(spec: str) -> list[int]:
+    return _parse_ranges(spec, "--classes", "class labels")
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -352,20 +385,36 @@ def _build_parser() -> argparse.ArgumentParser:
     eval_p.add_argument("model", help="the ONNX model")
     eval_p.add_argument(
         "--recipes",
-        default="fpqvar-w4a4,fpqvar-w4a4-kv6,fpqvar-w6a6,int4-rtn,int6-rtn,fp4-baseline,fp6-baseline,mixedformat",
+        default="fpqvar-w4a4,fpqvar-w4a4-kv6,fp4-ght-dfq,mixedformat,fp4-baseline,int4-rtn,int4-rtn-fc2-float,"
+        "fpqvar-w6a6,fp6-baseline,int6-rtn,int6-rtn-fc2-float",
         help="comma-separated recipe names (fpqc.passes.pipelines)",
     )
     eval_p.add_argument("--inputs", default=None, help="teacher-forcing inputs (default: inputs.npz beside the model, "
                         "else the float model's own generations)")
     eval_p.add_argument("--vae", default=None, help=VAE_HELP)
     eval_p.add_argument("--calib", default=None, help="calibration file from fpqc calibrate (for GALT recipes)")
+    eval_p.add_argument("--seeds", default="0", help="seeds of the random Hadamard signs, e.g. 0-4: recipes with GHT "
+                        "are built once per seed and their KL's mean and spread reported")
     eval_p.add_argument("--generate", type=int, default=0, metavar="N",
                         help="also generate N images per class and score them (FID, IS, accuracy)")
     eval_p.add_argument("--classifier", default=None, help="digit classifier (default: classifier.pt beside the model)")
     eval_p.add_argument("--cfg", type=float, default=3.0, help="guidance strength for --generate")
-    eval_p.add_argument("--seed", type=int, default=0, help="seed of the token draws for --generate")
+    eval_p.add_argument("--seed", default="0", help="seed(s) of the token draws for --generate, e.g. 0-2: the scores' "
+                        "mean, and the FID-style score's spread across the seeds")
     eval_p.add_argument("-o", "--output", default="eval", help="directory for eval.json and plots")
     eval_p.set_defaults(handler=_cmd_eval)
+
+    stress_p = sub.add_parser("stress-outliers", help="inject outlier channels into a VAR without changing its function")
+    stress_p.add_argument("model", help="the float VAR's ONNX file")
+    stress_p.add_argument("--channels", type=int, default=4, help="channels scaled in each selected input")
+    stress_p.add_argument("--scale", default="20-50", metavar="LOW-HIGH", help="range of the factors (uniform)")
+    stress_p.add_argument("--roles", default="mat_qkv,fc1", help="the linear layers whose inputs are stressed")
+    stress_p.add_argument("--seed", type=int, default=0, help="seed of the channel and factor draws")
+    stress_p.add_argument("--inputs", default=None, help="teacher-forcing inputs for the check (default: inputs.npz "
+                          "beside the model, else the float model's own generations)")
+    stress_p.add_argument("--vae", default=None, help=VAE_HELP)
+    stress_p.add_argument("-o", "--output", required=True, help="the stressed model (.onnx)")
+    stress_p.set_defaults(handler=_cmd_stress_outliers)
 
     def sampling_options(p: argparse.ArgumentParser, top_k: int, top_p: float) -> None:
         p.add_argument("--classes", default="0-9", help="class labels, e.g. 0-9, 3,5,7 or 0-4,9")

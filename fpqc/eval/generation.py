@@ -1,7 +1,7 @@
 """Generation quality of a quantized VAR: FID and IS from the project's digit classifier.
 
 For the float model and each recipe, :class:`~fpqc.runtime.var_runtime.VarRuntime`
-generates ``per_class`` images of every class with the same seed and settings
+generates ``per_class`` images of every class with the same seeds and settings
 (the quantized model runs in the interpreter, bit-exact with the FPGA kernels).
 The digit classifier trained with the model (``classifier.pt`` beside it)
 gives each image a feature vector (its penultimate layer) and class
@@ -97,11 +97,19 @@ def evaluate_generation(
     classifier: Path,
     per_class: int,
     calib: Path | None = None,
-    seed: int = 0,
+    seeds: tuple[int, ...] = (0,),
     cfg: float = 3.0,
     vae: Path | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Scores of the float model (key ``"float"``) and of each recipe (``vae``: see :class:`VarModel`)."""
+    """Scores of the float model (key ``"float"``) and of each recipe (``vae``: see :class:`VarModel`).
+
+    Every model generates ``per_class`` images of each class once per seed of
+    ``seeds`` (the token draws; a recipe's Hadamard signs are seed 0's); the
+    scores are the means over the seeds, and with several seeds ``FID sd`` is
+    the standard deviation of the FID-style score across them.
+    """
+    if not seeds:
+        raise FpqcError("give at least one seed for the generated images")
     scorer = DigitScorer(classifier)
     pipelines: dict[str, str | None] = {"float": None}
     pipelines.update({name: RECIPES[name].pipeline(calib) for name in recipes})
@@ -109,6 +117,11 @@ def evaluate_generation(
     for name, pipeline in pipelines.items():
         runtime = _runtime(model, pipeline, vae)
         labels = np.repeat(np.arange(runtime.config.num_classes), per_class)
-        generated = runtime.generate(labels, seed=seed, cfg=cfg)
-        scores[name] = scorer.score(generated.images, generated.labels)
+        runs = []
+        for seed in seeds:
+            generated = runtime.generate(labels, seed=seed, cfg=cfg)
+            runs.append(scorer.score(generated.images, generated.labels))
+        scores[name] = {key: float(np.mean([run[key] for run in runs])) for key in runs[0]}
+        if len(runs) > 1:
+            scores[name]["FID sd"] = float(np.std([run["FID"] for run in runs]))
     return scores

@@ -12,6 +12,13 @@ inputs next to the float model:
   ``b{block}.{role}``.  Layers a recipe keeps in float get NaN: their outputs
   may legitimately differ (GHT folds its random signs into the AdaLN linears).
 
+A recipe with random Hadamard signs is a different quantized model for each
+seed.  With several ``seeds`` such a recipe is built and run once per seed:
+KL and top-1 are the means over the seeds, ``kl_runs`` keeps each seed's KL
+(their spread says how much of a difference between recipes is the luck of
+the draw), and the per-layer SQNR is the first seed's.  Recipes without a
+random transform run once.
+
 Generation quality (FID / IS from the project's digit classifier) is added by
 :mod:`fpqc.eval.generation` where the model has a runtime.
 """
@@ -73,6 +80,13 @@ class RecipeQuality:
     top1: float
     layers: list[tuple[str, float]] = field(default_factory=list)
     generation: dict[str, float] = field(default_factory=dict)
+    kl_runs: list[float] = field(default_factory=list)
+    """KL of each seed's model (one entry for a recipe without random signs)."""
+
+    @property
+    def kl_spread(self) -> float:
+        """Standard deviation of the KL over the seeds (0 for a single run)."""
+        return float(np.std(self.kl_runs)) if self.kl_runs else 0.0
 
     @property
     def mean_sqnr(self) -> float:
@@ -110,18 +124,24 @@ class FloatActivations:
 
 
 def evaluate_teacher_forced(
-    model: Path, recipes: list[str], inputs: Path | None = None, calib: Path | None = None, vae: Path | None = None
+    model: Path,
+    recipes: list[str],
+    inputs: Path | None = None,
+    calib: Path | None = None,
+    vae: Path | None = None,
+    seeds: tuple[int, ...] = (0,),
 ) -> tuple[list[RecipeQuality], FloatActivations]:
     """Quality of each recipe against the float model; also the float model's layer inputs.
 
     The inputs are chosen by :func:`fpqc.eval.teacher_forcing.load_inputs` (``vae``: the
-    VQVAE that generates them when there are none).
+    VQVAE that generates them when there are none); ``seeds``: see the module docstring.
     """
-    pipelines = {}
     for name in recipes:
         if name not in RECIPES:
             raise FpqcError(f"unknown recipe '{name}' (known: {', '.join(RECIPES)})")
-        pipelines[name] = RECIPES[name].pipeline(calib)
+        RECIPES[name].pipeline(calib)
+    if not seeds:
+        raise FpqcError("give at least one seed")
     float_module, float_store = load_onnx(model)
     with float_store.activate():
         run_pipeline(float_module, RAISE_PIPELINE, "raise")
@@ -131,25 +151,30 @@ def evaluate_teacher_forced(
 
     results = []
     for name in recipes:
-        module, store = load_onnx(model)
-        with store.activate():
-            run_pipeline(module, f"{RAISE_PIPELINE},{pipelines[name]}", name)
-        logits, layers = _run(module, store, data)
-        if len(layers.outputs) != len(float_layers.outputs):
-            raise FpqcError(
-                f"recipe '{name}' changed the number of linear layers "
-                f"({len(float_layers.outputs)} -> {len(layers.outputs)}); cannot compare per layer"
-            )
-        sqnr = [
-            (label, _sqnr_db(ref, out) if not isinstance(op, fpq.LinearOp) else float("nan"))
-            for label, (_, ref), (op, out) in zip(labels, float_layers.outputs, layers.outputs, strict=True)
-        ]
+        recipe = RECIPES[name]
+        runs = []
+        for seed in seeds if recipe.randomized else seeds[:1]:
+            module, store = load_onnx(model)
+            with store.activate():
+                run_pipeline(module, f"{RAISE_PIPELINE},{recipe.pipeline(calib, seed)}", name)
+            logits, layers = _run(module, store, data)
+            if len(layers.outputs) != len(float_layers.outputs):
+                raise FpqcError(
+                    f"recipe '{name}' changed the number of linear layers "
+                    f"({len(float_layers.outputs)} -> {len(layers.outputs)}); cannot compare per layer"
+                )
+            sqnr = [
+                (label, _sqnr_db(ref, out) if not isinstance(op, fpq.LinearOp) else float("nan"))
+                for label, (_, ref), (op, out) in zip(labels, float_layers.outputs, layers.outputs, strict=True)
+            ]
+            runs.append((_kl(reference, logits), float((reference.argmax(-1) == logits.argmax(-1)).mean()), sqnr))
         results.append(
             RecipeQuality(
                 recipe=name,
-                kl=_kl(reference, logits),
-                top1=float((reference.argmax(-1) == logits.argmax(-1)).mean()),
-                layers=sqnr,
+                kl=float(np.mean([kl for kl, _, _ in runs])),
+                top1=float(np.mean([top1 for _, top1, _ in runs])),
+                layers=runs[0][2],
+                kl_runs=[kl for kl, _, _ in runs],
             )
         )
     return results, FloatActivations(dict(zip(labels, float_layers.inputs, strict=True)))

@@ -11,15 +11,21 @@ from fpqc.eval.quality import RecipeQuality
 
 
 def table(results: list[RecipeQuality]) -> str:
-    """A fixed-width table like the paper's, one row per recipe."""
+    """A fixed-width table like the paper's, one row per recipe (with the KL's spread over seeds, if several)."""
     generation_keys = sorted({k for r in results for k in r.generation})
-    header = f"{'recipe':<18} {'KL (nats)':>10} {'top-1':>7} {'mean SQNR':>10} {'min SQNR':>9}"
+    seeds = max((len(r.kl_runs) for r in results), default=1)
+    width = max([26, *(len(r.recipe) for r in results)])
+    header = f"{'recipe':<{width}} {'KL (nats)':>10}" + (f" {'± seeds':>8}" if seeds > 1 else "")
+    header += f" {'top-1':>7} {'mean SQNR':>10} {'min SQNR':>9}"
     header += "".join(f" {k:>9}" for k in generation_keys)
     lines = [header, "-" * len(header)]
     for r in results:
         finite = [db for _, db in r.layers if np.isfinite(db)]
         worst = min(finite) if finite else float("inf")
-        row = f"{r.recipe:<18} {r.kl:>10.4f} {r.top1:>7.3f} {r.mean_sqnr:>8.2f}dB {worst:>7.2f}dB"
+        row = f"{r.recipe:<{width}} {r.kl:>10.4f}"
+        if seeds > 1:
+            row += f" {r.kl_spread:>8.4f}" if len(r.kl_runs) > 1 else f" {'-':>8}"
+        row += f" {r.top1:>7.3f} {r.mean_sqnr:>8.2f}dB {worst:>7.2f}dB"
         row += "".join(f" {r.generation.get(k, float('nan')):>9.3f}" for k in generation_keys)
         lines.append(row)
     return "\n".join(lines)
@@ -30,6 +36,7 @@ def write_json(results: list[RecipeQuality], path: Path) -> None:
         {
             "recipe": r.recipe,
             "kl": r.kl,
+            "kl_runs": r.kl_runs,
             "top1": r.top1,
             "mean_sqnr_db": r.mean_sqnr,
             "layer_sqnr_db": {label: db for label, db in r.layers},

@@ -47,6 +47,12 @@ def _galt() -> type[ModulePass]:
     return GaltPass
 
 
+def _choose_formats() -> type[ModulePass]:
+    from fpqc.passes.choose_formats import ChooseFormatsPass
+
+    return ChooseFormatsPass
+
+
 def _step_program() -> type[ModulePass]:
     from fpqc.passes.step_program import StepProgramPass
 
@@ -87,6 +93,7 @@ ALL_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "dual-format": _dual_format,
     "group-hadamard": _group_hadamard,
     "galt": _galt,
+    "choose-formats": _choose_formats,
     "step-program": _step_program,
     "outline-kernels": _outline_kernels,
     "tile": _tile,

@@ -22,8 +22,11 @@ Options: ``calib`` (required: an ``.npz`` of ``fpqc calibrate``, whose
 ``linear{i}/scale{k}`` rows belong to the i-th ``fpq.linear`` of the raised
 float model: run ``galt`` before any pass that adds or removes linears),
 ``roles``, and :class:`~fpqc.quant.galt.GaltSettings`' ``format`` (``e2m1``),
-``group-size`` (128), ``epochs`` (50), ``lr`` (0.01), ``block`` (128) and
-``seed`` (0).
+``group-size`` (128), ``epochs`` (50), ``lr`` (0.01), ``block`` (128),
+``seed`` (0), ``shared-signs`` (false; as ``group-hadamard``'s), ``rounding`` (``rne``; the quantizer's, e.g. ``ties-up``) and
+``select`` (``heldout``: the ``s`` with the lowest loss on held-out calibration
+rows, ``s = 1`` where learning does not lower it; ``last``: the authors' last
+``s`` of training on every row).
 
 Before::
 
@@ -86,6 +89,9 @@ class GaltPass(ModulePass):
     lr: float = 0.01
     block: int = 128
     seed: int = 0
+    shared_signs: bool = False
+    rounding: str = "rne"
+    select: str = "heldout"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         check_roles(self.name, "roles", self.roles)
@@ -107,12 +113,15 @@ class GaltPass(ModulePass):
                 )
                 for linears, chunks in inputs
             ],
-            GaltSettings(self.format, self.group_size, self.epochs, self.lr, self.block, self.seed),
+            GaltSettings(
+                self.format, self.group_size, self.epochs, self.lr, self.block, self.seed, self.rounding,
+                self.select, self.shared_signs,
+            ),
         )
         rewriter = PatternRewriter(InsertPoint.at_start(op.body.block))
         adaln: dict[fpq.LinearOp, AdaLNFold] = {}
         for (linears, chunks), s in zip(inputs, smoothings):
-            if s is None:
+            if s is None or np.all(s == 1):
                 continue
             fold_weights(rewriter, linears, lambda weight, s=s: np.asarray(weight, dtype=np.float64) / s, ".galt")
             fold_modulation(adaln, chunks, s)

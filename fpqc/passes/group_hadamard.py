@@ -16,7 +16,9 @@ Seeds.  Linear layers that read the same value share one ``Q`` and one
 ``fpq.hadamard`` (the transform is applied to the value, not per layer).
 The n-th distinct transformed input in program order (n = 0, 1, ...) uses
 ``seed + n`` for its signs; in a raised VAR that is block i's ``mat_qkv``
-input at n = 2i and its ``fc1`` input at n = 2i + 1.
+input at n = 2i and its ``fc1`` input at n = 2i + 1.  ``shared-signs=true``
+gives every input the signs of ``seed`` instead, as the FPQVAR authors' code
+reuses one transform for every layer.
 
 Folding the signs (``fold-signs=true``, the default).  When ``x`` is an
 ``fpq.modulate`` result, ``LN(h)·(1 + scale) + shift``, whose ``scale`` and
@@ -36,7 +38,8 @@ sign is not exact in fp32 (``−b − 2`` rounds once); the other folds are
 exact sign flips.
 
 Options: ``roles``, ``block`` (a power of two dividing every selected K,
-default 128), ``seed`` (default 0), ``fold-signs`` (default true).
+default 128), ``seed`` (default 0), ``shared-signs`` (default false),
+``fold-signs`` (default true).
 
 Before::
 
@@ -218,6 +221,7 @@ class GroupHadamardPass(ModulePass):
     roles: tuple[str, ...] = ("mat_qkv", "fc1")
     block: int = 128
     seed: int = 0
+    shared_signs: bool = False
     fold_signs: bool = True
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
@@ -225,7 +229,7 @@ class GroupHadamardPass(ModulePass):
         rewriter = PatternRewriter(InsertPoint.at_start(op.body.block))
         adaln: dict[fpq.LinearOp, AdaLNFold] = {}
         for n, (x, linears) in enumerate(transformed_inputs(op, self.roles).items()):
-            self._transform(rewriter, x, linears, self.seed + n, adaln)
+            self._transform(rewriter, x, linears, self.seed if self.shared_signs else self.seed + n, adaln)
         for fold in adaln.values():
             fold.rewrite(rewriter, "ght_signs")
         region_dce(op.body)

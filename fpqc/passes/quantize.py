@@ -14,6 +14,10 @@ quantizes every constant-weight linear), ``weight-format``/``act-format`` (any :
 tensor), ``act-granularity`` (token | group | tensor), ``group-size``,
 ``rounding`` (rne | ties-up | ties-away), ``scale`` (fp32 | e8m0).
 
+A linear that carries ``fpq.weight_format`` / ``fpq.act_format`` (set by
+``choose-formats``) is quantized in those formats instead, with the pass's
+granularity, scales and rounding; the attributes do not stay on the qlinear.
+
 Before::
 
     %y = fpq.linear %x, %w, %b : (tensor<8x256xf32>, tensor<64x256xf32>, tensor<64xf32>) -> tensor<8x64xf32>
@@ -33,7 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp, TensorType
+from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     PatternRewriter,
@@ -51,6 +55,20 @@ from fpqc.numerics import Format, compute_scales, quantize
 from fpqc.passes.constants import constant_key, constant_value, new_constant
 
 HIGHER_PRECISION_ROLES = ("ada_lin", "head_ada_lin", "word_embed", "head")
+WEIGHT_FORMAT_ATTR = "fpq.weight_format"
+ACT_FORMAT_ATTR = "fpq.act_format"
+"""A linear's own weight / activation format (a :meth:`Format.parse` name), replacing the pass's."""
+
+
+def _with_format(quant: fpq.QuantAttr, op: fpq.LinearOp, attr: str) -> fpq.QuantAttr:
+    """``quant`` in the format ``op``'s ``attr`` names, or ``quant`` itself when ``op`` has none."""
+    name = op.attributes.get(attr)
+    if not isinstance(name, StringAttr):
+        return quant
+    return fpq.QuantAttr.get(
+        Format.parse(name.data), quant.granularity.data, quant.group_size.data, quant.scale_kind.data,
+        quant.rounding.data,
+    )
 
 
 @dataclass
@@ -69,8 +87,10 @@ class QuantizeLinearLayers(RewritePattern):
         weight = constant_value(op.weight)
         if weight is None:
             return
+        weight_quant = _with_format(self.weight_quant, op, WEIGHT_FORMAT_ATTR)
+        act_quant = _with_format(self.act_quant, op, ACT_FORMAT_ATTR)
         in_features = weight.shape[1]
-        for quant, what in ((self.weight_quant, "weight"), (self.act_quant, "activation")):
+        for quant, what in ((weight_quant, "weight"), (act_quant, "activation")):
             group = quant.group_size_for(in_features)
             if group is not None and in_features % group != 0:
                 raise FpqcError(
@@ -78,31 +98,33 @@ class QuantizeLinearLayers(RewritePattern):
                     f"of the linear layer with weight {list(weight.shape)}; "
                     f"choose a group size that divides {in_features}"
                 )
-        w_fmt = self.weight_quant.format
-        w_group = self.weight_quant.group_size_for(in_features)
+        w_fmt = weight_quant.format
+        w_group = weight_quant.group_size_for(in_features)
         w_axis = None if w_group is None else -1
         scales = compute_scales(
-            weight, w_fmt, axis=w_axis, group_size=w_group, scale_kind=self.weight_quant.scale_kind.data
+            weight, w_fmt, axis=w_axis, group_size=w_group, scale_kind=weight_quant.scale_kind.data
         )
         codes = quantize(
-            weight, w_fmt, scales, axis=w_axis, group_size=w_group, rounding=self.weight_quant.rounding.data
+            weight, w_fmt, scales, axis=w_axis, group_size=w_group, rounding=weight_quant.rounding.data
         )
         hint = constant_key(op.weight) or "weight"
         codes_op = new_constant(
-            hint + ".codes", codes, TensorType(self.weight_quant.element, weight.shape)
+            hint + ".codes", codes, TensorType(weight_quant.element, weight.shape)
         )
         scales_op = new_constant(hint + ".scales", scales)
-        quantize_op = fpq.QuantizeOp(op.input, self.act_quant)
+        quantize_op = fpq.QuantizeOp(op.input, act_quant)
         qlinear = fpq.QLinearOp(
             quantize_op.codes,
             quantize_op.scales,
             codes_op.result,
             scales_op.result,
             op.bias,
-            self.act_quant,
-            self.weight_quant,
+            act_quant,
+            weight_quant,
         )
         qlinear.attributes.update(op.attributes)
+        for attr in (WEIGHT_FORMAT_ATTR, ACT_FORMAT_ATTR):
+            qlinear.attributes.pop(attr, None)
         codes_op.result.name_hint = "w_codes"
         scales_op.result.name_hint = "w_scales"
         quantize_op.codes.name_hint = "x_codes"

@@ -12,6 +12,7 @@ bound the unfolded fp32 model meets against float64.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,9 @@ from fpqc.errors import FpqcError
 from fpqc.numerics import Format, compute_scales, dequantize, quantize
 from fpqc.numerics.hadamard import ght_matrix
 from fpqc.passes.constants import constant_value
-from fpqc.quant.galt import fake_quantize, learn_smoothing
+from fpqc.quant.galt import (
+    MIN_GAIN, S_MIN, GaltSettings, SmoothedInput, fake_quantize, learn_from_calibration, learn_smoothing, split_rows,
+)
 from fpqc.weights import WeightStore
 
 from adaln_block import C, K_COND, block_ir, block_weights
@@ -122,25 +125,151 @@ def test_fake_quantize_is_straight_through():
     assert torch.all(torch.isfinite(z.grad)) and float(z.grad.abs().sum()) > 0
 
 
+def _settings(**changes) -> GaltSettings:
+    return replace(GaltSettings("e2m1", 128, 50, 0.01, 128, 0), **changes)
+
+
+def _stressed_rows(rng, k: int, scales: int, tokens: int, factors: dict[int, float]):
+    """Rows ``z·d`` per scale (z Gaussian) and the factor vector ``d`` (outlier channels get theirs)."""
+    d = np.ones(k)
+    d[list(factors)] = list(factors.values())
+    return [(rng.standard_normal((tokens, k)) * d).astype(np.float32) for _ in range(scales)], d
+
+
+def _e2m1_ties_up(z: np.ndarray, group: int) -> np.ndarray:
+    """Plain reference of the authors' quantizer: nearest E2M1 grid value per group, ties to the larger."""
+    grid = np.array([-6, -4, -3, -2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2, 3, 4, 6], np.float32)
+    groups = z.reshape(*z.shape[:-1], -1, group).astype(np.float32)
+    absmax = np.abs(groups).max(-1, keepdims=True)
+    scale = np.where(absmax == 0, np.float32(1), absmax / np.float32(6))
+    v = groups / scale
+    index = np.searchsorted((grid[1:] + grid[:-1]) / 2, v, side="right")
+    return (grid[index] * scale).reshape(z.shape)
+
+
+def _loss64(rows, w: np.ndarray, q: np.ndarray, s: np.ndarray) -> float:
+    """GALT's loss in float64 numpy around the reference quantizer."""
+    wq = _e2m1_ties_up((w / s) @ q, 128).astype(np.float64)
+    return float(sum(
+        np.mean((_e2m1_ties_up((x * s) @ q, 128).astype(np.float64) @ wq.T - x.astype(np.float64) @ w.T) ** 2)
+        for x in rows if len(x)
+    ))
+
+
+def test_fake_quantize_ties_up_is_the_authors_nearest_grid():
+    rng = np.random.default_rng(3)
+    z = rng.standard_normal((8, 256)).astype(np.float32)
+    z[0, :128] = np.array([6, 2.5, -2.5, 0.25, -0.25, 1.25, -5, 3.5] * 16, np.float32)  # exact ties, scale 1
+    got = fake_quantize(torch.from_numpy(z), Format.parse("e2m1"), 128, "ties-up").numpy()
+    assert np.array_equal(got, _e2m1_ties_up(z, 128))
+    assert got[0, 1] == 3 and got[0, 2] == -2 and got[0, 3] == 0.5 and got[0, 4] == 0
+
+
 def test_learned_smoothing_beats_none_on_outlier_channels(capsys):
     rng = np.random.default_rng(0)
     k, o = 256, 128
     rows = []
-    for scale, tokens in enumerate((2, 8, 18, 32)):
+    for scale, tokens in enumerate((4, 16, 36, 64)):
         x = rng.standard_normal((tokens, k))
         x[:, rng.choice(k, 3, replace=False)] *= 20 * (scale + 1)  # outliers that move between scales
         x[:, :2] *= 40  # and two that stay
         rows.append(x.astype(np.float32))
     w = (rng.standard_normal((o, k)) / 16).astype(np.float32)
-    fmt = Format.parse("e2m1")
-    result = learn_smoothing(rows, [w], ght_matrix(k, 128, 0), fmt, 128, 50, 0.01)
+    result = learn_smoothing(rows, [w], ght_matrix(k, 128, 0), _settings())
     with capsys.disabled():
-        print(f"\nGALT on synthetic outliers: loss with s = 1 {result.loss_before:.4g}, "
+        print(f"\nGALT on synthetic outliers: held-out loss with s = 1 {result.loss_before:.4g}, "
               f"learned s {result.loss_after:.4g}")
-    assert result.loss_after < 0.5 * result.loss_before
-    assert np.all(result.s > 0) and not np.allclose(result.s, 1)
-    again = learn_smoothing(rows, [w], ght_matrix(k, 128, 0), fmt, 128, 50, 0.01)
+    assert result.kept and result.loss_after < 0.5 * result.loss_before
+    assert np.all(result.s >= S_MIN)
+    again = learn_smoothing(rows, [w], ght_matrix(k, 128, 0), _settings())
     assert np.array_equal(again.s, result.s)  # deterministic
+
+
+def test_direct_s_undoes_strong_outliers():
+    """Channels scaled 20-50x (folded into W) need s near 1/factor, which training s directly reaches."""
+    rng = np.random.default_rng(1)
+    k = 128
+    factors = {5: 20.0, 40: 30.0, 77: 40.0, 120: 50.0}
+    rows, d = _stressed_rows(rng, k, 6, 32, factors)
+    w = (rng.standard_normal((64, k)) / np.sqrt(k) / d).astype(np.float32)
+    q = ght_matrix(k, 128, 0)
+    result = learn_smoothing(rows, [w], q, _settings(rounding="ties-up", select="last"))
+    outliers = list(factors)
+    assert np.all(result.s[outliers] * d[outliers] < 2.5), result.s[outliers] * d[outliers]
+    # In float64 around the authors' quantizer, the learned s is as good as undoing the stress exactly.
+    learned, ideal, none = (_loss64(rows, w, q, s) for s in (result.s, 1 / d, np.ones(k)))
+    assert learned < 1.5 * ideal and learned < 0.05 * none, (learned, ideal, none)
+
+
+def test_last_is_the_authors_training_loop():
+    """select=last: s trained directly with AdamW, one step per scale, the last s kept (plain torch reference)."""
+    rng = np.random.default_rng(2)
+    k, epochs = 128, 12
+    rows, d = _stressed_rows(rng, k, 4, 16, {3: 25.0, 90: 40.0})
+    w = (rng.standard_normal((32, k)) / np.sqrt(k)).astype(np.float32)
+    q = ght_matrix(k, 128, 0)
+    got = learn_smoothing(rows, [w], q, _settings(rounding="ties-up", select="last", epochs=epochs))
+
+    class Quant(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, z):
+            return torch.from_numpy(_e2m1_ties_up(z.detach().numpy(), 128))
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad
+
+    def fq(z):  # quantize-dequantize with gradients through the scale, as the authors' FPQuant
+        groups = z.reshape(z.shape[0], -1, 128)
+        scale = groups.abs().amax(-1, keepdim=True) / 6
+        return (Quant.apply((groups / scale).reshape(z.shape)).reshape(groups.shape) * scale).reshape(z.shape)
+
+    torch.set_num_threads(1)
+    s = torch.nn.Parameter(torch.ones(k))
+    optimizer = torch.optim.AdamW([s], lr=0.01)
+    qt, wt = torch.from_numpy(q.astype(np.float32)), torch.from_numpy(w)
+    for _ in range(epochs):
+        for x in map(torch.from_numpy, rows):
+            loss = torch.mean((fq((x * s) @ qt) @ fq((wt / s) @ qt).T - x @ wt.T) ** 2)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+    np.testing.assert_allclose(got.s, s.detach().numpy(), rtol=1e-5)
+    assert not np.allclose(got.s, 1)
+
+
+def test_heldout_keeps_one_where_learning_does_not_help():
+    rng = np.random.default_rng(4)
+    k = 128
+    rows = [rng.standard_normal((64, k)).astype(np.float32) for _ in range(4)]  # no outliers
+    w = (rng.standard_normal((64, k)) / np.sqrt(k)).astype(np.float32)
+    q = ght_matrix(k, 128, 0)
+    result = learn_smoothing(rows, [w], q, _settings(rounding="ties-up", epochs=20))
+    assert not result.kept and np.all(result.s == 1)
+    assert result.loss_after > (1 - MIN_GAIN) * result.loss_before
+    # The losses are the held-out rows' (odd positions of each scale), in float64 within float32 noise.
+    _, held = split_rows(rows)
+    assert result.loss_before == pytest.approx(_loss64(held, w, q, np.ones(k)), rel=1e-3)
+
+
+def test_heldout_keeps_the_best_held_out_s_where_it_helps():
+    rng = np.random.default_rng(5)
+    rows, d = _stressed_rows(rng, 128, 4, 64, {7: 30.0, 64: 45.0})
+    w = (rng.standard_normal((64, 128)) / np.sqrt(128) / d).astype(np.float32)
+    q = ght_matrix(128, 128, 0)
+    result = learn_smoothing(rows, [w], q, _settings(rounding="ties-up", epochs=30))
+    _, held = split_rows(rows)
+    assert result.kept and result.loss_after < (1 - MIN_GAIN) * result.loss_before
+    assert result.loss_after == pytest.approx(_loss64(held, w, q, result.s), rel=1e-3)
+    assert result.loss_before == pytest.approx(_loss64(held, w, q, np.ones(128)), rel=1e-3)
+
+
+def test_unknown_select_or_rounding_is_refused():
+    rows = [np.ones((2, 128), np.float32)]
+    w = np.ones((4, 128), np.float32)
+    for bad in (dict(select="best"), dict(rounding="up")):
+        with pytest.raises(FpqcError, match="galt: unknown"):
+            learn_smoothing(rows, [w], ght_matrix(128, 128, 0), _settings(**bad))
 
 
 def test_fold_keeps_the_block_function(block):
@@ -207,3 +336,17 @@ def test_without_calibration_says_to_calibrate(block):
         _run_block("galt", inputs, weights)
     with pytest.raises(FpqcError, match="no such calibration file"):
         _run_block('galt{calib="/nonexistent/calib.npz"}', inputs, weights)
+
+
+def test_shared_signs_learn_every_input_against_one_transform(tmp_path):
+    rng = np.random.default_rng(6)
+    rows, d = _stressed_rows(rng, 128, 2, 16, {9: 30.0})
+    calib = tmp_path / "calib.npz"
+    np.savez(calib, **{f"linear{i}/scale{k}": x for i in (0, 1) for k, x in enumerate(rows)})
+    w = (rng.standard_normal((16, 128)) / np.sqrt(128)).astype(np.float32)
+    inputs = [SmoothedInput(f"input {i}", i, [w], True) for i in (0, 1)]
+    quiet = lambda message: None  # noqa: E731
+    shared = learn_from_calibration(calib, inputs, _settings(epochs=5, select="last", shared_signs=True), quiet)
+    apart = learn_from_calibration(calib, inputs, _settings(epochs=5, select="last"), quiet)
+    assert np.array_equal(shared[0], shared[1]) and np.array_equal(shared[0], apart[0])
+    assert not np.array_equal(apart[0], apart[1])  # the second input learned against seed 1's transform

@@ -43,7 +43,7 @@ func.func @argument(%x: tensor<2x8xf32>) -> tensor<2x4xf32> {
 // CHECK-NEXT:  %[[W:.*]] = fpq.constant dense<2.500000e-01> : tensor<4x8xf32>
 // CHECK-NEXT:  fpq.linear %x, %[[W]] {fpq.role = "fc1"}
 
-// LOG: galt: mat_qkv (inline weight): loss [[BEFORE:.*]] -> [[AFTER:.*]]
+// LOG: galt: mat_qkv (inline weight): held-out loss {{.*}} -> {{.*}}, s in [{{.*}}]
 // LOG: galt: fc1 (inline weight): input is not an AdaLN modulation read only by the selected layers; left unchanged
 
 // NONE-LABEL: func.func @qkv
