@@ -61,9 +61,9 @@ def test_float_model_steps_match_teacher_forcing(tiny):
 @pytest.mark.parametrize(
     "pipeline",
     [
-        RECIPES["fp4-baseline"].quantize,
-        RECIPES["fpqvar-w6a6"].quantize,
-        RECIPES["mixedformat"].quantize + ",kv-quantize{format=e2m3}",
+        RECIPES["fp4-baseline"].pipeline(None),
+        RECIPES["fpqvar-w6a6"].pipeline(None),
+        RECIPES["mixedformat"].pipeline(None) + ",kv-quantize{format=e2m3}",
     ],
     ids=["fp4-baseline", "fpqvar-w6a6", "mixedformat-kv6"],
 )
