@@ -69,10 +69,13 @@ BUILD_IR = "model.hls.mlir"
 BUILD_WEIGHTS = "weights.npz"
 
 
-def load_onnx(path: Path, input_shapes: dict[str, tuple[int, ...]] | None = None) -> tuple[ModuleOp, WeightStore]:
+def load_onnx(
+    path: Path, input_shapes: dict[str, tuple[int, ...]] | None = None, streaming: bool = False
+) -> tuple[ModuleOp, WeightStore]:
+    """The imported model and its weight store (``streaming``: see :class:`~fpqc.weights.WeightStore`)."""
     from fpqc.frontend.onnx_import import import_onnx
 
-    return import_onnx(path, input_shapes or None)
+    return import_onnx(path, input_shapes or None, streaming)
 
 
 def load_build(build: Path) -> tuple[ModuleOp, WeightStore]:
@@ -245,7 +248,7 @@ def compile_model(
     except OSError as e:
         raise FpqcError(f"{output}: cannot create its parent directory ({e.strerror}); choose another -o") from None
 
-    module, store = load_onnx(model, input_shapes)
+    module, store = load_onnx(model, input_shapes, streaming=True)
     stages = [
         ("onnx", None),
         ("raised", RAISE_PIPELINE),
@@ -285,7 +288,7 @@ def _write_build(
     from fpqc.backends.hls.build import emit_build
 
     report = CompileReport(model.name, target_desc.name, target_desc.platform, recipe)
-    report.float_weight_bytes = sum(store.get(k).nbytes for k in store.keys())
+    report.float_weight_bytes = sum(store.nbytes(k) for k in store.keys())
     report.class_dropout_removed = removed_class_dropout(module)
     var_files: VarBuildFiles | None = None
     (staging / "ir").mkdir()
@@ -300,12 +303,13 @@ def _write_build(
             if spec is not None:
                 run_pipeline(module, spec, stage)
                 pipeline.append(spec)
-            (staging / "ir" / f"{index}-{stage}.mlir").write_text(print_module(module))
+            text = print_module(module)
+            (staging / "ir" / f"{index}-{stage}.mlir").write_text(text)
             report.stages[stage] = _op_histogram(module)
             if stage == "raised":
                 _check_finite_weights(model, module)
                 var_files = _check_raised(model, module, report, allow_partial_raise, vae)
-        (staging / BUILD_IR).write_text(print_module(module))
+        (staging / BUILD_IR).write_text(text)
         pruned = store.subset(_live_weight_keys(module))
         pruned.save(staging / BUILD_WEIGHTS)
         emitted = emit_build(module, pruned, staging, target_desc)
@@ -358,16 +362,17 @@ def _check_finite_weights(model: Path, module: ModuleOp) -> None:
     (Masks may hold -Inf; NaN anywhere is refused at import.)
     """
     from fpqc.dialects import fpq
-    from fpqc.passes.constants import constant_value
+    from fpqc.passes.constants import constant_view
 
     for op in module.walk():
         if isinstance(op, (fpq.LinearOp, fpq.EmbeddingOp)):
             weight = op.weight if isinstance(op, fpq.LinearOp) else op.table
-            array = constant_value(weight)
+            array = constant_view(weight)
             what = f"the {fpq.role_of(op)} linear layer" if fpq.role_of(op) else f"an {op.name}"
             if array is not None and array.size == 0:
                 raise FpqcError(f"{model}: {what} has an empty weight {list(array.shape)}; fix the model's shapes")
-            if array is not None and not np.isfinite(array).all():
+            # (the max and min of an array are finite only when all of it is: no temporary array)
+            if array is not None and not (np.isfinite(np.max(array)) and np.isfinite(np.min(array))):
                 raise FpqcError(
                     f"{model}: {what} has {int((~np.isfinite(array)).sum())} infinite weight(s) of {array.size}; "
                     "its outputs would be Inf or NaN. Fix the weights before exporting"

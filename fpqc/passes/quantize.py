@@ -47,8 +47,9 @@ from xdsl.utils.exceptions import VerifyException
 from fpqc.dialects import fpq
 from fpqc.errors import FpqcError
 from fpqc.passes.role_options import check_roles
-from fpqc.numerics import Format, compute_scales, quantize
-from fpqc.passes.constants import constant_key, constant_value, new_constant
+from fpqc.numerics import Format
+from fpqc.numerics.scales import quantize_weight
+from fpqc.passes.constants import constant_key, constant_view, is_constant, new_constant
 
 HIGHER_PRECISION_ROLES = ("ada_lin", "head_ada_lin", "word_embed", "head")
 
@@ -66,31 +67,27 @@ class QuantizeLinearLayers(RewritePattern):
     def match_and_rewrite(self, op: fpq.LinearOp, rewriter: PatternRewriter) -> None:
         if not self.selected(op):
             return
-        weight = constant_value(op.weight)
-        if weight is None:
+        if not is_constant(op.weight):
             return
-        in_features = weight.shape[1]
+        shape = op.weight.type.get_shape()
+        in_features = shape[1]
         for quant, what in ((self.weight_quant, "weight"), (self.act_quant, "activation")):
             group = quant.group_size_for(in_features)
             if group is not None and in_features % group != 0:
                 raise FpqcError(
                     f"{what} group size {group} does not divide the {in_features} input features "
-                    f"of the linear layer with weight {list(weight.shape)}; "
+                    f"of the linear layer with weight {list(shape)}; "
                     f"choose a group size that divides {in_features}"
                 )
-        w_fmt = self.weight_quant.format
-        w_group = self.weight_quant.group_size_for(in_features)
-        w_axis = None if w_group is None else -1
-        scales = compute_scales(
-            weight, w_fmt, axis=w_axis, group_size=w_group, scale_kind=self.weight_quant.scale_kind.data
-        )
-        codes = quantize(
-            weight, w_fmt, scales, axis=w_axis, group_size=w_group, rounding=self.weight_quant.rounding.data
+        codes, scales = quantize_weight(
+            constant_view(op.weight),
+            self.weight_quant.format,
+            self.weight_quant.group_size_for(in_features),
+            self.weight_quant.scale_kind.data,
+            self.weight_quant.rounding.data,
         )
         hint = constant_key(op.weight) or "weight"
-        codes_op = new_constant(
-            hint + ".codes", codes, TensorType(self.weight_quant.element, weight.shape)
-        )
+        codes_op = new_constant(hint + ".codes", codes, TensorType(self.weight_quant.element, shape))
         scales_op = new_constant(hint + ".scales", scales)
         quantize_op = fpq.QuantizeOp(op.input, self.act_quant)
         qlinear = fpq.QLinearOp(

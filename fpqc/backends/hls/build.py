@@ -32,7 +32,7 @@ from fpqc.backends.hls.host_schedule import MAIN_DRIVER, SCHEDULE_FILE, host_sch
 from fpqc.backends.hls.kernel_cpp import KernelEmitter
 from fpqc.backends.hls.tables import TableSet
 from fpqc.backends.hls.vitis import vitis_files
-from fpqc.backends.hls.weight_blob import pack_weights
+from fpqc.backends.hls.weight_blob import write_weight_blob
 from fpqc.backends.model_signature import main_function
 from fpqc.passes.step_program import prologue_function, step_functions
 from fpqc.dialects import hls
@@ -67,8 +67,9 @@ def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Ta
     emitters = {name: KernelEmitter(kernel, tables) for name, kernel in kernels.items()}
     sources = {name: emitter.emit() for name, emitter in emitters.items()}
 
+    build_dir.mkdir(parents=True, exist_ok=True)
     with store.activate():
-        blob, manifest = pack_weights(schedule)
+        manifest = write_weight_blob(schedule, build_dir / "weights.bin")
     offsets = {e["name"]: e["offset"] for e in manifest["entries"]}
     prologue = prologue_function(module)
     steps = [(f.sym_name.data, host_schedule(f)) for f in ([prologue] if prologue else []) + step_functions(module)]
@@ -80,7 +81,6 @@ def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Ta
     files["kernels/fpqc_tables.h"] = tables.header()
     for header in LIBRARY_HEADERS:
         files[f"kernels/{header}"] = (INCLUDE_DIR / header).read_text()
-    files["weights.bin"] = blob
     files["weights.json"] = _json(manifest)
     files[SCHEDULE_FILE] = _json(schedule.to_json([emitter.describe() for emitter in emitters.values()], steps))
     if schedule.csim_refusal() is None:
@@ -96,4 +96,4 @@ def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Ta
         else:
             path.write_text(content)
     (build_dir / "vitis" / "build.sh").chmod(0o755)
-    return EmitResult(list(kernels), len(blob), sorted(files))
+    return EmitResult(list(kernels), manifest["total_bytes"], sorted([*files, "weights.bin"]))
