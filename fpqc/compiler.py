@@ -2,7 +2,7 @@
 
 A build directory holds::
 
-    manifest.json        versions, target, platform, recipe, input checksum
+    manifest.json        versions, target, platform, recipe, checksums of the model and its external data
     report.json          figures of the build; report.txt and report.html say the same for people
     ir/0-onnx.mlir       the IR after each stage
     ir/1-raised.mlir
@@ -29,7 +29,6 @@ naming the first block and ONNX node where recognition failed, unless
 from __future__ import annotations
 
 from collections.abc import Callable
-import hashlib
 import json
 import shutil
 from dataclasses import dataclass, field
@@ -48,6 +47,7 @@ from fpqc.analysis.pipeline_graph import pipeline_graphs
 from fpqc.backends.html.report_page import report_page
 from fpqc.context import make_context, parse_module_file, print_module
 from fpqc.errors import FpqcError
+from fpqc.files.checksums import BackgroundChecksums, file_sha256
 from fpqc.files.build_directory import (
     check_build,
     check_not_inside,
@@ -59,6 +59,7 @@ from fpqc.files.build_directory import (
     write_manifest,
 )
 from fpqc.frontend.onnx_import.class_dropout import REMOVED_NOTE, removed_class_dropout
+from fpqc.frontend.onnx_import.loading import external_data_files, load_model
 from fpqc.frontend.var_build_files import VarBuildFiles
 from fpqc.passes import ALL_PASSES
 from fpqc.passes.pipelines import RAISE_PIPELINE, STEP_PIPELINE, Recipe, hls_pipeline, recipe_for
@@ -205,14 +206,6 @@ def _op_histogram(module: ModuleOp) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def compile_model(
     model: Path,
     output: Path,
@@ -248,6 +241,7 @@ def compile_model(
     except OSError as e:
         raise FpqcError(f"{output}: cannot create its parent directory ({e.strerror}); choose another -o") from None
 
+    checksums = BackgroundChecksums([model, *external_data_files(model, load_model(model))])
     module, store = load_onnx(model, input_shapes, streaming=True)
     stages = [
         ("onnx", None),
@@ -263,7 +257,7 @@ def compile_model(
         staging = new_staging(output)
         try:
             report = _write_build(staging, model, module, store, stages, target_desc, recipe, calib, vae,
-                                  allow_partial_raise, evaluated)
+                                  allow_partial_raise, evaluated, checksums)
             put_in_place(staging, output)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -283,6 +277,7 @@ def _write_build(
     vae: Path | None,
     allow_partial_raise: bool,
     evaluated: list[dict] | None,
+    checksums: BackgroundChecksums,
 ) -> CompileReport:
     """Run the stages on ``module`` and write every file of the build into ``staging``."""
     from fpqc.backends.hls.build import emit_build
@@ -333,13 +328,13 @@ def _write_build(
         "torch": _package_version("torch"),
         "numpy": _package_version("numpy"),
         "model": model.name,
-        "model_sha256": _file_sha256(model),
+        "model_sha256": checksums.result(),
         "target": target_desc.name,
         "platform": target_desc.platform,
         "part": target_desc.part,
         "recipe": recipe.name,
         "pipeline": pipeline,
-        "calibration": None if calib is None else {"file": calib.name, "sha256": _file_sha256(calib)},
+        "calibration": None if calib is None else {"file": calib.name, "sha256": file_sha256(calib)},
     })
     return report
 

@@ -107,6 +107,23 @@ class TensorReader:
         return LazyWeight(shape, dtype, lambda: np.asarray(np.memmap(file, dtype, "r", offset, shape)))
 
 
+def external_data_files(path: Path, model: onnx.ModelProto) -> list[Path]:
+    """The files beside ``path`` that hold ``model``'s external data, each once, in order of first mention.
+
+    (Locations outside the model's directory are left out: reading them is refused.)
+    """
+    tensors = [*model.graph.initializer]
+    tensors += [a.t for n in model.graph.node if n.op_type == "Constant" for a in n.attribute if a.HasField("t")]
+    files: dict[Path, None] = {}
+    for tensor in tensors:
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            location = next((e.value for e in tensor.external_data if e.key == "location"), "")
+            file = file_beside(path, location)
+            if file is not None and file.is_file():
+                files[file] = None
+    return list(files)
+
+
 def first_line(error: Exception) -> str:
     """The first line of ``error``'s message (its type name when empty), for one-line errors."""
     lines = str(error).strip().splitlines()
