@@ -221,12 +221,15 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from fpqc.runtime import VarRuntime
     from fpqc.runtime.devices import device_launcher
     from fpqc.runtime.images import save_image_grid
+    from fpqc.runtime.progress import ScaleProgress, scale_bar
 
     runtime = VarRuntime.load(Path(args.model), _optional_path(args.vae))
     labels = np.repeat(runtime.check_labels(_parse_classes(args.classes)), args.samples)
     runtime.model.launcher = device_launcher(args.device, Path(args.model))
     start = time.perf_counter()
-    out = runtime.generate(labels, args.seed, cfg=args.cfg, top_k=args.top_k, top_p=args.top_p)
+    with scale_bar("generate", len(runtime.schedule)) as bar:
+        out = runtime.generate(labels, args.seed, cfg=args.cfg, top_k=args.top_k, top_p=args.top_p,
+                               observers=(ScaleProgress(bar),))
     seconds = time.perf_counter() - start
     path = Path(args.output).with_suffix(".npz")
     arrays = {"images": out.images, "labels": out.labels}

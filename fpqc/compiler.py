@@ -287,9 +287,10 @@ def _write_build(
     report.class_dropout_removed = removed_class_dropout(module)
     var_files: VarBuildFiles | None = None
     (staging / "ir").mkdir()
-    with store.activate():
+    with store.activate(), tqdm(total=len(stages) + 1, desc="compile", unit="stage", disable=None, leave=False) as bar:
         pipeline: list[str] = []
-        for index, (stage, spec) in enumerate(tqdm(stages, desc="compile", unit="stage", disable=None, leave=False)):
+        for index, (stage, spec) in enumerate(stages):
+            bar.set_postfix_str(stage)
             spec = spec(module) if callable(spec) else spec
             if stage == "step" and report.raising_gaps:
                 # A VAR raised only in part has no scales to step through: generation reruns @main.
@@ -304,10 +305,13 @@ def _write_build(
             if stage == "raised":
                 _check_finite_weights(model, module)
                 var_files = _check_raised(model, module, report, allow_partial_raise, vae)
+            bar.update()
+        bar.set_postfix_str("write")
         (staging / BUILD_IR).write_text(text)
         pruned = store.subset(_live_weight_keys(module))
         pruned.save(staging / BUILD_WEIGHTS)
         emitted = emit_build(module, pruned, staging, target_desc)
+        bar.update()
     report.kernels = list(emitted.kernels)
     if emitted.kernels:
         report.placement = placement(module)

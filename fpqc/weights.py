@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 from xdsl.dialects.builtin import (
     DenseIntOrFPElementsAttr,
     DenseResourceAttr,
@@ -168,8 +169,14 @@ class WeightStore:
 
     def save(self, path: Path) -> None:
         """Write every weight to an ``.npz`` file (keys are the resource names), one in memory at a time."""
-        with open(path, "wb") as f:
-            write_npz_members(f, ((key, lambda key=key: self.view(key)) for key in self._arrays))
+        total = sum(entry.nbytes for entry in self._arrays.values())
+        with open(path, "wb") as f, tqdm(total=total, desc=path.name, unit="B", unit_scale=True, disable=None,
+                                         leave=False) as bar:
+            write_npz_members(f, ((key, lambda key=key: self._written(key, bar)) for key in self._arrays))
+
+    def _written(self, key: str, bar: tqdm) -> np.ndarray:
+        bar.update(self.nbytes(key))
+        return self.view(key)
 
     @staticmethod
     def load(path: Path) -> WeightStore:

@@ -32,6 +32,7 @@ from fpqc.compiler import load_onnx, run_pipeline
 from fpqc.errors import FpqcError
 from fpqc.passes.pipelines import RAISE_PIPELINE, RECIPES, STEP_PIPELINE
 from fpqc.runtime.model import VarModel
+from fpqc.runtime.progress import ScaleProgress, scale_bar
 from fpqc.runtime.var_runtime import VarRuntime
 
 
@@ -109,6 +110,7 @@ def evaluate_generation(
     for name, pipeline in pipelines.items():
         runtime = _runtime(model, pipeline, vae)
         labels = np.repeat(np.arange(runtime.config.num_classes), per_class)
-        generated = runtime.generate(labels, seed=seed, cfg=cfg)
+        with scale_bar(f"generate {name}", len(runtime.schedule)) as bar:
+            generated = runtime.generate(labels, seed=seed, cfg=cfg, observers=(ScaleProgress(bar),))
         scores[name] = scorer.score(generated.images, generated.labels)
     return scores

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.interpreter import Interpreter
 from xdsl.ir import Operation
@@ -130,7 +131,7 @@ def evaluate_teacher_forced(
     labels = _layer_labels([op for op, _ in float_layers.outputs])
 
     results = []
-    for name in recipes:
+    for name in tqdm(recipes, desc="eval", unit="recipe", disable=None, leave=False):
         module, store = load_onnx(model)
         with store.activate():
             run_pipeline(module, f"{RAISE_PIPELINE},{pipelines[name]}", name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from fpqc.backends.hls.codes import WORD_LAYOUT, pack_codes
 from fpqc.backends.hls.host_schedule import HostSchedule
@@ -24,7 +25,7 @@ def write_weight_blob(schedule: HostSchedule, path: Path) -> dict:
     seen: set[str] = set()
     offset = 0
     with open(path, "wb") as blob:
-        for buffer, op in schedule.constants:
+        for buffer, op in tqdm(schedule.constants, desc=path.name, unit="weight", disable=None, leave=False):
             if buffer.weight in seen:
                 continue
             seen.add(buffer.weight)

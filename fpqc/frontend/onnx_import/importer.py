@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+from tqdm import tqdm
 from xdsl.builder import ImplicitBuilder
 from xdsl.dialects.builtin import (
     ArrayAttr,
@@ -134,7 +135,7 @@ class _Importer:
             raise self._error(str(e)) from None
 
         with ImplicitBuilder(block):
-            for index in order:
+            for index in tqdm(order, desc="import", unit="node", disable=None, leave=False):
                 self._import_node(graph.node[index], index)
             results = [self._use(self._lookup(o.name, "graph output")) for o in graph.output]
             for output, result in zip(graph.output, results, strict=True):
