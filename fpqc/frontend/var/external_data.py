@@ -33,6 +33,19 @@ def _source(tensor: onnx.TensorProto, model_path: Path) -> tuple[Path, int, int]
     return file, offset, length
 
 
+def _attribute_tensors(graph: onnx.GraphProto):
+    """The tensors held by the attributes of ``graph``'s nodes (and of their subgraphs)."""
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.HasField("t"):
+                yield attribute.t
+            yield from attribute.tensors
+            for subgraph in [attribute.g] if attribute.HasField("g") else []:
+                yield from _attribute_tensors(subgraph)
+            for subgraph in attribute.graphs:
+                yield from _attribute_tensors(subgraph)
+
+
 def save_streamed(
     model: onnx.ModelProto,
     model_path: Path,
@@ -44,24 +57,37 @@ def save_streamed(
     """Write ``model`` (loaded from ``model_path`` without its external data) to ``path``.
 
     With ``location``, large initializers go into that file beside ``path`` (module
-    docstring); without, every initializer is stored inline.  External data files
-    beside ``model_path`` are deleted as soon as their last tensor is copied.
+    docstring); without, every initializer is stored inline.  Tensors of node attributes
+    (a ``Constant``'s value) are stored inline either way.  External data files beside
+    ``model_path`` are deleted as soon as their last tensor is copied.
     ``progress`` is called with the bytes of each tensor written.
     """
-    sources = {tensor.name: _source(tensor, model_path) for tensor in model.graph.initializer}
+    initializers, attributes = list(model.graph.initializer), list(_attribute_tensors(model.graph))
+    # (keyed by the message objects of these two lists, which stay alive throughout)
+    sources = {id(tensor): _source(tensor, model_path) for tensor in [*initializers, *attributes]}
     readers = Counter(source[0] for source in sources.values() if source is not None)
+
+    def read(tensor: onnx.TensorProto) -> bytes:
+        file, offset, length = sources[id(tensor)]
+        with open(file, "rb") as f:
+            f.seek(offset)
+            raw = f.read(length)
+        readers[file] -= 1
+        if readers[file] == 0:
+            file.unlink()
+        return raw
+
+    for tensor in attributes:  # (a Constant's value) stored inline, as onnx.load(load_external_data=True) leaves it
+        if sources[id(tensor)] is not None:
+            tensor.raw_data = read(tensor)
+            tensor.data_location = onnx.TensorProto.DEFAULT
+            del tensor.external_data[:]
     data = open(path.parent / location, "wb") if location is not None else None
     try:
-        for tensor in model.graph.initializer:
-            source = sources[tensor.name]
+        for tensor in initializers:
+            source = sources[id(tensor)]
             if source is not None:
-                file, offset, length = source
-                with open(file, "rb") as f:
-                    f.seek(offset)
-                    raw = f.read(length)
-                readers[file] -= 1
-                if readers[file] == 0:
-                    file.unlink()
+                raw = read(tensor)
             elif tensor.HasField("raw_data"):
                 raw = tensor.raw_data
             else:

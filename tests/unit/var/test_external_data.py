@@ -13,14 +13,17 @@ from fpqc.frontend.var.external_data import save_streamed
 
 
 def exported(directory: Path, per_tensor_files: bool) -> Path:
-    """A model like an exporter writes it: large and small float initializers, raw or in external files
-    (one per tensor, as torch's TorchScript exporter writes a model over 2 GB), and an int64 one in typed fields."""
+    """A model like an exporter writes it: large and small float initializers and a Constant's value, raw or
+    in external files (one per tensor, as torch's TorchScript exporter writes a model over 2 GB), and an
+    int64 initializer in typed fields."""
     rng = np.random.default_rng(0)
     initializers = [numpy_helper.from_array(rng.standard_normal(shape).astype(np.float32), name)
                     for name, shape in (("big", (64, 48)), ("tiny", (3,)), ("edge", (248,)), ("edge2", (247,)))]
     shape = helper.make_tensor("shape", TensorProto.INT64, [2], [8, 48])  # int64_data, not raw_data
+    ones = numpy_helper.from_array(np.ones(384, np.float32), "ones")  # a Constant's value, also stored externally
     graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "big"], ["h"]), helper.make_node("Reshape", ["h", "shape"], ["y"])],
+        [helper.make_node("MatMul", ["x", "big"], ["h"]), helper.make_node("Reshape", ["h", "shape"], ["r"]),
+         helper.make_node("Constant", [], ["c"], value=ones), helper.make_node("Mul", ["r", "c"], ["y"])],
         "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [8, 64])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [8, 48])], initializer=[*initializers, shape],
     )
@@ -28,7 +31,8 @@ def exported(directory: Path, per_tensor_files: bool) -> Path:
     path = directory / "raw.onnx"
     directory.mkdir()
     if per_tensor_files:
-        onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file=False, size_threshold=0)
+        onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file=False, size_threshold=0,
+                        convert_attribute=True)
     else:
         onnx.save_model(model, path)
     return path
