@@ -104,7 +104,17 @@ class TensorReader:
         size = file.stat().st_size
         if offset + nbytes > size:
             raise FpqcError(f"{where} ends at byte {offset + nbytes} of '{location}', which has {size}")
-        return LazyWeight(shape, dtype, lambda: np.asarray(np.memmap(file, dtype, "r", offset, shape)))
+        return LazyWeight(shape, dtype, lambda: self._map(tensor.name, file, dtype, offset, shape))
+
+    def _map(self, name: str, file: Path, dtype: np.dtype, offset: int, shape: tuple[int, ...]) -> np.ndarray:
+        """The bytes of initializer ``name`` in ``file``, memory-mapped read-only (unmapped with the array)."""
+        try:
+            return np.asarray(np.memmap(file, dtype, "r", offset, shape))
+        except (OSError, ValueError) as e:
+            raise FpqcError(
+                f"{self.path}: cannot read the model's external data: initializer '{name}' in '{file.name}' "
+                f"({getattr(e, 'strerror', None) or e}); was the file changed or removed while fpqc ran?"
+            ) from None
 
 
 def external_data_files(path: Path, model: onnx.ModelProto) -> list[Path]:

@@ -152,6 +152,15 @@ def test_missing_external_data_names_the_file(tmp_path: Path) -> None:
         import_onnx(path)
 
 
+def test_external_data_removed_after_import_is_one_clear_error(tmp_path: Path) -> None:
+    path, _ = big_linear(tmp_path / "m.onnx")
+    _, store = import_onnx(path, streaming=True)
+    (tmp_path / "w.bin").unlink()
+    with pytest.raises(FpqcError, match=r"m\.onnx: cannot read the model's external data: initializer 'w' in "
+                                        r"'w\.bin' \(No such file or directory\)"):
+        store.view("w")
+
+
 def test_truncated_external_data(tmp_path: Path) -> None:
     path, _ = big_linear(tmp_path / "m.onnx")
     data = tmp_path / "w.bin"
