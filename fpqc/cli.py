@@ -255,6 +255,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from fpqc.runtime import VarRuntime
     from fpqc.runtime.devices import device_launcher
     from fpqc.runtime.images import save_image_grid
+    from fpqc.runtime.progress import ScaleProgress, scale_bar
 
     if args.host == "cpp":
         return _generate_with_cpp_host(args)
@@ -262,7 +263,9 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     labels = np.repeat(runtime.check_labels(_parse_classes(args.classes)), args.samples)
     runtime.model.launcher = device_launcher(args.device, Path(args.model))
     start = time.perf_counter()
-    out = runtime.generate(labels, args.seed, cfg=args.cfg, top_k=args.top_k, top_p=args.top_p)
+    with scale_bar("generate", len(runtime.schedule)) as bar:
+        out = runtime.generate(labels, args.seed, cfg=args.cfg, top_k=args.top_k, top_p=args.top_p,
+                               observers=(ScaleProgress(bar),))
     seconds = time.perf_counter() - start
     path = Path(args.output).with_suffix(".npz")
     arrays = {"images": out.images, "labels": out.labels}

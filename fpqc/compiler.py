@@ -2,7 +2,7 @@
 
 A build directory holds::
 
-    manifest.json        versions, target, platform, recipe, input checksum
+    manifest.json        versions, target, platform, recipe, checksums of the model and its external data
     report.json          figures of the build; report.txt and report.html say the same for people
     ir/0-onnx.mlir       the IR after each stage
     ir/1-raised.mlir
@@ -29,7 +29,6 @@ naming the first block and ONNX node where recognition failed, unless
 from __future__ import annotations
 
 from collections.abc import Callable
-import hashlib
 import json
 import shutil
 from dataclasses import dataclass, field
@@ -49,6 +48,7 @@ from fpqc.analysis.pipeline_graph import pipeline_graphs
 from fpqc.backends.html.report_page import report_page
 from fpqc.context import make_context, parse_module_file, print_module
 from fpqc.errors import FpqcError
+from fpqc.files.checksums import BackgroundChecksums, file_sha256
 from fpqc.files.build_directory import (
     check_build,
     check_not_inside,
@@ -60,6 +60,7 @@ from fpqc.files.build_directory import (
     write_manifest,
 )
 from fpqc.frontend.onnx_import.class_dropout import REMOVED_NOTE, removed_class_dropout
+from fpqc.frontend.onnx_import.loading import external_data_files, load_model
 from fpqc.frontend.var_build_files import VarBuildFiles
 from fpqc.passes import ALL_PASSES
 from fpqc.passes.pipelines import RAISE_PIPELINE, STEP_PIPELINE, Recipe, outline_spec, recipe_for, tile_spec
@@ -71,10 +72,13 @@ BUILD_IR = "model.hls.mlir"
 BUILD_WEIGHTS = "weights.npz"
 
 
-def load_onnx(path: Path, input_shapes: dict[str, tuple[int, ...]] | None = None) -> tuple[ModuleOp, WeightStore]:
+def load_onnx(
+    path: Path, input_shapes: dict[str, tuple[int, ...]] | None = None, streaming: bool = False
+) -> tuple[ModuleOp, WeightStore]:
+    """The imported model and its weight store (``streaming``: see :class:`~fpqc.weights.WeightStore`)."""
     from fpqc.frontend.onnx_import import import_onnx
 
-    return import_onnx(path, input_shapes or None)
+    return import_onnx(path, input_shapes or None, streaming)
 
 
 def load_build(build: Path) -> tuple[ModuleOp, WeightStore]:
@@ -263,14 +267,6 @@ def _op_histogram(module: ModuleOp) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def compile_model(
     model: Path,
     output: Path,
@@ -308,7 +304,8 @@ def compile_model(
     except OSError as e:
         raise FpqcError(f"{output}: cannot create its parent directory ({e.strerror}); choose another -o") from None
 
-    module, store = load_onnx(model, input_shapes)
+    checksums = BackgroundChecksums([model, *external_data_files(model, load_model(model))])
+    module, store = load_onnx(model, input_shapes, streaming=True)
     stages = [
         ("onnx", None),
         ("raised", RAISE_PIPELINE),
@@ -325,7 +322,7 @@ def compile_model(
         staging = new_staging(output)
         try:
             report = _write_build(staging, model, module, store, stages, target_desc, recipe, calib, vae,
-                                  allow_partial_raise, evaluated, tile_options)
+                                  allow_partial_raise, evaluated, checksums, tile_options)
             put_in_place(staging, output)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -345,19 +342,21 @@ def _write_build(
     vae: Path | None,
     allow_partial_raise: bool,
     evaluated: list[dict] | None,
+    checksums: BackgroundChecksums,
     tile_options: str = "",
 ) -> CompileReport:
     """Run the stages on ``module`` and write every file of the build into ``staging``."""
     from fpqc.backends.hls.build import emit_build
 
     report = CompileReport(model.name, target_desc.name, target_desc.platform, recipe)
-    report.float_weight_bytes = sum(store.get(k).nbytes for k in store.keys())
+    report.float_weight_bytes = sum(store.nbytes(k) for k in store.keys())
     report.class_dropout_removed = removed_class_dropout(module)
     var_files: VarBuildFiles | None = None
     (staging / "ir").mkdir()
-    with store.activate():
+    with store.activate(), tqdm(total=len(stages) + 1, desc="compile", unit="stage", disable=None, leave=False) as bar:
         pipeline: list[str] = []
-        for index, (stage, spec) in enumerate(tqdm(stages, desc="compile", unit="stage", disable=None, leave=False)):
+        for index, (stage, spec) in enumerate(stages):
+            bar.set_postfix_str(stage)
             spec = spec(module) if callable(spec) else spec
             if stage == "step" and report.raising_gaps:
                 # A VAR raised only in part has no scales to step through: generation reruns @main.
@@ -370,15 +369,19 @@ def _write_build(
                 tile = tile_spec(target_desc.name, tile_options)
                 report.design_points = _plan_hardware(module, tile)
                 pipeline.append(tile)
-            (staging / "ir" / f"{index}-{stage}.mlir").write_text(print_module(module))
+            text = print_module(module)
+            (staging / "ir" / f"{index}-{stage}.mlir").write_text(text)
             report.stages[stage] = _op_histogram(module)
             if stage == "raised":
                 _check_finite_weights(model, module)
                 var_files = _check_raised(model, module, report, allow_partial_raise, vae)
-        (staging / BUILD_IR).write_text(print_module(module))
+            bar.update()
+        bar.set_postfix_str("write")
+        (staging / BUILD_IR).write_text(text)
         pruned = store.subset(_live_weight_keys(module))
         pruned.save(staging / BUILD_WEIGHTS)
         emitted = emit_build(module, pruned, staging, target_desc)
+        bar.update()
     report.kernels = list(emitted.kernels)
     if emitted.kernels:
         report.placement = placement(module)
@@ -400,14 +403,14 @@ def _write_build(
         "torch": _package_version("torch"),
         "numpy": _package_version("numpy"),
         "model": model.name,
-        "model_sha256": _file_sha256(model),
+        "model_sha256": checksums.result(),
         "target": target_desc.name,
         "platform": target_desc.platform,
         "part": target_desc.part,
         "kernels": list(emitted.kernels),
         "recipe": recipe.name,
         "pipeline": pipeline,
-        "calibration": None if calib is None else {"file": calib.name, "sha256": _file_sha256(calib)},
+        "calibration": None if calib is None else {"file": calib.name, "sha256": file_sha256(calib)},
     })
     return report
 
@@ -439,16 +442,17 @@ def _check_finite_weights(model: Path, module: ModuleOp) -> None:
     (Masks may hold -Inf; NaN anywhere is refused at import.)
     """
     from fpqc.dialects import fpq
-    from fpqc.passes.constants import constant_value
+    from fpqc.passes.constants import constant_view
 
     for op in module.walk():
         if isinstance(op, (fpq.LinearOp, fpq.EmbeddingOp)):
             weight = op.weight if isinstance(op, fpq.LinearOp) else op.table
-            array = constant_value(weight)
+            array = constant_view(weight)
             what = f"the {fpq.role_of(op)} linear layer" if fpq.role_of(op) else f"an {op.name}"
             if array is not None and array.size == 0:
                 raise FpqcError(f"{model}: {what} has an empty weight {list(array.shape)}; fix the model's shapes")
-            if array is not None and not np.isfinite(array).all():
+            # (the max and min of an array are finite only when all of it is: no temporary array)
+            if array is not None and not (np.isfinite(np.max(array)) and np.isfinite(np.min(array))):
                 raise FpqcError(
                     f"{model}: {what} has {int((~np.isfinite(array)).sum())} infinite weight(s) of {array.size}; "
                     "its outputs would be Inf or NaN. Fix the weights before exporting"

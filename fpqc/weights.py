@@ -10,6 +10,19 @@ The store that passes and the interpreter use is the *active* one, set with
 ``with store.activate(): ...`` (``fpqc compile`` and ``fpqc-opt --weights``
 do this).
 
+An entry is a numpy array or a :class:`LazyWeight`: a weight whose shape and
+dtype are known now and whose values are computed when read -- ONNX external
+data memory-mapped on each read, a transposed or folded weight computed from
+another.  A compile thus holds a weight in memory only while a pass or the
+build writer reads it, never the whole model at once.  Readers:
+
+* :meth:`WeightStore.get` -- the value in C order.  A computed value is kept
+  for the next read, unless the store is *streaming* (``fpqc compile``'s):
+  then it is computed again on every read and held by nobody afterwards.
+* :meth:`WeightStore.view` -- the value in whatever memory order it is
+  computed in (a transposed weight is a transposed view), never kept: for a
+  reader that reads the weight once and does not care about its layout.
+
 Example::
 
     store = WeightStore()
@@ -24,10 +37,11 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 from xdsl.dialects.builtin import (
     DenseIntOrFPElementsAttr,
     DenseResourceAttr,
@@ -38,7 +52,7 @@ from xdsl.ir import Attribute
 from fpqc.dialects.onnx import dense_array
 from fpqc.dialects.tensor_types import tensor_type_of
 from fpqc.errors import FpqcError
-from fpqc.files.npz import read_npz
+from fpqc.files.npz import read_npz, write_npz_members
 
 INLINE_LIMIT = 16
 """Constants with at most this many elements are inline ``dense<...>`` in the IR."""
@@ -49,11 +63,48 @@ _ACTIVE: contextvars.ContextVar[WeightStore | None] = contextvars.ContextVar(
 _INVALID_KEY_CHARS = re.compile(r"[^A-Za-z0-9_.$]")
 
 
-class WeightStore:
-    """Named numpy arrays that IR refers to with ``dense_resource<key>``."""
+class LazyWeight:
+    """A weight whose values are computed when it is read (see the module docstring).
 
-    def __init__(self) -> None:
-        self._arrays: dict[str, np.ndarray] = {}
+    ``compute()`` returns an array of ``shape`` and ``dtype`` in any memory order.
+    """
+
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype, compute: Callable[[], np.ndarray]) -> None:
+        self.shape = tuple(int(d) for d in shape)
+        self.dtype = np.dtype(dtype)
+        self._compute = compute
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    def compute(self) -> np.ndarray:
+        array = self._compute()
+        assert array.shape == self.shape and array.dtype == self.dtype, (array.shape, array.dtype, self.shape)
+        return array
+
+
+Entry = np.ndarray | LazyWeight
+
+
+def read_entry(entry: Entry) -> np.ndarray:
+    """The values of a store entry, in any memory order (a lazy weight is computed now)."""
+    return entry.compute() if isinstance(entry, LazyWeight) else entry
+
+
+class WeightStore:
+    """Named weights that IR refers to with ``dense_resource<key>``: arrays or lazy weights.
+
+    ``streaming``: :meth:`get` computes a lazy weight on every read instead of keeping it.
+    """
+
+    def __init__(self, streaming: bool = False) -> None:
+        self._arrays: dict[str, Entry] = {}
+        self.streaming = streaming
 
     def __contains__(self, key: str) -> bool:
         return key in self._arrays
@@ -65,14 +116,32 @@ class WeightStore:
         """The keys, in the order the arrays were added."""
         return list(self._arrays)
 
-    def get(self, key: str) -> np.ndarray:
-        """The array under ``key``; an :class:`FpqcError` when there is none."""
+    def entry(self, key: str) -> Entry:
+        """The array or lazy weight under ``key`` (nothing is computed); :class:`FpqcError` when there is none."""
         try:
             return self._arrays[key]
         except KeyError:
             raise FpqcError(
                 f"weight '{key}' is referenced by the IR but not in the weight store"
             ) from None
+
+    def get(self, key: str) -> np.ndarray:
+        """The array under ``key`` in C order, computed now if it is lazy (kept unless streaming)."""
+        entry = self.entry(key)
+        if not isinstance(entry, LazyWeight):
+            return entry
+        array = np.ascontiguousarray(entry.compute())
+        if not self.streaming:
+            self._arrays[key] = array
+        return array
+
+    def view(self, key: str) -> np.ndarray:
+        """The array under ``key`` in any memory order, computed now if it is lazy and never kept."""
+        return read_entry(self.entry(key))
+
+    def nbytes(self, key: str) -> int:
+        """Bytes of the weight under ``key``, without computing it."""
+        return self.entry(key).nbytes
 
     def unique_key(self, hint: str) -> str:
         """A key valid as an MLIR identifier, derived from ``hint``, not yet used."""
@@ -85,23 +154,29 @@ class WeightStore:
             n += 1
         return candidate
 
-    def add(self, hint: str, array: np.ndarray) -> DenseResourceAttr:
-        """Store ``array`` under a fresh key derived from ``hint``; return its IR reference."""
+    def add(self, hint: str, array: Entry) -> DenseResourceAttr:
+        """Store ``array`` (or a lazy weight) under a fresh key derived from ``hint``; return its IR reference."""
         key = self.unique_key(hint)
         self._arrays[key] = array
         return DenseResourceAttr.from_params(key, tensor_type_of(array))
 
     def subset(self, keys: Iterable[str]) -> WeightStore:
-        """A store of the arrays under ``keys``, in that order (shared, not copied)."""
-        store = WeightStore()
+        """A store of the entries under ``keys``, in that order (shared, not copied or computed)."""
+        store = WeightStore(self.streaming)
         for key in keys:
-            store._arrays[key] = self.get(key)
+            store._arrays[key] = self.entry(key)
         return store
 
     def save(self, path: Path) -> None:
-        """Write every array to an ``.npz`` file (keys are the resource names)."""
-        with open(path, "wb") as f:
-            np.savez(f, **self._arrays)
+        """Write every weight to an ``.npz`` file (keys are the resource names), one in memory at a time."""
+        total = sum(entry.nbytes for entry in self._arrays.values())
+        with open(path, "wb") as f, tqdm(total=total, desc=path.name, unit="B", unit_scale=True, disable=None,
+                                         leave=False) as bar:
+            write_npz_members(f, ((key, lambda key=key: self._written(key, bar)) for key in self._arrays))
+
+    def _written(self, key: str, bar: tqdm) -> np.ndarray:
+        bar.update(self.nbytes(key))
+        return self.view(key)
 
     @staticmethod
     def load(path: Path) -> WeightStore:
@@ -133,30 +208,35 @@ def active_store() -> WeightStore:
 
 def resolve(attr: Attribute) -> np.ndarray:
     """The numpy value of an inline ``dense<...>`` or a ``dense_resource<...>`` attribute."""
+    entry = resolve_entry(attr)
+    return active_store().get(attr.resource_handle.data) if isinstance(entry, LazyWeight) else entry
+
+
+def resolve_entry(attr: Attribute) -> Entry:
+    """Like :func:`resolve`, but a lazy weight in the store is returned as it is, not computed."""
     if isinstance(attr, DenseResourceAttr):
-        array = active_store().get(attr.resource_handle.data)
+        key = attr.resource_handle.data
+        entry = active_store().entry(key)
         expected = attr.get_type()
         assert isinstance(expected, TensorType)
-        if tuple(array.shape) != expected.get_shape():
-            raise FpqcError(
-                f"weight '{attr.resource_handle.data}' has shape {array.shape}, "
-                f"the IR expects {expected.get_shape()}"
-            )
-        return array
+        if tuple(entry.shape) != expected.get_shape():
+            raise FpqcError(f"weight '{key}' has shape {entry.shape}, the IR expects {expected.get_shape()}")
+        return entry
     if isinstance(attr, DenseIntOrFPElementsAttr):
         return dense_array(attr)
     raise FpqcError(f"expected a dense or dense_resource attribute, got {attr}")
 
 
-def materialize(hint: str, array: np.ndarray, inline_limit: int = 0) -> Attribute:
-    """An attribute holding ``array``: inline when small, else a reference in the active store.
+def materialize(hint: str, array: Entry, inline_limit: int = 0) -> Attribute:
+    """An attribute holding ``array`` (or a lazy weight): inline when small, else a reference in the active store.
 
     Arrays with at most ``inline_limit`` elements, or any array when no store is
-    active (as in ``fpqc-opt`` on a self-contained test file), become ``dense<...>``.
+    active (as in ``fpqc-opt`` on a self-contained test file), become ``dense<...>``
+    (a lazy weight is computed for it).
     """
     store = _ACTIVE.get()
     if store is None or array.size <= inline_limit:
-        return dense_attr(array)
+        return dense_attr(np.ascontiguousarray(read_entry(array)))
     return store.add(hint, array)
 
 

@@ -32,6 +32,7 @@ from fpqc.compiler import load_onnx, run_pipeline
 from fpqc.errors import FpqcError
 from fpqc.passes.pipelines import RAISE_PIPELINE, RECIPES, STEP_PIPELINE
 from fpqc.runtime.model import VarModel
+from fpqc.runtime.progress import ScaleProgress, scale_bar
 from fpqc.runtime.var_runtime import VarRuntime
 
 
@@ -119,7 +120,8 @@ def evaluate_generation(
         labels = np.repeat(np.arange(runtime.config.num_classes), per_class)
         runs = []
         for seed in seeds:
-            generated = runtime.generate(labels, seed=seed, cfg=cfg)
+            with scale_bar(f"generate {name} (seed {seed})", len(runtime.schedule)) as bar:
+                generated = runtime.generate(labels, seed=seed, cfg=cfg, observers=(ScaleProgress(bar),))
             runs.append(scorer.score(generated.images, generated.labels))
         scores[name] = {key: float(np.mean([run[key] for run in runs])) for key in runs[0]}
         if len(runs) > 1:

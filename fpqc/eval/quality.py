@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.interpreter import Interpreter
 from xdsl.ir import Operation
@@ -150,7 +151,7 @@ def evaluate_teacher_forced(
     labels = _layer_labels([op for op, _ in float_layers.outputs])
 
     results = []
-    for name in recipes:
+    for name in tqdm(recipes, desc="eval", unit="recipe", disable=None, leave=False):
         recipe = RECIPES[name]
         runs = []
         for seed in seeds if recipe.randomized else seeds[:1]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import zipfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -78,3 +80,15 @@ def write_npz(path: Path, arrays: dict[str, np.ndarray], what: str) -> None:
         raise FpqcError(f"{path}: cannot write the {what} ({e.strerror})") from None
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def write_npz_members(file: BinaryIO, members: Iterable[tuple[str, Callable[[], np.ndarray]]]) -> None:
+    """Write ``(name, produce)`` pairs into ``file`` as an uncompressed ``.npz``, one array in memory at a time.
+
+    Each array is produced only when its turn comes and written in C order; the archive's
+    bytes are those ``numpy.savez`` writes for the same C-ordered arrays.
+    """
+    with zipfile.ZipFile(file, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, produce in members:
+            with archive.open(name + ".npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.ascontiguousarray(produce()), allow_pickle=False)

@@ -139,8 +139,12 @@ class Format:
 
     # ------------------------------------------------------------------ names
     @classmethod
+    @functools.lru_cache(maxsize=None)
     def parse(cls, name: str) -> "Format":
-        """The format named ``name`` (see module docstring); NumericsError if invalid."""
+        """The format named ``name`` (see module docstring); NumericsError if invalid.
+
+        Cached: the IR's types name their format, and printing or verifying them parses it.
+        """
         text = str(name).strip().lower()
         text = _PRESETS.get(text, text)
         if text.startswith("int"):

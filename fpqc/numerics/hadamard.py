@@ -9,7 +9,7 @@ The transform is ``x -> x @ Q`` with ``Q = blockdiag(Q_0, Q_1, ...)``, one
 -H]]``, so ``H[i, j] = (-1)^popcount(i & j)``, symmetric, ``H @ H.T = n I``)
 and ``D_b`` the diagonal of the random signs of block ``b``.  ``Q`` is
 orthogonal, so folding it into a weight, ``W' = W @ Q`` (``fold_weight``,
-float64, offline), keeps the layer's function: ``(x Q) (W Q)^T = x W^T``.
+float64, offline, block by block), keeps the layer's function: ``(x Q) (W Q)^T = x W^T``.
 
 Random signs (``random_signs``)
 -------------------------------
@@ -105,14 +105,32 @@ def ght_matrix(dim: int, block: int = 128, seed: int = 0) -> np.ndarray:
     return q
 
 
-def fold_weight(w, q) -> np.ndarray:
-    """float64 ``W @ Q`` for a weight [O, K] and transform [K, K] (offline)."""
-    w, q = np.asarray(w, dtype=np.float64), np.asarray(q, dtype=np.float64)
-    if w.ndim != 2 or q.shape != (w.shape[1], w.shape[1]):
-        raise NumericsError(
-            f"fold_weight needs a weight [O, K] and a transform [K, K]; got {w.shape} and "
-            f"{q.shape}")
-    return w @ q
+def fold_weight(w, block: int = 128, seed: int = 0) -> np.ndarray:
+    """float32 ``W @ ght_matrix(K, block, seed)`` of a weight ``W [O, K]``, in float64 (offline).
+
+    Computed block by block -- ``W[:, b] @ Q_b`` for each block ``b`` of Q's
+    diagonal, whose off-diagonal zeros add nothing -- in the memory order ``W``
+    is stored in: a Fortran-ordered ``W`` (a transposed view of a ``[K, O]``
+    array) is folded as ``Q_bᵀ @ Wᵀ[b]`` and returned as the transposed view of
+    a ``[K, O]`` array.  Each product and sum is that of the dense ``W @ Q``.
+    """
+    w = np.asarray(w)
+    if w.ndim != 2:
+        raise NumericsError(f"fold_weight needs a weight [O, K]; got shape {w.shape}")
+    k = w.shape[1]
+    _check_dim(k, block)
+    signs = random_signs(k, seed)
+    hb = hadamard_matrix(block) / np.sqrt(block)
+    transposed = w.flags.f_contiguous and not w.flags.c_contiguous
+    stored = w.T if transposed else w
+    out = np.empty(stored.shape, dtype=np.float32)
+    for b in range(0, k, block):
+        q = signs[b : b + block, None] * hb
+        if transposed:
+            out[b : b + block] = q.T @ stored[b : b + block].astype(np.float64)
+        else:
+            out[:, b : b + block] = stored[:, b : b + block].astype(np.float64) @ q
+    return out.T if transposed else out
 
 
 def fwht_scale(block: int) -> np.float32:

@@ -32,6 +32,15 @@ For a float32 input ``v``::
         mag += 1
     return side.codes[mag]
 
+Fast form of the same algorithm (``QuantizerTable.encode``): every threshold
+has few significant bits, so it is the first value of an interval of float32
+bit patterns that share their sign, exponent and top mantissa bits (a *key*);
+every other value of an interval lies strictly between two thresholds.  The
+code of ``v`` is therefore ``table[2·key + (v is not its interval's first
+value)]``, where the table holds, for every key, the codes the algorithm above
+gives the interval's first and second values.  The table is built by running
+the algorithm itself, so both forms agree on every float32 by construction.
+
 Saturation falls out of the algorithm: anything above the last threshold
 (including +-inf) gets the largest magnitude.  Negative inputs that round to
 zero keep the sign bit (code of -0), as ``ml_dtypes`` casts do; integer formats
@@ -64,6 +73,9 @@ import numpy as np
 from fpqc.numerics.errors import NumericsError
 
 ROUNDING_MODES = ("rne", "ties-up", "ties-away")
+
+_CHUNK = 1 << 16
+"""Values encoded at a time: the temporaries of one chunk stay in the CPU caches."""
 
 
 def check_rounding(rounding: str) -> str:
@@ -166,19 +178,53 @@ class QuantizerTable:
         self._thr_flat = np.concatenate(thr_pad)
         self._tie_flat = np.concatenate(tie_pad)
         self._code_flat = np.concatenate(code_pad)
+        self._shift, self._table = self._bit_table()
 
-    def encode(self, x) -> np.ndarray:
-        """Codes (uint8, same shape) of float32 values ``x`` by the LUT algorithm."""
-        v = np.asarray(x, dtype=np.float32)
+    def _search(self, v: np.ndarray) -> np.ndarray:
+        """Codes of float32 ``v`` by the LUT algorithm, vectorized with one ``searchsorted``."""
         a = np.abs(v)
         j = np.searchsorted(self._thr, a, side="left")
         j += np.signbit(v) * self._width
         j += (a == self._thr_flat[j]) & self._tie_flat[j]
         codes = self._code_flat[j]
-        nan = np.isnan(v)
-        if nan.any():
-            codes[nan] = self.nan_code
+        codes[np.isnan(v)] = self.nan_code
         return codes
+
+    def _bit_table(self) -> tuple[int, np.ndarray]:
+        """``(shift, table)`` of the fast form (module docstring): key = float32 bits >> shift."""
+        mantissas = self._thr.view(np.uint32) & np.uint32(0x7FFFFF)
+        needed = max((23 - (int(m) & -int(m)).bit_length() + 1 if m else 0) for m in mantissas)
+        shift = 23 - needed
+        assert shift >= 15, "every fpqc grid has thresholds of at most 8 significant mantissa bits"
+        firsts = (np.arange(1 << (32 - shift), dtype=np.uint64) << np.uint64(shift)).astype(np.uint32)
+        table = np.empty(2 * firsts.size, dtype=np.uint8)
+        table[0::2] = self._search(firsts.view(np.float32))
+        table[1::2] = self._search((firsts | np.uint32(1)).view(np.float32))
+        # encode's ``bits + low`` overflows only for the last key's inside values (negative NaNs):
+        # their index wraps to entry 2^(32 - shift) - 1, a positive NaN's, which holds the NaN code too.
+        assert table[(1 << (32 - shift)) - 1] == self.nan_code
+        table.setflags(write=False)
+        return shift, table
+
+    def encode(self, x) -> np.ndarray:
+        """Codes (uint8, same shape) of float32 values ``x`` by the LUT algorithm (fast form).
+
+        The codes are laid out in memory like ``x`` when ``x`` is Fortran-ordered, else in C order.
+        """
+        v = np.asarray(x, dtype=np.float32)
+        if v.flags.f_contiguous and not v.flags.c_contiguous:
+            return self.encode(v.T).T
+        flat = np.ascontiguousarray(v).reshape(-1)
+        codes = np.empty(flat.size, dtype=np.uint8)
+        shift, low = np.uint32(self._shift), np.uint32((1 << self._shift) - 1)
+        for start in range(0, flat.size, _CHUNK):
+            bits = flat[start : start + _CHUNK].view(np.uint32)
+            index = bits >> shift
+            inside = bits + low  # key + 1 exactly when the low bits are not all zero
+            inside >>= shift
+            index += inside  # 2·key + (the value is not its interval's first)
+            np.take(self._table, index, out=codes[start : start + _CHUNK], mode="clip")
+        return codes.reshape(v.shape)
 
     def encode_scalar(self, v: float) -> int:
         """Unvectorized reference of :meth:`encode`, line for line the C++ code."""

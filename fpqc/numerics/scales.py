@@ -97,6 +97,11 @@ def compute_scales(x, fmt: Format, axis: int | None = -1, group_size: int | None
         axis = axis % x.ndim
         groups = group_view(x, axis, group_size)
         absmax = np.moveaxis(np.max(np.abs(groups), axis=-1).astype(np.float32), -1, axis)
+    return _scales_of_absmax(absmax, fmt, scale_kind)
+
+
+def _scales_of_absmax(absmax: np.ndarray, fmt: Format, scale_kind: str) -> np.ndarray:
+    """The scales of groups whose float32 absmax is ``absmax`` (module docstring)."""
     broken = ~np.isfinite(absmax)
     if scale_kind == "fp32":
         s = absmax / np.float32(fmt.max_value)
@@ -132,6 +137,57 @@ def quantize(x, fmt: Format, scales, axis: int | None = -1, group_size: int | No
     x = np.asarray(x, dtype=np.float32)
     s = expand_scales(scales, x.shape, axis, group_size)
     return fmt.encode(x / s, rounding=rounding)
+
+
+_BLOCK = 1 << 18
+"""Elements of a weight quantized at a time by :func:`quantize_weight` (its temporaries stay in cache)."""
+
+
+def quantize_weight(w, fmt: Format, group_size: int | None, scale_kind: str = "fp32",
+                    rounding: str = "rne") -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, scales)`` of a weight ``[O, K]`` with groups along K: exactly
+    ``compute_scales(w, fmt, -1, group_size)`` and ``quantize(w, fmt, scales, -1, group_size)``
+    (``group_size=None``: one scale for the tensor, axis None), codes and scales in C order.
+
+    Computed a block of rows at a time in the memory order ``w`` is stored in, so a
+    Fortran-ordered ``w`` (a transposed view of a ``[K, O]`` array) is never copied
+    whole: its codes are written transposed, one block of K rows at a time.
+    """
+    w = np.asarray(w)
+    if group_size is None:
+        scales = compute_scales(w, fmt, axis=None, scale_kind=scale_kind)
+        return np.ascontiguousarray(quantize(w, fmt, scales, axis=None, rounding=rounding)), scales
+    o, k = w.shape
+    group_view(w, -1, group_size)  # checks that group_size divides K
+    if w.flags.f_contiguous and not w.flags.c_contiguous:
+        return _quantize_stored_transposed(w.T, fmt, group_size, scale_kind, rounding)
+    w = np.ascontiguousarray(w)
+    codes = np.empty((o, k), dtype=np.uint8)
+    scales = np.empty((o, k // group_size), dtype=np.float32)
+    rows = max(1, _BLOCK // k)
+    for r in range(0, o, rows):
+        groups = w[r : r + rows].reshape(-1, k // group_size, group_size)
+        s = _scales_of_absmax(np.max(np.abs(groups), axis=-1).astype(np.float32), fmt, scale_kind)
+        scales[r : r + rows] = s
+        x = np.asarray(groups, dtype=np.float32) / s[:, :, None]
+        codes[r : r + rows] = fmt.encode(x, rounding=rounding).reshape(-1, k)
+    return codes, scales
+
+
+def _quantize_stored_transposed(t: np.ndarray, fmt: Format, group_size: int, scale_kind: str,
+                                rounding: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`quantize_weight` of ``tᵀ`` for a C-ordered ``t [K, O]``: groups run down t's columns."""
+    k, o = t.shape
+    rows = max(d for d in range(1, group_size + 1) if group_size % d == 0 and (d == 1 or d * o <= _BLOCK))
+    absmax = np.zeros((k // group_size, o), dtype=t.dtype)
+    for r in range(0, k, rows):
+        np.maximum(absmax[r // group_size], np.max(np.abs(t[r : r + rows]), axis=0), out=absmax[r // group_size])
+    scales = _scales_of_absmax(absmax.astype(np.float32), fmt, scale_kind)
+    codes = np.empty((o, k), dtype=np.uint8)
+    for r in range(0, k, rows):
+        x = np.asarray(t[r : r + rows], dtype=np.float32) / scales[r // group_size]
+        codes[:, r : r + rows] = fmt.encode(x, rounding=rounding).T
+    return codes, np.ascontiguousarray(scales.T)
 
 
 def dequantize(codes, fmt: Format, scales, axis: int | None = -1,

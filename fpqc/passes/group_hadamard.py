@@ -5,8 +5,8 @@ selected ``fpq.role`` (default ``mat_qkv,fc1``) and a constant weight
 ``W [O, K]``, with ``Q = blockdiag(D_b·H/√block)`` (:func:`ght_matrix`: Sylvester
 Hadamard blocks of ``block`` channels, random ±1 diagonal ``D``):
 
-* the weight becomes ``W·Q``, computed in float64 (:func:`fold_weight`) and
-  stored fp32; the bias is unchanged;
+* the weight becomes ``W·Q``, computed in float64 block by block
+  (:func:`fold_weight`) when it is read, and stored fp32; the bias is unchanged;
 * the input ``x`` is replaced by ``x·Q``: an ``fpq.hadamard`` is inserted
   after ``x``'s definition.  Since ``Q`` is orthogonal the layer computes
   the same function, ``(x·Q)·(W·Q)ᵀ = x·Wᵀ``, while outliers are spread over
@@ -63,7 +63,7 @@ With ``fold-signs=false`` (or when the input is not such a modulation)::
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from xdsl.context import Context
@@ -76,46 +76,53 @@ from xdsl.transforms.dead_code_elimination import region_dce
 
 from fpqc.dialects import fpq
 from fpqc.errors import FpqcError
-from fpqc.numerics.hadamard import fold_weight, ght_matrix, random_signs
-from fpqc.passes.constants import constant_key, constant_value, new_constant
+from fpqc.numerics.hadamard import fold_weight, random_signs
+from fpqc.passes.constants import constant_key, constant_value, derived_constant, is_constant, new_constant
 from fpqc.passes.role_options import check_roles
 
 
 @dataclass
 class AdaLNFold:
-    """Float64 copies of an AdaLN linear's weight and bias, updated chunk by chunk.
+    """Per-channel factors to fold into an AdaLN linear's rows, collected chunk by chunk.
 
     ``fold(rows, d, is_scale)`` multiplies the modulation by a per-channel
     ``d`` (the GHT signs, or GALT's smoothing): ``scale' = d·scale + (d − 1)``
     for a scale chunk, ``shift' = d·shift`` for a shift chunk.  ``rewrite``
-    stores the result (fp32) in a new AdaLN linear with the same attributes.
+    gives the AdaLN linear a new weight and bias: the products in float64,
+    stored fp32; the weight is computed when it is read.
     """
 
     linear: fpq.LinearOp
-    weight: np.ndarray
-    bias: np.ndarray
-
-    @staticmethod
-    def of(linear: fpq.LinearOp) -> AdaLNFold:
-        w = constant_value(linear.weight)
-        b = constant_value(linear.bias) if linear.bias is not None else None
-        assert w is not None
-        return AdaLNFold(
-            linear,
-            np.array(w, dtype=np.float64),
-            np.zeros(w.shape[0]) if b is None else np.array(b, dtype=np.float64),
-        )
+    folds: list[tuple[slice, np.ndarray, bool]] = field(default_factory=list)
 
     def fold(self, rows: slice, d: np.ndarray, is_scale: bool) -> None:
-        self.weight[rows] *= d[:, None]
-        self.bias[rows] = d * self.bias[rows] + ((d - 1) if is_scale else 0)
+        self.folds.append((rows, d, is_scale))
+
+    def folded_weight(self, weight: np.ndarray) -> np.ndarray:
+        """``weight`` with its folded rows multiplied by their factors in float64, as fp32."""
+        out = np.array(weight, dtype=np.float32, order="C")
+        for rows in dict.fromkeys((r.start, r.stop) for r, _, _ in self.folds):
+            block = weight[slice(*rows)].astype(np.float64)
+            for r, d, _ in self.folds:
+                if (r.start, r.stop) == rows:
+                    block *= d[:, None]
+            out[slice(*rows)] = block
+        return out
+
+    def folded_bias(self, bias: np.ndarray | None) -> np.ndarray:
+        """The bias (zeros when there is none) after every fold, as fp32."""
+        out = np.zeros(self.linear.result.type.get_shape()[-1]) if bias is None else np.array(bias, dtype=np.float64)
+        for rows, d, is_scale in self.folds:
+            out[rows] = d * out[rows] + ((d - 1) if is_scale else 0)
+        return out.astype(np.float32)
 
     def rewrite(self, rewriter: PatternRewriter, suffix: str) -> None:
         linear = self.linear
         hint = constant_key(linear.weight) or "ada_lin.weight"
-        weight = new_constant(f"{hint}.{suffix}", self.weight.astype(np.float32))
+        weight = derived_constant(f"{hint}.{suffix}", linear.weight, self.folded_weight)
         bias_hint = (constant_key(linear.bias) if linear.bias is not None else None) or hint + ".bias"
-        bias = new_constant(f"{bias_hint}.{suffix}", self.bias.astype(np.float32))
+        bias_value = constant_value(linear.bias) if linear.bias is not None else None
+        bias = new_constant(f"{bias_hint}.{suffix}", self.folded_bias(bias_value))
         new = fpq.LinearOp(linear.input, weight.result, bias.result, linear.result.type)
         new.attributes.update(linear.attributes)
         rewriter.insert([weight, bias], InsertPoint.before(linear))
@@ -131,8 +138,8 @@ def _chunk_rows(value: SSAValue) -> tuple[fpq.LinearOp, slice] | None:
     if (
         not isinstance(linear, fpq.LinearOp)
         or not linear.result.has_one_use()
-        or constant_value(linear.weight) is None
-        or (linear.bias is not None and constant_value(linear.bias) is None)
+        or not is_constant(linear.weight)
+        or (linear.bias is not None and not is_constant(linear.bias))
     ):
         return None
     chunk = linear.result.type.get_shape()[-1] // len(split.outputs)
@@ -173,7 +180,7 @@ def fold_modulation(
     """
     for (ada, rows), is_scale in zip(chunks, (True, False)):
         if ada not in adaln:
-            adaln[ada] = AdaLNFold.of(ada)
+            adaln[ada] = AdaLNFold(ada)
         adaln[ada].fold(rows, d, is_scale)
 
 
@@ -186,11 +193,7 @@ def transformed_inputs(module: ModuleOp, roles: tuple[str, ...]) -> dict[SSAValu
     """
     readers: dict[SSAValue, list[fpq.LinearOp]] = {}
     for op in module.walk():
-        if (
-            isinstance(op, fpq.LinearOp)
-            and fpq.role_of(op) in roles
-            and constant_value(op.weight) is not None
-        ):
+        if isinstance(op, fpq.LinearOp) and fpq.role_of(op) in roles and is_constant(op.weight):
             readers.setdefault(op.input, []).append(op)
     return readers
 
@@ -198,12 +201,14 @@ def transformed_inputs(module: ModuleOp, roles: tuple[str, ...]) -> dict[SSAValu
 def fold_weights(
     rewriter: PatternRewriter, linears: list[fpq.LinearOp], fold: Callable[[np.ndarray], np.ndarray], suffix: str
 ) -> None:
-    """Give each of ``linears`` a new constant weight ``fold(W)`` (stored fp32), inserted before it."""
+    """Give each of ``linears`` a new constant weight ``fold(W)`` (stored fp32), inserted before it.
+
+    ``fold`` gets W in any memory order and runs when the new weight is read.
+    """
     for linear in linears:
-        weight = constant_value(linear.weight)
-        assert weight is not None
         hint = (constant_key(linear.weight) or "weight") + suffix
-        folded = rewriter.insert(new_constant(hint, fold(weight).astype(np.float32)), InsertPoint.before(linear))
+        weight = derived_constant(hint, linear.weight, lambda w: fold(w).astype(np.float32, copy=False))
+        folded = rewriter.insert(weight, InsertPoint.before(linear))
         rewriter.replace_uses_with_if(linear.weight, folded.result, lambda use, linear=linear: use.operation is linear)
 
 
@@ -251,9 +256,8 @@ class GroupHadamardPass(ModulePass):
                 f"features of the {role} linear layer; pick a block such as "
                 f"{k & -k if k > 0 else 1}"
             )
-        q = ght_matrix(k, self.block, seed)
         signs = random_signs(k, seed)
-        fold_weights(rewriter, linears, lambda weight: fold_weight(weight, q), ".ght")
+        fold_weights(rewriter, linears, lambda weight: fold_weight(weight, self.block, seed), ".ght")
         chunks = modulation_chunks(x, linears) if self.fold_signs else None
         if chunks is not None:
             fold_modulation(adaln, chunks, signs)

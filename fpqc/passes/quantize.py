@@ -51,8 +51,9 @@ from xdsl.utils.exceptions import VerifyException
 from fpqc.dialects import fpq
 from fpqc.errors import FpqcError
 from fpqc.passes.role_options import check_roles
-from fpqc.numerics import Format, compute_scales, quantize
-from fpqc.passes.constants import constant_key, constant_value, new_constant
+from fpqc.numerics import Format
+from fpqc.numerics.scales import quantize_weight
+from fpqc.passes.constants import constant_key, constant_view, is_constant, new_constant
 
 HIGHER_PRECISION_ROLES = ("ada_lin", "head_ada_lin", "word_embed", "head")
 WEIGHT_FORMAT_ATTR = "fpq.weight_format"
@@ -84,33 +85,29 @@ class QuantizeLinearLayers(RewritePattern):
     def match_and_rewrite(self, op: fpq.LinearOp, rewriter: PatternRewriter) -> None:
         if not self.selected(op):
             return
-        weight = constant_value(op.weight)
-        if weight is None:
+        if not is_constant(op.weight):
             return
         weight_quant = _with_format(self.weight_quant, op, WEIGHT_FORMAT_ATTR)
         act_quant = _with_format(self.act_quant, op, ACT_FORMAT_ATTR)
-        in_features = weight.shape[1]
+        shape = op.weight.type.get_shape()
+        in_features = shape[1]
         for quant, what in ((weight_quant, "weight"), (act_quant, "activation")):
             group = quant.group_size_for(in_features)
             if group is not None and in_features % group != 0:
                 raise FpqcError(
                     f"{what} group size {group} does not divide the {in_features} input features "
-                    f"of the linear layer with weight {list(weight.shape)}; "
+                    f"of the linear layer with weight {list(shape)}; "
                     f"choose a group size that divides {in_features}"
                 )
-        w_fmt = weight_quant.format
-        w_group = weight_quant.group_size_for(in_features)
-        w_axis = None if w_group is None else -1
-        scales = compute_scales(
-            weight, w_fmt, axis=w_axis, group_size=w_group, scale_kind=weight_quant.scale_kind.data
-        )
-        codes = quantize(
-            weight, w_fmt, scales, axis=w_axis, group_size=w_group, rounding=weight_quant.rounding.data
+        codes, scales = quantize_weight(
+            constant_view(op.weight),
+            weight_quant.format,
+            weight_quant.group_size_for(in_features),
+            weight_quant.scale_kind.data,
+            weight_quant.rounding.data,
         )
         hint = constant_key(op.weight) or "weight"
-        codes_op = new_constant(
-            hint + ".codes", codes, TensorType(weight_quant.element, weight.shape)
-        )
+        codes_op = new_constant(hint + ".codes", codes, TensorType(weight_quant.element, shape))
         scales_op = new_constant(hint + ".scales", scales)
         quantize_op = fpq.QuantizeOp(op.input, act_quant)
         qlinear = fpq.QLinearOp(

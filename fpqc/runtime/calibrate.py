@@ -58,7 +58,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
 
@@ -67,6 +66,7 @@ from fpqc.errors import FpqcError
 from fpqc.frontend.var.config import VARConfig
 from fpqc.backends.model_signature import main_function
 from fpqc.runtime.model import RunObserver
+from fpqc.runtime.progress import ScaleProgress, scale_bar
 from fpqc.runtime.schedule import ScaleStep
 from fpqc.runtime.var_runtime import VarRuntime
 
@@ -172,14 +172,6 @@ class ActivationRecorder(RunObserver):
         elif x.ndim == 3 and x.shape[1] == self.config.L - self.config.first_l:
             x = x[:, max(step.begin - self.config.first_l, 0):step.end - self.config.first_l]
         return x.reshape(-1, x.shape[-1])
-
-
-class _Progress(RunObserver):
-    def __init__(self, bar: tqdm) -> None:
-        self.bar = bar
-
-    def end_step(self, step: ScaleStep) -> None:
-        self.bar.update(1)
 
 
 @dataclass
@@ -306,11 +298,11 @@ def calibrate(
     group = max(1, runtime.model.batch // 2)
     groups = [labels[i:i + group] for i in range(0, len(labels), group)]
     start = time.perf_counter()
-    with tqdm(total=len(groups) * len(runtime.schedule), desc="calibrate", unit="scale", disable=None, leave=False) as bar:
+    with scale_bar("calibrate", len(groups) * len(runtime.schedule)) as bar:
         for chunk in groups:
             # Teacher forcing at every scale: the recorder watches @main's layers.
             runtime.generate(chunk, sample_rng, cfg=cfg, top_k=top_k, top_p=top_p, decode=False,
-                             observers=(recorder, _Progress(bar)), kv_cache=False)
+                             observers=(recorder, ScaleProgress(bar)), kv_cache=False)
     seconds = time.perf_counter() - start
     settings = {
         "model": model_name,

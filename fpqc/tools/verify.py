@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.interpreter import Interpreter
@@ -49,6 +50,7 @@ from fpqc.errors import FpqcError
 from fpqc.files.scratch import scratch_directory
 from fpqc.passes.step_program import step_functions
 from fpqc.runtime.model import VarModel
+from fpqc.runtime.progress import ScaleProgress, scale_bar
 from fpqc.runtime.var_runtime import VarRuntime
 from fpqc.weights import WeightStore
 
@@ -219,11 +221,12 @@ def _verify_generation(
 ) -> None:
     runtime = VarRuntime(model, model.vqvae())
     labels = np.arange(samples) % model.config.num_classes
-    model.launcher = checker
-    checked = runtime.generate(labels, seed=seed, **SAMPLING)
-    model.launcher = lambda call, args: device.launch(call.callee.string_value(), args)
-    alone = runtime.generate(labels, seed=seed, **SAMPLING)
-    model.launcher = None
+    with scale_bar("verify", 2 * len(runtime.schedule)) as bar:
+        model.launcher = checker
+        checked = runtime.generate(labels, seed=seed, observers=(ScaleProgress(bar),), **SAMPLING)
+        model.launcher = lambda call, args: device.launch(call.callee.string_value(), args)
+        alone = runtime.generate(labels, seed=seed, observers=(ScaleProgress(bar),), **SAMPLING)
+        model.launcher = None
     tokens = all(np.array_equal(a, b) for a, b in zip(checked.tokens, alone.tokens, strict=True))
     images = bool(np.array_equal(_bits(checked.images), _bits(alone.images)))
     report.generation = {
@@ -252,7 +255,7 @@ def _verify_main(
         report.note = "whole model: not C-simulated (some steps run on the host); every kernel launch checked"
     rng = np.random.default_rng(seed)
     compared = differing = 0
-    for sample in range(samples):
+    for sample in tqdm(range(samples), desc="verify", unit="sample", disable=None, leave=False):
         checker.context = f"sample {sample}, "
         inputs = _random_inputs(main, names, rng)
         expected = run_function(module, "main", tuple(inputs[n] for n in names), store, launcher=checker)

@@ -35,7 +35,7 @@ from fpqc.backends.hls.host_schedule import MAIN_DRIVER, SCHEDULE_FILE, host_sch
 from fpqc.backends.hls.kernel_cpp import KernelEmitter
 from fpqc.backends.hls.tables import TableSet
 from fpqc.backends.hls.vitis import EXECUTABLES, vitis_files
-from fpqc.backends.hls.weight_blob import pack_weights
+from fpqc.backends.hls.weight_blob import write_weight_blob
 from fpqc.backends.model_signature import main_function
 from fpqc.passes.step_program import prologue_function, step_functions
 from fpqc.dialects import hls, onnx
@@ -75,8 +75,9 @@ def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Ta
     constants = [*schedule.constants, *(c for _, step in steps for c in step.constants)]
     # @main's fpq.constants first, in program order: the host's constants only add entries after them.
     constants.sort(key=lambda constant: isinstance(constant[1], onnx.ConstantOp))
+    build_dir.mkdir(parents=True, exist_ok=True)
     with store.activate():
-        blob, manifest = pack_weights(constants)
+        manifest = write_weight_blob(constants, build_dir / "weights.bin")
     offsets = {e["name"]: e["offset"] for e in manifest["entries"]}
     for buffer, _ in constants:
         buffer.offset = offsets.get(buffer.weight)
@@ -86,7 +87,6 @@ def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Ta
     files["kernels/fpqc_tables.h"] = tables.header()
     for header in LIBRARY_HEADERS:
         files[f"kernels/{header}"] = (INCLUDE_DIR / header).read_text()
-    files["weights.bin"] = blob
     files["weights.json"] = _json(manifest)
     schedule_json = schedule.to_json([emitter.describe() for emitter in emitters.values()], steps)
     files[SCHEDULE_FILE] = _json(schedule_json)
@@ -106,4 +106,4 @@ def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Ta
             path.write_text(content)
     for script in EXECUTABLES:
         (build_dir / "vitis" / script).chmod(0o755)
-    return EmitResult(list(kernels), len(blob), sorted(files))
+    return EmitResult(list(kernels), manifest["total_bytes"], sorted([*files, "weights.bin"]))

@@ -39,11 +39,14 @@ def words_for(n_codes: int, bits: int) -> int:
 def pack_codes(codes: np.ndarray, bits: int) -> np.ndarray:
     """uint32 words holding ``codes`` (flattened), floor(32/bits) per word, little-endian."""
     per = 32 // bits
-    flat = codes.reshape(-1).astype(np.uint32) & np.uint32((1 << bits) - 1)
-    padded = np.zeros(words_for(flat.size, bits) * per, dtype=np.uint32)
-    padded[: flat.size] = flat
-    shifts = (np.arange(per, dtype=np.uint32) * bits)[None, :]
-    return np.bitwise_or.reduce(padded.reshape(-1, per) << shifts, axis=1).astype("<u4")
+    flat = codes.reshape(-1)
+    lanes = np.zeros((words_for(flat.size, bits), per), dtype=np.uint8)
+    lanes.reshape(-1)[: flat.size] = flat
+    lanes &= np.uint8((1 << bits) - 1)
+    words = np.zeros(len(lanes), dtype="<u4")
+    for i in range(per):  # code i of every word at once
+        words |= lanes[:, i].astype("<u4") << np.uint32(i * bits)
+    return words
 
 
 def unpack_codes(words: np.ndarray, bits: int, n_codes: int) -> np.ndarray:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+from tqdm import tqdm
 from xdsl.builder import ImplicitBuilder
 from xdsl.dialects.builtin import (
     ArrayAttr,
@@ -55,32 +56,41 @@ from fpqc.frontend.onnx_import.nodes import (
     node_properties,
     old_softmax_axis,
 )
-from fpqc.weights import INLINE_LIMIT, WeightStore, dense_attr
+from fpqc.weights import INLINE_LIMIT, Entry, LazyWeight, WeightStore, dense_attr, read_entry
 
 
 def import_onnx(
     path: str | Path,
     input_shapes: Mapping[str, tuple[int, ...]] | None = None,
+    streaming: bool = False,
 ) -> tuple[ModuleOp, WeightStore]:
     """The ``onnx``-dialect module of the model at ``path`` and its weight store.
 
-    ``input_shapes`` gives static shapes for inputs with dynamic dimensions.
+    ``input_shapes`` gives static shapes for inputs with dynamic dimensions;
+    ``streaming`` makes the store a streaming one (:class:`~fpqc.weights.WeightStore`).
     Raises :class:`FpqcError` naming the file, node, op or input at fault.
     """
     path = Path(path)
     model = load_model(path)
     opset = default_opset(model)
     check_supported(path, model.graph, opset)
-    return _Importer(path, model, opset, input_shapes or {}).run()
+    return _Importer(path, model, opset, input_shapes or {}, WeightStore(streaming)).run()
 
 
 @dataclass
 class _Constant:
-    """A value known at import time; ``hint`` is its ONNX name (the weight-store key)."""
+    """A value known at import time; ``hint`` is its ONNX name (the weight-store key).
 
-    array: np.ndarray
+    ``value`` is an array, or a lazy weight (external data, mapped when read).
+    """
+
+    value: Entry
     hint: str
     ssa: SSAValue | None = None
+
+    @property
+    def array(self) -> np.ndarray:
+        return read_entry(self.value)
 
 
 Value = SSAValue | _Constant
@@ -125,7 +135,7 @@ class _Importer:
             raise self._error(str(e)) from None
 
         with ImplicitBuilder(block):
-            for index in order:
+            for index in tqdm(order, desc="import", unit="node", disable=None, leave=False):
                 self._import_node(graph.node[index], index)
             results = [self._use(self._lookup(o.name, "graph output")) for o in graph.output]
             for output, result in zip(graph.output, results, strict=True):
@@ -224,9 +234,9 @@ class _Importer:
     def _lookup(self, name: str, user: str) -> Value:
         name = self._resolve(name)
         if name not in self.values and name in self.initializers:
-            array = self.reader.array(self.initializers.pop(name))
-            self._check_no_nan(array, f"initializer '{name}'", user)
-            self.values[name] = _Constant(array, name)
+            value = self.reader.entry(self.initializers.pop(name))
+            self._check_no_nan(read_entry(value), f"initializer '{name}'", user)
+            self.values[name] = _Constant(value, name)
         try:
             return self.values[name]
         except KeyError:
@@ -236,15 +246,18 @@ class _Importer:
         """The SSA value of ``value``, creating an ``onnx.Constant`` on a constant's first use."""
         if isinstance(value, _Constant):
             if value.ssa is None:
-                array = np.asarray(value.array, order="C")
-                attr = dense_attr(array) if array.size <= INLINE_LIMIT else self.store.add(value.hint, array)
+                entry = value.value
+                if entry.size <= INLINE_LIMIT:
+                    attr = dense_attr(np.asarray(read_entry(entry), order="C"))
+                else:
+                    attr = self.store.add(value.hint, entry if isinstance(entry, LazyWeight) else np.asarray(entry, order="C"))
                 value.ssa = ConstantOp(attr).result
             return value.ssa
         return value
 
     def _check_no_nan(self, array: np.ndarray, what: str, user: str) -> None:
-        """A constant with a NaN would make every output NaN: refuse it."""
-        if np.issubdtype(array.dtype, np.floating) and np.isnan(array).any():
+        """A constant with a NaN would make every output NaN: refuse it (the max of an array with a NaN is NaN)."""
+        if np.issubdtype(array.dtype, np.floating) and array.size and np.isnan(np.max(array)):
             count = int(np.isnan(array).sum())
             raise self._error(
                 f"{user}: {what} holds {count} NaN value(s) of {array.size}; every result would be NaN. "
@@ -281,7 +294,7 @@ class _Importer:
         if node.op_type == "Split" and len(operands) < 2 and "num_outputs" not in properties:
             properties["num_outputs"] = IntegerAttr(len(outputs), i64)
         operand_types = [
-            None if o is None else o.type if isinstance(o, SSAValue) else tensor_type_of(o.array) for o in operands
+            None if o is None else o.type if isinstance(o, SSAValue) else tensor_type_of(o.value) for o in operands
         ]
         if node.op_type == "Softmax" and self.opset < 13:
             try:

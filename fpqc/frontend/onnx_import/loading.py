@@ -2,8 +2,10 @@
 
 The protobuf is loaded without its external data.  Initializers are read
 lazily by :class:`TensorReader` as read-only views, never copies: external
-data is memory-mapped from the file its ``location`` names, which must lie
-inside the model's folder (:func:`~fpqc.files.model_paths.file_beside`), in-file
+data is a :class:`~fpqc.weights.LazyWeight` memory-mapped from the file its
+``location`` names on each read and unmapped when the reader is done with it,
+so a large model is never resident at once; the file must lie inside the
+model's folder (:func:`~fpqc.files.model_paths.file_beside`).  In-file
 ``raw_data`` is wrapped with ``np.frombuffer``.
 """
 
@@ -18,6 +20,7 @@ from onnx import numpy_helper
 from fpqc.dialects.onnx import ONNX_OPS
 from fpqc.errors import FpqcError
 from fpqc.files.model_paths import file_beside
+from fpqc.weights import Entry, LazyWeight
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
 """The domain names of the default ONNX op set."""
@@ -42,18 +45,18 @@ def load_model(path: Path) -> onnx.ModelProto:
 
 
 class TensorReader:
-    """Initializer arrays as read-only views, never copies of the weights.
+    """Initializer values as read-only views, never copies of the weights.
 
-    External data is memory-mapped (one map per data file, shared by all its
-    tensors); in-file ``raw_data`` is wrapped with ``np.frombuffer``.
+    External data is a lazy weight that memory-maps its bytes on each read
+    (checked now: the file, offset and length); in-file ``raw_data`` is wrapped
+    with ``np.frombuffer``.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.maps: dict[Path, np.ndarray] = {}
 
-    def array(self, tensor: onnx.TensorProto) -> np.ndarray:
-        """The initializer's value, a read-only view where the data allows."""
+    def entry(self, tensor: onnx.TensorProto) -> Entry:
+        """The initializer's value: a read-only view where the data allows, a lazy weight for external data."""
         try:
             dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type)).newbyteorder("<")
         except (KeyError, TypeError):
@@ -76,7 +79,7 @@ class TensorReader:
         except (ValueError, TypeError) as e:
             raise FpqcError(f"{self.path}: initializer '{tensor.name}' cannot be read ({first_line(e)})") from None
 
-    def _external(self, tensor: onnx.TensorProto, dtype: np.dtype, shape: tuple[int, ...], nbytes: int) -> np.ndarray:
+    def _external(self, tensor: onnx.TensorProto, dtype: np.dtype, shape: tuple[int, ...], nbytes: int) -> Entry:
         info = {entry.key: entry.value for entry in tensor.external_data}
         where = f"{self.path}: cannot read the model's external data: initializer '{tensor.name}'"
         location = info.get("location", "")
@@ -98,12 +101,37 @@ class TensorReader:
             raise FpqcError(f"{where} has {length} bytes in '{location}', its shape {list(shape)} needs {nbytes}")
         if nbytes == 0:
             return np.zeros(shape, dtype)
-        if file not in self.maps:
-            self.maps[file] = np.memmap(file, dtype=np.uint8, mode="r")
-        data = self.maps[file]
-        if offset + nbytes > data.size:
-            raise FpqcError(f"{where} ends at byte {offset + nbytes} of '{location}', which has {data.size}")
-        return np.asarray(data[offset : offset + nbytes]).view(dtype).reshape(shape)
+        size = file.stat().st_size
+        if offset + nbytes > size:
+            raise FpqcError(f"{where} ends at byte {offset + nbytes} of '{location}', which has {size}")
+        return LazyWeight(shape, dtype, lambda: self._map(tensor.name, file, dtype, offset, shape))
+
+    def _map(self, name: str, file: Path, dtype: np.dtype, offset: int, shape: tuple[int, ...]) -> np.ndarray:
+        """The bytes of initializer ``name`` in ``file``, memory-mapped read-only (unmapped with the array)."""
+        try:
+            return np.asarray(np.memmap(file, dtype, "r", offset, shape))
+        except (OSError, ValueError) as e:
+            raise FpqcError(
+                f"{self.path}: cannot read the model's external data: initializer '{name}' in '{file.name}' "
+                f"({getattr(e, 'strerror', None) or e}); was the file changed or removed while fpqc ran?"
+            ) from None
+
+
+def external_data_files(path: Path, model: onnx.ModelProto) -> list[Path]:
+    """The files beside ``path`` that hold ``model``'s external data, each once, in order of first mention.
+
+    (Locations outside the model's directory are left out: reading them is refused.)
+    """
+    tensors = [*model.graph.initializer]
+    tensors += [a.t for n in model.graph.node if n.op_type == "Constant" for a in n.attribute if a.HasField("t")]
+    files: dict[Path, None] = {}
+    for tensor in tensors:
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            location = next((e.value for e in tensor.external_data if e.key == "location"), "")
+            file = file_beside(path, location)
+            if file is not None and file.is_file():
+                files[file] = None
+    return list(files)
 
 
 def first_line(error: Exception) -> str:

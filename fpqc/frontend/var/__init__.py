@@ -8,7 +8,18 @@
 """
 
 from .config import VARConfig, VQVAEConfig
-from .transformer import VAR
-from .vqvae import VQVAE
 
 __all__ = ["VARConfig", "VQVAEConfig", "VAR", "VQVAE"]
+
+
+def __getattr__(name: str):
+    """``VAR`` and ``VQVAE`` on first use: they import torch, which compiling a model does not need."""
+    if name == "VAR":
+        from .transformer import VAR
+
+        return VAR
+    if name == "VQVAE":
+        from .vqvae import VQVAE
+
+        return VQVAE
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -38,6 +38,9 @@ writes into ``out_dir``:
     Encoder, ``quant_conv`` and training buffers are not written (generation does not need them).
 
 Everything is written to a temporary directory first and moved into ``out_dir`` at the end.
+The exporter's weights are moved into ``var.onnx.data`` one tensor at a time
+(:func:`~fpqc.frontend.var.external_data.save_streamed`), with the model freed first, so an
+export holds about one copy of the weights (the model's, while torch exports it).
 """
 
 from __future__ import annotations
@@ -53,17 +56,20 @@ from typing import Mapping
 import numpy as np
 import onnx
 import torch
+from tqdm import tqdm
 
 from fpqc.files.npz import read_npz
 from fpqc.frontend.var_build_files import CONFIG_METADATA
 
 from .config import VARConfig, VQVAEConfig
+from .external_data import save_streamed
 from .transformer import VAR
 from .vqvae import VQVAE
 
 ROUTES = ("fpqc", "torchscript", "dynamo")
 OPSET = 18
 EXTERNAL_DATA_THRESHOLD = 100 * 1024 * 1024
+DATA_FILE = "var.onnx.data"
 INPUT_NAMES = ["label_B", "x_BLCv_wo_first_l"]
 OUTPUT_NAMES = ["logits_BLV"]
 META_ROUTE, META_DROPOUT = "fpqc.route", "fpqc.class_dropout"
@@ -154,31 +160,36 @@ def export_var(cfg: VARConfig, out_dir: str | os.PathLike, var_state=None, vae_s
         raise ValueError(f"unknown export route {route!r}; choose one of {', '.join(ROUTES)}")
     if class_dropout is None:
         class_dropout = route != "fpqc"
-    var, vae = build_models(cfg, var_state, vae_state, seed)
-    var.inference = not class_dropout
-    inputs = example_inputs(cfg, batch, seed)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    nbytes = sum(t.numel() * t.element_size() for t in var.state_dict().values())
     tmp = Path(tempfile.mkdtemp(prefix=".fpqc-export-", dir=out_dir))
     try:
-        raw = tmp / "raw" / "var.onnx"
-        raw.parent.mkdir()
-        torch_onnx_export(var, inputs, raw, "dynamo" if route == "dynamo" else "torchscript", opset,
-                          external_data=route == "dynamo", input_names=INPUT_NAMES, output_names=OUTPUT_NAMES)
-        model = onnx.load(str(raw), load_external_data=True)
-        del model.metadata_props[:]
-        for k, v in ((CONFIG_METADATA, cfg.to_json()), (META_ROUTE, route), (META_DROPOUT, "1" if class_dropout else "0")):
-            p = model.metadata_props.add()
-            p.key, p.value = k, v
-        final = tmp / "var.onnx"
-        if nbytes > EXTERNAL_DATA_THRESHOLD:
-            onnx.save_model(model, str(final), save_as_external_data=True, all_tensors_to_one_file=True,
-                            location="var.onnx.data", size_threshold=1024)
-        else:
-            onnx.save_model(model, str(final))
-        np.savez(tmp / "vae.npz", **vae_npz_arrays(vae))
-        for name in ("var.onnx", "var.onnx.data", "vae.npz"):
+        with tqdm(total=3, desc="export-var", unit="step", disable=None, leave=False) as steps:
+            steps.set_postfix_str("building the model")
+            var, vae = build_models(cfg, var_state, vae_state, seed)
+            var.inference = not class_dropout
+            nbytes = sum(t.numel() * t.element_size() for t in var.state_dict().values())
+            np.savez(tmp / "vae.npz", **vae_npz_arrays(vae))
+            del vae
+            steps.update()
+            steps.set_postfix_str(f"tracing and exporting ({'dynamo' if route == 'dynamo' else 'torchscript'})")
+            raw = tmp / "raw" / "var.onnx"
+            raw.parent.mkdir()
+            torch_onnx_export(var, example_inputs(cfg, batch, seed), raw, "dynamo" if route == "dynamo" else "torchscript",
+                              opset, external_data=route == "dynamo", input_names=INPUT_NAMES, output_names=OUTPUT_NAMES)
+            del var  # the weights are in the raw export now
+            steps.update()
+            steps.set_postfix_str("writing the weights")
+            model = onnx.load(str(raw), load_external_data=False)
+            del model.metadata_props[:]
+            for k, v in ((CONFIG_METADATA, cfg.to_json()), (META_ROUTE, route), (META_DROPOUT, "1" if class_dropout else "0")):
+                p = model.metadata_props.add()
+                p.key, p.value = k, v
+            location = DATA_FILE if nbytes > EXTERNAL_DATA_THRESHOLD else None
+            with tqdm(total=nbytes, desc="weights", unit="B", unit_scale=True, disable=None, leave=False) as bar:
+                save_streamed(model, raw, tmp / "var.onnx", location, progress=bar.update)
+            steps.update()
+        for name in ("var.onnx", DATA_FILE, "vae.npz"):
             dst = out_dir / name
             if dst.exists():
                 dst.unlink()
@@ -186,7 +197,6 @@ def export_var(cfg: VARConfig, out_dir: str | os.PathLike, var_state=None, vae_s
                 os.replace(tmp / name, dst)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    var.inference = False
     return out_dir / "var.onnx"
 
 

@@ -7,7 +7,7 @@ Before::
     %0 = onnx.MatMul %x, %w : (tensor<8x64xf32>, tensor<64x32xf32>) -> tensor<8x32xf32>
     %1 = onnx.Add %b, %0 : (tensor<32xf32>, tensor<8x32xf32>) -> tensor<8x32xf32>
 
-After (W transposed once, at compile time, to the ``[O, K]`` layout)::
+After (W transposed to the ``[O, K]`` layout, computed when it is read)::
 
     %w = fpq.constant dense_resource<fc1.weight.T> : tensor<32x64xf32>
     %b = fpq.constant dense_resource<fc1.bias> : tensor<32xf32>
@@ -17,6 +17,7 @@ After (W transposed once, at compile time, to the ``[O, K]`` layout)::
 from __future__ import annotations
 
 import numpy as np
+from xdsl.dialects.builtin import Float32Type, TensorType
 from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import (
     PatternRewriter,
@@ -29,18 +30,26 @@ from fpqc.passes.constants import (
     as_fpq_constant,
     constant_key,
     constant_value,
+    derived_constant,
+    is_constant,
     new_constant,
 )
 from fpqc.passes.raising.matching import single_user
 
 
 def _linear_weight(w: SSAValue, transpose: bool) -> fpq.ConstantOp | None:
-    """W as an ``[O, K]`` ``fpq.constant``, or None when W is not a 2-D constant."""
-    array = constant_value(w)
-    if array is None or array.ndim != 2 or array.dtype != np.float32:
+    """W as an ``[O, K]`` ``fpq.constant``, or None when W is not a 2-D fp32 constant.
+
+    A transposed W is computed when it is read (a transposed view of W's values).
+    """
+    w_type = w.type
+    if not is_constant(w) or not isinstance(w_type, TensorType) or w_type.get_num_dims() != 2:
+        return None
+    if not isinstance(w_type.get_element_type(), Float32Type):
         return None
     if transpose:
-        return new_constant((constant_key(w) or "weight") + ".T", np.ascontiguousarray(array.T))
+        k, o = w_type.get_shape()
+        return derived_constant((constant_key(w) or "weight") + ".T", w, lambda array: array.T, (o, k))
     return as_fpq_constant(w)
 
 

@@ -14,6 +14,7 @@ from onnx import TensorProto, helper, numpy_helper
 from fpqc.context import print_module
 from fpqc.errors import FpqcError
 from fpqc.frontend.onnx_import import class_dropout_aliases, import_onnx
+from fpqc.weights import LazyWeight
 
 
 def tensor(name: str, shape, elem=TensorProto.FLOAT):
@@ -111,13 +112,28 @@ def test_external_data_is_memory_mapped(tmp_path: Path) -> None:
     assert isinstance(array.base, np.memmap) or isinstance(array.base.base, np.memmap)
 
 
-def test_weight_subset_shares_the_mapped_arrays(tmp_path: Path) -> None:
-    path, _ = big_linear(tmp_path / "m.onnx")
+def test_weight_subset_shares_the_entries(tmp_path: Path) -> None:
+    path, w = big_linear(tmp_path / "m.onnx")
     _, store = import_onnx(path)
     pruned = store.subset(["w"])
-    assert pruned.keys() == ["w"] and pruned.get("w") is store.get("w")
+    assert pruned.keys() == ["w"] and pruned.entry("w") is store.entry("w")
+    np.testing.assert_array_equal(pruned.get("w"), w)
     with pytest.raises(FpqcError, match=r"weight 'v' is referenced by the IR but not in the weight store"):
         store.subset(["v"])
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_external_data_is_mapped_when_read(tmp_path: Path, streaming: bool) -> None:
+    """External data is a lazy weight: mapped on each read, kept after a read only by a non-streaming store."""
+    path, w = big_linear(tmp_path / "m.onnx")
+    _, store = import_onnx(path, streaming=streaming)
+    assert isinstance(store.entry("w"), LazyWeight) and store.nbytes("w") == w.nbytes
+    first, second = store.view("w"), store.view("w")
+    np.testing.assert_array_equal(first, w)
+    assert first is not second and not np.shares_memory(first, second)
+    kept = store.get("w")
+    assert (store.entry("w") is kept) is not streaming
+    np.testing.assert_array_equal(kept, w)
 
 
 def test_in_file_weights_are_views(tmp_path: Path) -> None:
@@ -134,6 +150,15 @@ def test_missing_external_data_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(FpqcError, match=r"m\.onnx: cannot read the model's external data: initializer 'w' is stored "
                                         r"in 'w\.bin', which is not a file next to the model"):
         import_onnx(path)
+
+
+def test_external_data_removed_after_import_is_one_clear_error(tmp_path: Path) -> None:
+    path, _ = big_linear(tmp_path / "m.onnx")
+    _, store = import_onnx(path, streaming=True)
+    (tmp_path / "w.bin").unlink()
+    with pytest.raises(FpqcError, match=r"m\.onnx: cannot read the model's external data: initializer 'w' in "
+                                        r"'w\.bin' \(No such file or directory\)"):
+        store.view("w")
 
 
 def test_truncated_external_data(tmp_path: Path) -> None:

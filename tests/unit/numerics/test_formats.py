@@ -223,3 +223,28 @@ def test_encode_throughput():
     fmt.encode(x)
     rate = x.size / (time.perf_counter() - start)
     assert rate > 5e6, f"encode runs at {rate / 1e6:.1f} M values/s"
+
+
+@pytest.mark.parametrize("fmt", FORMATS + [Format.parse(n) for n in ("e2m1fn", "e4m3ieee", "e1m0", "int6")],
+                         ids=lambda f: f.name)
+def test_bit_table_encode_agrees_with_the_search_on_every_interval(fmt):
+    """The fast form (a table over float32 bit patterns) against the searchsorted form of the LUT algorithm:
+    the first, second and last value of every interval of bit patterns, every NaN payload's neighbours and
+    random bit patterns, for every rounding mode."""
+    rng = np.random.default_rng(0)
+    for rounding in ROUNDING_MODES:
+        table = fmt.quantizer_table(rounding)
+        low = (1 << table._shift) - 1
+        firsts = (np.arange(1 << (32 - table._shift), dtype=np.uint64) << np.uint64(table._shift)).astype(np.uint32)
+        nans = np.array([0x7F800001, 0x7FC00000, 0x7FFFFFFF, 0xFF800001, 0xFFFFFFFF, 0xFFFFFFFF - low], np.uint32)
+        bits = np.concatenate([firsts, firsts | 1, firsts | np.uint32(low), nans,
+                               rng.integers(0, 1 << 32, 100_000, dtype=np.uint64).astype(np.uint32)])
+        values = bits.view(np.float32)
+        assert np.array_equal(table.encode(values), table._search(values)), (fmt.name, rounding)
+
+
+def test_encode_keeps_a_fortran_ordered_input_in_its_order():
+    x = np.random.default_rng(1).standard_normal((64, 48)).astype(np.float32) * 4
+    fmt = Format.parse("e2m3")
+    codes = fmt.encode(np.asfortranarray(x))
+    assert codes.flags.f_contiguous and np.array_equal(codes, fmt.encode(x))

@@ -62,17 +62,31 @@ def test_bad_sizes_raise():
     with pytest.raises(NumericsError, match="one \\+-1 sign per channel"):
         ght_f32(np.zeros((2, 128), np.float32), np.full(128, 0.5), 128)
     with pytest.raises(NumericsError, match="fold_weight"):
-        fold_weight(np.zeros((4, 8)), np.eye(16))
+        fold_weight(np.zeros(8), 8)
+    with pytest.raises(NumericsError, match="multiple of the block"):
+        fold_weight(np.zeros((4, 200)), 128)
 
 
 def test_fold_weight_keeps_the_layer():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((32, 512))
-    w = rng.standard_normal((48, 512))
+    w = rng.standard_normal((48, 512)).astype(np.float32)
     q = ght_matrix(512, 128, seed=1)
-    wq = fold_weight(w, q)
-    assert wq.dtype == np.float64
-    np.testing.assert_allclose((x @ q) @ wq.T, x @ w.T, rtol=0, atol=1e-11)
+    wq = fold_weight(w, 128, seed=1)
+    assert wq.dtype == np.float32 and wq.flags.c_contiguous
+    np.testing.assert_allclose((x @ q) @ wq.T, x @ w.T, rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("shape", [(48, 512), (384, 128), (5, 1920)])
+def test_fold_weight_is_the_dense_product_in_either_memory_order(shape):
+    """Block by block, in C or Fortran order, the fold is W @ Q's float64 products and sums, rounded once."""
+    w = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    dense = (w.astype(np.float64) @ ght_matrix(shape[1], 128, seed=3)).astype(np.float32)
+    stored_transposed = np.ascontiguousarray(w.T).T
+    folded = fold_weight(stored_transposed, 128, seed=3)
+    assert folded.flags.f_contiguous and not folded.flags.c_contiguous
+    assert np.array_equal(fold_weight(w, 128, seed=3).view(np.uint32), dense.view(np.uint32))
+    assert np.array_equal(np.ascontiguousarray(folded).view(np.uint32), dense.view(np.uint32))
 
 
 @pytest.mark.parametrize("block", [1, 2, 4, 8, 16, 32, 64, 128, 256])
@@ -123,5 +137,5 @@ def test_ght_f32_applies_signs_then_fwht():
     np.testing.assert_allclose(y, x.astype(np.float64) @ q, rtol=0, atol=1e-5)
     # the float32 transform composed with folded weights keeps x W^T
     w = rng.standard_normal((16, 384))
-    np.testing.assert_allclose(y.astype(np.float64) @ fold_weight(w, q).T, x @ w.T,
+    np.testing.assert_allclose(y.astype(np.float64) @ fold_weight(w, 128, seed=11).T, x @ w.T,
                                rtol=0, atol=2e-4)

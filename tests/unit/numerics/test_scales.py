@@ -97,3 +97,26 @@ def test_quantize_rejects_mismatched_scales():
         quantize(x, E2M1, np.ones((4, 5), np.float32))
     with pytest.raises(NumericsError):
         quantize(x, E2M1, np.ones((4, 3), np.float32), group_size=16)
+
+
+@pytest.mark.parametrize(
+    ("name", "group", "scale_kind", "shape"),
+    [("e2m1", 128, "fp32", (384, 1024)), ("e2m3", "K", "fp32", (200, 1920)), ("int4", 128, "fp32", (96, 3840)),
+     ("e4m3", 32, "e8m0", (64, 256)), ("e2m1", None, "fp32", (40, 256)), ("e2m1", 1920, "fp32", (1000, 1920))],
+)
+def test_quantize_weight_is_compute_scales_then_quantize(name, group, scale_kind, shape):
+    """In C and in Fortran order (a transposed view), with zero, infinite, NaN and all -0.0 groups."""
+    from fpqc.numerics.scales import quantize_weight
+
+    fmt = Format.parse(name)
+    w = (np.random.default_rng(3).standard_normal(shape) * 0.02).astype(np.float32)
+    w[0, :32], w[1, 5], w[2, 7], w[3, :] = 0, np.inf, np.nan, -0.0
+    group_size = shape[1] if group == "K" else group
+    axis = None if group_size is None else -1
+    scales = compute_scales(w, fmt, axis=axis, group_size=group_size, scale_kind=scale_kind)
+    codes = quantize(w, fmt, scales, axis=axis, group_size=group_size)
+    for stored in (w, np.ascontiguousarray(w.T).T):
+        got_codes, got_scales = quantize_weight(stored, fmt, group_size, scale_kind)
+        assert got_codes.flags.c_contiguous and got_scales.flags.c_contiguous
+        assert np.array_equal(got_codes, codes)
+        assert np.array_equal(got_scales.view(np.uint32), scales.view(np.uint32))
