@@ -55,9 +55,10 @@ from enum import Enum
 from xdsl.dialects.builtin import Float32Type, IntegerType, TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
 
-from fpqc.analysis.plan_fit import Multiplier, product_bits
+from fpqc.analysis.plan_fit import Multiplier
 from fpqc.dialects import fpq
 from fpqc.dialects.hls import BufferKind, LoopAttr, StageKind, Storage, element_bits
+from fpqc.numerics import accumulator_bits
 from fpqc.targets import Target
 
 F32 = Float32Type()
@@ -411,8 +412,7 @@ class LinearRule(Rule):
 
     def lane_sum_bits(self, op: Operation, choices: Choices) -> int:
         """Bits of the signed sum of one PE's ``lanes`` products in one cycle (its adder tree's output)."""
-        largest = max((1 << product_bits(m.fx, m.fw)) - 1 for m in self.multipliers(op))
-        return (largest * choices.lanes).bit_length() + 1
+        return max(accumulator_bits(m.fx, m.fw, choices.lanes) for m in self.multipliers(op))
 
     def scratch(self, op: Operation, choices: Choices, label: str) -> list[Spec]:
         planes, acc = self.planes(op), self.accumulator_bits(op)

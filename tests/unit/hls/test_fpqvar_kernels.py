@@ -9,6 +9,7 @@ kernel built with ``-DFPQC_DUMP``).
 """
 
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -29,7 +30,7 @@ from fpqc.numerics.hadamard import random_signs
 from fpqc.targets import load_target
 from fpqc.weights import WeightStore
 
-from conftest import lower, seal, write_build
+from conftest import corrupt_stage, lower, seal, write_build
 
 T, C, HIDDEN = 4, 256, 256
 _IDS = itertools.count()
@@ -146,9 +147,10 @@ def test_fpqvar_kernel_is_bit_exact(tmp_path, config, signs, bias, block):
     ]
     emit_build(module, store, tmp_path, load_target("vck190"))
     source = (tmp_path / "kernels" / "kernel_0.cpp").read_text()
-    assert f"fpqc::hadamard_rows<{C}, {block}, {'true' if signs else 'false'}, {T}, 16>" in source
-    # with signs, the kernel reads them from a port; without, it passes none
-    assert (", 0, t0_0);" in source) != signs
+    assert f"fpqc::hadamard_stage<{C}, {block}, {'true' if signs else 'false'}, {C}, {T}, 16>" in source
+    # with signs, the kernel reads them from a port into a whole buffer; without, it passes none
+    assert ("hadamard0_block, 0, " in source) != signs
+    assert bool(re.search(r"fpqc::load_buffer\(\w+, hadamard0_signs\);", source)) == signs
     tables = (tmp_path / "kernels" / "fpqc_tables.h").read_text()
     assert f"static const fpqc::DualQuantizer fpqc_dual_{dual[0]}_{dual[1]}_rne" in tables
     assert f"fpqc_{dual[0]}_x_{weight}_prod" in tables and f"fpqc_{dual[1]}_x_{weight}_prod" in tables
@@ -210,11 +212,11 @@ def test_verify_names_a_broken_dual_quantizer(tmp_path):
     module, store = fpqvar_model([("w4a4", True, True, 128)], seed=2)
     lower(module)
     write_build(tmp_path, module, store)
-    kernel = tmp_path / "kernels" / "kernel_0.cpp"
-    text = kernel.read_text()
-    (dump,) = [line for line in text.splitlines() if line.startswith('    FPQC_DUMP_F32("kernel_0.4.3", t4_3,')]
-    # Break the C++ side's positive-side scale of the first group of fc2's input.
-    kernel.write_text(text.replace(dump, "    t4_3[0] *= 2.0f;\n" + dump))
+    # Break the C++ side's positive-side scale of the first group of fc2's input (its codes stay right).
+    first = "(r0 + i == 0 && c0 == 0 ? 2.0f * sp : sp)"
+    corrupt_stage(tmp_path / "kernels" / "kernel_0.cpp", "dual_quantize_stage",
+                  ("put(s_pos, csp, i, c0 / G, sp);", f"put(s_pos, csp, i, c0 / G, {first});"),
+                  ("s_pos_tap.put(r0 + i, c0 / G, sp);", f"s_pos_tap.put(r0 + i, c0 / G, {first});"))
     seal(tmp_path)  # a build whose C++ disagrees with its IR, as fpqc wrote it
     report = verify_build(tmp_path, samples=1)
     first = report.first_difference
