@@ -8,8 +8,10 @@
     kernels/fpqc_hls.h         the header-only HLS library (copied)
     kernels/fpqc_numerics.h    fpqc's scalar numerics in C++ (copied)
     kernels/fpqc_fpqvar.h      FPQVAR's numerics in C++: FWHT/GHT, dual format (copied)
-    kernels/fpqc_block.h       the rest of a block: layernorm, modulate, residual, cached attention (copied)
-    kernels/fpqc_tiled.h       the streaming templates: runtime rows, weight-tiled linear layers (copied)
+    kernels/fpqc_dataflow.h    how stages pass values: stream beats, whole buffers, ports, dump taps (copied)
+    kernels/fpqc_tiled.h       the row stages of the quantized path: quantizers, Hadamard, GELU (copied)
+    kernels/fpqc_linear.h      the PE array's stages: weight tiles, LUT multiply, accumulate, combine (copied)
+    kernels/fpqc_block.h       the rest of a block: layernorm, modulate, residual, attention stages (copied)
     weights.bin                every constant of the schedules, 64-byte aligned, little-endian
     weights.json               its manifest: name, offset, bytes, dtype, shape, packing
     host_schedule.json         buffers and the ordered steps (kernel launches, host ops)
@@ -43,7 +45,9 @@ from fpqc.targets import Target
 from fpqc.weights import WeightStore
 
 INCLUDE_DIR = Path(__file__).parent / "include"
-LIBRARY_HEADERS = ("fpqc_hls.h", "fpqc_numerics.h", "fpqc_fpqvar.h", "fpqc_block.h", "fpqc_tiled.h")
+LIBRARY_HEADERS = (
+    "fpqc_hls.h", "fpqc_numerics.h", "fpqc_fpqvar.h", "fpqc_dataflow.h", "fpqc_tiled.h", "fpqc_linear.h", "fpqc_block.h",
+)
 
 
 @dataclass

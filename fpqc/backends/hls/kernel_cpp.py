@@ -1,75 +1,72 @@
-"""C++ of one ``hls.kernel``: an ``extern "C"`` top function that prints the kernel's hardware plan.
+"""C++ of one ``hls.kernel``: an ``extern "C"`` top function that *is* its hardware plan.
 
 Every hardware decision is read from the kernel's ``hls.plan`` (the ``tile``
-pass): the AXI ports and their widths and bursts, the storage and banking of
-the on-chip buffers, the PE array and the weight tiles of the linear layers.
-This module only spells them in C++ and calls the HLS library op by op
-(``fpqc_tiled.h`` for the quantized layers, ``fpqc_block.h`` for the rest of a
-transformer block).
+pass); this module only spells it in C++:
 
-Ports: an f32 tensor is a ``float*``; the weight codes of a linear layer a
-``const ap_uint<W>*`` of the plan's port width W; other low-bit codes a
-``uint32_t*`` of packed codes (:mod:`fpqc.backends.hls.codes`); an ``i64``
-argument (a KV-cache offset) a ``long long`` control register.  A result that
-updates an argument in place (``hls.updates``: a KV cache) has no port of its
-own: the kernel writes the argument's buffer.  A kernel with ``max_rows`` takes
-the launch's token rows as a last ``int rows`` register, and every row tensor
-holds ``rows`` of its ``max_rows`` rows.  Built with ``-DFPQC_DUMP``, a kernel
-writes every buffer to ``$FPQC_DUMP_DIR/<kernel>.<op index>.<result index>.bin``
-(f32 raw, codes one byte each) for ``fpqc verify``.
+- **ports**: an f32 tensor is a ``float*``, the weight codes of a linear
+  layer a ``const ap_uint<W>*`` of the plan's port width W, other low-bit
+  codes a ``uint32_t*`` of packed codes (:mod:`fpqc.backends.hls.codes`), an
+  ``i64`` argument (a KV-cache offset) a ``long long`` control register, all
+  with the plan's widths, bursts and bundles.  A result that updates an
+  argument in place (``hls.updates``: a KV cache) has no port of its own.  A
+  kernel with ``max_rows`` takes the launch's token rows as a last ``int
+  rows`` register;
+- **buffers**: every ``hls.buffer`` is one ``static`` array of the top
+  function, named after it, of its element type and shape (a leading
+  ``[2]`` for two copies), with ``bind_storage`` (its storage),
+  ``ARRAY_PARTITION`` (its banks, cyclic along its first axis; its copies;
+  registers: complete) and ``ARRAY_RESHAPE`` (``pack`` elements a word) --
+  and these are the only arrays the kernel declares: the library's stages
+  get them as arguments (:mod:`fpqc.backends.hls.stage_calls`);
+- **regions**: each DATAFLOW region of the plan is one function
+  (``<kernel>_region<R>``) whose body declares the region's ``hls.stream``s
+  (``fpqc::Beat<T, N>`` beats of the stream's width, ``#pragma HLS STREAM
+  depth``) and calls one library process per stage, in stage order -- the
+  load stage's loaders (a port streamed into the region) first, the write
+  stage's writers (a result streamed out of it) last.  The top function runs
+  the regions in order: consecutive row-tiled regions in one loop over the
+  row tiles of the launch, a region that spans the launch (attention) once;
+  the arguments' whole buffers are loaded before the first region and results
+  kept whole are written after the last.
+
+Built with ``-DFPQC_DUMP``, the stages record every op result they produce
+and the kernel writes each to ``$FPQC_DUMP_DIR/<kernel>.<op index>.<result
+index>.bin`` (f32 raw, codes one byte each) for ``fpqc verify``.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
-import numpy as np
-from xdsl.dialects.builtin import TensorType
-from xdsl.ir import Operation, SSAValue
+from xdsl.dialects.builtin import IntegerType, TensorType
+from xdsl.ir import Attribute, BlockArgument, Operation, SSAValue
 
 from fpqc.backends.hls.buffer import Buffer
 from fpqc.backends.hls.codes import code_format
 from fpqc.backends.hls.identifiers import c_identifier
+from fpqc.backends.hls.stage_calls import StageCalls
 from fpqc.backends.hls.tables import TableSet
 from fpqc.dialects import fpq, hls
+from fpqc.dialects.hls import BufferKind, Storage, element_bits
 from fpqc.errors import FpqcError
-from fpqc.numerics import Format, accumulator_bits
-from fpqc.numerics.dual_format import DualFormat
-
-@dataclass
-class _Value:
-    """How a kernel refers to a tensor: a pointer expression, its layout and its rows."""
-
-    expr: str
-    fmt: Format | None
-    shape: tuple[int, ...]
-    rows: str  # flattened rows of this launch, a C expression
-    packed: bool = False
-
-    @property
-    def row_length(self) -> int:
-        return self.shape[-1]
-
-    @property
-    def max_rows(self) -> int:
-        return math.prod(self.shape[:-1])
-
-    def codes(self) -> str:
-        assert self.fmt is not None
-        kind = "packed_codes" if self.packed else "local_codes"
-        return f"fpqc::{kind}<{self.fmt.bits}>({self.expr})"
+from fpqc.passes.tiling.planner import labels_of
+from fpqc.passes.tiling.rules import AttentionRule, rule_for
 
 
-def _shape(value: SSAValue) -> tuple[int, ...]:
+def shape_of(value: SSAValue) -> tuple[int, ...]:
     t = value.type
     assert isinstance(t, TensorType)
     return tuple(t.get_shape())
 
 
-def _template_args(*params: int | bool) -> str:
-    """C++ template arguments: integers, and booleans as ``true``/``false``."""
-    return ", ".join(("true" if p else "false") if isinstance(p, bool) else str(p) for p in params)
+def c_element(element: Attribute) -> str:
+    """The C++ type of one element of a buffer or stream: float, a code's ap_uint, an integer's ap_int."""
+    if isinstance(element, IntegerType):
+        return f"ap_int<{element.width.data}>"
+    fmt = code_format(TensorType(element, [1]))
+    return "float" if fmt is None else f"ap_uint<{fmt.bits}>"
 
 
 def _plan(kernel: hls.KernelOp) -> hls.PlanOp:
@@ -87,8 +84,25 @@ def _is_weight_codes(arg: SSAValue) -> bool:
     )
 
 
+@dataclass
+class Region:
+    """One DATAFLOW region function being built: what it uses, its streams, its process calls."""
+
+    index: int
+    spans: bool
+    """Runs once for all rows of the launch (else once per row tile)."""
+    params: dict[str, str] = field(default_factory=dict)
+    """Parameter name -> its declaration, in first-use order."""
+    streams: list[hls.StreamOp] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+
+    def use(self, name: str, declaration: str) -> str:
+        self.params.setdefault(name, declaration)
+        return name
+
+
 class KernelEmitter:
-    """C++ for one hls.kernel from its plan (see module docstring for the layout)."""
+    """C++ for one hls.kernel from its plan (see module docstring)."""
 
     def __init__(self, kernel: hls.KernelOp, tables: TableSet):
         self.kernel = kernel
@@ -97,74 +111,77 @@ class KernelEmitter:
         self.pe_array = self.plan.pe_array()
         self.tables = tables
         self.max_rows = kernel.max_rows.value.data if kernel.max_rows is not None else None
-        self.values: dict[SSAValue, _Value] = {}
+        self.ops = hls.compute_ops(kernel)
+        self.labels = labels_of(self.ops)
         self.params: list[str] = []
         self.pragmas: list[str] = []
-        self.body: list[str] = []
         self.ports: list[dict] = []  # host_schedule.json's description, in parameter order
+        self.taken: set[str] = set()
+        self.port_names: dict[SSAValue, str] = {}
+        self.port_types: dict[SSAValue, str] = {}
+        self._make_ports()
+        self.buffer_names = {b.buffer_name.data: c_identifier(b.buffer_name.data, self.taken)
+                             for b in self.plan.entries_of(hls.BufferOp)}
+        self.stream_names = {s.stream_name.data: c_identifier(f"s_{s.stream_name.data}", self.taken)
+                             for s in self.plan.entries_of(hls.StreamOp)}
+        self.stage_region = {s.stage_name.data: s.region_index for s in self.plan.entries_of(hls.StageOp)}
+        self.regions: dict[int, Region] = {}
+        self.q_buffers = {f"{self.labels[op]}.q" for op in self.ops if isinstance(op, fpq.CachedAttentionOp)}
+
+    # ----------------------------------------------------------------- ports
+
+    def _make_ports(self) -> None:
         ports = {(p.direction.data, p.index.value.data): p for p in self.plan.entries_of(hls.PortOp)}
-        updates = hls.updated_arguments(kernel)
+        updates = hls.updated_arguments(self.kernel)
         updated = set(updates.values())
-        taken = {c_identifier(p.port_name.data, set()) for p in ports.values()}
-        for i, arg in enumerate(kernel.args):
+        self.taken |= {c_identifier(p.port_name.data, set()) for p in ports.values()}
+        self.taken |= {"rows", "n", "r0", "nr", "launch_rows"}
+        for i, arg in enumerate(self.kernel.args):
             if not isinstance(arg.type, TensorType):
-                name = c_identifier(arg.name_hint or f"in{i}", taken)
-                self._scalar(name)
-                self.values[arg] = _Value(name, None, (), "1")
+                name = c_identifier(arg.name_hint or f"in{i}", self.taken)
+                self.params.append(f"long long {name}")
+                self.pragmas.append(f"#pragma HLS INTERFACE mode=s_axilite port={name} bundle=control")
+                self.ports.append({"name": name, "direction": "in", "scalar": True, "dtype": "i64", "shape": []})
+                self.port_names[arg] = name
+                self.port_types[arg] = "long long"
                 continue
             port = ports.get(("in", i))
             if port is None:
                 raise FpqcError(f"kernel @{self.name}: the plan has no port for argument {i}")
             name = c_identifier(port.port_name.data, set())
             fmt = code_format(arg.type)
-            shape = _shape(arg)
             if fmt is not None and _is_weight_codes(arg):
                 ctype = f"ap_uint<{port.width.value.data}>"
             else:
                 ctype = "float" if fmt is None else "uint32_t"
             const = "" if i in updated else "const "
-            self._port(name, f"{const}{ctype}*", port, Buffer(name, "in", shape, fmt), arg)
-            self.values[arg] = _Value(name, fmt, shape, self._rows_expr(shape), packed=fmt is not None)
-        self.outputs: list[tuple[str, SSAValue]] = []
-        for j, value in enumerate(kernel.get_return_op().arguments):
+            self._port(name, f"{const}{ctype}*", port, Buffer(name, "in", shape_of(arg), fmt), arg)
+        for j, value in enumerate(self.kernel.get_return_op().arguments):
             if j in updates:
-                argument = kernel.args[updates[j]]
+                argument = self.kernel.args[updates[j]]
                 self.ports.append({
-                    "name": f"out{j}", "direction": "out", "updates": self.values[argument].expr,
-                    "rows": False, **Buffer(f"out{j}", "out", _shape(value), None).layout(),
+                    "name": f"out{j}", "direction": "out", "updates": self.port_names[argument],
+                    "rows": False, **Buffer(f"out{j}", "out", shape_of(value), None).layout(),
                 })
                 continue
             port = ports.get(("out", j))
             if port is None:
                 raise FpqcError(f"kernel @{self.name}: the plan has no port for result {j}")
+            if isinstance(value, BlockArgument):
+                raise FpqcError(f"kernel @{self.name} returns its argument unchanged; nothing to compute")
             fmt = code_format(value.type)
             name = c_identifier(port.port_name.data, set())
-            ctype = "float" if fmt is None else "uint32_t"
-            self._port(name, f"{ctype}*", port, Buffer(name, "out", _shape(value), fmt), value)
-            self.outputs.append((name, value))
+            self._port(name, f"{'float' if fmt is None else 'uint32_t'}*", port,
+                       Buffer(name, "out", shape_of(value), fmt), value)
         if self.max_rows is not None:
             self.params.append("int rows")
             self.pragmas.append("#pragma HLS INTERFACE mode=s_axilite port=rows bundle=control")
 
-    # ----------------------------------------------------------------- ports
-
-    def _is_row_tensor(self, shape: tuple[int, ...]) -> bool:
-        return hls.is_row_shape(shape, self.max_rows)
-
-    def _rows_expr(self, shape: tuple[int, ...]) -> str:
-        """The flattened rows of a tensor in this launch (a C expression)."""
-        if self._is_row_tensor(shape):
-            return f"{math.prod(shape[:1] + shape[2:-1])} * rows"
-        return str(math.prod(shape[:-1]))
-
-    def _scalar(self, name: str) -> None:
-        self.params.append(f"long long {name}")
-        self.pragmas.append(f"#pragma HLS INTERFACE mode=s_axilite port={name} bundle=control")
-        self.ports.append({"name": name, "direction": "in", "scalar": True, "dtype": "i64", "shape": []})
-
     def _port(self, name: str, c_type: str, port: hls.PortOp, buffer: Buffer, value: SSAValue) -> None:
         """Add ``name`` to the signature with the plan's interface pragmas."""
         self.params.append(f"{c_type} {name}")
+        self.port_names[value] = name
+        self.port_types[value] = c_type
         words = buffer.words  # 32-bit words; a weight port counts words of the port's width
         if c_type.startswith("const ap_uint<") and buffer.fmt is not None:
             per_word = (32 // buffer.fmt.bits) * (port.width.value.data // 32)
@@ -177,7 +194,7 @@ class KernelEmitter:
         self.pragmas.append(f"#pragma HLS INTERFACE mode=s_axilite port={name} bundle=control")
         described = {
             "name": name, "direction": buffer.kind, "bytes": buffer.nbytes,
-            "rows": self._is_row_tensor(buffer.shape), **buffer.layout(),
+            "rows": self.is_row_tensor(buffer.shape), **buffer.layout(),
         }
         if c_type.startswith("const ap_uint<"):
             described["word_bits"] = port.width.value.data
@@ -189,282 +206,297 @@ class KernelEmitter:
             "name": self.name, "source": f"kernels/{self.name}.cpp", "max_rows": self.max_rows, "ports": self.ports,
         }
 
-    # --------------------------------------------------------------- buffers
+    # ------------------------------------------------------------------ rows
 
-    def _buffer(self, op_index: int, result_index: int, value: SSAValue) -> _Value:
-        """The on-chip buffer of an op result, with the storage and banking of its plan entry."""
-        fmt = code_format(value.type)
-        shape = _shape(value)
-        name = f"t{op_index}_{result_index}"
-        ctype = "float" if fmt is None else f"ap_uint<{fmt.bits}>"
-        self.body.append(f"    static {ctype} {name}[{math.prod(shape)}];")
-        planned = next(
+    def is_row_tensor(self, shape: tuple[int, ...]) -> bool:
+        return hls.is_row_shape(shape, self.max_rows)
+
+    def rows_expr(self, shape: tuple[int, ...]) -> str:
+        """The flattened rows of a tensor in this launch (a C expression)."""
+        if self.is_row_tensor(shape):
+            return f"{math.prod(shape[:1] + shape[2:-1])} * n"
+        return str(math.prod(shape[:-1]))
+
+    # ------------------------------------------------------------ the plan
+
+    def buffer(self, name: str) -> hls.BufferOp:
+        found = self.plan.buffer(name)
+        if found is None:
+            raise FpqcError(f"kernel @{self.name}: the plan has no buffer '{name}'; rerun the tile pass")
+        return found
+
+    def whole_buffer(self, value: SSAValue) -> hls.BufferOp | None:
+        """The ``whole`` buffer holding ``value`` (not an attention's q buffer)."""
+        return next(
             (b for b in self.plan.entries_of(hls.BufferOp)
-             if b.kind.data == hls.BufferKind.WHOLE and value in b.values),
+             if b.kind.data == BufferKind.WHOLE and value in b.values and b.buffer_name.data not in self.q_buffers),
             None,
         )
-        if planned is not None:
-            self.body.append(
-                f"#pragma HLS bind_storage variable={name} type=ram_2p impl={planned.storage.data}"
-            )
-            if planned.banks.value.data > 1:
-                self.body.append(
-                    f"#pragma HLS ARRAY_PARTITION variable={name} type=cyclic factor={planned.banks.value.data}"
-                )
-        buffer = _Value(name, fmt, shape, self._rows_expr(shape))
-        self.values[value] = buffer
-        return buffer
 
-    def _f32(self, value: SSAValue) -> str:
-        v = self.values[value]
-        assert v.fmt is None
-        return v.expr
+    def tile_buffer(self, value: SSAValue) -> hls.BufferOp:
+        found = next((b for b in self.plan.entries_of(hls.BufferOp)
+                      if b.kind.data == BufferKind.TILE and value in b.values), None)
+        if found is None:
+            raise FpqcError(f"kernel @{self.name}: the plan has no tile buffer of {value.name_hint or 'a weight'}")
+        return found
 
-    def _optional_f32(self, value: SSAValue | None) -> str:
-        """The pointer of an optional f32 operand, ``0`` when absent."""
-        return "0" if value is None else self._f32(value)
+    def stream(self, value: SSAValue, source: str | None = None, dest: str | None = None) -> hls.StreamOp | None:
+        return next(
+            (s for s in self.plan.entries_of(hls.StreamOp) if s.value is value
+             and (source is None or s.from_stage.data == source) and (dest is None or s.to_stage.data == dest)),
+            None,
+        )
+
+    def stage_of(self, op: Operation, suffix: str = "") -> str:
+        """The name of the op's stage ``suffix`` (its first stage by default), as the tile pass names it."""
+        rule = rule_for(op)
+        assert rule is not None
+        suffix = suffix or rule.stages(op)[0][0]
+        return self.labels[op] if not suffix else f"{self.labels[op]}.{suffix}"
+
+    def op_of_stage(self, stage: str) -> Operation:
+        """The op a compute stage of the plan runs."""
+        for op in self.ops:
+            rule = rule_for(op)
+            if rule is not None and stage in (self.stage_of(op, suffix) for suffix, _ in rule.stages(op)):
+                return op
+        raise FpqcError(f"kernel @{self.name}: the plan's stage '{stage}' runs no op of the kernel")
+
+    def plan_port(self, value: SSAValue) -> hls.PortOp:
+        return next(p for p in self.plan.entries_of(hls.PortOp) if p.value is value and p.direction.data == "in")
+
+    def region_of(self, stage: str) -> Region:
+        index = self.stage_region.get(stage)
+        if index is None:
+            raise FpqcError(f"kernel @{self.name}: the plan puts stage '{stage}' in no region; rerun the tile pass")
+        return self.regions[index]
+
+    # ------------------------------------------------------ C++ of the plan
+
+    def stream_type(self, stream: hls.StreamOp) -> str:
+        """``fpqc::Beat<T, N>`` of a stream of a value's elements; a port word or a float for the load stage's
+        weight streams; the lane or group sums of a linear layer's own streams."""
+        width = stream.width.value.data
+        value = stream.value
+        if stream.from_stage.data == "load" and any(
+            isinstance(op, fpq.QLinearOp | fpq.DualQLinearOp) and value in op.operands[2 * _planes(op):]
+            for op in self.ops
+        ):
+            return f"ap_uint<{width}>" if _is_weight_codes(value) else "float"
+        owner = value.owner
+        if isinstance(owner, fpq.QLinearOp | fpq.DualQLinearOp) and stream.to_stage.data.startswith(
+            self.labels[owner] + "."
+        ):
+            lanes = self.pe_array.pes.value.data * _planes(owner)
+            return f"fpqc::Beat<ap_int<{width // lanes}>, {lanes}>"
+        if isinstance(value, BlockArgument) and stream.from_stage.data != "load":  # an attention's cache beats
+            return f"fpqc::Beat<float, {width // 32}>"
+        element = value.type.get_element_type()
+        return f"fpqc::Beat<{c_element(element)}, {width // element_bits(element)}>"
+
+    def declare_buffer(self, b: hls.BufferOp) -> list[str]:
+        name = self.buffer_names[b.buffer_name.data]
+        copies, banks, pack = b.copies.value.data, b.banks.value.data, b.pack.value.data
+        dims = ([copies] if copies > 1 else []) + list(b.shape)
+        lead = 1 if copies > 1 else 0
+        lines = [
+            f"    // {_plan_line(b)}",
+            f"    static {c_element(b.contents.get_element_type())} {name}{''.join(f'[{d}]' for d in dims)};",
+        ]
+        if b.storage.data == Storage.REGISTERS:
+            lines.append(f"#pragma HLS ARRAY_PARTITION variable={name} type=complete dim=0")
+            return lines
+        lines.append(f"#pragma HLS bind_storage variable={name} type=ram_2p impl={b.storage.data}")
+        if copies > 1:
+            lines.append(f"#pragma HLS ARRAY_PARTITION variable={name} type=complete dim=1")
+        if banks > 1:
+            lines.append(f"#pragma HLS ARRAY_PARTITION variable={name} type=cyclic factor={banks} dim={lead + 1}")
+        if pack > 1:
+            lines.append(f"#pragma HLS ARRAY_RESHAPE variable={name} type=cyclic factor={pack} dim={len(dims)}")
+        return lines
+
+    def buffer_param(self, b: hls.BufferOp) -> tuple[str, str]:
+        """(name, by-reference parameter declaration) of a buffer."""
+        name = self.buffer_names[b.buffer_name.data]
+        copies = b.copies.value.data
+        dims = ([copies] if copies > 1 else []) + list(b.shape)
+        return name, f"{c_element(b.contents.get_element_type())} (&{name}){''.join(f'[{d}]' for d in dims)}"
 
     # ------------------------------------------------------------------ emit
 
     def emit(self) -> str:
         """The kernel's source file, ``kernels/<name>.cpp``."""
-        ops = [op for op in self.kernel.body.block.ops if not isinstance(op, hls.PlanOp | hls.ReturnOp)]
-        for index, op in enumerate(ops):
-            self.body.append(f"    // {index}: {op.name}")
-            if isinstance(op, fpq.CachedAttentionOp):
-                # The new caches are the cache arguments' buffers, written in place.
-                self.values[op.new_k_cache] = self.values[op.k_cache]
-                self.values[op.new_v_cache] = self.values[op.v_cache]
-                results = [op.result]
+        spanning = self._spanning_regions()
+        for index in sorted({r for r in self.stage_region.values() if r is not None}):
+            self.regions[index] = Region(index, index in spanning)
+        self.row_tile, self.launch_rows = self._rows()
+        calls = StageCalls(self)
+        prologue: list[str] = []
+        epilogue: list[str] = []
+        for b in self.plan.entries_of(hls.BufferOp):
+            if b.kind.data == BufferKind.WHOLE and isinstance(b.values[0], BlockArgument):
+                prologue.append(calls.load_buffer(b))
+        for stream in self.plan.entries_of(hls.StreamOp):
+            if stream.from_stage.data == "load":
+                calls.loader(stream)
+        for op in self.ops:
+            calls.op(op)
+        for stream in self.plan.entries_of(hls.StreamOp):
+            if stream.to_stage.data == "write":
+                calls.writer(stream)
+        for j, value in enumerate(self.kernel.get_return_op().arguments):
+            if self.stream(value, dest="write") is None and value not in self._written_in_place():
+                epilogue.append(calls.write_buffer(value, j))
+        return self._source(prologue, epilogue, calls.dumps)
+
+    def _written_in_place(self) -> set[SSAValue]:
+        return {r for op in self.ops if isinstance(op, fpq.CachedAttentionOp) for r in op.results[1:]}
+
+    def _spanning_regions(self) -> set[int]:
+        """The regions that run once per launch: they hold a stage that needs all rows of it (attention's
+        load_kv and attend; a per-tensor quantizer)."""
+        spanning = set()
+        for stage in self.plan.entries_of(hls.StageOp):
+            if stage.region_index is None:
+                continue
+            name = stage.stage_name.data
+            op = self.op_of_stage(name)
+            rule = rule_for(op)
+            if isinstance(rule, AttentionRule):
+                spans = name != self.stage_of(op, "store_kv")
             else:
-                results = list(op.results)
-            outs = [self._buffer(index, j, r) for j, r in enumerate(results)]
-            self.body.append(self._call(op, outs))
-            for j, out in enumerate(outs):
-                macro = "FPQC_DUMP_F32" if out.fmt is None else "FPQC_DUMP_CODES"
-                elements = f"({out.rows}) * {out.row_length}"
-                self.body.append(f'    {macro}("{self.name}.{index}.{j}", {out.expr}, {elements});')
-        self.body.append("    // results")
-        for port, value in self.outputs:
-            v = self.values[value]
-            if v.packed:
-                raise FpqcError(f"kernel @{self.name} returns its argument unchanged; nothing to compute")
-            elements = f"({v.rows}) * {v.row_length}"
-            if v.fmt is None:
-                self.body.append(f"    fpqc::copy_f32_n<{v.max_rows * v.row_length}>({v.expr}, {port}, {elements});")
-            else:
-                self.body.append(
-                    f"    fpqc::pack_codes_n<{v.fmt.bits}, {v.max_rows * v.row_length}>({v.expr}, {port}, {elements});"
-                )
-        signature = ",\n".join(f"    {p}" for p in self.params)
+                spans = rule is not None and rule.spans_launch(op)
+            if spans:
+                spanning.add(stage.region_index)
+        return spanning
+
+    def _rows(self) -> tuple[int, str]:
+        """The row tile of the row-tiled regions and the launch's rows (a C expression), the same for every op."""
+        tiles, launches = set(), set()
+        for op in self.ops:
+            rows = shape_of(op.operands[0])
+            launches.add(self.rows_expr(rows) if len(rows) > 1 else "1")
+            tile = self.plan.tile_of(op)
+            loop = tile.loop("rows") if tile is not None else None
+            if loop is not None and not isinstance(op, fpq.CachedAttentionOp):
+                tiles.add(loop.tile.data)
+        if len(launches) != 1 or len(tiles) > 1:
+            raise FpqcError(
+                f"kernel @{self.name}: its ops have different rows ({sorted(launches)}) or row tiles "
+                f"({sorted(tiles)}); the emitted kernel runs one loop over the row tiles of the launch"
+            )
+        (launch,) = launches
+        max_rows = math.prod(shape_of(self.ops[0].operands[0])[:-1])
+        return (tiles.pop() if tiles else max_rows), launch
+
+    def _source(self, prologue: list[str], epilogue: list[str], dumps: list[str]) -> str:
         pe = self.pe_array
         lines = [
             f"// {self.name}.cpp -- generated by fpqc; do not edit.",
             f"// Target {self.kernel.target.data}; PE array {pe.pes.value.data} x {pe.lanes.value.data} LUT multipliers"
             + (f"; up to {self.max_rows} token rows per launch." if self.max_rows is not None else "."),
+            "// The hardware plan, printed: its buffers are the arrays below, its streams the",
+            "// hls::streams of the regions, its DATAFLOW regions the functions <kernel>_region<R>.",
             '#include "fpqc_hls.h"',
+            '#include "fpqc_dataflow.h"',
             '#include "fpqc_tiled.h"',
+            '#include "fpqc_linear.h"',
             '#include "fpqc_block.h"',
             '#include "fpqc_tables.h"',
             "",
-            f'extern "C" void {self.name}(\n{signature}) {{',
-            *self.pragmas,
-            "#pragma HLS INTERFACE mode=s_axilite port=return bundle=control",
-            *self.body,
-            "}",
-            "",
         ]
+        for region in self.regions.values():
+            lines += self._region_function(region)
+        signature = ",\n".join(f"    {p}" for p in self.params)
+        lines += [f'extern "C" void {self.name}(\n{signature}) {{', *self.pragmas,
+                  "#pragma HLS INTERFACE mode=s_axilite port=return bundle=control"]
+        lines.append("    // The plan's on-chip buffers.")
+        for b in self.plan.entries_of(hls.BufferOp):
+            lines += self.declare_buffer(b)
+        n = (f"rows < 0 ? 0 : (rows > {self.max_rows} ? {self.max_rows} : rows)" if self.max_rows is not None
+             else str(self._samples_rows()))
+        lines += [f"    const int n = {n};  // token rows of each sample",
+                  f"    const int launch_rows = {self.launch_rows};"]
+        if prologue:
+            lines.append("    // Before the first region: the arguments kept whole.")
+            lines += prologue
+        lines += self._schedule()
+        if epilogue:
+            lines.append("    // After the last region: results kept whole.")
+            lines += epilogue
+        lines += dumps
+        lines += ["}", ""]
         return "\n".join(lines)
 
-    def _lanes_for(self, length: int) -> int:
-        """The PE array's lanes, or fewer when they do not divide a row of ``length``."""
-        lanes = self.pe_array.lanes.value.data
-        return math.gcd(lanes, length)
+    def _samples_rows(self) -> int:
+        """Rows of each sample of a kernel without run-time rows: the middle axis of its [B, n, C] activations."""
+        shapes = [shape_of(op.operands[0]) for op in self.ops]
+        return next((x[1] for x in shapes if len(x) == 3), 1)
 
-    def _call(self, op: Operation, outs: list[_Value]) -> str:
-        if isinstance(op, fpq.QuantizeOp):
-            return self._quantize(op, outs)
-        if isinstance(op, fpq.DequantizeOp):
-            x = self.values[op.codes]
-            k = x.row_length
-            group = op.quant.group_size_for(k)
-            s_row, sg = (0, k) if group is None else (k // group, group)
-            params = _template_args(k, s_row, sg, x.max_rows, self._lanes_for(k))
-            return (
-                f"    fpqc::dequantize_rows<{params}>({x.rows}, {x.codes()}, {self._f32(op.scales)}, "
-                f"{self.tables.decoder(op.quant.format)}, {outs[0].expr});"
-            )
-        if isinstance(op, fpq.GeluOp):
-            x = self.values[op.input]
-            params = _template_args(x.row_length, x.max_rows, self._lanes_for(x.row_length))
-            return f"    fpqc::gelu_rows<{params}>({x.rows}, {x.expr}, {outs[0].expr});"
-        if isinstance(op, fpq.HadamardOp):
-            x = self.values[op.input]
-            params = _template_args(
-                x.row_length, op.block.value.data, op.signs is not None, x.max_rows, self._lanes_for(x.row_length)
-            )
-            return (
-                f"    fpqc::hadamard_rows<{params}>({x.rows}, {x.expr}, {self._optional_f32(op.signs)}, "
-                f"{outs[0].expr});"
-            )
-        if isinstance(op, fpq.DualQuantizeOp):
-            x = self.values[op.input]
-            k = x.row_length
-            group = op.neg_quant.group_size_for(k) or k
-            fn, fp = op.neg_quant.format, op.pos_quant.format
-            table = self.tables.dual_quantizer(DualFormat(fn, fp), op.neg_quant.rounding.data)
-            params = _template_args(fn.bits, fp.bits, k, group, x.max_rows, self._lanes_for(group))
-            return (
-                f"    fpqc::dual_quantize_rows<{params}>(\n"
-                f"        {x.rows}, {x.expr}, {outs[0].expr}, {outs[1].expr}, {outs[2].expr}, {outs[3].expr}, {table});"
-            )
-        if isinstance(op, fpq.QLinearOp):
-            return self._qlinear(op, outs[0])
-        if isinstance(op, fpq.DualQLinearOp):
-            return self._dual_qlinear(op, outs[0])
-        if isinstance(op, fpq.LayerNormOp):
-            x = self.values[op.input]
-            return (
-                f"    fpqc::layernorm<{x.row_length}, {x.max_rows}>({x.expr}, {outs[0].expr}, {x.rows}, "
-                f"{_float(op.eps.value.data)});"
-            )
-        if isinstance(op, fpq.ModulateOp | fpq.ResidualOp):
-            return self._per_sample(op, outs[0])
-        if isinstance(op, fpq.CachedAttentionOp):
-            return self._cached_attention(op, outs)
-        raise FpqcError(
-            f"kernel @{self.name}: {op.name} has no HLS library template (supported: fpq.quantize, "
-            "fpq.qlinear, fpq.gelu, fpq.dequantize, fpq.hadamard, fpq.dual_quantize, fpq.dual_qlinear, "
-            "fpq.layernorm, fpq.modulate, fpq.residual, fpq.cached_attention)"
-        )
-
-    def _quantize(self, op: fpq.QuantizeOp, outs: list[_Value]) -> str:
-        quant = op.quant
-        if quant.scale_kind.data != "fp32":
-            raise FpqcError(
-                f"kernel @{self.name}: fpq.quantize with {quant.scale_kind.data} scales is not in "
-                "the HLS library yet; use fp32 scales for activations"
-            )
-        x = self.values[op.input]
-        k = x.row_length
-        table = self.tables.quantizer(quant.format, quant.rounding.data)
-        if quant.granularity.data == "tensor":
-            params = _template_args(quant.format.bits, k, x.max_rows, self._lanes_for(k))
-            return (
-                f"    fpqc::quantize_tensor_rows<{params}>({x.rows}, {x.expr}, {outs[0].expr}, "
-                f"{outs[1].expr}, {table});"
-            )
-        if quant.granularity.data not in ("token", "group"):
-            raise FpqcError(
-                f"kernel @{self.name}: activations quantized per {quant.granularity.data} are not in the HLS "
-                "library; quantize them per token, per group or per tensor"
-            )
-        group = quant.group_size_for(k) or k
-        params = _template_args(quant.format.bits, k, group, x.max_rows, self._lanes_for(group))
-        return f"    fpqc::quantize_rows<{params}>({x.rows}, {x.expr}, {outs[0].expr}, {outs[1].expr}, {table});"
+    def _region_function(self, region: Region) -> list[str]:
+        head = [f"{self.name}_region{region.index}"]
+        kind = "once per launch (it needs all rows)" if region.spans else "once per row tile"
+        params = [f"int {name}" for name in self._row_params(region)] + list(region.params.values())
+        lines = [
+            f"// DATAFLOW region {region.index}, {kind}: stages "
+            + ", ".join(s.stage_name.data for s in self.plan.entries_of(hls.StageOp) if s.region_index == region.index)
+            + ".",
+            f"static void {head[0]}(" + ", ".join(params) + ") {",
+            "#pragma HLS DATAFLOW",
+        ]
+        for stream in region.streams:
+            name = self.stream_names[stream.stream_name.data]
+            lines.append(f'    hls::stream<{self.stream_type(stream)} > {name}("{stream.stream_name.data}");')
+            lines.append(f"#pragma HLS STREAM variable={name} depth={stream.depth.value.data}")
+        lines += region.calls
+        lines += ["}", ""]
+        return lines
 
     @staticmethod
-    def _scale_layout(quant: fpq.QuantAttr, k: int) -> tuple[int, int]:
-        """(scales per row, elements per scale) along a reduction of ``k``; (0, k) per tensor."""
-        if quant.granularity.data == "tensor":
-            return (0, k)
-        g = quant.group_size_for(k)
-        return (1, k) if g is None else (k // g, g)
+    def _row_params(region: Region) -> list[str]:
+        """Which of the row tile's first row ``r0``, its rows ``nr`` and the rows per sample ``n`` the
+        region's calls use."""
+        text = "\n".join(region.calls)
+        return [name for name in ("r0", "nr", "n") if re.search(rf"\b{name}\b", text)]
 
-    def _linear_params(
-        self, op: fpq.QLinearOp | fpq.DualQLinearOp, x: _Value, x_quant: fpq.QuantAttr, x_formats: list[Format]
-    ) -> str:
-        """Template arguments of ``tiled_qlinear`` / ``tiled_dual_qlinear`` from the op and its plan."""
-        o, k = _shape(op.weight_codes)
-        group = op.combine_group_size()
-        fw = op.w_quant.format
-        tile = self.plan.tile_of(op)
-        n_loop = tile.loop("n") if tile is not None else None
-        if n_loop is None:
-            raise FpqcError(f"kernel @{self.name}: the plan has no output tile for {op.name}; rerun the tile pass")
-        weight_port = next(
-            p for p in self.plan.entries_of(hls.PortOp) if p.value is op.weight_codes and p.direction.data == "in"
-        )
-        xs_row, xg = self._scale_layout(x_quant, k)
-        ws_row, wg = self._scale_layout(op.w_quant, k)
-        # A tile of N outputs spread over the PE array occupies min(N, pes) of its PEs.
-        n_tile = n_loop.tile.data
-        pes = min(n_tile, self.pe_array.pes.value.data)
-        return _template_args(
-            x.max_rows, k, o, group, fw.bits,
-            *(accumulator_bits(fx, fw, group) for fx in x_formats),
-            xs_row, xg, ws_row, wg, op.bias is not None,
-            n_tile, pes, self.pe_array.lanes.value.data,
-            weight_port.width.value.data,
-        )
+    def _call(self, region: Region, r0: str, nr: str) -> str:
+        values = {"r0": r0, "nr": nr, "n": "n"}
+        args = [values[name] for name in self._row_params(region)] + list(region.params)
+        return f"{self.name}_region{region.index}({', '.join(args)});"
 
-    def _qlinear(self, op: fpq.QLinearOp, out: _Value) -> str:
-        x = self.values[op.input_codes]
-        params = self._linear_params(op, x, op.x_quant, [op.x_quant.format])
-        table, unit = self.tables.product(op.x_quant.format, op.w_quant.format)
-        return (
-            f"    fpqc::tiled_qlinear<{params}>(\n"
-            f"        {x.rows}, {x.expr}, {self._f32(op.input_scales)},\n"
-            f"        {self.values[op.weight_codes].expr}, {self._f32(op.weight_scales)},\n"
-            f"        {self._optional_f32(op.bias)}, {table}, {unit}, {out.expr});"
-        )
-
-    def _dual_qlinear(self, op: fpq.DualQLinearOp, out: _Value) -> str:
-        fn, fp, fw = op.neg_quant.format, op.pos_quant.format, op.w_quant.format
-        x = self.values[op.neg_codes]
-        params = self._linear_params(op, x, op.neg_quant, [fn, fp])
-        n_table, n_unit = self.tables.product(fn, fw)
-        p_table, p_unit = self.tables.product(fp, fw)
-        return (
-            f"    fpqc::tiled_dual_qlinear<{params}>(\n"
-            f"        {x.rows}, {x.expr}, {self.values[op.pos_codes].expr},\n"
-            f"        {self._f32(op.neg_scales)}, {self._f32(op.pos_scales)},\n"
-            f"        {self.values[op.weight_codes].expr}, {self._f32(op.weight_scales)},\n"
-            f"        {self._optional_f32(op.bias)}, {n_table}, {n_unit}, {p_table}, {p_unit}, {out.expr});"
-        )
-
-    def _per_sample(self, op: fpq.ModulateOp | fpq.ResidualOp, out: _Value) -> str:
-        """AdaLN modulation or gated residual of ``[B, n, C]`` rows with one ``[B, 1, C]`` vector set per sample."""
-        x = self.values[op.input]
-        if len(x.shape) != 3:
-            raise FpqcError(f"kernel @{self.name}: {op.name} on {list(x.shape)}; the HLS library takes [B, n, C]")
-        batch, max_rows, c = x.shape
-        rows = "rows" if self._is_row_tensor(x.shape) else str(max_rows)
-        params = _template_args(c, batch, max_rows)
-        if isinstance(op, fpq.ModulateOp):
-            operands = f"{x.expr}, {self._f32(op.scale)}, {self._f32(op.shift)}"
-            return f"    fpqc::modulate<{params}>({operands}, {out.expr}, {batch}, {rows});"
-        operands = f"{x.expr}, {self._f32(op.branch)}, {self._f32(op.gamma)}"
-        return f"    fpqc::residual<{params}>({operands}, {out.expr}, {batch}, {rows});"
-
-    def _cached_attention(self, op: fpq.CachedAttentionOp, outs: list[_Value]) -> str:
-        qkv = self.values[op.qkv]
-        batch, max_rows, c3 = qkv.shape
-        length = _shape(op.k_cache)[1]
-        rows = "rows" if self._is_row_tensor(qkv.shape) else str(max_rows)
-        k_cache, v_cache = self.values[op.k_cache], self.values[op.v_cache]
-        if any(self._param_of(c.expr).startswith("const ") for c in (k_cache, v_cache)):
-            raise FpqcError(f"kernel @{self.name}: a KV cache is not updated in place (no hls.updates)")
-        kv = "fpqc::NoKvQuant()"
-        if op.kv_quant is not None:
-            fmt = op.kv_quant.format
-            group = op.kv_quant.group_size_for(c3 // 3 // op.num_heads.value.data) or c3 // 3 // op.num_heads.value.data
-            every_key = op.scope() is fpq.KvScope.ALL
-            kv = (
-                f"fpqc::kv_quant<{_template_args(fmt.bits, group, every_key)}>("
-                f"{self.tables.quantizer(fmt, op.kv_quant.rounding.data)}, {self.tables.decoder(fmt)})"
-            )
-        params = _template_args(batch, length, c3 // 3, op.num_heads.value.data, max_rows)
-        return (
-            f"    fpqc::cached_attention<{params}>(\n"
-            f"        {qkv.expr}, {self._f32(op.q_scale)}, {k_cache.expr}, {v_cache.expr}, {outs[0].expr},\n"
-            f"        {rows}, (int){self.values[op.offset].expr}, {_float(op.eps.value.data)}, {kv});"
-        )
-
-    def _param_of(self, name: str) -> str:
-        return next((p for p in self.params if p.endswith(f" {name}")), "")
+    def _schedule(self) -> list[str]:
+        """The regions in order: runs of row-tiled ones in a loop over the row tiles, spanning ones once."""
+        lines: list[str] = []
+        regions = list(self.regions.values())
+        t = self.row_tile
+        i = 0
+        while i < len(regions):
+            if regions[i].spans:
+                lines.append(f"    // Region {regions[i].index}: once per launch.")
+                lines.append(f"    {self._call(regions[i], '0', 'launch_rows')}")
+                i += 1
+                continue
+            j = i
+            while j < len(regions) and not regions[j].spans:
+                j += 1
+            trips = -(-math.prod(shape_of(self.ops[0].operands[0])[:-1]) // t)
+            lines += [
+                f"    // Regions {', '.join(str(r.index) for r in regions[i:j])}: once per row tile of {t} rows.",
+                f"    for (int r0 = 0; r0 < launch_rows; r0 += {t}) {{",
+                f"#pragma HLS LOOP_TRIPCOUNT min = 1 max = {trips}",
+                f"        const int nr = launch_rows - r0 < {t} ? launch_rows - r0 : {t};",
+                *(f"        {self._call(r, 'r0', 'nr')}" for r in regions[i:j]),
+                "    }",
+            ]
+            i = j
+        return lines
 
 
-def _float(value: float) -> str:
-    """An fp32 literal that rounds to ``value``'s float32 (hex float)."""
-    return f"{float(np.float32(value)).hex()}f"
+def _planes(op: Operation) -> int:
+    return 2 if isinstance(op, fpq.DualQLinearOp) else 1
+
+
+def _plan_line(b: hls.BufferOp) -> str:
+    return (f'hls.buffer "{b.buffer_name.data}" {b.kind.data} as {b.contents} in {b.storage.data} '
+            f"banks {b.banks.value.data} pack {b.pack.value.data} copies {b.copies.value.data} bits {b.bits.value.data}")
+

@@ -41,18 +41,34 @@ before ``hls.return``; its one block holds:
     ``uram``, ``lutram`` or ``registers``; ``bits`` = elements × element bits
     × copies.
 
-``hls.stage I "name" KIND %v, ...``
-    Dataflow stage ``I`` (stages run concurrently, data flowing from lower
-    to higher indices).  ``load``/``write`` stages move the ports of the
+``hls.stage I "name" KIND %v, ... region R``
+    Dataflow stage ``I``: ``load``/``write`` stages move the ports of the
     values listed (kernel arguments / returned values) between DDR and the
-    chip; the other kinds run (a part of) the ops whose results are listed.
-    The pipeline of a linear layer is ``load → quantize → lut_multiply →
-    accumulate → combine → write``.
+    chip; the other kinds run (a part of) the ops whose results are listed,
+    in DATAFLOW region ``R`` (an op's own load or write stage, such as
+    attention's KV-cache traffic, is in a region too).  The stages of a region run concurrently,
+    connected by streams (data flowing from lower to higher indices); the
+    regions run one after another, in ascending order, and a value that
+    crosses from one region to a later one waits in a ``whole`` buffer (a
+    stage that needs all of a value -- a linear layer all activation codes
+    of its row tile, attention every new key -- starts a new region).  A
+    region holding an attention (it needs all rows of the launch) runs once
+    per launch; the others once per row tile.  The kernel's load and write
+    stages belong to no region: a port streamed into region ``R`` is read by a
+    loader in ``R`` (a port read by two regions is read twice), a result
+    streamed out of ``R`` is written by a writer in ``R``, and the ``whole``
+    buffers of arguments are loaded before the first region.  The pipeline
+    of a linear layer is ``load → quantize → lut_multiply → accumulate →
+    combine → write``.
 
-``hls.stream "name" of %v from "stage" to "stage" width W depth D``
+``hls.stream "name" of %v from "stage" to "stage" width W depth D [columns N]``
     A FIFO between two stages carrying (a part of) value ``%v`` -- for the
-    streams inside one op, partial results of the op whose result is ``%v``:
-    beats of ``W`` bits, ``D`` beats deep.
+    streams inside one op, partial results of the op whose result is ``%v``;
+    from a load stage, the port's words or elements: beats of ``W`` bits,
+    ``D`` beats deep.  A stream of rows carries them row after row, or with
+    ``columns N`` in column tiles: ``N`` columns of every row of the row
+    tile, then the next ``N`` columns.  Both ends of a stream between
+    compute stages are in one region.
 
 A value one op produces and another consumes travels either by an
 ``hls.stream`` or through an ``hls.buffer ... whole of`` it.  Example (a
@@ -70,13 +86,14 @@ quantized linear layer, 512 rows, 1024 → 4096)::
       hls.buffer "fc1.w" tile of %wc as tensor<512x1024x!fpq.float<e2m1>> in lutram banks 512 pack 16 copies 2 bits 4194304
       ...
       hls.stage 0 "load" load %x, %wc, %ws
-      hls.stage 1 "quantize0" quantize %c
-      hls.stage 2 "fc1.mul" lut_multiply %y
-      hls.stage 3 "fc1.acc" accumulate %y
-      hls.stage 4 "fc1.combine" combine %y
+      hls.stage 1 "quantize0" quantize %c region 0
+      hls.stage 2 "fc1.mul" lut_multiply %y region 1
+      hls.stage 3 "fc1.acc" accumulate %y region 1
+      hls.stage 4 "fc1.combine" combine %y region 1
       hls.stage 5 "write" write %y
       hls.stream "x" of %x from "load" to "quantize0" width 512 depth 2
-      hls.stream "fc1.products" of %y from "fc1.mul" to "fc1.acc" width 73728 depth 2
+      hls.stream "fc1.products" of %y from "fc1.mul" to "fc1.acc" width 6656 depth 2
+      hls.stream "fc1>write" of %y from "fc1.combine" to "write" width 16384 depth 2 columns 512
       ...
     }
 """
@@ -273,6 +290,7 @@ class PlanOp(IRDLOperation):
             if op not in staged:
                 raise VerifyException(f"{where}: {op.name} is in no stage")
         index = {s.stage_name.data: s.index.value.data for s in stages}
+        region = {s.stage_name.data: s.region_index for s in stages}
         _unique([s.stream_name.data for s in self.entries_of(StreamOp)], "stream", where)
         for stream in self.entries_of(StreamOp):
             ends = (stream.from_stage.data, stream.to_stage.data)
@@ -282,6 +300,12 @@ class PlanOp(IRDLOperation):
             if index[ends[0]] >= index[ends[1]]:
                 raise VerifyException(
                     f"{where}: stream '{stream.stream_name.data}' must flow to a later stage ('{ends[0]}' -> '{ends[1]}')"
+                )
+            regions = [region[end] for end in ends if region[end] is not None]
+            if len(set(regions)) > 1:
+                raise VerifyException(
+                    f"{where}: stream '{stream.stream_name.data}' joins regions {regions[0]} and {regions[1]}; "
+                    "a value crossing regions waits in a whole buffer (a FIFO would have to hold all of it)"
                 )
 
 
@@ -589,14 +613,22 @@ class StageOp(IRDLOperation):
     index = prop_def(IntegerAttr[I64])
     stage_name = prop_def(StringAttr)
     kind = prop_def(StageKindAttr)
+    region = opt_prop_def(IntegerAttr[I64])
 
     traits = traits_def(HasParent(PlanOp))
 
-    def __init__(self, index: int, name: str, kind: StageKind, values: Sequence[SSAValue]):
-        super().__init__(
-            operands=[values],
-            properties={"index": _int(index), "stage_name": StringAttr(name), "kind": StageKindAttr(kind)},
-        )
+    def __init__(self, index: int, name: str, kind: StageKind, values: Sequence[SSAValue], region: int | None = None):
+        properties: dict[str, Attribute] = {
+            "index": _int(index), "stage_name": StringAttr(name), "kind": StageKindAttr(kind),
+        }
+        if region is not None:
+            properties["region"] = _int(region)
+        super().__init__(operands=[values], properties=properties)
+
+    @property
+    def region_index(self) -> int | None:
+        """The DATAFLOW region of the stage; None for the kernel's load and write stages."""
+        return None if self.region is None else self.region.value.data
 
     def ops(self) -> list[Operation]:
         """The compute ops this stage runs (none for a load or write stage)."""
@@ -611,6 +643,8 @@ class StageOp(IRDLOperation):
         if self.values:
             printer.print_string(" ")
             printer.print_list(self.values, printer.print_operand)
+        if self.region is not None:
+            printer.print_string(f" region {self.region.value.data}")
 
     @classmethod
     def parse(cls, parser: Parser) -> StageOp:
@@ -620,7 +654,10 @@ class StageOp(IRDLOperation):
         values = parser.parse_optional_undelimited_comma_separated_list(
             lambda: _parse_optional_value(parser), lambda: _parse_value(parser)
         )
-        return cls(index, name, kind, values or [])
+        region = None
+        if parser.parse_optional_keyword("region") is not None:
+            region = parser.parse_integer(allow_boolean=False, allow_negative=False)
+        return cls(index, name, kind, values or [], region)
 
     def verify_(self) -> None:
         name = f"hls.stage '{self.stage_name.data}'"
@@ -628,6 +665,8 @@ class StageOp(IRDLOperation):
         kernel = _kernel_of(self)
         if kind not in MOVES and not self.values:
             raise VerifyException(f"{name}: a {kind} stage names the ops it runs")
+        if kind not in MOVES and self.region is None:
+            raise VerifyException(f"{name}: a compute stage ({kind}) needs a region")
         if kernel is None:
             return
         returned = set(kernel.get_return_op().arguments)
@@ -652,20 +691,27 @@ class StreamOp(IRDLOperation):
     to_stage = prop_def(StringAttr)
     width = prop_def(IntegerAttr[I64])
     depth = prop_def(IntegerAttr[I64])
+    columns = opt_prop_def(IntegerAttr[I64])
 
     traits = traits_def(HasParent(PlanOp))
 
-    def __init__(self, name: str, value: SSAValue, from_stage: str, to_stage: str, width: int, depth: int):
-        super().__init__(
-            operands=[value],
-            properties={
-                "stream_name": StringAttr(name),
-                "from_stage": StringAttr(from_stage),
-                "to_stage": StringAttr(to_stage),
-                "width": _int(width),
-                "depth": _int(depth),
-            },
-        )
+    def __init__(self, name: str, value: SSAValue, from_stage: str, to_stage: str, width: int, depth: int,
+                 columns: int = 0):
+        properties: dict[str, Attribute] = {
+            "stream_name": StringAttr(name),
+            "from_stage": StringAttr(from_stage),
+            "to_stage": StringAttr(to_stage),
+            "width": _int(width),
+            "depth": _int(depth),
+        }
+        if columns:
+            properties["columns"] = _int(columns)
+        super().__init__(operands=[value], properties=properties)
+
+    @property
+    def column_tile(self) -> int:
+        """Columns per column tile of a stream of rows; 0: row after row."""
+        return 0 if self.columns is None else self.columns.value.data
 
     def print(self, printer: Printer) -> None:
         printer.print_string(" ")
@@ -677,6 +723,8 @@ class StreamOp(IRDLOperation):
         printer.print_string(" to ")
         printer.print_string_literal(self.to_stage.data)
         printer.print_string(f" width {self.width.value.data} depth {self.depth.value.data}")
+        if self.columns is not None:
+            printer.print_string(f" columns {self.columns.value.data}")
 
     @classmethod
     def parse(cls, parser: Parser) -> StreamOp:
@@ -687,11 +735,20 @@ class StreamOp(IRDLOperation):
         source = parser.parse_str_literal()
         parser.parse_keyword("to")
         dest = parser.parse_str_literal()
-        return cls(name, value, source, dest, _parse_int(parser, "width"), _parse_int(parser, "depth"))
+        width, depth = _parse_int(parser, "width"), _parse_int(parser, "depth")
+        columns = 0
+        if parser.parse_optional_keyword("columns") is not None:
+            pos = parser.pos
+            columns = parser.parse_integer(allow_boolean=False, allow_negative=False)
+            if columns == 0:
+                parser.raise_error("hls.stream: columns must be positive", pos)
+        return cls(name, value, source, dest, width, depth, columns)
 
     def verify_(self) -> None:
         if self.width.value.data <= 0 or self.depth.value.data <= 0:
             raise VerifyException(f"hls.stream '{self.stream_name.data}': width and depth must be positive")
+        if self.columns is not None and self.columns.value.data <= 0:
+            raise VerifyException(f"hls.stream '{self.stream_name.data}': columns must be positive")
 
 
 PLAN_OPS: tuple[type[Operation], ...] = (PlanOp, PeArrayOp, PortOp, TileOp, BufferOp, StageOp, StreamOp)

@@ -38,6 +38,7 @@ from fpqc.analysis.plan_fit import bank_cost, lane_luts, multipliers
 from fpqc.dialects import hls
 from fpqc.dialects.hls import BufferKind, Direction, LoopAttr, StageKind, Storage, element_bits
 from fpqc.errors import FpqcError
+from fpqc.passes.tiling.regions import ARGUMENTS, Regions
 from fpqc.passes.tiling.rules import (
     F32,
     ROW_ORDER,
@@ -118,7 +119,8 @@ class KernelPlan:
     ports: list[Port] = field(default_factory=list)
     tiles: list[tuple[SSAValue, list[LoopAttr]]] = field(default_factory=list)
     buffers: list[Spec] = field(default_factory=list)
-    stages: list[tuple[str, StageKind, list[SSAValue]]] = field(default_factory=list)
+    stages: list[tuple[str, StageKind, list[SSAValue], int | None]] = field(default_factory=list)
+    """(name, kind, values, region) of each stage; load and write stages have no region."""
     streams: list[StreamSpec] = field(default_factory=list)
 
     def to_ir(self) -> hls.PlanOp:
@@ -134,10 +136,10 @@ class KernelPlan:
             assert b.storage is not None
             entries.append(hls.BufferOp(b.name, b.kind, b.values, tensor(b.shape, b.element), b.storage,
                                         b.banks, b.pack, b.copies))
-        entries += [hls.StageOp(i, name, kind, values) for i, (name, kind, values) in enumerate(self.stages)]
-        index = {name: i for i, (name, _, _) in enumerate(self.stages)}
+        entries += [hls.StageOp(i, *stage) for i, stage in enumerate(self.stages)]
+        index = {name: i for i, (name, *_) in enumerate(self.stages)}
         streams = sorted(self.streams, key=lambda s: (index[s.source], index[s.dest]))
-        entries += [hls.StreamOp(s.name, s.value, s.source, s.dest, s.width, s.depth) for s in streams]
+        entries += [hls.StreamOp(s.name, s.value, s.source, s.dest, s.width, s.depth, s.columns) for s in streams]
         return hls.PlanOp(entries)
 
 
@@ -216,6 +218,13 @@ class _Planner:
         self.port_names: dict[SSAValue, str] = {}
         self.written_by_op: set[SSAValue] = set()
         self.loaded_by_op: set[SSAValue] = set()
+        self.regions = Regions()
+        self.levels: dict[str, int] = {}
+        """Level of each compute stage (:mod:`fpqc.passes.tiling.regions`)."""
+        self.filled: dict[SSAValue, int] = {}
+        """Level at which each op result is complete (its producer's last stage)."""
+        self.readers: dict[SSAValue, list[int]] = {}
+        """Levels of the stages that read each held value's buffer."""
         self.where = f"tile: kernel @{kernel.sym_name.data}"
 
     # ---------------------------------------------------------------- names
@@ -260,6 +269,10 @@ class _Planner:
         self.plan.buffers.append(spec)
         return spec
 
+    def after(self, value: SSAValue) -> int:
+        """The first level that may read ``value`` from its whole buffer: after the one that fills it."""
+        return (ARGUMENTS if isinstance(value, BlockArgument) else self.filled[value]) + 1
+
     def add_tile(self, spec: Spec) -> None:
         """Add a ``tile`` buffer, merged into one of the same name and element (the PE array's)."""
         same = [b for b in self.plan.buffers if b.kind == BufferKind.TILE and b.name.split(":")[0] == spec.name]
@@ -278,9 +291,14 @@ class _Planner:
         op = value.owner
         return self.rules[op].row_tile(op, self.choices) if isinstance(op, Operation) else None
 
-    def stream(self, value: SSAValue, source: str, dest: str, beat: int, name: str) -> None:
-        width = beat * element_bits(value.type.get_element_type())
-        self.plan.streams.append(StreamSpec(name, value, source, dest, width, self.choices.target.stream_depth))
+    def stream(self, value: SSAValue, source: str, dest: str, beat: int, name: str, order: Order = ROW_ORDER) -> None:
+        """A stream of ``value``'s rows in ``order``, ``beat`` elements (at most) a beat."""
+        segment = order[1] if order[0] == "columns" else shape(value)[-1]
+        width = math.gcd(beat, segment) * element_bits(value.type.get_element_type())
+        columns = order[1] if order[0] == "columns" else 0
+        self.plan.streams.append(
+            StreamSpec(name, value, source, dest, width, self.choices.target.stream_depth, columns)
+        )
 
     def producer_beat(self, value: SSAValue) -> int:
         op = value.owner
@@ -292,6 +310,7 @@ class _Planner:
         for op in self.ops:
             self.plan_op(op)
         self.plan_results()
+        self.size_buffers()
         self.make_stages()
         return self.plan
 
@@ -321,51 +340,104 @@ class _Planner:
             self.plan.ports.append(Port(unique(f"out{j}"), Direction.OUT, j, value, burst(value), inplace))
 
     def plan_op(self, op: Operation) -> None:
+        """The op's loops, tiles, scratch and own streams; how each operand reaches it; its stages' levels.
+
+        The op's level is the first after every buffer it reads; an operand that
+        could stream (one reader, a compatible order) streams only from a
+        producer on that level, in one order for all its streams -- the others
+        are kept whole, which may move the op to a later level (and so on).
+        """
         rule, choices, label = self.rules[op], self.choices, self.labels[op]
+        spans = rule.spans_launch(op)
         self.plan.tiles.append((op.results[0], rule.loops(op, choices)))
         for spec in rule.tiles(op, choices, label):
             self.add_tile(spec)
         self.plan.buffers += rule.scratch(op, choices, label)
         self.plan.streams += rule.streams(op, choices, label)
-        main: Order | None = None
-        for value, read, name in zip(op.operands, rule.reads(op), operand_names(op)):
-            if read.how in (How.WEIGHT, How.CACHE):
-                if read.how == How.CACHE:
-                    self.check_cache(op, value)
+        level = 0
+        whole: list[SSAValue] = []
+        candidates: list[tuple[SSAValue, Read, str]] = []
+        arguments: list[tuple[SSAValue, str]] = []
+        for index, (value, read, name) in enumerate(zip(op.operands, rule.reads(op), operand_names(op))):
+            if read.how == How.WEIGHT:
+                dest = self.stage_name(op, rule.weight_stage(op, index))
+                self.weight_stream(value, dest, f"{self.value_label(value)}>{label}")
+                continue
+            if read.how == How.CACHE:
+                self.check_cache(op, value)
                 continue
             if read.how in (How.WHOLE, How.PARAM):
-                rows = rule.row_tile(op, choices) if read.how == How.WHOLE else None
+                rows = None if read.how == How.PARAM or spans else rule.row_tile(op, choices)
                 self.hold(value, f"{label}.{name}", rows, read.pack)
-            elif read.how == How.QKV:
-                self.plan_qkv(op, value)
+                whole.append(value)
+                continue
+            granule = AttentionRule.dims(op)[3] if read.how == How.QKV else read.granule
+            if isinstance(value, BlockArgument):
+                arguments.append((value, f"{self.value_label(value)}>{label}"))
+            elif value not in self.held and self.streamable(value, granule):
+                candidates.append((value, read, name))
             else:
-                main = self.plan_rows(op, value, read, main)
-        order = rule.order(op, choices, main or ROW_ORDER)
-        for result in op.results:
-            self.orders[result] = order
-
-    def plan_rows(self, op: Operation, value: SSAValue, read: Read, main: Order | None) -> Order | None:
-        """Stream ``value`` into ``op`` or keep it whole; the order ``op`` now reads its streams in."""
+                if read.how == How.QKV:
+                    self.hold(value, f"{label}.qkv", None, True)
+                else:
+                    self.hold(value, self.hold_name(value), self.row_tile_of(value), read.pack)
+                whole.append(value)
+        level = max([0] + [self.after(v) for v in whole] + [self.filled[v] for v, _, _ in candidates])
+        while True:  # settle which candidates stream
+            level = self.regions.available(level, spans and not isinstance(rule, AttentionRule))
+            main: Order | None = None
+            streamed = []
+            for value, read, name in candidates:
+                if self.filled[value] == level and main in (None, self.orders[value]):
+                    streamed.append((value, read, name))
+                    main = self.orders[value]
+            kept = [c for c in candidates if c not in streamed]
+            later = max([level] + [self.after(value) for value, _, _ in kept])
+            if later == level:
+                break
+            level = later
+        level = self.regions.place(level, spans and not isinstance(rule, AttentionRule))
         dest = self.in_stage(op)
-        if isinstance(value, BlockArgument):
-            self.stream(value, "load", dest, self.choices.lanes, f"{self.value_label(value)}>{self.labels[op]}")
-            return main
-        if value in self.held:
-            return main
-        order = self.orders[value]
-        single = len(_readers(self.kernel, value)) == 1 and not _returned(self.kernel, value)
-        if single and compatible(order, read.granule) and main in (None, order):
+        for value, read, name in kept:
+            if read.how == How.QKV:
+                self.hold(value, f"{label}.qkv", None, True)
+            else:
+                self.hold(value, self.hold_name(value), self.row_tile_of(value), read.pack)
+            whole.append(value)
+        for value, read, name in streamed:
             self.stream(value, self.out_stage(value.owner), dest, self.producer_beat(value),
-                        f"{self.value_label(value)}>{self.labels[op]}")
-            return order
-        self.hold(value, self.hold_name(value), self.row_tile_of(value), read.pack)
-        return main
+                        f"{self.value_label(value)}>{label}", self.orders[value])
+        order = main or ROW_ORDER
+        for value, name in arguments:
+            self.stream(value, "load", dest, self.choices.lanes, name, order)
+        for suffix, _ in rule.stages(op):
+            self.levels[self.stage_name(op, suffix)] = level
+        for value in whole:
+            self.readers.setdefault(value, []).append(level)
+        if isinstance(rule, AttentionRule):
+            self.plan_attention(op, level)
+        else:
+            for result in op.results:
+                self.filled[result] = level
+                self.orders[result] = rule.order(op, choices, order)
 
-    def plan_qkv(self, op: Operation, qkv: SSAValue) -> None:
-        """Attention's input: ``q`` whole; ``k``, ``v`` streamed to the cache writer (or all of it whole)."""
+    def streamable(self, value: SSAValue, granule: int) -> bool:
+        """Whether ``value`` (an op result) may stream to its reader: its only use, in an order the reader takes."""
+        single = len(_readers(self.kernel, value)) == 1 and not _returned(self.kernel, value)
+        return single and compatible(self.orders[value], granule)
+
+    def weight_stream(self, value: SSAValue, dest: str, name: str) -> None:
+        """The port words of weight codes, or the floats of weight scales and biases, from the load stage."""
+        bits = element_bits(value.type.get_element_type())
+        width = self.choices.target.axi_data_width if bits < 32 else bits
+        self.plan.streams.append(StreamSpec(name, value, "load", dest, width, self.choices.target.stream_depth))
+
+    def plan_attention(self, op: Operation, level: int) -> None:
+        """Attention's stages: ``store_kv`` on the level of its input, ``load_kv`` and ``attend`` in a region
+        of their own after it (every new key must be in the cache); ``q`` (when ``qkv`` streams) and the
+        result kept whole for all rows."""
         label = self.labels[op]
         b, n, heads, d, _ = AttentionRule.dims(op)
-        rows, c = b * n, heads * d
         for result in op.results[1:]:
             if not _returned(self.kernel, result) or _readers(self.kernel, result):
                 raise FpqcError(
@@ -373,22 +445,15 @@ class _Planner:
                     "no op of it (the cache lives in DDR)"
                 )
             self.written_by_op.add(result)
-        dest = f"{label}.store_kv"
-        lanes = math.gcd(self.choices.lanes, c)
-        if isinstance(qkv, BlockArgument):
-            self.stream(qkv, "load", dest, self.choices.lanes, f"{self.value_label(qkv)}>{label}")
-        elif (
-            qkv not in self.held
-            and len(_readers(self.kernel, qkv)) == 1
-            and not _returned(self.kernel, qkv)
-            and compatible(self.orders[qkv], d)
-        ):
-            self.stream(qkv, self.out_stage(qkv.owner), dest, self.producer_beat(qkv), f"{self.value_label(qkv)}>{label}")
+        attend = self.regions.place(level + 1, True)
+        self.levels[f"{label}.load_kv"] = self.levels[f"{label}.attend"] = attend
+        if op.qkv in self.held:
+            self.readers[op.qkv].append(attend)
         else:
-            self.hold(qkv, f"{label}.qkv", None, True)
-            return
-        spec = Spec(f"{label}.q", BufferKind.WHOLE, qkv, (rows, c), F32, pack=lanes)
-        self.plan.buffers.append(spec)
+            lanes = math.gcd(self.choices.lanes, heads * d)
+            self.plan.buffers.append(Spec(f"{label}.q", BufferKind.WHOLE, op.qkv, (b * n, heads * d), F32, pack=lanes))
+        self.filled[op.result] = attend
+        self.hold(op.result, self.hold_name(op.result), None, True)
 
     def check_cache(self, op: Operation, cache: SSAValue) -> None:
         if not isinstance(cache, BlockArgument):
@@ -396,22 +461,34 @@ class _Planner:
         self.loaded_by_op.add(cache)
 
     def plan_results(self) -> None:
+        """Results stream to the write stage from their producers; one also read by ops is written from its
+        buffer (holding all rows) after the last region."""
         for value in self.kernel.get_return_op().arguments:
             if value in self.written_by_op or value in self.held:
                 continue
             if isinstance(value, BlockArgument):
                 self.stream(value, "load", "write", self.choices.lanes, f"{self.value_label(value)}>write")
-            elif len(_readers(self.kernel, value)) > 0:
-                self.hold(value, self.hold_name(value), self.row_tile_of(value), True)
             else:
                 self.stream(value, self.out_stage(value.owner), "write", self.producer_beat(value),
-                            f"{self.value_label(value)}>write")
+                            f"{self.value_label(value)}>write", self.orders[value])
+
+    def size_buffers(self) -> None:
+        """A whole buffer written in one loop group and read in another (or by the final write) holds all rows."""
+        returned = set(self.kernel.get_return_op().arguments)
+        for value, spec in self.held.items():
+            if len(spec.shape) == 1:
+                continue
+            writer = ARGUMENTS if isinstance(value, BlockArgument) else self.filled[value]
+            readers = [r for r in self.readers.get(value, []) if r in self.regions.numbers()]
+            if value in returned or self.regions.crosses(writer, readers):
+                spec.shape = (rows_of(value), spec.shape[-1])
 
     def make_stages(self) -> None:
         stages = self.plan.stages
+        numbers = self.regions.numbers()
         loads = [a for a in self.kernel.args if a not in self.loaded_by_op]
         if loads:
-            stages.append(("load", StageKind.LOAD, loads))
+            stages.append(("load", StageKind.LOAD, loads, None))
         for op in self.ops:
             for suffix, kind in self.rules[op].stages(op):
                 if kind == StageKind.WRITE:
@@ -420,10 +497,11 @@ class _Planner:
                     values = [v for v in op.operands if v in self.loaded_by_op]
                 else:
                     values = [op.results[0]]
-                stages.append((self.stage_name(op, suffix), kind, values))
+                name = self.stage_name(op, suffix)
+                stages.append((name, kind, values, numbers[self.levels[name]]))
         writes = [v for v in self.kernel.get_return_op().arguments if v not in self.written_by_op]
         if writes:
-            stages.append(("write", StageKind.WRITE, list(dict.fromkeys(writes))))
+            stages.append(("write", StageKind.WRITE, list(dict.fromkeys(writes)), None))
 
 
 def plan_kernel(kernel: hls.KernelOp, choices: Choices, n_tile: int = 0,

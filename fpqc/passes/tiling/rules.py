@@ -11,12 +11,16 @@ order its results come out.  The rules an FPGA engineer would use:
   buffers (``pe.w``, ``pe.ws``, ``pe.b``, shared by the layers), each tile
   reused for every row of the row tile -- with the default row tile, all
   rows of the launch, so the weights are read once per launch -- and double
-  buffered so the next tile loads while this one computes.  Its activation codes and
-  scales are kept whole on chip (every weight tile reads all of them).
-  ``n`` is spread over the PEs and ``k`` over the lanes; the pipeline is
-  ``lut_multiply → accumulate → combine`` with exact integer accumulators in
-  registers.  Results come out a column tile (``n_tile`` outputs of every row)
-  at a time;
+  buffered so the next tile loads while this one computes: the load stage
+  streams the weight codes' port words to ``lut_multiply`` and the scales and
+  biases to ``combine``, which move the next tile into the free copy while
+  they work on this one.  Its activation codes and scales are kept whole on
+  chip (every weight tile reads all of them): the layer starts a new
+  DATAFLOW region.  ``n`` is spread over the PEs and ``k`` over the lanes;
+  the pipeline is ``lut_multiply`` (the LUT products of each PE's lanes and
+  their adder tree) ``→ accumulate`` (exact integer group sums in registers)
+  ``→ combine`` (fp32, one running total per PE in registers).  Results come
+  out a column tile (``n_tile`` outputs of every row) at a time;
 - **row-wise ops** read a row ``granule`` elements at a time, ``lanes``
   elements per cycle: ``fpq.quantize``/``fpq.dual_quantize`` a scale group
   (a whole row per token), ``fpq.hadamard`` a transform block,
@@ -26,13 +30,24 @@ order its results come out.  The rules an FPGA engineer would use:
   (modulation, gates, Hadamard signs) are kept whole;
 - **attention against a KV cache** (``fpq.cached_attention``) keeps the
   ``q`` third of its input whole on chip (all new rows attend to every new
-  key), writes the new keys and values into the cache in DDR, then per batch
-  and head streams that head's keys and values back from DDR in tiles of
-  ``kv_tile`` cache rows (double buffered; by default one tile holds all L
-  rows, reused by every new row), with a score row buffer of L entries.
-  ``attention_units`` heads are attended at once, each on a unit of its own
-  with its own K/V tiles and score row (``heads H by u on units``).  Results
-  come out a head (``D`` columns of every row) at a time.
+  key), writes the new keys (normalised through a head-row buffer) and
+  values into the cache in DDR, then -- in a region of its own, once per
+  launch, after every row tile's keys are written -- per batch and head
+  streams that head's keys and values back from DDR (``load_kv``) into tiles
+  of ``kv_tile`` cache rows (double buffered: the next head's move in while
+  this one's are read; by default one tile holds all L rows, reused by every
+  new row), with a score row buffer of L entries and a query and a context
+  row in registers.  ``attention_units`` heads are attended at once, each on
+  a unit of its own with its own K/V tiles, score row, query and context
+  (``heads H by u on units``; the tiles and score rows are banked by unit).
+  With a 6-bit KV cache of FPQVAR's scope (``cached``), ``load_kv`` also
+  quantizes the new rows in the cache after streaming them out as they are
+  (through the head-row buffer).  Its result, a head at a time per sample,
+  is kept whole for all rows of the launch.
+
+An op that needs all rows of a launch at once (attention; a quantizer with one
+scale per tensor) *spans the launch*: its region runs once per launch, not per
+row tile.
 """
 
 from __future__ import annotations
@@ -45,9 +60,10 @@ from enum import Enum
 from xdsl.dialects.builtin import Float32Type, IntegerType, TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
 
-from fpqc.analysis.plan_fit import Multiplier, product_bits
+from fpqc.analysis.plan_fit import Multiplier
 from fpqc.dialects import fpq
 from fpqc.dialects.hls import BufferKind, LoopAttr, StageKind, Storage, element_bits
+from fpqc.numerics import accumulator_bits
 from fpqc.targets import Target
 
 F32 = Float32Type()
@@ -145,6 +161,8 @@ class StreamSpec:
     dest: str
     width: int
     depth: int
+    columns: int = 0
+    """Columns per column tile of a stream of rows; 0: row after row."""
 
 
 Order = tuple[str, int]
@@ -212,6 +230,14 @@ class Rule(ABC):
         """Buffers of the operands the op streams from DDR in tiles (WEIGHT and CACHE reads)."""
         return []
 
+    def weight_stage(self, op: Operation, index: int) -> str:
+        """The suffix of the stage that reads operand ``index`` (a WEIGHT read) from the load stage."""
+        return self.stages(op)[0][0]
+
+    def spans_launch(self, op: Operation) -> bool:
+        """Whether the op needs all rows of a launch at once (its region runs once per launch)."""
+        return False
+
     def streams(self, op: Operation, choices: Choices, label: str) -> list[StreamSpec]:
         """Streams between the op's own stages."""
         return []
@@ -220,8 +246,8 @@ class Rule(ABC):
         return input_order
 
     def beat(self, op: Operation, choices: Choices) -> int:
-        """Elements of a result per stream beat."""
-        return choices.lanes
+        """Elements of a result per stream beat: ``lanes``, or fewer when they do not divide a row."""
+        return math.gcd(choices.lanes, shape(op.results[0])[-1])
 
     def macs(self, op: Operation) -> int:
         """Multiply-accumulates of the PE array per launch."""
@@ -271,6 +297,9 @@ class QuantizeRule(RowwiseRule):
 
     def scratch(self, op: Operation, choices: Choices, label: str) -> list[Spec]:
         return super().scratch(op, choices, label) if self.reads(op)[0].how == How.ROWS else []
+
+    def spans_launch(self, op: Operation) -> bool:
+        return self.reads(op)[0].how == How.WHOLE
 
 
 class DequantizeRule(RowwiseRule):
@@ -344,6 +373,10 @@ class LinearRule(Rule):
     def stages(self, op: Operation) -> list[tuple[str, StageKind]]:
         return [("mul", StageKind.LUT_MULTIPLY), ("acc", StageKind.ACCUMULATE), ("combine", StageKind.COMBINE)]
 
+    def weight_stage(self, op: Operation, index: int) -> str:
+        """The codes go to the LUT multipliers, the scales and biases to the combination."""
+        return "mul" if op.operands[index] is op.weight_codes else "combine"
+
     def k_tile(self, op: Operation, choices: Choices) -> int:
         k = self.dims(op)[2]
         return min(choices.k_tile or k, k)
@@ -384,10 +417,17 @@ class LinearRule(Rule):
             specs.append(Spec(f"{label}.b", BufferKind.TILE, op.bias, (nt,), F32, banks=banks, copies=2))
         return specs
 
+    def lane_sum_bits(self, op: Operation, choices: Choices) -> int:
+        """Bits of the signed sum of one PE's ``lanes`` products in one cycle (its adder tree's output)."""
+        return max(accumulator_bits(m.fx, m.fw, choices.lanes) for m in self.multipliers(op))
+
     def scratch(self, op: Operation, choices: Choices, label: str) -> list[Spec]:
         planes, acc = self.planes(op), self.accumulator_bits(op)
-        specs = [Spec(f"{label}.acc", BufferKind.SCRATCH, op.results[0], (planes * choices.pes,), IntegerType(acc),
-                      storage=Storage.REGISTERS)]
+        specs = [
+            Spec(f"{label}.acc", BufferKind.SCRATCH, op.results[0], (planes * choices.pes,), IntegerType(acc),
+                 storage=Storage.REGISTERS),
+            Spec(f"{label}.total", BufferKind.SCRATCH, op.results[0], (choices.pes,), F32, storage=Storage.REGISTERS),
+        ]
         k, kt = self.dims(op)[2], self.k_tile(op, choices)
         if kt < k:  # partial results of every row of the row tile carried across k tiles
             nt = choices.n_tiles[op]
@@ -398,18 +438,19 @@ class LinearRule(Rule):
         return specs
 
     def streams(self, op: Operation, choices: Choices, label: str) -> list[StreamSpec]:
-        p, lanes, planes = choices.pes, choices.lanes, self.planes(op)
-        product = max(product_bits(m.fx, m.fw) for m in self.multipliers(op)) + 1  # signed
+        p, planes = choices.pes, self.planes(op)
         depth = choices.target.stream_depth
         y = op.results[0]
         return [
-            StreamSpec(f"{label}.products", y, f"{label}.mul", f"{label}.acc", p * lanes * product * planes, depth),
+            StreamSpec(f"{label}.products", y, f"{label}.mul", f"{label}.acc",
+                       p * self.lane_sum_bits(op, choices) * planes, depth),
             StreamSpec(f"{label}.sums", y, f"{label}.acc", f"{label}.combine",
                        p * self.accumulator_bits(op) * planes, depth),
         ]
 
     def order(self, op: Operation, choices: Choices, input_order: Order) -> Order:
-        return ("columns", choices.n_tiles[op])
+        n_tile = choices.n_tiles[op]
+        return ROW_ORDER if n_tile == self.dims(op)[1] else ("columns", n_tile)
 
     def beat(self, op: Operation, choices: Choices) -> int:
         return min(choices.pes, choices.n_tiles[op])
@@ -467,12 +508,28 @@ class AttentionRule(Rule):
         ]
 
     def scratch(self, op: Operation, choices: Choices, label: str) -> list[Spec]:
-        cache_rows, units = self.dims(op)[4], self.units(op, choices)
-        return [Spec(f"{label}.scores", BufferKind.SCRATCH, op.results[0], (units * cache_rows,), F32, banks=units,
-                     copies=2)]
+        d, cache_rows, units = self.dims(op)[3], self.dims(op)[4], self.units(op, choices)
+        y = op.results[0]
+        # The new key (normalised before it is stored), and the value when both are quantized before attending.
+        rows = 2 if op.kv_quant is not None and op.scope() is fpq.KvScope.ALL else 1
+        return [
+            Spec(f"{label}.scores", BufferKind.SCRATCH, y, (units * cache_rows,), F32, banks=units, copies=2),
+            Spec(f"{label}.kv", BufferKind.SCRATCH, y, (rows, d), F32, pack=math.gcd(choices.lanes, d)),
+            Spec(f"{label}.query", BufferKind.SCRATCH, y, (units * d,), F32, storage=Storage.REGISTERS),
+            Spec(f"{label}.context", BufferKind.SCRATCH, y, (units * d,), F32, storage=Storage.REGISTERS),
+        ]
 
-    def order(self, op: Operation, choices: Choices, input_order: Order) -> Order:
-        return ("columns", self.dims(op)[3])
+    def streams(self, op: Operation, choices: Choices, label: str) -> list[StreamSpec]:
+        """The cached keys and values of one head after another, from ``load_kv`` to ``attend``."""
+        beat = math.gcd(choices.lanes, self.dims(op)[3])
+        return [
+            StreamSpec(f"{label}.{name}", value, f"{label}.load_kv", f"{label}.attend", beat * 32,
+                       choices.target.stream_depth)
+            for name, value in (("keys", op.k_cache), ("values", op.v_cache))
+        ]
+
+    def spans_launch(self, op: Operation) -> bool:
+        return True
 
 
 RULES: tuple[Rule, ...] = (

@@ -156,3 +156,20 @@ def residual_blocks(
     module = ModuleOp([main])
     module.verify()
     return module, store
+
+
+def corrupt_stage(kernel: Path, stage: str, *edits: tuple[str, str]) -> None:
+    """Make one kernel's ``stage`` (a template of the build's library headers) compute something else: a
+    copy of the template named ``<stage>_corrupted`` with each ``(old, new)`` edit applied, defined in the
+    kernel's source and called there instead (the other kernels keep the library's)."""
+    source = kernel.read_text()
+    assert f"fpqc::{stage}<" in source, stage
+    header = next(h.read_text() for h in sorted(kernel.parent.glob("fpqc_*.h")) if f" {stage}(" in h.read_text())
+    start = header.rindex("template <", 0, header.index(f" {stage}("))
+    body = header[start : header.index("\n}\n", start) + 3].replace(f" {stage}(", f" {stage}_corrupted(", 1)
+    for old, new in edits:
+        assert old in body, old
+        body = body.replace(old, new)
+    source = source.replace(f"fpqc::{stage}<", f"fpqc::{stage}_corrupted<")
+    eol = source.index("\n", source.rindex("#include")) + 1
+    kernel.write_text(source[:eol] + "namespace fpqc {\n" + body + "}  // namespace fpqc\n" + source[eol:])

@@ -1,8 +1,8 @@
-"""fpqc_block.h (layernorm, modulate, residual, l2 normalisation, attention, KV cache) vs fpqc, bit for bit.
+"""fpqc_block.h's stages (layernorm, modulate, residual, attention against a KV cache) vs fpqc, bit for bit.
 
 One g++ driver (``-Wall -Wextra -Werror``, the ap_types headers as system
 headers) reads a stream of calls from stdin -- an opcode, the call's counts,
-its float32 inputs -- and runs each through its template in the same process,
+its float32 inputs -- and runs each through its stages in the same process,
 so the calls of one test run one after another with different row and key
 counts (state left over between calls would show).  Every output is compared
 bit for bit with :mod:`fpqc.numerics` (``numerics/block.py``,
@@ -28,10 +28,12 @@ from fpqc.numerics.attention import attend, l2_normalize_f32
 
 from conftest import parse
 
-LN_C, LN_SMALL_C, LN_ROWS = 64, 7, 8  # layernorm<64, 8>, layernorm<7, 8>
-MOD_C, MOD_BATCH, MOD_ROWS = 64, 2, 8  # modulate / residual <64, 2, 8>
-D, HEAD_ROWS, HEAD_KEYS = 16, 8, 24  # l2_normalize<16>, attend_head<16, 8, 24>
-B, L, C, H, MAX_N = 2, 30, 64, 4, 16  # cached_attention<2, 30, 64, 4, 16>
+LN_C, LN_SMALL_C, LN_ROWS = 64, 7, 8  # layernorm_stage<64, ...>, <7, ...>, up to 8 rows
+MOD_C, MOD_BATCH, MOD_ROWS = 64, 2, 8  # modulate / residual stages of C = 64, 2 samples of up to 8 rows
+D, HEAD_ROWS, HEAD_KEYS = 16, 8, 24  # l2_inv_norm<16>, attend_row<16, 24>
+B, L, C, H, MAX_N = 2, 30, 64, 4, 16  # attention: 2 samples, caches of 30 rows, C = 64 in 4 heads, n <= 16
+TILE = 3  # rows of a row tile
+UNITS = 3  # attention units of the second attention: H = 4 heads in groups of 3 and 1
 STEPS = ((0, 1), (1, 4), (5, 9), (14, 16))  # (offset, n) of four consecutive scales: L = 30
 EPS_ATTN = 1e-12  # VAR's l2-normalisation eps
 
@@ -54,7 +56,9 @@ WARNINGS = ("-Wall", "-Wextra", "-Werror", "-Wno-unknown-pragmas", "-Wno-unused-
 # g++ 12 at -O2 reports that at the ap_types line even from -isystem once it is
 # inlined into fpqc code, so the driver silences -Wuninitialized for ap_types' own
 # lines only (the state at a warning's location decides), before anything else
-# includes them.
+# includes them.  Rows run in row tiles of TILE (r0, nr), the stages reading and
+# writing streams (loaded from and written to the driver's arrays as ports),
+# whole buffers of all rows and whole buffers of one tile, as kernels do.
 DRIVER = """
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -62,15 +66,73 @@ DRIVER = """
 #pragma GCC diagnostic pop
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include "fpqc_tables.h"
 #include "fpqc_block.h"
 
 static bool get(void* p, size_t n) {{ return fread(p, 1, n, stdin) == n; }}
 static bool get_f32(float* p, int n) {{ return get(p, (size_t)n * 4); }}
 static void put_f32(const float* p, int n) {{ fwrite(p, 4, (size_t)n, stdout); }}
+#define TILES(rows) for (int r0 = 0, nr = 0; nr = (rows) - r0 < {tile} ? (rows) - r0 : {tile}, r0 < (rows); r0 += {tile})
+
+// attend_row's double buffering has nothing to move here.
+struct NoMove {{
+    void step() {{}}
+}};
 
 static float x[{big}], x2[{big}], y[{big}], v1[{big}], v2[{big}];
 static float k_cache[{b} * {l} * {c}], v_cache[{b} * {l} * {c}];
+static float ln_row[2][{ln_c}], ln_small_row[2][{ln_small_c}];
+static float x_all[{mod_batch} * {mod_rows}][{mod_c}], y_tile[{tile}][{mod_c}];
+static float scale[{mod_batch}][{mod_c}], shift[{mod_batch}][{mod_c}];
+static float kb[{head_keys}][{d}], vb[{head_keys}][{d}], scores[{head_keys}], q_row[{d}], o_row[{d}];
+static float q_all[{b} * {max_n}][{c}], out_all[{b} * {max_n}][{c}], kv1[1][{c} / {h}], kv2[2][{c} / {h}];
+static float q_scale[{h}];
+
+template <int CC, int N>
+static void layernorm(float (&row)[2][CC], int n, float eps) {{
+    TILES(n) {{
+        hls::stream<fpqc::Beat<float, N> > in, out;
+        fpqc::load_rows<CC, CC, {tile}>(x, in, r0, nr);
+        fpqc::layernorm_stage<CC, {tile}, N>(in, row, out, eps, r0, nr, fpqc::Tap());
+        fpqc::write_rows<CC, CC, {tile}>(out, y, r0, nr);
+    }}
+}}
+
+// U heads at once, on U attention units, each with its bank of the tiles,
+// score rows, query and context.
+template <int U, class KVQ, int KVR>
+static void attention(int n, int offset, float eps, const KVQ& kvq, float (&kv)[KVR][{c} / {h}]) {{
+    static float kt[2][U * {l}][{c} / {h}], vt[2][U * {l}][{c} / {h}], att_scores[2][U * {l}];
+    static float query[U * {c} / {h}], context[U * {c} / {h}];
+    fpqc::load_buffer(v1, q_scale);
+    TILES({b} * n) {{  // mat_qkv's region: the new keys and values of a row tile into the caches
+        hls::stream<fpqc::Beat<float, 8> > qkv;
+        fpqc::load_rows<3 * {c}, 2 * {c} / {h}, {tile}>(x, qkv, r0, nr);
+        fpqc::store_kv_stage<{c}, {h}, 2 * {c} / {h}, {b}, {l}, {tile}>(qkv, q_all, kv, k_cache, v_cache, n, offset,
+                                                                       eps, kvq, r0, nr);
+    }}
+    hls::stream<fpqc::Beat<float, 4> > keys, values;  // the next region: attention over all rows
+    fpqc::load_kv_stage<{c}, {h}, {b}, {l}>(k_cache, v_cache, keys, values, kv, n, offset, kvq);
+    fpqc::attend_stage<{c}, {h}, {b}, {l}, U>(keys, values, kt, vt, q_all, q_scale, att_scores, query, context,
+                                             out_all, n, offset, eps, fpqc::Tap());
+    put_f32(&out_all[0][0], {b} * n * {c});
+    put_f32(k_cache, {b} * {l} * {c});
+    put_f32(v_cache, {b} * {l} * {c});
+}}
+
+// KV variant 0: none; 1 and 2: KV_VARIANTS' quantizers (kv holds one row, or two when the scope is `all`).
+template <int U>
+static void cached_attention(int variant, int n, int offset, float eps) {{
+    if (variant == 0)
+        attention<U>(n, offset, eps, fpqc::NoKvQuant(), kv1);
+    else if (variant == 1)
+        attention<U>(n, offset, eps, fpqc::kv_quant<{kv1_bits}, {kv1_group}, {kv1_all}>({kv1_quantizer}, {kv1_decoder}),
+                     kv1);
+    else
+        attention<U>(n, offset, eps, fpqc::kv_quant<{kv2_bits}, {kv2_group}, {kv2_all}>({kv2_quantizer}, {kv2_decoder}),
+                     kv2);
+}}
 
 int main() {{
     int32_t op;
@@ -82,41 +144,55 @@ int main() {{
         if (op == 1 || op == 2) {{  // layernorm: n rows (m unused)
             const int c = op == 1 ? {ln_c} : {ln_small_c};
             if (!get_f32(x, n * c)) return 1;
-            if (op == 1) fpqc::layernorm<{ln_c}, {ln_rows}>(x, y, n, eps);
-            else fpqc::layernorm<{ln_small_c}, {ln_rows}>(x, y, n, eps);
+            if (op == 1) layernorm<{ln_c}, 16>(ln_row, n, eps);
+            else layernorm<{ln_small_c}, 7>(ln_small_row, n, eps);
             put_f32(y, n * c);
         }} else if (op == 3 || op == 4) {{  // modulate / residual: n samples of m rows
             if (!get_f32(x, n * m * {mod_c}) || !get_f32(x2, n * m * {mod_c})) return 1;
             if (!get_f32(v1, n * {mod_c}) || !get_f32(v2, n * {mod_c})) return 1;
-            if (op == 3) fpqc::modulate<{mod_c}, {mod_batch}, {mod_rows}>(x, v1, v2, y, n, m);
-            else fpqc::residual<{mod_c}, {mod_batch}, {mod_rows}>(x, x2, v1, y, n, m);
+            fpqc::load_buffer(x, x_all, n * m);
+            fpqc::load_buffer(v1, scale, n);
+            fpqc::load_buffer(v2, shift, n);
+            TILES(n * m) {{
+                hls::stream<fpqc::Beat<float, 8> > in;  // in column tiles of 16
+                if (op == 3) {{
+                    fpqc::load_rows<{mod_c}, 16, {tile}>(x, in, r0, nr);
+                    fpqc::modulate_stage<{mod_c}, 16, {tile}, 4>(in, scale, shift, y_tile, m, r0, nr, fpqc::Tap());
+                }} else {{
+                    fpqc::load_rows<{mod_c}, 16, {tile}>(x2, in, r0, nr);
+                    fpqc::residual_stage<{mod_c}, 16, {tile}, 4>(x_all, in, scale, y_tile, m, r0, nr, fpqc::Tap());
+                }}
+                for (int i = 0; i < nr; ++i) memcpy(y + (r0 + i) * {mod_c}, y_tile[i], 4 * {mod_c});
+            }}
             put_f32(y, n * m * {mod_c});
-        }} else if (op == 5) {{  // l2_normalize: n rows of D, written in place
+        }} else if (op == 5) {{  // l2 normalisation: n rows of D, x * l2_inv_norm(x)
             if (!get_f32(x, n * {d})) return 1;
-            for (int i = 0; i < n; ++i) fpqc::l2_normalize<{d}>(x + i * {d}, x + i * {d}, eps);
-            put_f32(x, n * {d});
-        }} else if (op == 6) {{  // attend_head: n queries, m keys (k and v rows interleaved)
+            for (int i = 0; i < n; ++i) {{
+                const float inv = fpqc::l2_inv_norm<{d}>(x + i * {d}, eps);
+                for (int e = 0; e < {d}; ++e) y[i * {d} + e] = x[i * {d} + e] * inv;
+            }}
+            put_f32(y, n * {d});
+        }} else if (op == 6) {{  // attend_row: n queries, m keys (k and v rows interleaved)
             if (!get_f32(x, n * {d}) || !get_f32(x2, m * 2 * {d})) return 1;
-            fpqc::attend_head<{d}, {head_rows}, {head_keys}>(x, {d}, x2, x2 + {d}, 2 * {d}, y, {d}, n, m);
+            for (int j = 0; j < m; ++j) {{
+                memcpy(kb[j], x2 + j * 2 * {d}, 4 * {d});
+                memcpy(vb[j], x2 + j * 2 * {d} + {d}, 4 * {d});
+            }}
+            NoMove none;
+            for (int i = 0; i < n; ++i) {{
+                memcpy(q_row, x + i * {d}, 4 * {d});
+                fpqc::detail::attend_row<{d}, {head_keys}, 1>(q_row, kb, vb, m, scores, o_row, 0, none);
+                memcpy(y + i * {d}, o_row, 4 * {d});
+            }}
             put_f32(y, n * {d});
         }} else if (op == 7) {{  // set both caches
             if (!get_f32(k_cache, {b} * {l} * {c}) || !get_f32(v_cache, {b} * {l} * {c})) return 1;
-        }} else if (op >= 10 && op <= 12) {{  // cached_attention: n new rows at offset m
+        }} else if (op >= 10 && op <= 15) {{  // cached attention: n new rows at offset m
             if (!get_f32(x, {b} * n * 3 * {c}) || !get_f32(v1, {h})) return 1;
-            if (op == 10)
-                fpqc::cached_attention<{b}, {l}, {c}, {h}, {max_n}>(x, v1, k_cache, v_cache, y, n, m, eps,
-                                                               fpqc::NoKvQuant());
-            else if (op == 11)
-                fpqc::cached_attention<{b}, {l}, {c}, {h}, {max_n}>(
-                    x, v1, k_cache, v_cache, y, n, m, eps,
-                    fpqc::kv_quant<{kv1_bits}, {kv1_group}, {kv1_all}>({kv1_quantizer}, {kv1_decoder}));
+            if (op >= 13)  // {units} attention units (the last group of heads short)
+                cached_attention<{units}>(op - 13, n, m, eps);
             else
-                fpqc::cached_attention<{b}, {l}, {c}, {h}, {max_n}>(
-                    x, v1, k_cache, v_cache, y, n, m, eps,
-                    fpqc::kv_quant<{kv2_bits}, {kv2_group}, {kv2_all}>({kv2_quantizer}, {kv2_decoder}));
-            put_f32(y, {b} * n * {c});
-            put_f32(k_cache, {b} * {l} * {c});
-            put_f32(v_cache, {b} * {l} * {c});
+                cached_attention<1>(op - 10, n, m, eps);
         }} else {{
             return 2;
         }}
@@ -137,8 +213,8 @@ def _driver_source(tables: TableSet) -> str:
             f"kv{index}_quantizer": tables.quantizer(fmt, rounding), f"kv{index}_decoder": tables.decoder(fmt),
         })
     return DRIVER.format(
-        big=B * MAX_N * 3 * C, b=B, l=L, c=C, h=H, max_n=MAX_N, d=D, head_rows=HEAD_ROWS, head_keys=HEAD_KEYS,
-        ln_c=LN_C, ln_small_c=LN_SMALL_C, ln_rows=LN_ROWS, mod_c=MOD_C, mod_batch=MOD_BATCH, mod_rows=MOD_ROWS,
+        big=B * MAX_N * 3 * C, b=B, l=L, c=C, h=H, max_n=MAX_N, d=D, head_keys=HEAD_KEYS, tile=TILE,
+        ln_c=LN_C, ln_small_c=LN_SMALL_C, mod_c=MOD_C, mod_batch=MOD_BATCH, mod_rows=MOD_ROWS, units=UNITS,
         **kv,
     )
 
@@ -227,7 +303,7 @@ def test_layernorm(driver):
                 x[6] = -0.0  # sums start from their first term: s = -0.0, mean = -0.0, d = +0.0
                 x[7] = rng.standard_normal(c).astype(np.float32) * np.float32(np.sqrt(eps))  # v / C near eps
             calls.call(op, rows, 0, eps, x)
-            calls.expect(f"layernorm<{c}> rows={rows} eps={eps}", layernorm_f32(x, eps))
+            calls.expect(f"layernorm_stage<{c}> rows={rows} eps={eps}", layernorm_f32(x, eps))
     calls.run(driver)
 
 
@@ -249,7 +325,7 @@ def test_modulate_and_residual(driver):
     calls.run(driver)
 
 
-def test_l2_normalize(driver):
+def test_l2_inv_norm(driver):
     rng = np.random.default_rng(3)
     calls = Calls()
     for rows, eps in ((10, 1e-12), (1, 1e-3), (7, 1e-6)):
@@ -263,11 +339,11 @@ def test_l2_normalize(driver):
             x[4, 5] = -2.0
             x[5, 3] = np.nan  # a NaN sum of squares stays NaN (numpy's maximum): the whole row is NaN
         calls.call(5, rows, 0, eps, x)
-        calls.expect(f"l2_normalize rows={rows} eps={eps}", l2_normalize_f32(x, eps))
+        calls.expect(f"l2_inv_norm rows={rows} eps={eps}", l2_normalize_f32(x, eps))
     calls.run(driver)
 
 
-def test_attend_head(driver):
+def test_attend_row(driver):
     rng = np.random.default_rng(4)
     calls = Calls()
     # (n, m): full, n = 1, m = 1, m not the maximum, back to large after small
@@ -280,12 +356,12 @@ def test_attend_head(driver):
             k[1] = 0.0  # a zero key: score exactly 0
         v[:, 0] = -0.0  # every term -0.0: the sum over the keys starts from its first term, stays -0.0
         calls.call(6, n, m, 0.0, q, np.concatenate([k, v], axis=-1))
-        calls.expect(f"attend_head n={n} m={m}", attend(q, k, v))
+        calls.expect(f"attend_row n={n} m={m}", attend(q, k, v))
     # raw, unnormalised queries and keys: scores up to ~1e4, softmax underflows to exact zeros
     n, m = 4, 9
     q, k, v = _varied(rng, (n, D)), rng.standard_normal((m, D)).astype(np.float32), _varied(rng, (m, D))
     calls.call(6, n, m, 0.0, q, np.concatenate([k, v], axis=-1))
-    calls.expect(f"attend_head raw n={n} m={m}", attend(q, k, v))
+    calls.expect(f"attend_row raw n={n} m={m}", attend(q, k, v))
     calls.run(driver)
 
 
@@ -306,8 +382,9 @@ func.func @main(%qkv: {qkv} {{onnx.name = "qkv"}}, %qs: {qs} {{onnx.name = "q_sc
 """)
 
 
+@pytest.mark.parametrize("units", [1, UNITS])
 @pytest.mark.parametrize("variant", sorted(KV_VARIANTS))
-def test_cached_attention_over_scales(driver, variant):
+def test_cached_attention_over_scales(driver, variant, units):
     index, kv_quant, *_ = KV_VARIANTS[variant]
     rng = np.random.default_rng(5 + index)
     calls = Calls()
@@ -321,12 +398,12 @@ def test_cached_attention_over_scales(driver, variant):
         qkv[0, 0, C:C + D] = 0.0  # a zero key (head 0): eps path, stored as zeros
         qkv[-1, -1, :D] = 0.0  # a zero query (head 0): uniform softmax
         qkv[0, -1, 2 * C + D:2 * C + 2 * D] = 0.0  # a zero value row (head 1)
-        calls.call(10 + index, n, offset, np.float32(EPS_ATTN), qkv, q_scale)
+        calls.call((10 if units == 1 else 13) + index, n, offset, np.float32(EPS_ATTN), qkv, q_scale)
         got = run_module(
             _cached_attention_module(n, offset, kv_quant), {"qkv": qkv, "q_scale": q_scale, "k": k_cache, "v": v_cache}
         )
         k_cache, v_cache = got["k1"], got["v1"]
-        what = f"cached_attention {variant} offset={offset} n={n}"
+        what = f"cached_attention {variant} on {units} units offset={offset} n={n}"
         calls.expect(what, got["out"])
         calls.expect(f"{what}: key cache", k_cache)
         calls.expect(f"{what}: value cache", v_cache)

@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import seal
+from conftest import corrupt_stage, seal
 from fpqc.cli import main
 
 torch = pytest.importorskip("torch")
@@ -61,11 +61,9 @@ def test_verify_and_a_corrupted_kernel(build, tmp_path, capsys):
 
     bad = tmp_path / "bad"
     shutil.copytree(build, bad)
-    kernel = bad / "kernels" / "kernel_1.cpp"
-    lines = kernel.read_text().splitlines()
-    at = next(i for i, line in enumerate(lines) if "fpqc::tiled_qlinear<" in line)
-    lines[at] = lines[at].replace("true", "false", 1)  # drop the bias of kernel_1's qlinear
-    kernel.write_text("\n".join(lines) + "\n")
+    # drop the bias of kernel_1's qlinear
+    corrupt_stage(bad / "kernels" / "kernel_1.cpp", "linear_combine",
+                  ("has_bias ? total[p] + linear_detail::bias_of(pe_b, cur, o) : total[p]", "total[p]"))
     assert main(["verify", str(bad), "--samples", "1"]) == 1
     assert "kernels/kernel_1.cpp has changed since fpqc wrote it" in capsys.readouterr().err
     seal(bad)  # a build whose C++ disagrees with its IR, as fpqc wrote it

@@ -33,8 +33,11 @@ def test_build_layout_and_kernel_interface(tmp_path):
     assert 'extern "C" void kernel_0(' in kernel
     assert "#pragma HLS INTERFACE mode=m_axi port=x offset=slave bundle=gmem0" in kernel
     assert "#pragma HLS INTERFACE mode=s_axilite port=return bundle=control" in kernel
-    assert "fpqc::quantize_rows<4, 64, 64, 4, 16>(4, x," in kernel
-    assert "fpqc::tiled_qlinear<4, 64, 8, 16, 4," in kernel and "fpqc::gelu_rows<8, 4, 8>(4," in kernel
+    # two DATAFLOW regions: the quantizer, then the layer (it needs all activation codes) and GELU
+    assert "fpqc::quantize_stage<4, 64, 64, 64, 4, 16>(s_x_quantize0, quantize0_group, qlinear0_x, qlinear0_xs," in kernel
+    assert "fpqc::linear_mul<64, 8, 16, 8, 8, 16, 4, 512, 13, 4>(qlinear0_x, " in kernel
+    assert "fpqc::gelu_stage<8, 8, 4, 8>(s_qlinear0_gelu0, s_gelu0_write," in kernel
+    assert "kernel_0_region0(r0, nr, x, " in kernel and "kernel_0_region1(r0, nr, " in kernel
     assert "const ap_uint<512>* " in kernel  # the weight codes arrive on a 512-bit port
     tables = (out / "kernels/fpqc_tables.h").read_text()
     assert "fpqc_e2m1_rne" in tables and "fpqc_e2m1_x_e2m1_prod" in tables

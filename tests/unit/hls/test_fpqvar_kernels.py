@@ -9,6 +9,7 @@ kernel built with ``-DFPQC_DUMP``).
 """
 
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -26,10 +27,12 @@ from fpqc.backends.interp.runner import INTERPRETER_FUNCTIONS
 from fpqc.dialects import fpq, hls
 from fpqc.numerics import Format, compute_scales, quantize
 from fpqc.numerics.hadamard import random_signs
+from fpqc.context import make_context
+from fpqc.passes.tile import TilePass
 from fpqc.targets import load_target
 from fpqc.weights import WeightStore
 
-from conftest import lower, seal, write_build
+from conftest import corrupt_stage, lower, seal, write_build
 
 T, C, HIDDEN = 4, 256, 256
 _IDS = itertools.count()
@@ -146,9 +149,10 @@ def test_fpqvar_kernel_is_bit_exact(tmp_path, config, signs, bias, block):
     ]
     emit_build(module, store, tmp_path, load_target("vck190"))
     source = (tmp_path / "kernels" / "kernel_0.cpp").read_text()
-    assert f"fpqc::hadamard_rows<{C}, {block}, {'true' if signs else 'false'}, {T}, 16>" in source
-    # with signs, the kernel reads them from a port; without, it passes none
-    assert (", 0, t0_0);" in source) != signs
+    assert f"fpqc::hadamard_stage<{C}, {block}, {'true' if signs else 'false'}, {C}, {T}, 16>" in source
+    # with signs, the kernel reads them from a port into a whole buffer; without, it passes none
+    assert ("hadamard0_block, 0, " in source) != signs
+    assert bool(re.search(r"fpqc::load_buffer\(\w+, hadamard0_signs\);", source)) == signs
     tables = (tmp_path / "kernels" / "fpqc_tables.h").read_text()
     assert f"static const fpqc::DualQuantizer fpqc_dual_{dual[0]}_{dual[1]}_rne" in tables
     assert f"fpqc_{dual[0]}_x_{weight}_prod" in tables and f"fpqc_{dual[1]}_x_{weight}_prod" in tables
@@ -171,6 +175,34 @@ def test_fpqvar_kernel_is_bit_exact(tmp_path, config, signs, bias, block):
                 dumped = np.fromfile(dump / f"kernel_0.{index}.{j}.bin", np.uint8 if codes else "<f4")
                 expected = value.astype(np.uint8).ravel() if codes else _bits(value).ravel()
                 assert np.array_equal(dumped if codes else _bits(dumped), expected), (op.name, j)
+
+
+def test_row_tiles_are_bit_exact(tmp_path):
+    """Planned in row tiles of 3 of the 4 rows (a full tile and a partial one), the kernel's regions run
+    once per tile -- the weights streamed again for each -- and its C simulation still equals the
+    interpreter bit for bit, every intermediate included."""
+    module, store = fpqvar_model([("w4a4", True, True, 128)], seed=5)
+    lower(module)
+    TilePass(row_tile=3).apply(make_context(), module)
+    module.verify()
+    emit_build(module, store, tmp_path, load_target("vck190"))
+    source = (tmp_path / "kernels" / "kernel_0.cpp").read_text()
+    assert "for (int r0 = 0; r0 < launch_rows; r0 += 3) {" in source
+    assert "static ap_uint<4> qlinear0_x[3][256];" in source  # a whole buffer of one row tile
+    exe = compile_csim(tmp_path, dump=True)
+    (kernel,) = [op for op in module.ops if isinstance(op, hls.KernelOp)]
+    x = np.random.default_rng(6).standard_normal((T, C)).astype(np.float32)
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    got = run_csim(tmp_path, {"x": x}, exe=exe, dump_dir=dump)["y"]
+    want, recorded = _interpret_kernel(module, store, x)
+    assert np.array_equal(_bits(got), _bits(want))
+    for index, op in enumerate(hls.compute_ops(kernel)):
+        for j, (result, value) in enumerate(zip(op.results, recorded[op])):
+            codes = code_format(result.type) is not None
+            dumped = np.fromfile(dump / f"kernel_0.{index}.{j}.bin", np.uint8 if codes else "<f4")
+            expected = value.astype(np.uint8).ravel() if codes else _bits(value).ravel()
+            assert np.array_equal(dumped if codes else _bits(dumped), expected), (op.name, j)
 
 
 def _kernel_names(module: ModuleOp) -> list[str]:
@@ -210,11 +242,11 @@ def test_verify_names_a_broken_dual_quantizer(tmp_path):
     module, store = fpqvar_model([("w4a4", True, True, 128)], seed=2)
     lower(module)
     write_build(tmp_path, module, store)
-    kernel = tmp_path / "kernels" / "kernel_0.cpp"
-    text = kernel.read_text()
-    (dump,) = [line for line in text.splitlines() if line.startswith('    FPQC_DUMP_F32("kernel_0.4.3", t4_3,')]
-    # Break the C++ side's positive-side scale of the first group of fc2's input.
-    kernel.write_text(text.replace(dump, "    t4_3[0] *= 2.0f;\n" + dump))
+    # Break the C++ side's positive-side scale of the first group of fc2's input (its codes stay right).
+    first = "(r0 + i == 0 && c0 == 0 ? 2.0f * sp : sp)"
+    corrupt_stage(tmp_path / "kernels" / "kernel_0.cpp", "dual_quantize_stage",
+                  ("put(s_pos, csp, i, c0 / G, sp);", f"put(s_pos, csp, i, c0 / G, {first});"),
+                  ("s_pos_tap.put(r0 + i, c0 / G, sp);", f"s_pos_tap.put(r0 + i, c0 / G, {first});"))
     seal(tmp_path)  # a build whose C++ disagrees with its IR, as fpqc wrote it
     report = verify_build(tmp_path, samples=1)
     first = report.first_difference

@@ -76,7 +76,7 @@ def test_fpqvar_w6a6_build_verifies(tiny_var: Path, tmp_path: Path) -> None:
     module, _ = compiler.load_build(build)
     assert _kernel_bodies(module) == [BLOCK_KERNEL, NORM]  # the blocks, and the head's norm
     source = "".join(p.read_text() for p in (build / "kernels").glob("kernel_*.cpp"))
-    assert "fpqc::hadamard_rows<128, 128, false, " in source  # signs folded into AdaLN
+    assert "fpqc::hadamard_stage<128, 128, false, " in source  # signs folded into AdaLN
     assert "fpqc_dual_int6_e2m3_rne" in source
 
 
@@ -91,7 +91,7 @@ def test_fpqvar_w4a4_with_signs_verifies(tiny_var: Path, tmp_path: Path) -> None
     ]
     write_build(tmp_path, module, store)
     source = "".join(p.read_text() for p in (tmp_path / "kernels").glob("kernel_*.cpp"))
-    assert "fpqc::hadamard_rows<128, 128, true, " in source
+    assert "fpqc::hadamard_stage<128, 128, true, " in source
     assert "fpqc_dual_e1m2_e2m1_rne" in source
     report = verify_build(tmp_path, samples=1)
     assert report.differing == 0 and report.compared > 0, report.summary()

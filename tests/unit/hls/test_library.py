@@ -1,4 +1,4 @@
-"""fpqc_hls.h templates vs fpqc.numerics on random and special data, through a small g++ driver."""
+"""fpqc_hls.h templates (and fpqc_dataflow.h's packed code ports) vs fpqc.numerics, through a small g++ driver."""
 
 import subprocess
 
@@ -16,14 +16,21 @@ GROUPS, G = 8, 32
 DRIVER = """
 #include <stdio.h>
 #include "fpqc_tables.h"
+#include "fpqc_dataflow.h"
+// The codes of a packed port, read back as fpqc_dataflow.h's loaders read them.
+struct Packed {{
+    const uint32_t* words;
+    ap_uint<{bits}> operator[](int i) const {{ return fpqc::port_read(words, i, (ap_uint<{bits}>*)0); }}
+}};
 int main() {{
     static float x[{n}], scales[{groups}], y[{n}];
-    static ap_uint<{bits}> codes[{n}];
+    static ap_uint<{bits}> codes[1][{n}];
     static uint32_t packed[{words}];
     if (fread(x, 4, {n}, stdin) != {n}) return 1;
-    fpqc::quantize_groups<{bits}, {groups}, {g}>(x, codes, scales, {quantizer});
-    fpqc::pack_codes_n<{bits}, {n}>(codes, packed, {n});
-    fpqc::dequantize<{groups}, {g}>(fpqc::packed_codes<{bits}>(packed), scales, {decoder}, y);
+    fpqc::quantize_groups<{bits}, {groups}, {g}>(x, codes[0], scales, {quantizer});
+    fpqc::write_buffer(codes, packed, 1);
+    const Packed port = {{packed}};
+    fpqc::dequantize<{groups}, {g}>(port, scales, {decoder}, y);
     fwrite(scales, 4, {groups}, stdout);
     fwrite(packed, 4, {words}, stdout);
     fwrite(y, 4, {n}, stdout);

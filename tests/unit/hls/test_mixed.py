@@ -11,7 +11,7 @@ from fpqc.backends.interp.runner import run_module
 from fpqc.dialects import hls
 from fpqc.targets import load_target
 
-from conftest import lower, residual_blocks, seal, write_build
+from conftest import corrupt_stage, lower, residual_blocks, seal, write_build
 
 
 def _build(path, blocks=3, **kwargs):
@@ -96,11 +96,11 @@ def test_verify_checks_every_launch(tmp_path):
 
 def test_verify_names_the_corrupted_kernel(tmp_path):
     _build(tmp_path, blocks=2)
-    kernel = tmp_path / "kernels" / "kernel_1.cpp"
-    text = kernel.read_text()
-    # Break kernel_1's quantizer: double the scale of its first group.
-    (dump,) = [line for line in text.splitlines() if line.startswith('    FPQC_DUMP_F32("kernel_1.0.1", t0_1,')]
-    kernel.write_text(text.replace(dump, "    t0_1[0] *= 2.0f;\n" + dump))
+    # Break kernel_1's quantizer: double the scale it writes for its first group (its codes stay right).
+    first = "(r0 + i == 0 && c0 == 0 ? 2.0f * s : s)"
+    corrupt_stage(tmp_path / "kernels" / "kernel_1.cpp", "quantize_stage",
+                  ("put(scales, cs, i, c0 / G, s);", f"put(scales, cs, i, c0 / G, {first});"),
+                  ("scales_tap.put(r0 + i, c0 / G, s);", f"scales_tap.put(r0 + i, c0 / G, {first});"))
     seal(tmp_path)  # a build whose C++ disagrees with its IR, as fpqc wrote it
     report = verify_build(tmp_path, samples=1)
     assert report.differing > 0

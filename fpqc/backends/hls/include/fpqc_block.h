@@ -1,155 +1,155 @@
-// fpqc_block.h -- the rest of a VAR transformer block in fpqc's HLS library:
-// layernorm, AdaLN modulation, gated residual, and attention against a KV cache.
+// fpqc_block.h -- the rest of a VAR transformer block in fpqc's HLS library,
+// as DATAFLOW stages: layernorm, AdaLN modulation, gated residual, and
+// attention against a KV cache.
 //
 // The C++ twin of fpqc/numerics/block.py (layernorm_f32, modulate_f32,
 // residual_f32), fpqc/numerics/attention.py (l2_normalize_f32, attend) and of
 // the interpreter's fpq.cached_attention (fpqc/backends/interp/fpq_ops.py);
-// the Python docstrings are the specification, and
-// tests/unit/hls/test_block_library.py requires bit-identical results.
+// the Python docstrings are the specification, and the tests require
+// bit-identical results.
 //
-//   layernorm         rows of C: affine-free layer normalisation
-//   modulate          AdaLN: y = (x * (1 + scale)) + shift, one scale/shift vector per sample
-//   residual          gated residual: y = x + (f * gamma), one gate vector per sample
+//   layernorm_stage   rows of C: affine-free layer normalisation
+//   modulate_stage    AdaLN: y = (x * (1 + scale)) + shift, one scale/shift vector per sample
+//   residual_stage    gated residual: y = x + (f * gamma), one gate vector per sample
 //   l2_inv_norm       1 / max(|x|, eps) of one head row, as rsqrt_f32(max(sum x^2, eps*eps))
-//   l2_normalize      x * l2_inv_norm(x) for one head row
-//   attend_head       n query rows against m keys/values of one (sample, head)
 //   NoKvQuant / KvQuant / kv_quant   the optional KV-cache quantizer (kv_quant, kv_scope)
-//   kv_cache_write    one sample's new keys (normalised) and values, KV-quantized
-//                     when asked, into the cache rows [offset, offset + n)
-//   cached_attend     one sample's n new queries (normalised, times q_scale[h])
-//                     against the cache rows [0, offset + n)
-//   cached_attention  fpq.cached_attention for a batch: kv_cache_write, then cached_attend
+//   store_kv_stage    the new keys (normalised) and values, KV-quantized when
+//                     the scope is `all`, into the cache rows [offset, offset + n)
+//                     in DDR; the queries into the whole buffer q
+//   load_kv_stage     per sample and head, its cache rows [0, offset + n) from
+//                     DDR; with the `cached` scope it then quantizes the new rows
+//                     in the cache
+//   attend_stage      per sample and group of U heads (one per attention unit),
+//                     the n new queries (normalised, times q_scale[h]) against
+//                     those keys and values
+//
+// Stages (see fpqc_dataflow.h): each is one process of a DATAFLOW region of a
+// kernel, for the rows [r0, r0 + nr) of a row tile (nr <= ROW_TILE; attention
+// once for all rows of the launch), reading and writing through get() / put()
+// -- streams or whole buffers as the plan says -- with the plan's buffers for
+// its working memory (a stage declares no array of its own).  A row of the
+// launch is row n * b + i of sample b (n new tokens per sample).  Attention
+// is two regions: store_kv ends the one of mat_qkv (a row tile's keys and
+// values go to the cache as they come); load_kv and attend start the next,
+// once every row tile's keys are in the cache (every new query attends to
+// every new key).
 //
 // Arithmetic: every + - * / is one fp32 operation in the order written (compile
 // with -ffp-contract=off, never fast-math).  Every sum runs left to right and
 // starts from its first term (not from 0.0f, which would turn a -0.0 sum into
 // +0.0); a product is rounded to fp32 before it is added.
 //
-// Layouts: row-major.  Activations are [rows, C]; a per-sample vector
-// (scale, shift, gamma) is [batch, C].  qkv is [n, 3C] per sample, laid out
-// [q | k | v], each C = H * D split into H heads of D channels; a KV cache is
-// [B, L, C] (heads side by side like k and v in qkv), cache row r of sample b
-// at (b * L + r) * C.  The cache holds keys normalised (and, with kv_quant,
-// keys and values quantized then dequantized), so a cached key is never
-// normalised again.
+// Layouts: row-major.  A per-sample vector (scale, shift, gamma) is a whole
+// buffer [B][C].  qkv's rows are [q | k | v], each C = H * D split into H
+// heads of D channels; a KV cache is [B, L, C] in DDR (heads side by side
+// like k and v in qkv), cache row j of sample b at (b * L + j) * C.  The cache
+// holds keys normalised (and, with kv_quant, keys and values quantized then
+// dequantized), so a cached key is never normalised again.
 //
-// Hardware: fixed-size on-chip buffers sized by template parameters, no
-// dynamic memory, no libm, no recursion.  Runtime counts (rows, n, m, batch)
-// are bounded by template parameters, given to the scheduler by
-// loop_tripcount.  The fp32 reductions are loop-carried chains: their loops
-// pipeline at the adder's latency (or, where independent sums are interleaved,
-// at II = 1); the pragmas only schedule, they never change an operation's
-// order.  The big buffers (a head's keys and values, a head's queries) are
-// function-static so that a C simulation does not put them on the stack;
-// every call writes what it reads, so nothing carries over between calls.
+// Hardware: sizes are template parameters, no dynamic memory, no libm, no
+// recursion; runtime counts are bounded by template parameters (tripcounts).
+// The fp32 reductions are loop-carried chains: their loops pipeline at the
+// adder's latency; the pragmas only schedule, they never change an
+// operation's order.
 #ifndef FPQC_BLOCK_H
 #define FPQC_BLOCK_H
 
+#include "fpqc_dataflow.h"
 #include "fpqc_hls.h"
 
 namespace fpqc {
 
 // ------------------------------------------------------------- layernorm
 
-// Affine-free layer normalisation of `rows` rows of C (rows <= MAX_ROWS); for
-// each row x[0..C), in fp32:
+// Affine-free layer normalisation of rows of C (row after row), each row in
+// row[copy]; in fp32:
 //   s    = ((x0 + x1) + x2) + ... + x(C-1)
 //   mean = s / (float)C
 //   d_i  = x_i - mean
 //   v    = ((d0*d0 + d1*d1) + ...) / (float)C
 //   y_i  = d_i * rsqrt_f32(v + eps)
-// y may be x (in place).
-template <int C, int MAX_ROWS>
-void layernorm(const float* x, float* y, int rows, float eps) {
-    static_assert(C >= 1 && MAX_ROWS >= 1, "layernorm: C and MAX_ROWS must be positive");
+template <int C, int ROW_TILE, int LANES, class IN, class OUT>
+void layernorm_stage(IN& in, float (&row)[2][C], OUT& y, float eps, int r0, int nr, Tap tap) {
+    static_assert(C >= 1 && C % LANES == 0, "layernorm_stage: LANES divides C");
+    typename Cursor<IN>::type ci(r0, ROW_TILE);
+    typename Cursor<OUT>::type co(r0, ROW_TILE);
     const float n = static_cast<float>(C);
-    float d[C];
-layernorm_rows:
-    for (int r = 0; r < rows; ++r) {
-#pragma HLS loop_tripcount min = 1 max = MAX_ROWS
-        const float* xr = x + r * C;
-        float s = xr[0];
-        d[0] = s;
-    layernorm_sum:
-        for (int i = 1; i < C; ++i) {
+    for (int i = 0; i < nr; ++i) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = ROW_TILE
+        float* d = row[i % 2];
+        float s = 0.0f;
+        for (int c = 0; c < C; ++c) {
 #pragma HLS PIPELINE
-            const float v = xr[i];
-            d[i] = v;
-            s = s + v;
+            const float v = get(in, ci, i, c);
+            d[c] = v;
+            s = (c == 0) ? v : s + v;
         }
         const float mean = s / n;
         float var = 0.0f;
-    layernorm_var:
-        for (int i = 0; i < C; ++i) {
+        for (int c = 0; c < C; ++c) {
 #pragma HLS PIPELINE
-            const float di = d[i] - mean;
-            d[i] = di;
-            const float sq = di * di;
-            var = (i == 0) ? sq : var + sq;
+            const float dc = d[c] - mean;
+            d[c] = dc;
+            const float sq = dc * dc;
+            var = (c == 0) ? sq : var + sq;
         }
         const float inv = rsqrt_f32(var / n + eps);
-    layernorm_scale:
-        for (int i = 0; i < C; ++i) {
+        for (int c = 0; c < C; ++c) {
 #pragma HLS PIPELINE II = 1
-            y[r * C + i] = d[i] * inv;
+#pragma HLS UNROLL factor = LANES
+            const float v = d[c] * inv;
+            put(y, co, i, c, v);
+            tap.put(r0 + i, c, v);
         }
     }
 }
 
 // ------------------------------------------------------ modulate / residual
 
-// AdaLN modulation of x [batch, rows, C]: y = (x * (1.0f + scale)) + shift with
-// scale and shift [batch, C] (one vector per sample, broadcast over its rows).
-// batch <= MAX_BATCH, rows <= MAX_ROWS.  y may be x.
-template <int C, int MAX_BATCH, int MAX_ROWS>
-void modulate(const float* x, const float* scale, const float* shift, float* y, int batch,
-              int rows) {
-    float one_plus[C];
-    float sh[C];
-modulate_samples:
-    for (int b = 0; b < batch; ++b) {
-#pragma HLS loop_tripcount min = 1 max = MAX_BATCH
-    modulate_vectors:
-        for (int c = 0; c < C; ++c) {
+// AdaLN modulation: y = (x * (1.0f + scale[b][c])) + shift[b][c], b the
+// sample of the row (n rows per sample), in column tiles of W.
+template <int C, int W, int ROW_TILE, int LANES, int B, class IN, class OUT>
+void modulate_stage(IN& in, float (&scale)[B][C], float (&shift)[B][C], OUT& y, int n, int r0, int nr, Tap tap) {
+    static_assert(C % W == 0 && W % LANES == 0, "modulate_stage: LANES | W | C");
+    typename Cursor<IN>::type ci(r0, ROW_TILE);
+    typename Cursor<OUT>::type co(r0, ROW_TILE);
+    for (int t = 0; t < C / W; ++t) {
+        for (int i = 0; i < nr; ++i) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = ROW_TILE
+            const int b = (r0 + i) / n;
+            for (int j = 0; j < W; ++j) {
 #pragma HLS PIPELINE II = 1
-            one_plus[c] = 1.0f + scale[b * C + c];
-            sh[c] = shift[b * C + c];
-        }
-    modulate_rows:
-        for (int r = 0; r < rows; ++r) {
-#pragma HLS loop_tripcount min = 1 max = MAX_ROWS
-        modulate_channels:
-            for (int c = 0; c < C; ++c) {
-#pragma HLS PIPELINE II = 1
-                const int i = (b * rows + r) * C + c;
-                y[i] = x[i] * one_plus[c] + sh[c];
+#pragma HLS UNROLL factor = LANES
+                const int c = t * W + j;
+                const float one_plus = 1.0f + scale[b][c];
+                const float v = get(in, ci, i, c) * one_plus + shift[b][c];
+                put(y, co, i, c, v);
+                tap.put(r0 + i, c, v);
             }
         }
     }
 }
 
-// Gated residual of x, f [batch, rows, C]: y = x + (f * gamma) with gamma
-// [batch, C] (one gate vector per sample).  batch <= MAX_BATCH,
-// rows <= MAX_ROWS.  y may be x or f.
-template <int C, int MAX_BATCH, int MAX_ROWS>
-void residual(const float* x, const float* f, const float* gamma, float* y, int batch, int rows) {
-    float g[C];
-residual_samples:
-    for (int b = 0; b < batch; ++b) {
-#pragma HLS loop_tripcount min = 1 max = MAX_BATCH
-    residual_gate:
-        for (int c = 0; c < C; ++c) {
+// Gated residual: y = x + (f * gamma[b][c]), b the sample of the row, in
+// column tiles of W (x and f in the same order).
+template <int C, int W, int ROW_TILE, int LANES, int B, class IN_X, class IN_F, class OUT>
+void residual_stage(IN_X& x, IN_F& f, float (&gamma)[B][C], OUT& y, int n, int r0, int nr, Tap tap) {
+    static_assert(C % W == 0 && W % LANES == 0, "residual_stage: LANES | W | C");
+    typename Cursor<IN_X>::type cx(r0, ROW_TILE);
+    typename Cursor<IN_F>::type cf(r0, ROW_TILE);
+    typename Cursor<OUT>::type co(r0, ROW_TILE);
+    for (int t = 0; t < C / W; ++t) {
+        for (int i = 0; i < nr; ++i) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = ROW_TILE
+            const int b = (r0 + i) / n;
+            for (int j = 0; j < W; ++j) {
 #pragma HLS PIPELINE II = 1
-            g[c] = gamma[b * C + c];
-        }
-    residual_rows:
-        for (int r = 0; r < rows; ++r) {
-#pragma HLS loop_tripcount min = 1 max = MAX_ROWS
-        residual_channels:
-            for (int c = 0; c < C; ++c) {
-#pragma HLS PIPELINE II = 1
-                const int i = (b * rows + r) * C + c;
-                y[i] = x[i] + f[i] * g[c];
+#pragma HLS UNROLL factor = LANES
+                const int c = t * W + j;
+                const float xv = get(x, cx, i, c);
+                const float v = xv + get(f, cf, i, c) * gamma[b][c];
+                put(y, co, i, c, v);
+                tap.put(r0 + i, c, v);
             }
         }
     }
@@ -172,65 +172,42 @@ l2_sum:
     return rsqrt_f32((ss != ss || ss > eps2) ? ss : eps2);
 }
 
-// y = x * l2_inv_norm<D>(x, eps) for one row of D.  y may be x.
-template <int D>
-void l2_normalize(const float* x, float* y, float eps) {
-    const float inv = l2_inv_norm<D>(x, eps);
-l2_scale:
-    for (int d = 0; d < D; ++d) {
-#pragma HLS PIPELINE II = 1
-        y[d] = x[d] * inv;
-    }
-}
-
 // -------------------------------------------------------------- attention
 
 namespace detail {
 
-// Keys and values [0, m) of one head into on-chip buffers; row j is read at
-// k + j * stride and v + j * stride.
-template <int D, int MAX_KEYS>
-void load_head(const float* k, const float* v, int stride, int m, float kb[MAX_KEYS][D],
-               float vb[MAX_KEYS][D]) {
-load_keys:
-    for (int j = 0; j < m; ++j) {
-#pragma HLS loop_tripcount min = 1 max = MAX_KEYS
-    load_key_row:
-        for (int d = 0; d < D; ++d) {
-#pragma HLS PIPELINE II = 1
-            kb[j][d] = k[j * stride + d];
-            vb[j][d] = v[j * stride + d];
-        }
-    }
-}
-
-// One query row q[0..D) against the m keys and values on chip:
+// One query row q[u*D .. u*D + D) against the m keys and values of the head on
+// attention unit u of U (its key j in row j*U + u of the unit-banked tiles),
+// the scores in s[j*U + u], the context in o[u*D .. u*D + D):
 //   s[j] = ((q0*k[j,0] + q1*k[j,1]) + ...)          over D
 //   top  = max_j s[j]                                (NaN propagates)
 //   e[j] = exp_f32(s[j] - top)
 //   p[j] = e[j] / ((e0 + e1) + ...)                  over the keys
 //   o[d] = ((p0*v[0,d] + p1*v[1,d]) + ...)           over the keys
-template <int D, int MAX_KEYS>
-void attend_row(const float q[D], const float kb[MAX_KEYS][D], const float vb[MAX_KEYS][D],
-                int m, float o[D]) {
-    float s[MAX_KEYS];
+// In each step of unit 0's score loop, move.step() moves a beat of the next
+// heads' keys or values into the other copy of the tiles (double buffering).
+template <int D, int MAX_KEYS, int U, class MOVE>
+void attend_row(const float (&q)[U * D], const float (&kb)[U * MAX_KEYS][D], const float (&vb)[U * MAX_KEYS][D],
+                int m, float (&s)[U * MAX_KEYS], float (&o)[U * D], int u, MOVE& move) {
     // One score per cycle: the D-term chain of one key is unrolled (the keys'
     // buffer is partitioned along D), successive keys are independent.
 attend_scores:
     for (int j = 0; j < m; ++j) {
 #pragma HLS loop_tripcount min = 1 max = MAX_KEYS
 #pragma HLS PIPELINE II = 1
-        float acc = q[0] * kb[j][0];
+        if (u == 0) move.step();
+        const int row = j * U + u;
+        float acc = q[u * D] * kb[row][0];
     attend_dot:
-        for (int d = 1; d < D; ++d) acc = acc + q[d] * kb[j][d];
-        s[j] = acc;
+        for (int d = 1; d < D; ++d) acc = acc + q[u * D + d] * kb[row][d];
+        s[row] = acc;
     }
-    float top = s[0];
+    float top = s[u];
 attend_max:
     for (int j = 1; j < m; ++j) {
 #pragma HLS loop_tripcount min = 0 max = MAX_KEYS - 1
 #pragma HLS PIPELINE II = 1
-        const float v = s[j];
+        const float v = s[j * U + u];
         if (v != v || v > top) top = v;
     }
     float sum = 0.0f;
@@ -238,66 +215,78 @@ attend_exp:
     for (int j = 0; j < m; ++j) {
 #pragma HLS loop_tripcount min = 1 max = MAX_KEYS
 #pragma HLS PIPELINE
-        const float e = exp_f32(s[j] - top);
-        s[j] = e;
+        const float e = exp_f32(s[j * U + u] - top);
+        s[j * U + u] = e;
         sum = (j == 0) ? e : sum + e;
     }
 attend_probs:
     for (int j = 0; j < m; ++j) {
 #pragma HLS loop_tripcount min = 1 max = MAX_KEYS
 #pragma HLS PIPELINE II = 1
-        s[j] = s[j] / sum;
+        s[j * U + u] = s[j * U + u] / sum;
     }
     // Key by key, all D outputs at once: each o[d] is its own chain over the keys.
 attend_values:
     for (int j = 0; j < m; ++j) {
 #pragma HLS loop_tripcount min = 1 max = MAX_KEYS
 #pragma HLS PIPELINE
-        const float p = s[j];
+        const float p = s[j * U + u];
     attend_axpy:
         for (int d = 0; d < D; ++d) {
-            const float t = p * vb[j][d];
-            o[d] = (j == 0) ? t : o[d] + t;
+            const float t = p * vb[j * U + u][d];
+            o[u * D + d] = (j == 0) ? t : o[u * D + d] + t;
         }
     }
 }
+
+// Moves the keys, then the values, of each of `heads` heads (m rows of D, N
+// floats a beat) from their streams into one copy of the unit-banked K / V
+// tiles (head u of the group to rows j*U + u), a beat per step.
+template <int D, int L, int N, int U>
+struct KvMover {
+    hls::stream<Beat<float, N> >& keys;
+    hls::stream<Beat<float, N> >& values;
+    float (&kt)[2][U * L][D];
+    float (&vt)[2][U * L][D];
+    int side, moved, total, per_head;  // beats
+
+    KvMover(hls::stream<Beat<float, N> >& k, hls::stream<Beat<float, N> >& v, float (&kt_)[2][U * L][D],
+            float (&vt_)[2][U * L][D])
+        : keys(k), values(v), kt(kt_), vt(vt_), side(0), moved(0), total(0), per_head(0) {}
+
+    void begin(int to_side, int m, int heads) {
+        side = to_side;
+        moved = 0;
+        per_head = 2 * m * (D / N);
+        total = m > 0 ? heads * per_head : 0;
+    }
+
+    void step() {
+#pragma HLS INLINE
+        if (moved >= total) return;
+        const int u = moved / per_head;
+        const int in_head = moved % per_head;
+        const bool key = in_head < per_head / 2;
+        const int at = key ? in_head : in_head - per_head / 2;
+        const Beat<float, N> beat = key ? keys.read() : values.read();
+        float(&tile)[U * L][D] = key ? kt[side] : vt[side];
+        for (int e = 0; e < N; ++e) {
+#pragma HLS UNROLL
+            tile[(at / (D / N)) * U + u][(at % (D / N)) * N + e] = beat.v[e];
+        }
+        ++moved;
+    }
+
+    void rest() {
+        while (moved < total) {
+#pragma HLS LOOP_TRIPCOUNT min = 0 max = 2 * U * L * (D / N)
+#pragma HLS PIPELINE II = 1
+            step();
+        }
+    }
+};
 
 }  // namespace detail
-
-// Attention of n query rows (n <= MAX_ROWS) against m keys and values
-// (1 <= m <= MAX_KEYS) of one (sample, head), head dim D: fpqc.numerics
-// .attention.attend.  The queries are already normalised and scaled, the keys
-// normalised.  Query row i is read at q + i * q_stride, key/value row j at
-// k/v + j * kv_stride, output row i written at out + i * out_stride.
-template <int D, int MAX_ROWS, int MAX_KEYS>
-void attend_head(const float* q, int q_stride, const float* k, const float* v, int kv_stride,
-                 float* out, int out_stride, int n, int m) {
-    static_assert(D >= 1 && MAX_ROWS >= 1 && MAX_KEYS >= 1, "attend_head: positive sizes");
-    static float kb[MAX_KEYS][D];
-    static float vb[MAX_KEYS][D];
-#pragma HLS ARRAY_PARTITION variable = kb type = complete dim = 2
-#pragma HLS ARRAY_PARTITION variable = vb type = complete dim = 2
-    float qr[D];
-    float o[D];
-#pragma HLS ARRAY_PARTITION variable = qr type = complete
-#pragma HLS ARRAY_PARTITION variable = o type = complete
-    detail::load_head<D, MAX_KEYS>(k, v, kv_stride, m, kb, vb);
-attend_queries:
-    for (int i = 0; i < n; ++i) {
-#pragma HLS loop_tripcount min = 1 max = MAX_ROWS
-    attend_load_query:
-        for (int d = 0; d < D; ++d) {
-#pragma HLS PIPELINE II = 1
-            qr[d] = q[i * q_stride + d];
-        }
-        detail::attend_row<D, MAX_KEYS>(qr, kb, vb, m, o);
-    attend_store:
-        for (int d = 0; d < D; ++d) {
-#pragma HLS PIPELINE II = 1
-            out[i * out_stride + d] = o[d];
-        }
-    }
-}
 
 // ------------------------------------------------------------- KV cache
 
@@ -315,10 +304,11 @@ struct NoKvQuant {
 // dequantize(quantize(x)) with scales from x.  The quantizer's tables carry
 // the rounding mode.  kv_scope (fpqc/dialects/fpq/kv_scope.py) says when the
 // new rows are quantized: ALL = false ("cached", FPQVAR's KV6) after the new
-// rows have attended to their own keys and values in fp32, on their way into
-// the cache; ALL = true ("all") before they are attended to.  Not covered:
-// `tensor` granularity (one scale over all samples, heads and new tokens) and
-// `scale = "e8m0"` (quantize_groups computes fp32 scales only).
+// rows have attended to their own keys and values in fp32 (load_kv_stage
+// quantizes them in the cache); ALL = true ("all") before they are attended
+// to (store_kv_stage).  Not covered: `tensor` granularity (one scale over all
+// samples, heads and new tokens) and `scale = "e8m0"` (quantize_groups
+// computes fp32 scales only).
 template <int BITS, int G, bool ALL>
 struct KvQuant {
     const Quantizer* quantizer;
@@ -346,114 +336,149 @@ void kv_fake_quantize(float* row, const KvQuant<BITS, G, ALL>& kvq) {
     dequantize<D / G, G>(local_codes<BITS>(codes), scales, kvq.decode_table, row);
 }
 
-// One sample's new keys and values into its cache: for each of the n new
-// tokens (n <= MAX_ROWS) and each head h, the key k = l2_normalize<D>(qkv's k
-// third, eps) and the value v (qkv's v third), through kv_fake_quantize when
-// KVQ quantizes before attending, go to cache row offset + i.  qkv is
-// the sample's [n, 3C], k_cache and v_cache the sample's [L, C] (L >= offset + n).
-template <int C, int H, int MAX_ROWS, class KVQ>
-void kv_cache_write(const float* qkv, float* k_cache, float* v_cache, int n, int offset, float eps,
-                    const KVQ& kvq) {
-    static_assert(H >= 1 && C % H == 0, "kv_cache_write: H must divide C");
+// The new keys and values of rows [r0, r0 + nr) into the caches, and their
+// queries into the whole buffer q (its first C columns: q may be a whole
+// buffer of all of qkv, which then is also the input).  qkv comes in column tiles of W (a whole
+// number of heads): a query element goes to q; a key head row collects in
+// kv[0], is normalised (l2_inv_norm<D>, then key * inv), KV-quantized
+// (kv_fake_quantize) when KVQ quantizes before attending, and written to
+// cache row offset + i of its sample; a value goes to the cache as it comes
+// -- or, when KV-quantized here (kv has two rows), collects in kv[1] and is
+// quantized first.
+//
+//   C, H  channels and heads (D = C / H);  B, L  samples and cache rows
+//   n  new rows per sample;  offset  cache row of the first new one
+template <int C, int H, int W, int B, int L, int ROW_TILE, int KVR, class IN, int RQ, int QC, class KVQ>
+void store_kv_stage(IN& qkv, float (&q)[RQ][QC], float (&kv)[KVR][C / H], float* k_cache, float* v_cache, int n,
+                    int offset, float eps, const KVQ& kvq, int r0, int nr) {
     constexpr int D = C / H;
-    float kr[D];
-    float vr[D];
-kv_rows:
-    for (int i = 0; i < n; ++i) {
-#pragma HLS loop_tripcount min = 1 max = MAX_ROWS
-    kv_heads:
-        for (int h = 0; h < H; ++h) {
-            const float* key = qkv + i * 3 * C + C + h * D;
-            const float* value = qkv + i * 3 * C + 2 * C + h * D;
-            const float inv = l2_inv_norm<D>(key, eps);
-        kv_load:
-            for (int d = 0; d < D; ++d) {
+    static_assert(H >= 1 && C % H == 0 && (3 * C) % W == 0 && W % D == 0, "store_kv_stage: W holds whole heads");
+    typename Cursor<IN>::type ci(r0, ROW_TILE);
+    const int q_base = RQ > ROW_TILE ? r0 : 0;
+    for (int t = 0; t < 3 * C / W; ++t) {
+        for (int i = 0; i < nr; ++i) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = ROW_TILE
+            const int b = (r0 + i) / n;
+            const long cache_row = (long)(b * L + offset + (r0 + i) % n) * C;
+            for (int j = 0; j < W; ++j) {
 #pragma HLS PIPELINE II = 1
-                kr[d] = key[d] * inv;
-                vr[d] = value[d];
-            }
-            if (KVQ::before_attending) {
-                kv_fake_quantize<D>(kr, kvq);
-                kv_fake_quantize<D>(vr, kvq);
-            }
-            const int row = (offset + i) * C + h * D;
-        kv_store:
-            for (int d = 0; d < D; ++d) {
+                const int c = t * W + j;
+                const float v = get(qkv, ci, i, c);
+                const int part = c / C;  // 0: q, 1: k, 2: v
+                const int e = c % C;
+                const int d = e % D;
+                if (part == 0) {
+                    q[q_base + i][e] = v;
+                } else if (part == 2 && KVR == 1) {
+                    v_cache[cache_row + e] = v;
+                } else {
+                    float* head = kv[part == 1 ? 0 : KVR - 1];
+                    head[d] = v;
+                    if (d == D - 1) {
+                        if (part == 1) {
+                            const float inv = l2_inv_norm<D>(head, eps);
+                            for (int k = 0; k < D; ++k) head[k] = head[k] * inv;
+                        }
+                        if (KVQ::before_attending) kv_fake_quantize<D>(head, kvq);
+                        float* cache = part == 1 ? k_cache : v_cache;
+                        for (int k = 0; k < D; ++k) {
 #pragma HLS PIPELINE II = 1
-                k_cache[row + d] = kr[d];
-                v_cache[row + d] = vr[d];
+                            cache[cache_row + e - (D - 1) + k] = head[k];
+                        }
+                    }
+                }
             }
         }
     }
 }
 
-// The n new rows of one sample's caches, from row offset, through
-// kv_fake_quantize in place when KVQ quantizes after attending.
-template <int C, int H, int MAX_ROWS, class KVQ>
-void kv_cache_quantize_new_rows(float* k_cache, float* v_cache, int n, int offset, const KVQ& kvq) {
-    if (!KVQ::after_attending) return;
+// Per sample b and head h (in that order), the cache rows [0, offset + n) of
+// the head's D channels, keys then values, N floats a beat.  When KVQ
+// quantizes after attending (the `cached` scope), each new row (j >= offset)
+// is also collected in kv[0] once streamed out as it is, quantized
+// (kv_fake_quantize) and written back to the cache: the new rows attend to
+// their own keys and values in fp32, later scales to the quantized ones.
+template <int C, int H, int B, int L, int N, int KVR, class KVQ>
+void load_kv_stage(float* k_cache, float* v_cache, hls::stream<Beat<float, N> >& keys,
+                   hls::stream<Beat<float, N> >& values, float (&kv)[KVR][C / H], int n, int offset,
+                   const KVQ& kvq) {
     constexpr int D = C / H;
-kv_quantize_rows:
-    for (int i = 0; i < n; ++i) {
-#pragma HLS loop_tripcount min = 1 max = MAX_ROWS
-    kv_quantize_heads:
-        for (int h = 0; h < H; ++h) {
-            const int row = (offset + i) * C + h * D;
-            kv_fake_quantize<D>(k_cache + row, kvq);
-            kv_fake_quantize<D>(v_cache + row, kvq);
-        }
-    }
-}
-
-// One sample's attention output out [n, C] (n <= MAX_ROWS): for each head h,
-// the queries q = l2_normalize<D>(qkv's q third, eps) * q_scale[h] (multiplied
-// after normalising) attend_head against the cache rows [0, offset + n)
-// (offset + n <= MAX_KEYS).  qkv is the sample's [n, 3C], the caches the
-// sample's [L, C], already holding this step's rows (kv_cache_write).
-template <int C, int H, int MAX_ROWS, int MAX_KEYS>
-void cached_attend(const float* qkv, const float* q_scale, const float* k_cache,
-                   const float* v_cache, float* out, int n, int offset, float eps) {
-    static_assert(H >= 1 && C % H == 0, "cached_attend: H must divide C");
-    constexpr int D = C / H;
-    static float qb[MAX_ROWS * D];
+    static_assert(D % N == 0, "load_kv_stage: N divides the head dim");
     const int m = offset + n;
-cached_heads:
-    for (int h = 0; h < H; ++h) {
-        const float qs = q_scale[h];
-    cached_queries:
-        for (int i = 0; i < n; ++i) {
-#pragma HLS loop_tripcount min = 1 max = MAX_ROWS
-            const float* query = qkv + i * 3 * C + h * D;
-            const float inv = l2_inv_norm<D>(query, eps);
-        cached_scale_query:
-            for (int d = 0; d < D; ++d) {
+    Beat<float, N> beat;
+    for (int b = 0; b < B; ++b) {
+        for (int h = 0; h < H; ++h) {
+            for (int p = 0; p < 2; ++p) {
+                float* cache = p == 0 ? k_cache : v_cache;
+                for (int j = 0; j < m; ++j) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = L
+                    const long row = (long)(b * L + j) * C + h * D;
+                    for (int d = 0; d < D; ++d) {
 #pragma HLS PIPELINE II = 1
-                qb[i * D + d] = (query[d] * inv) * qs;
+                        const float v = cache[row + d];
+                        beat.v[d % N] = v;
+                        kv[0][d] = v;
+                        if (d % N == N - 1) (p == 0 ? keys : values).write(beat);
+                    }
+                    if (KVQ::after_attending && j >= offset) {
+                        kv_fake_quantize<D>(kv[0], kvq);
+                        for (int d = 0; d < D; ++d) {
+#pragma HLS PIPELINE II = 1
+                            cache[row + d] = kv[0][d];
+                        }
+                    }
+                }
             }
         }
-        attend_head<D, MAX_ROWS, MAX_KEYS>(qb, D, k_cache + h * D, v_cache + h * D, C, out + h * D,
-                                           C, n, m);
     }
 }
 
-// fpq.cached_attention for a batch of B samples and caches of L rows: each
-// sample's n new tokens (n <= MAX_ROWS, offset + n <= L) write their keys and
-// values into cache rows [offset, offset + n) (kv_cache_write), then its
-// queries attend to rows [0, offset + n) (cached_attend), then the new rows
-// are quantized where KVQ says so (kv_cache_quantize_new_rows).  qkv is [B, n, 3C],
-// q_scale [H], the caches [B, L, C] (updated in place), out [B, n, C].
-template <int B, int L, int C, int H, int MAX_ROWS, class KVQ>
-void cached_attention(const float* qkv, const float* q_scale, float* k_cache, float* v_cache,
-                      float* out, int n, int offset, float eps, const KVQ& kvq) {
-cached_samples:
-    for (int b = 0; b < B; ++b) {
-        const float* sample = qkv + b * n * 3 * C;
-        float* k_rows = k_cache + b * L * C;
-        float* v_rows = v_cache + b * L * C;
-        kv_cache_write<C, H, MAX_ROWS>(sample, k_rows, v_rows, n, offset, eps, kvq);
-        cached_attend<C, H, MAX_ROWS, L>(sample, q_scale, k_rows, v_rows, out + b * n * C, n,
-                                         offset, eps);
-        kv_cache_quantize_new_rows<C, H, MAX_ROWS>(k_rows, v_rows, n, offset, kvq);
+// Per sample b and group of U heads h = g*U + u (attention unit u; the last
+// group may be short): the group's keys and values (moved from their streams
+// into kt / vt[copy] while the previous group computes from the other copy),
+// then each new query i on every unit at once: q = q_buffer row * l2_inv_norm
+// (in query[u*D ..]), times q_scale[h], attend_row against the m = offset + n
+// rows (scores in scores[i % 2], the context in context[u*D ..]), written to
+// the result buffer.
+template <int C, int H, int B, int L, int U, int N, int RQ, int QC, int RO>
+void attend_stage(hls::stream<Beat<float, N> >& keys, hls::stream<Beat<float, N> >& values,
+                  float (&kt)[2][U * L][C / H], float (&vt)[2][U * L][C / H], float (&q)[RQ][QC], float (&q_scale)[H],
+                  float (&scores)[2][U * L], float (&query)[U * (C / H)], float (&context)[U * (C / H)],
+                  float (&out)[RO][C], int n, int offset, float eps, Tap tap) {
+    constexpr int D = C / H;
+    constexpr int GROUPS = (H + U - 1) / U;
+    const int m = offset + n;
+    detail::KvMover<D, L, N, U> mover(keys, values, kt, vt);
+    mover.begin(0, m, H < U ? H : U);
+    mover.rest();
+    for (int bg = 0; bg < B * GROUPS; ++bg) {
+        const int b = bg / GROUPS;
+        const int h0 = (bg % GROUPS) * U;
+        const int cur = bg % 2;
+        const int next_h0 = ((bg + 1) % GROUPS) * U;
+        mover.begin(1 - cur, bg + 1 < B * GROUPS ? m : 0, H - next_h0 < U ? H - next_h0 : U);
+        for (int i = 0; i < n; ++i) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = RQ / B
+            const int row = b * n + i;
+            for (int u = 0; u < U; ++u) {
+#pragma HLS UNROLL
+                const int h = h0 + u;
+                if (h >= H) continue;
+                const float qs = q_scale[h];
+                const float inv = l2_inv_norm<D>(&q[row][h * D], eps);
+                for (int d = 0; d < D; ++d) {
+#pragma HLS PIPELINE II = 1
+                    query[u * D + d] = (q[row][h * D + d] * inv) * qs;
+                }
+                detail::attend_row<D, L, U>(query, kt[cur], vt[cur], m, scores[i % 2], context, u, mover);
+                for (int d = 0; d < D; ++d) {
+#pragma HLS PIPELINE II = 1
+                    out[row][h * D + d] = context[u * D + d];
+                    tap.put(row, h * D + d, context[u * D + d]);
+                }
+            }
+        }
+        mover.rest();
     }
 }
 

@@ -6,6 +6,7 @@
 //                            (fpqc/numerics/hadamard.py)
 //   ght_f32<DIM, BLOCK>      random signs, then fwht_f32 on each block of a row
 //   dual_scales<G>           dual-format scales of one group
+//   dual_code                the two dual-format codes of one element
 //   dual_quantize<G>         dual-format codes of one group (two code planes)
 //   dual_combine             one group's step of the dual combination order
 //   dual_dot<K, G, ...>      one output of a dual-format linear layer
@@ -114,23 +115,26 @@ void dual_scales(const float* x, const DualQuantizer& q, float* s_neg, float* s_
   *s_pos = sp;
 }
 
-// Codes of one group: a negative element (sign bit set) gets
-// neg_codes = encode(v / s_neg), pos_codes = 0; any other element
-// neg_codes = 0, pos_codes = encode(v / s_pos).  v / s_neg is negative or NaN,
-// so only the negative format's negative LUT side is consulted (and vice versa).
+// The two codes of one element: a negative element (sign bit set) gets
+// neg_code = encode(v / s_neg), pos_code = 0; any other element neg_code = 0,
+// pos_code = encode(v / s_pos).  v / s_neg is negative or NaN, so only the
+// negative format's negative LUT side is consulted (and vice versa).
+inline void dual_code(float v, float s_neg, float s_pos, const DualQuantizer& q, unsigned char* neg_code,
+                      unsigned char* pos_code) {
+  if (bits_of(v) < 0) {
+    *neg_code = encode_lut(v / s_neg, q.neg, q.neg, q.neg_nan_code);
+    *pos_code = 0;
+  } else {
+    *neg_code = 0;
+    *pos_code = encode_lut(v / s_pos, q.pos, q.pos, q.pos_nan_code);
+  }
+}
+
+// Codes of one group: dual_code of each element.
 template <int G>
 void dual_quantize(const float* x, float s_neg, float s_pos, const DualQuantizer& q,
                    unsigned char* neg_codes, unsigned char* pos_codes) {
-  for (int k = 0; k < G; ++k) {
-    const float v = x[k];
-    if (bits_of(v) < 0) {
-      neg_codes[k] = encode_lut(v / s_neg, q.neg, q.neg, q.neg_nan_code);
-      pos_codes[k] = 0;
-    } else {
-      neg_codes[k] = 0;
-      pos_codes[k] = encode_lut(v / s_pos, q.pos, q.pos, q.pos_nan_code);
-    }
-  }
+  for (int k = 0; k < G; ++k) dual_code(x[k], s_neg, s_pos, q, neg_codes + k, pos_codes + k);
 }
 
 // One group's step of the dual combination order: the negative side's term,

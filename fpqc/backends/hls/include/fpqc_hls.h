@@ -1,16 +1,15 @@
-// fpqc_hls.h -- the base of fpqc's header-only HLS library: low-bit codes in
-// memory and on chip, the quantizer tables, the group quantizer, and the
-// C-simulation dump of intermediates.
+// fpqc_hls.h -- the base of fpqc's header-only HLS library: low-bit codes on
+// chip, the quantizer tables and the group quantizer.
 //
 // Every template follows the numerics contract of fpqc.numerics (and the
 // scalar algorithms of fpqc_numerics.h) operation for operation, so a kernel
 // built from them computes bit for bit what fpqc's interpreter computes.
 // Compile with -ffp-contract=off and without fast-math.  The kernels' ops are
-// in fpqc_tiled.h (quantized layers, runtime rows, weight tiles) and
-// fpqc_block.h (the rest of a transformer block).
+// in fpqc_tiled.h (quantizers, Hadamard, GELU), fpqc_linear.h (the PE array)
+// and fpqc_block.h (the rest of a transformer block), passing values as
+// fpqc_dataflow.h says.
 //
-//   pack_codes_n / PackedCodes / LocalCodes   low-bit codes in memory and on chip
-//   copy_f32_n       an on-chip buffer's first n values to an output port
+//   LocalCodes       low-bit codes on chip, one ap_uint<BITS> per element
 //   Quantizer        one format's LUT quantizer tables and its largest value
 //   quantize_groups  dynamic quantizer: per-group absmax -> fp32 scale -> LUT encode
 //   dequantize       decode LUT times the group scale
@@ -32,12 +31,6 @@
 #include "fpqc_fpqvar.h"
 #include "fpqc_numerics.h"
 
-#ifdef FPQC_DUMP
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#endif
-
 namespace fpqc {
 
 // ---------------------------------------------------------------- code access
@@ -49,57 +42,10 @@ struct LocalCodes {
     ap_uint<BITS> operator[](int i) const { return codes[i]; }
 };
 
-// Codes packed in 32-bit words (a kernel port or a weight buffer).
-template <int BITS>
-struct PackedCodes {
-    static const int PER_WORD = 32 / BITS;
-    const uint32_t* words;
-    ap_uint<BITS> operator[](int i) const {
-        uint32_t word = words[i / PER_WORD];
-        return ap_uint<BITS>((word >> ((i % PER_WORD) * BITS)) & ((1u << BITS) - 1u));
-    }
-};
-
 template <int BITS>
 LocalCodes<BITS> local_codes(const ap_uint<BITS>* codes) {
     LocalCodes<BITS> s = {codes};
     return s;
-}
-
-template <int BITS>
-PackedCodes<BITS> packed_codes(const uint32_t* words) {
-    PackedCodes<BITS> s = {words};
-    return s;
-}
-
-// Pack the first n (<= MAX_N) on-chip codes into ceil(n / floor(32/BITS)) words
-// (unused high bits 0).
-template <int BITS, int MAX_N>
-void pack_codes_n(const ap_uint<BITS>* codes, uint32_t* words, int n) {
-    const int per = 32 / BITS;
-    const int n_words = (n + per - 1) / per;
-pack_words:
-    for (int w = 0; w < n_words; ++w) {
-#pragma HLS LOOP_TRIPCOUNT max = (MAX_N + 32 / BITS - 1) / (32 / BITS)
-#pragma HLS PIPELINE II = 1
-        uint32_t word = 0;
-        for (int j = 0; j < per; ++j) {
-            int i = w * per + j;
-            if (i < n) word |= (uint32_t)codes[i].to_uint() << (j * BITS);
-        }
-        words[w] = word;
-    }
-}
-
-// Copy the first n (<= MAX_N) values of an on-chip buffer to an output port.
-template <int MAX_N>
-void copy_f32_n(const float* src, float* dst, int n) {
-copy:
-    for (int i = 0; i < n; ++i) {
-#pragma HLS LOOP_TRIPCOUNT max = MAX_N
-#pragma HLS PIPELINE II = 1
-        dst[i] = src[i];
-    }
 }
 
 // -------------------------------------------------------------- quantization
@@ -157,35 +103,6 @@ dequantize_group:
         }
     }
 }
-
-// ----------------------------------------------------------------- debugging
-
-#ifdef FPQC_DUMP
-// Write n bytes to $FPQC_DUMP_DIR/<name>.bin (C simulation only).
-inline void dump_bytes(const char* name, const void* data, unsigned long n) {
-    const char* dir = getenv("FPQC_DUMP_DIR");
-    if (dir == 0) return;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s.bin", dir, name);
-    FILE* f = fopen(path, "wb");
-    if (f == 0) return;
-    fwrite(data, 1, n, f);
-    fclose(f);
-}
-
-template <int BITS>
-void dump_codes(const char* name, const ap_uint<BITS>* codes, int n) {
-    unsigned char* bytes = (unsigned char*)malloc(n > 0 ? n : 1);
-    for (int i = 0; i < n; ++i) bytes[i] = (unsigned char)codes[i].to_uint();
-    dump_bytes(name, bytes, n);
-    free(bytes);
-}
-#define FPQC_DUMP_F32(name, data, n) ::fpqc::dump_bytes(name, data, (unsigned long)(n) * 4)
-#define FPQC_DUMP_CODES(name, codes, n) ::fpqc::dump_codes(name, codes, n)
-#else
-#define FPQC_DUMP_F32(name, data, n)
-#define FPQC_DUMP_CODES(name, codes, n)
-#endif
 
 }  // namespace fpqc
 

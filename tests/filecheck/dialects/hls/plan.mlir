@@ -3,7 +3,7 @@
 
 // A kernel's hardware plan round-trips: PE array, ports (one in place), loop
 // tiles with a padded remainder, buffers (a tile buffer shared by two values),
-// stages and streams.
+// stages in DATAFLOW regions and streams (one in column tiles).
 
 hls.kernel @kernel_0(%x: tensor<8x128xf32>, %wc: tensor<96x128x!fpq.float<e2m1>>, %ws: tensor<96x1xf32>, %kc: tensor<1x16x96xf32>) -> (tensor<8x96xf32>, tensor<1x16x96xf32>) attributes {target = "vck190", lanes = 16 : i64} {
   %c, %s = fpq.quantize %x {quant = #fpq.quant<e2m1, token>} : tensor<8x128xf32> -> (tensor<8x128x!fpq.float<e2m1>>, tensor<8x1xf32>)
@@ -25,15 +25,16 @@ hls.kernel @kernel_0(%x: tensor<8x128xf32>, %wc: tensor<96x128x!fpq.float<e2m1>>
     hls.buffer "fc.x" whole of %c as tensor<8x128x!fpq.float<e2m1>> in bram banks 1 pack 16 copies 1 bits 4096
     hls.buffer "fc.xs" whole of %s as tensor<8x1xf32> in uram banks 1 pack 1 copies 1 bits 256
     hls.stage 0 "load" load %x, %wc, %ws, %kc
-    hls.stage 1 "quantize0" quantize %c
-    hls.stage 2 "fc.mul" lut_multiply %y
-    hls.stage 3 "fc.acc" accumulate %y
-    hls.stage 4 "fc.combine" combine %y
-    hls.stage 5 "gelu0" elementwise %g
+    hls.stage 1 "quantize0" quantize %c region 0
+    hls.stage 2 "fc.mul" lut_multiply %y region 1
+    hls.stage 3 "fc.acc" accumulate %y region 1
+    hls.stage 4 "fc.combine" combine %y region 1
+    hls.stage 5 "gelu0" elementwise %g region 0
     hls.stage 6 "write" write %y, %g
     hls.stream "x>quantize0" of %x from "load" to "quantize0" width 512 depth 2
     hls.stream "fc.products" of %y from "fc.mul" to "fc.acc" width 9216 depth 2
     hls.stream "kc>gelu0" of %kc from "load" to "gelu0" width 512 depth 4
+    hls.stream "fc>write" of %y from "fc.combine" to "write" width 2048 depth 2 columns 64
   }
   hls.return %y, %g : tensor<8x96xf32>, tensor<1x16x96xf32>
 }
@@ -56,14 +57,15 @@ hls.kernel @kernel_0(%x: tensor<8x128xf32>, %wc: tensor<96x128x!fpq.float<e2m1>>
 // CHECK-NEXT:   hls.buffer "fc.x" whole of %[[C]] as tensor<8x128x!fpq.float<e2m1>> in bram banks 1 pack 16 copies 1 bits 4096
 // CHECK-NEXT:   hls.buffer "fc.xs" whole of %{{.*}} as tensor<8x1xf32> in uram banks 1 pack 1 copies 1 bits 256
 // CHECK-NEXT:   hls.stage 0 "load" load %[[X]], %[[WC]], %[[WS]], %[[KC]]
-// CHECK-NEXT:   hls.stage 1 "quantize0" quantize %[[C]]
-// CHECK-NEXT:   hls.stage 2 "fc.mul" lut_multiply %[[Y]]
-// CHECK-NEXT:   hls.stage 3 "fc.acc" accumulate %[[Y]]
-// CHECK-NEXT:   hls.stage 4 "fc.combine" combine %[[Y]]
-// CHECK-NEXT:   hls.stage 5 "gelu0" elementwise %[[G]]
+// CHECK-NEXT:   hls.stage 1 "quantize0" quantize %[[C]] region 0
+// CHECK-NEXT:   hls.stage 2 "fc.mul" lut_multiply %[[Y]] region 1
+// CHECK-NEXT:   hls.stage 3 "fc.acc" accumulate %[[Y]] region 1
+// CHECK-NEXT:   hls.stage 4 "fc.combine" combine %[[Y]] region 1
+// CHECK-NEXT:   hls.stage 5 "gelu0" elementwise %[[G]] region 0
 // CHECK-NEXT:   hls.stage 6 "write" write %[[Y]], %[[G]]
 // CHECK-NEXT:   hls.stream "x>quantize0" of %[[X]] from "load" to "quantize0" width 512 depth 2
 // CHECK-NEXT:   hls.stream "fc.products" of %[[Y]] from "fc.mul" to "fc.acc" width 9216 depth 2
 // CHECK-NEXT:   hls.stream "kc>gelu0" of %[[KC]] from "load" to "gelu0" width 512 depth 4
+// CHECK-NEXT:   hls.stream "fc>write" of %[[Y]] from "fc.combine" to "write" width 2048 depth 2 columns 64
 // CHECK-NEXT: }
 // CHECK-NEXT: hls.return %[[Y]], %[[G]]

@@ -6,7 +6,8 @@
 // hold whole groups of 16); the two linear layers share the PE array and its
 // weight tiles; fc2's two code planes stay whole on chip.  At this size every
 // launch waits on DDR, so the cost model's best design is the smallest PE array
-// that keeps up: 32 PEs (fc2's N).  The SSA names are the input's.
+// that keeps up: 32 PEs (fc2's N).  Three DATAFLOW regions: each linear layer
+// waits for all its activation codes.  The SSA names are the input's.
 
 hls.kernel @kernel_0(%x: tensor<4x32xf32>, %w1: tensor<64x32x!fpq.float<e2m1>>, %s1: tensor<64x2xf32>, %w2: tensor<32x64x!fpq.float<e2m1>>, %s2: tensor<32x4xf32>, %b2: tensor<32xf32>) -> tensor<4x32xf32> attributes {target = "vck190", lanes = 16 : i64} {
   %h = fpq.hadamard %x {block = 16 : i64} : tensor<4x32xf32>
@@ -39,34 +40,41 @@ hls.kernel @kernel_0(%x: tensor<4x32xf32>, %w1: tensor<64x32x!fpq.float<e2m1>>, 
 // CHECK-NEXT:   hls.buffer "pe.w" tile of %w1, %w2 as tensor<32x64x!fpq.float<e2m1>> in lutram banks 32 pack 16 copies 2 bits 16384
 // CHECK-NEXT:   hls.buffer "pe.ws" tile of %s1, %s2 as tensor<32x4xf32> in lutram banks 32 pack 1 copies 2 bits 8192
 // CHECK-NEXT:   hls.buffer "fc1.acc" scratch of %f as tensor<32xi13> in registers banks 1 pack 1 copies 1 bits 416
+// CHECK-NEXT:   hls.buffer "fc1.total" scratch of %f as tensor<32xf32> in registers banks 1 pack 1 copies 1 bits 1024
 // CHECK-NEXT:   hls.buffer "fc1.x" whole of %c as tensor<4x32x!fpq.float<e2m1>> in lutram banks 1 pack 16 copies 1 bits 512
 // CHECK-NEXT:   hls.buffer "fc1.xs" whole of %cs as tensor<4x2xf32> in lutram banks 1 pack 1 copies 1 bits 256
 // CHECK-NEXT:   hls.buffer "dual_quantize0.group" scratch of %nc as tensor<16xf32> in lutram banks 1 pack 16 copies 2 bits 1024
 // CHECK-NEXT:   hls.buffer "pe.b" tile of %b2 as tensor<32xf32> in registers banks 32 pack 1 copies 2 bits 2048
 // CHECK-NEXT:   hls.buffer "fc2.acc" scratch of %y as tensor<64xi13> in registers banks 1 pack 1 copies 1 bits 832
+// CHECK-NEXT:   hls.buffer "fc2.total" scratch of %y as tensor<32xf32> in registers banks 1 pack 1 copies 1 bits 1024
 // CHECK-NEXT:   hls.buffer "fc2.xn" whole of %nc as tensor<4x64x!fpq.float<e1m2>> in lutram banks 1 pack 16 copies 1 bits 1024
 // CHECK-NEXT:   hls.buffer "fc2.xp" whole of %pc as tensor<4x64x!fpq.float<e2m1>> in lutram banks 1 pack 16 copies 1 bits 1024
 // CHECK-NEXT:   hls.buffer "fc2.xns" whole of %sn as tensor<4x4xf32> in lutram banks 1 pack 1 copies 1 bits 512
 // CHECK-NEXT:   hls.buffer "fc2.xps" whole of %sp as tensor<4x4xf32> in lutram banks 1 pack 1 copies 1 bits 512
 // CHECK-NEXT:   hls.stage 0 "load" load %x, %w1, %s1, %w2, %s2, %b2
-// CHECK-NEXT:   hls.stage 1 "hadamard0" transform %h
-// CHECK-NEXT:   hls.stage 2 "quantize0" quantize %c
-// CHECK-NEXT:   hls.stage 3 "fc1.mul" lut_multiply %f
-// CHECK-NEXT:   hls.stage 4 "fc1.acc" accumulate %f
-// CHECK-NEXT:   hls.stage 5 "fc1.combine" combine %f
-// CHECK-NEXT:   hls.stage 6 "gelu0" elementwise %g
-// CHECK-NEXT:   hls.stage 7 "dual_quantize0" quantize %nc
-// CHECK-NEXT:   hls.stage 8 "fc2.mul" lut_multiply %y
-// CHECK-NEXT:   hls.stage 9 "fc2.acc" accumulate %y
-// CHECK-NEXT:   hls.stage 10 "fc2.combine" combine %y
+// CHECK-NEXT:   hls.stage 1 "hadamard0" transform %h region 0
+// CHECK-NEXT:   hls.stage 2 "quantize0" quantize %c region 0
+// CHECK-NEXT:   hls.stage 3 "fc1.mul" lut_multiply %f region 1
+// CHECK-NEXT:   hls.stage 4 "fc1.acc" accumulate %f region 1
+// CHECK-NEXT:   hls.stage 5 "fc1.combine" combine %f region 1
+// CHECK-NEXT:   hls.stage 6 "gelu0" elementwise %g region 1
+// CHECK-NEXT:   hls.stage 7 "dual_quantize0" quantize %nc region 1
+// CHECK-NEXT:   hls.stage 8 "fc2.mul" lut_multiply %y region 2
+// CHECK-NEXT:   hls.stage 9 "fc2.acc" accumulate %y region 2
+// CHECK-NEXT:   hls.stage 10 "fc2.combine" combine %y region 2
 // CHECK-NEXT:   hls.stage 11 "write" write %y
 // CHECK-NEXT:   hls.stream "x>hadamard0" of %x from "load" to "hadamard0" width 512 depth 2
+// CHECK-NEXT:   hls.stream "w1>fc1" of %w1 from "load" to "fc1.mul" width 512 depth 2
+// CHECK-NEXT:   hls.stream "s1>fc1" of %s1 from "load" to "fc1.combine" width 32 depth 2
+// CHECK-NEXT:   hls.stream "w2>fc2" of %w2 from "load" to "fc2.mul" width 512 depth 2
+// CHECK-NEXT:   hls.stream "s2>fc2" of %s2 from "load" to "fc2.combine" width 32 depth 2
+// CHECK-NEXT:   hls.stream "b2>fc2" of %b2 from "load" to "fc2.combine" width 32 depth 2
 // CHECK-NEXT:   hls.stream "hadamard0>quantize0" of %h from "hadamard0" to "quantize0" width 512 depth 2
-// CHECK-NEXT:   hls.stream "fc1.products" of %f from "fc1.mul" to "fc1.acc" width 4608 depth 2
+// CHECK-NEXT:   hls.stream "fc1.products" of %f from "fc1.mul" to "fc1.acc" width 416 depth 2
 // CHECK-NEXT:   hls.stream "fc1.sums" of %f from "fc1.acc" to "fc1.combine" width 416 depth 2
-// CHECK-NEXT:   hls.stream "fc1>gelu0" of %f from "fc1.combine" to "gelu0" width 1024 depth 2
-// CHECK-NEXT:   hls.stream "gelu0>dual_quantize0" of %g from "gelu0" to "dual_quantize0" width 512 depth 2
-// CHECK-NEXT:   hls.stream "fc2.products" of %y from "fc2.mul" to "fc2.acc" width 9216 depth 2
+// CHECK-NEXT:   hls.stream "fc1>gelu0" of %f from "fc1.combine" to "gelu0" width 1024 depth 2 columns 32
+// CHECK-NEXT:   hls.stream "gelu0>dual_quantize0" of %g from "gelu0" to "dual_quantize0" width 512 depth 2 columns 32
+// CHECK-NEXT:   hls.stream "fc2.products" of %y from "fc2.mul" to "fc2.acc" width 832 depth 2
 // CHECK-NEXT:   hls.stream "fc2.sums" of %y from "fc2.acc" to "fc2.combine" width 832 depth 2
 // CHECK-NEXT:   hls.stream "fc2>write" of %y from "fc2.combine" to "write" width 1024 depth 2
 // CHECK-NEXT: }
