@@ -51,7 +51,7 @@ from fpqc.passes.constants import constant_key
 from fpqc.passes.group_hadamard import modulation_chunks, transformed_inputs
 from fpqc.passes.pipelines import RAISE_PIPELINE
 from fpqc.passes.role_options import check_roles
-from fpqc.weights import WeightStore
+from fpqc.weights import WeightStore, read_entry
 
 LOGIT_TOLERANCE = 1e-4
 """The largest absolute difference of the float logits the stressed model may show."""
@@ -145,7 +145,7 @@ class _Initializers:
     def __init__(self, model: onnx.ModelProto, path: Path, store: WeightStore) -> None:
         self.model, self.path, self.store = model, path, store
         reader = TensorReader(path)
-        self.arrays = {init.name: reader.array(init) for init in model.graph.initializer}
+        self.arrays = {init.name: read_entry(reader.entry(init)) for init in model.graph.initializer}
         self.by_key = {WeightStore().unique_key(name): name for name in self.arrays}
         self.edited: dict[str, np.ndarray] = {}
 
