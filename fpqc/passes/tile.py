@@ -108,6 +108,9 @@ from fpqc.passes.tiling.planner import kernel_macs, kernel_rules, parse_storage,
 from fpqc.passes.tiling.rules import Choices, LinearRule, floor_pow2
 from fpqc.targets import Target, load_target
 
+MIN_ROW_TILE = 16
+"""The smallest row tile the exploration tries (``row_tile=`` may set any)."""
+
 
 @dataclass(frozen=True)
 class TilePass(ModulePass):
@@ -240,15 +243,17 @@ class TilePass(ModulePass):
         return max((rule.rows(op) for op, rule in kernel_rules(kernel).items()), default=1)
 
     def _row_tiles(self, kernel: hls.KernelOp, start: int | None = None) -> list[int]:
-        """Row tiles to try, largest first: the option, or all rows halving down to 1."""
+        """Row tiles to try, largest first: the option, or all rows halving down to MIN_ROW_TILE (a weight
+        tile reused by fewer rows spends more time loading than computing; below it a row tile can also
+        need more memory, not less, as values that stream in column tiles of whole heads stop fitting)."""
         if self.row_tile:
             return [self.row_tile]
         tiles, r = [], start or self._rows(kernel)
         while True:
             tiles.append(r)
-            if r == 1:
+            if r <= MIN_ROW_TILE:
                 return tiles
-            r = -(-r // 2)
+            r = max(-(-r // 2), MIN_ROW_TILE)
 
     def explore(self, kernel: hls.KernelOp, target: Target, pes: int, lanes: int,
                 overrides: list[tuple[str, Storage]], launches: list[Launch]) -> list[DesignPoint]:

@@ -14,13 +14,12 @@ of its own.  The search:
 - for each, attention units from the most that fit (a divisor of the
   heads, found by bisection) down, until all rows of a launch fit -- fewer
   units only make attention slower;
-- for each, ``k_tile`` 0 (whole rows of K) unless nothing fits with it; then
-  the largest of the multiples and divisors of the accumulation groups below
-  K that every linear layer accepts and that fits -- smaller weight tiles only
-  help a design fit;
+- ``k_tile`` 0 (whole rows of K, which the HLS library's PE array streams),
+  unless the pass's ``k_tile=`` option fixes another for a plan studied by
+  hand;
 - the largest row tile that fits, by bisection over the row tiles from all
-  rows of a launch down, halving (each halving reads the weights once more per
-  launch).
+  rows of a launch down to 16, halving (each halving reads the weights once
+  more per launch).
 
 Ties go to the larger row tile, then to ``k_tile`` 0, then to fewer PEs and units.
 :func:`explore_kernel` returns every point that fits, best first; the pass
@@ -32,16 +31,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from xdsl.ir import Operation
-
 from fpqc.analysis.cost_model import PE_ARRAY, Launch, LaunchCost, launch_cost
 from fpqc.analysis.plan_fit import KernelFit
 from fpqc.dialects import fpq, hls
-from fpqc.passes.tiling.rules import LinearRule
 from fpqc.targets import Target
 
-K_TILES = (1024, 256, 64)
-"""``k_tile`` candidates below a layer's K (filtered by :func:`k_tile_fits`), a factor 4 apart."""
 PE_HALVINGS = 3
 """PE counts tried: the LUT budget's and this many halvings of it."""
 
@@ -83,22 +77,10 @@ class DesignPoint:
         return f"{self.pes} PEs x {self.lanes} lanes{units}, {k}, row tile {self.row_tile}"
 
 
-def k_tile_fits(linears: list[Operation], k_tile: int) -> bool:
-    """Whether every linear layer accepts ``k_tile``: below its K, a multiple or a divisor of its group."""
-    for op in linears:
-        group, k = op.combine_group_size(), LinearRule.dims(op)[2]
-        if k_tile < k and k_tile % group and group % k_tile:
-            return False
-    return True
-
-
 def k_tiles(kernel: hls.KernelOp, fixed: int) -> list[int]:
-    """``k_tile`` candidates: the option, or 0 and every accepted tile below the largest K."""
-    if fixed:
-        return [fixed]
-    linears = [op for op in hls.compute_ops(kernel) if isinstance(op, LinearRule.ops)]
-    largest = max((LinearRule.dims(op)[2] for op in linears), default=0)
-    return [0] + [t for t in K_TILES if t < largest and k_tile_fits(linears, t)]
+    """``k_tile`` candidates: the option, or 0 (whole rows of K: the HLS library's PE array streams a
+    weight tile's whole rows, so the exploration does not cut K; ``k_tile=`` plans a cut by hand)."""
+    return [fixed] if fixed else [0]
 
 
 def attention_units(kernel: hls.KernelOp, fixed: int) -> list[int]:
@@ -178,4 +160,4 @@ def _counted(cost: LaunchCost, launch: Launch) -> LaunchCost:
     return cost
 
 
-__all__ = ["DesignPoint", "attention_units", "explore_kernel", "k_tile_fits", "k_tiles"]
+__all__ = ["DesignPoint", "attention_units", "explore_kernel", "k_tiles"]
