@@ -148,6 +148,13 @@ RECIPES: dict[str, Recipe] = {
             f"{_GHT},{_W6A6},{_DFQ6}",
         ),
         Recipe(
+            "fpqvar-w6a6-galt",
+            "FPQVAR W6A6 with GALT (the paper uses GALT for W4A4 only): GALT against E2M3 per token/channel, "
+            "GHT, dual-format fc2 input",
+            f'galt{{calib="{{calib}}" seed={{seed}} format=e2m3 group-size=0}},{_GHT},{_W6A6},{_DFQ6}',
+            needs_calibration=True,
+        ),
+        Recipe(
             "fpqvar-w6a6-authors",
             "FPQVAR W6A6 as the authors' code: ties up, one Hadamard sign pattern for every layer",
             f'group-hadamard{{seed={{seed}} shared-signs=true}},'

@@ -75,7 +75,8 @@ class _RoundToGrid(torch.autograd.Function):
 
 
 def fake_quantize(z: torch.Tensor, fmt: Format, group_size: int, rounding: str = "rne") -> torch.Tensor:
-    """``dequantize(quantize(z))`` with scales ``absmax / max_value`` per group of the last axis.
+    """``dequantize(quantize(z))`` with scales ``absmax / max_value`` per group of the last axis
+    (``group_size`` 0: one group, the whole last axis -- per token, or per output channel of a weight).
 
     float32; the forward values equal fpqc's :func:`compute_scales` /
     :func:`quantize` / :func:`dequantize` with ``rounding`` (an all-zero
@@ -83,6 +84,7 @@ def fake_quantize(z: torch.Tensor, fmt: Format, group_size: int, rounding: str =
     straight-through.
     """
     shape = z.shape
+    group_size = group_size or shape[-1]
     groups = z.reshape(*shape[:-1], shape[-1] // group_size, group_size)
     absmax = groups.abs().amax(-1, keepdim=True)
     top = torch.tensor(fmt.max_value, dtype=z.dtype)
@@ -277,7 +279,7 @@ def learn_from_calibration(
                 learned.append(None)
                 continue
             k = item.weights[0].shape[1]
-            if settings.group_size <= 0 or k % settings.group_size:
+            if settings.group_size < 0 or (settings.group_size and k % settings.group_size):
                 raise FpqcError(
                     f"galt: group size {settings.group_size} does not divide the {k} input features of "
                     f"{item.label}; choose a group size that divides {k}"

@@ -87,3 +87,16 @@ def test_bad_settings_and_outputs_are_refused(tmp_path):
     with pytest.raises(FpqcError, match="not a role"):
         stress_outliers(MODEL, tmp_path / "x.onnx", StressSettings(roles=("fc3",)))
     assert not list(tmp_path.iterdir())
+
+
+def test_galt_makes_w6a6_robust_to_the_outliers(strong, tmp_path):
+    """The paper's W6A6 (GHT + DFQ, no GALT) suffers from strong outlier channels; GALT in front undoes them."""
+    from fpqc.eval.quality import evaluate_teacher_forced
+
+    out, _ = strong
+    calib = tmp_path / "calib.npz"
+    vae = REPO / "examples/digits/vae.npz"
+    run_fpqc("calibrate", str(out), "--vae", str(vae), "--classes", "0-9", "--samples", "1", "-o", str(calib))
+    results, _ = evaluate_teacher_forced(out, ["fpqvar-w6a6", "fpqvar-w6a6-galt"], INPUTS, calib, vae)
+    paper, galt = results
+    assert galt.kl < 0.25 * paper.kl, (paper.kl, galt.kl)

@@ -119,6 +119,18 @@ def test_fake_quantize_is_fpqc_quantize_dequantize(name):
     assert np.array_equal(fake_quantize(torch.from_numpy(z), fmt, 128).numpy(), want)
 
 
+@pytest.mark.parametrize("name", ["e2m3", "e2m1"])
+def test_fake_quantize_group_zero_is_per_row(name):
+    """``group_size`` 0 -- W6A6's per token activations and per channel weights -- is one scale per row."""
+    fmt = Format.parse(name)
+    rng = np.random.default_rng(1)
+    z = (rng.standard_normal((8, 96)) * np.exp(2 * rng.standard_normal(96))).astype(np.float32)
+    z[2] = 0  # an all-zero row
+    scales = compute_scales(z, fmt, axis=-1)
+    want = dequantize(quantize(z, fmt, scales, axis=-1), fmt, scales, axis=-1)
+    assert np.array_equal(fake_quantize(torch.from_numpy(z), fmt, 0).numpy(), want)
+
+
 def test_fake_quantize_is_straight_through():
     z = torch.tensor([[0.3, -1.2, 2.0, 0.7]], requires_grad=True)
     fake_quantize(z, Format.parse("e2m1"), 4).sum().backward()
