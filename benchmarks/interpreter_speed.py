@@ -1,6 +1,6 @@
 """Benchmark: fpqc's interpreter against a float PyTorch forward of VAR-d16 (issue 13, goal 3).
 
-One teacher-forcing forward (one image with classifier-free guidance: batch 2, all 680 tokens) of:
+One teacher-forcing forward (all 680 tokens, at the batch the model was exported for) of:
 
 * ``torch``: the VAR of ``fpqc/frontend/var`` (written like the released code) at VAR-d16's
   shapes, float32, ``torch.inference_mode``;
@@ -31,6 +31,7 @@ from _measure import model_bytes
 from compile_d16 import export
 from fpqc.backends.interp.runner import run_module
 from fpqc.compiler import compile_model, load_build, load_onnx, run_pipeline
+from fpqc.frontend.onnx_import.loading import load_model
 from fpqc.frontend.var.export import build_models, example_inputs
 from fpqc.passes.pipelines import RAISE_PIPELINE
 from fpqc.runtime.model import VarModel
@@ -66,6 +67,13 @@ class PeakRss:
         self._thread.join()
 
 
+def _batch(model: Path) -> int:
+    """The batch the model was exported for (``label_B``'s dimension)."""
+    graph = load_model(model).graph
+    label = next(i for i in graph.input if i.name == "label_B")
+    return label.type.tensor_type.shape.dim[0].dim_value
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--depth", type=int, default=16)
@@ -79,9 +87,10 @@ def main() -> int:
         print(f"compiling {model} (fp4) ...", flush=True)
         compile_model(model, build, format_name="fp4")
     config = VarModel.load(model).config
-    label, x = example_inputs(config, batch=2, seed=0)
+    batch = _batch(model)
+    label, x = example_inputs(config, batch=batch, seed=0)
     inputs = {"label_B": label.numpy(), "x_BLCv_wo_first_l": x.numpy()}
-    print(f"load average {os.getloadavg()[0]:.2f}; VAR-d{args.depth}, batch 2, {config.L} tokens", flush=True)
+    print(f"load average {os.getloadavg()[0]:.2f}; VAR-d{args.depth}, batch {batch}, {config.L} tokens", flush=True)
 
     var, _ = build_models(config, seed=0)
     float_module, float_store = load_onnx(model)

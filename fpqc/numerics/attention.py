@@ -49,12 +49,13 @@ def l2_normalize_f32(x: np.ndarray, eps: float) -> np.ndarray:
 
 def scores_f32(q: np.ndarray, k: np.ndarray) -> np.ndarray:
     """``q·kᵀ`` for ``q [..., n, D]`` and ``k [..., m, D]``: ``[..., n, m]``, summed over D left to right."""
-    q = np.asarray(q, np.float32)
-    k = np.asarray(k, np.float32)
-    acc = q[..., :, None, 0] * k[..., None, :, 0]
+    # D leading and contiguous, so that every step multiplies contiguous slices (same operations, order).
+    q_by_d = np.ascontiguousarray(np.moveaxis(np.asarray(q, np.float32), -1, 0))[..., :, None]
+    k_by_d = np.ascontiguousarray(np.moveaxis(np.asarray(k, np.float32), -1, 0))[..., None, :]
+    acc = q_by_d[0] * k_by_d[0]
     term = np.empty_like(acc)
-    for d in range(1, q.shape[-1]):
-        np.multiply(q[..., :, None, d], k[..., None, :, d], out=term)
+    for d in range(1, q_by_d.shape[0]):
+        np.multiply(q_by_d[d], k_by_d[d], out=term)
         acc += term
     return acc
 
@@ -67,12 +68,13 @@ def softmax_f32(s: np.ndarray) -> np.ndarray:
 
 def weighted_sum_f32(p: np.ndarray, v: np.ndarray) -> np.ndarray:
     """``p·v`` for ``p [..., n, m]`` and ``v [..., m, D]``: ``[..., n, D]``, summed over the keys left to right."""
-    p = np.asarray(p, np.float32)
-    v = np.asarray(v, np.float32)
-    acc = p[..., :, 0, None] * v[..., None, 0, :]
+    # The keys leading and contiguous (same operations, same order).
+    p_by_key = np.ascontiguousarray(np.moveaxis(np.asarray(p, np.float32), -1, 0))[..., :, None]
+    v_by_key = np.ascontiguousarray(np.moveaxis(np.asarray(v, np.float32), -2, 0))[..., None, :]
+    acc = p_by_key[0] * v_by_key[0]
     term = np.empty_like(acc)
-    for j in range(1, p.shape[-1]):
-        np.multiply(p[..., :, j, None], v[..., None, j, :], out=term)
+    for j in range(1, p_by_key.shape[0]):
+        np.multiply(p_by_key[j], v_by_key[j], out=term)
         acc += term
     return acc
 
