@@ -11,7 +11,8 @@ model's best design point for that batch), and costed with the block
 kernel launched ``depth`` times per scale (:func:`fpqc.analysis.cost_model
 .estimate`).  fp4 is FPQVAR W4A4's structure -- group-wise Hadamard, E2M1 per
 group of 128, dual-format fc2 input -- without GALT, which changes weights and
-AdaLN vectors but no op or shape; fp6 is ``fpqvar-w6a6``.  Exports are kept in
+AdaLN vectors but no op or shape; fp6 is ``fp6-ght-dfq`` (fpqvar-w6a6 without GALT,
+which changes values, no op or shape).  Exports are kept in
 ``--work`` and reused.
 
 Prints, per model, format and batch: the design point, the estimate in
@@ -41,7 +42,7 @@ W4A4_STRUCTURE = (
     "group-hadamard,quantize{weight-format=e2m1 act-format=e2m1 weight-granularity=group "
     "act-granularity=group group-size=128},dual-format{format=dfq-w4a4}"
 )
-FORMATS = {"fp4": W4A4_STRUCTURE, "fp6": RECIPES["fpqvar-w6a6"].pipeline(None)}
+FORMATS = {"fp4": W4A4_STRUCTURE, "fp6": RECIPES["fp6-ght-dfq"].pipeline(None)}
 GOAL = 2 * PAPER_IMAGES_PER_SECOND
 """Images per second the issue asks for: twice the paper's."""
 

@@ -18,9 +18,13 @@ fp4-ght                 ablation: GHT only
 fp4-dfq                 ablation: DFQ only
 fp4-ght-dfq             ablation: GHT + DFQ (fpqvar-w4a4 without GALT)
 fp4-galt-ght            ablation: GALT + GHT (fpqvar-w4a4 without DFQ)
-fpqvar-w6a6             GHT, E2M3 weights per channel and activations per token,
-                        DFQ fc2 input (INT6 negatives / E2M3 positives)
-fpqvar-w6a6-authors     fpqvar-w6a6 as the authors' code: ties up, one set of
+fpqvar-w6a6             GALT (against E2M3 per token and channel), GHT, E2M3
+                        weights per channel and activations per token, DFQ fc2
+                        input (INT6 negatives / E2M3 positives); the paper
+                        uses GALT for W4A4 only
+fp6-ght-dfq             the paper's W6A6: fpqvar-w6a6 without GALT (no
+                        calibration needed)
+fpqvar-w6a6-authors     fp6-ght-dfq as the authors' code: ties up, one set of
                         Hadamard signs for every layer
 fp4-baseline            E2M1 per group of 128, round to nearest
 fp6-baseline            E2M3 weights per channel, activations per token
@@ -144,15 +148,15 @@ RECIPES: dict[str, Recipe] = {
         ),
         Recipe(
             "fpqvar-w6a6",
-            "FPQVAR W6A6: GHT, E2M3 weights per channel / activations per token, dual-format fc2 input",
-            f"{_GHT},{_W6A6},{_DFQ6}",
-        ),
-        Recipe(
-            "fpqvar-w6a6-galt",
             "FPQVAR W6A6 with GALT (the paper uses GALT for W4A4 only): GALT against E2M3 per token/channel, "
-            "GHT, dual-format fc2 input",
+            "GHT, E2M3 weights per channel / activations per token, dual-format fc2 input",
             f'galt{{calib="{{calib}}" seed={{seed}} format=e2m3 group-size=0}},{_GHT},{_W6A6},{_DFQ6}',
             needs_calibration=True,
+        ),
+        Recipe(
+            "fp6-ght-dfq",
+            "the paper's W6A6: GHT, E2M3 weights per channel / activations per token, dual-format fc2 input",
+            f"{_GHT},{_W6A6},{_DFQ6}",
         ),
         Recipe(
             "fpqvar-w6a6-authors",
@@ -199,9 +203,10 @@ RECIPES: dict[str, Recipe] = {
 }
 
 DEFAULT_RECIPE_FOR_FORMAT = {"fp4": "fpqvar-w4a4", "fp6": "fpqvar-w6a6", "fp8": "fp8-rtn"}
-"""``--format``'s recipes; fp4 falls back to :data:`FP4_WITHOUT_CALIBRATION` when no calibration is given."""
+"""``--format``'s recipes; without a calibration fp4 and fp6 fall back to :data:`WITHOUT_CALIBRATION`'s."""
 
-FP4_WITHOUT_CALIBRATION = "fp4-baseline"
+WITHOUT_CALIBRATION = {"fp4": "fp4-baseline", "fp6": "fp6-ght-dfq"}
+"""``--format``'s recipes when no calibration is given (GALT needs one)."""
 
 RAISE_PIPELINE = "raise-onnx-to-fpq"
 
@@ -237,5 +242,5 @@ def recipe_for(format_name: str | None, recipe_name: str | None, calib: Path | N
         )
     recipe = RECIPES[DEFAULT_RECIPE_FOR_FORMAT[format_name]]
     if recipe.needs_calibration and calib is None:
-        recipe = RECIPES[FP4_WITHOUT_CALIBRATION]
+        recipe = RECIPES[WITHOUT_CALIBRATION[format_name]]
     return recipe

@@ -5,7 +5,7 @@ as one that is in it, with other formats or tables (an ablation drops a pass of
 fpqvar-w4a4, which fpqvar-w4a4-kv6 covers; fp6-baseline, fp8-rtn, int4-rtn and
 int6-rtn are fp4-baseline's kernels with other formats; mixedformat is
 fpqvar-w4a4's dual format with other formats; a ``-ties-up`` variant changes only
-the quantizer tables; fpqvar-w6a6 is verified by ``tests/unit/hls/test_fpqvar_var.py``).
+the quantizer tables; fp6-ght-dfq, fpqvar-w6a6's kernels, is verified by ``tests/unit/hls/test_fpqvar_var.py``).
 Every format's and rounding mode's kernels are compared with ``fpqc/numerics``
 bit for bit in ``tests/unit/hls/test_csim.py`` and ``test_tiled_library.py``, so
 the suite does not compile and C-simulate a tiny VAR for every recipe.

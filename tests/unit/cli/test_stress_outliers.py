@@ -97,6 +97,6 @@ def test_galt_makes_w6a6_robust_to_the_outliers(strong, tmp_path):
     calib = tmp_path / "calib.npz"
     vae = REPO / "examples/digits/vae.npz"
     run_fpqc("calibrate", str(out), "--vae", str(vae), "--classes", "0-9", "--samples", "1", "-o", str(calib))
-    results, _ = evaluate_teacher_forced(out, ["fpqvar-w6a6", "fpqvar-w6a6-galt"], INPUTS, calib, vae)
+    results, _ = evaluate_teacher_forced(out, ["fp6-ght-dfq", "fpqvar-w6a6"], INPUTS, calib, vae)
     paper, galt = results
     assert galt.kl < 0.25 * paper.kl, (paper.kl, galt.kl)

@@ -2,7 +2,7 @@
 
 Two builds of one exported depth-2 VAR:
 
-* ``fpqc compile --recipe fpqvar-w6a6`` (GHT with the signs folded into AdaLN,
+* ``fpqc compile --recipe fp6-ght-dfq`` (the paper's W6A6: GHT with the signs folded into AdaLN,
   E2M3 per token / per channel, INT6/E2M3 dual format on fc2's input), then
   ``fpqc verify``;
 * W4A4 through ``fpqc.compiler.run_pipeline`` with the signs left on the
@@ -67,7 +67,7 @@ def _kernel_bodies(module) -> list[list[str]]:
 def test_fpqvar_w6a6_build_verifies(tiny_var: Path, tmp_path: Path) -> None:
     build = tmp_path / "build"
     for args in (
-        ("compile", str(tiny_var), "--recipe", "fpqvar-w6a6", "-o", str(build)),
+        ("compile", str(tiny_var), "--recipe", "fp6-ght-dfq", "-o", str(build)),
         ("verify", str(build), "--samples", "1"),
     ):
         result = subprocess.run([FPQC, *args], capture_output=True, text=True)

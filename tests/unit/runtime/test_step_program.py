@@ -62,10 +62,10 @@ def test_float_model_steps_match_teacher_forcing(tiny):
     "pipeline",
     [
         RECIPES["fp4-baseline"].pipeline(None),
-        RECIPES["fpqvar-w6a6"].pipeline(None),
+        RECIPES["fp6-ght-dfq"].pipeline(None),
         RECIPES["mixedformat"].pipeline(None) + ",kv-quantize{format=e2m3}",
     ],
-    ids=["fp4-baseline", "fpqvar-w6a6", "mixedformat-kv6"],
+    ids=["fp4-baseline", "fp6-ght-dfq", "mixedformat-kv6"],
 )
 def test_quantized_steps_match_teacher_forcing(tiny, pipeline):
     runtime = _quantized(tiny, pipeline)
