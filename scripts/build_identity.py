@@ -37,7 +37,8 @@ BUILDS = {
     "fp6": ["--format", "fp6"],
     "fpqvar-w4a4": ["--recipe", "fpqvar-w4a4", "--calib", "{calib}"],
 }
-EXECUTED = ("kernels", "csim", "vitis", "weights.bin", "weights.json", "host_schedule.json")
+EXECUTED = ("kernels", "csim", "host", "vitis", "weights.bin", "weights.json", "host_schedule.json")
+"""What a build executes; a VAR's build has no ``csim/`` (its generations run through the step program)."""
 CPP_SUFFIXES = (".h", ".hpp", ".cpp")
 INFORMATIONAL = ("raw bytes", "ir")  # may differ: comments, canonicalized no-ops
 
@@ -81,7 +82,7 @@ def _tree_digest(build: Path, names: tuple[str, ...], code_only: bool = False) -
     digests: dict[str, str] = {}
     for name in names:
         root = build / name
-        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root] if root.exists() else []
         for path in files:
             digests[str(path.relative_to(build))] = _sha(_code(path) if code_only else path.read_bytes())
     return digests
