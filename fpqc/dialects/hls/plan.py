@@ -70,6 +70,9 @@ before ``hls.return``; its one block holds:
     tile, then the next ``N`` columns.  Both ends of a stream between
     compute stages are in one region.
 
+The stage and stream ops live in :mod:`fpqc.dialects.hls.plan_dataflow`, the syntax helpers
+the plan's ops share in :mod:`fpqc.dialects.hls.plan_syntax`.
+
 A value one op produces and another consumes travels either by an
 ``hls.stream`` or through an ``hls.buffer ... whole of`` it.  Example (a
 quantized linear layer, 512 rows, 1024 → 4096)::
@@ -109,12 +112,10 @@ from xdsl.dialects.builtin import (
     IntegerAttr,
     StringAttr,
     TensorType,
-    i64,
 )
 from xdsl.ir import (
     Attribute,
     Block,
-    BlockArgument,
     Operation,
     OpResult,
     Region,
@@ -130,14 +131,15 @@ from xdsl.irdl import (
     traits_def,
     var_operand_def,
 )
-from xdsl.parser import Parser, UnresolvedOperand
+from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.traits import HasParent, NoTerminator
 from xdsl.utils.exceptions import VerifyException
 
 from fpqc.dialects.hls.kernel import KernelOp, ReturnOp
+from fpqc.dialects.hls.plan_dataflow import StageOp, StreamOp
+from fpqc.dialects.hls.plan_syntax import check_unique, int_attr, kernel_of, parse_int_after, parse_value
 from fpqc.dialects.hls.plan_attributes import (
-    MOVES,
     PARALLEL,
     BufferKind,
     BufferKindAttr,
@@ -145,43 +147,10 @@ from fpqc.dialects.hls.plan_attributes import (
     DirectionAttr,
     LoopAttr,
     StageKind,
-    StageKindAttr,
     Storage,
     StorageAttr,
     element_bits,
 )
-
-
-def _int(value: int) -> IntegerAttr:
-    return IntegerAttr(value, i64)
-
-
-def _parse_int(parser: Parser, keyword: str) -> int:
-    parser.parse_keyword(keyword)
-    return parser.parse_integer(allow_boolean=False, allow_negative=False)
-
-
-def _parse_value(parser: Parser) -> SSAValue:
-    """A value of the kernel named in a plan op (defined before the plan, so its type is known)."""
-    return _resolve(parser, parser.parse_unresolved_operand())
-
-
-def _parse_optional_value(parser: Parser) -> SSAValue | None:
-    operand = parser.parse_optional_unresolved_operand()
-    return None if operand is None else _resolve(parser, operand)
-
-
-def _resolve(parser: Parser, operand: UnresolvedOperand) -> SSAValue:
-    values = parser.ssa_values.get(operand.operand_name)
-    if values is None or operand.index >= len(values):
-        parser.raise_error(f"a plan names values of its kernel; %{operand.operand_name} is not one", operand.span)
-    return values[operand.index]
-
-
-def _kernel_of(op: Operation) -> KernelOp | None:
-    plan = op.parent_op()
-    kernel = plan.parent_op() if plan is not None else None
-    return kernel if isinstance(kernel, KernelOp) else None
 
 
 def compute_ops(kernel: KernelOp) -> list[Operation]:
@@ -250,12 +219,12 @@ class PlanOp(IRDLOperation):
         for op in ops:
             if tiled.count(op) != 1:
                 raise VerifyException(f"{where}: {op.name} needs exactly one hls.tile, has {tiled.count(op)}")
-        _unique([b.buffer_name.data for b in self.entries_of(BufferOp)], "buffer", where)
+        check_unique([b.buffer_name.data for b in self.entries_of(BufferOp)], "buffer", where)
         self._verify_stages(kernel, ops, where)
 
     def _verify_ports(self, kernel: KernelOp, where: str) -> None:
         ports = self.entries_of(PortOp)
-        _unique([p.port_name.data for p in ports], "port", where)
+        check_unique([p.port_name.data for p in ports], "port", where)
         tensors = [i for i, arg in enumerate(kernel.args) if isinstance(arg.type, TensorType)]
         for direction, wanted in ((Direction.IN, tensors), (Direction.OUT, list(range(len(kernel.function_type.outputs))))):
             indices = sorted(p.index.value.data for p in ports if p.direction.data == direction)
@@ -271,7 +240,7 @@ class PlanOp(IRDLOperation):
         stages = self.entries_of(StageOp)
         if [s.index.value.data for s in stages] != list(range(len(stages))):
             raise VerifyException(f"{where}: stages must be numbered 0, 1, ... in order")
-        _unique([s.stage_name.data for s in stages], "stage", where)
+        check_unique([s.stage_name.data for s in stages], "stage", where)
         staged: set[Operation] = set()
         for stage in stages:
             staged |= set(stage.ops())
@@ -291,7 +260,7 @@ class PlanOp(IRDLOperation):
                 raise VerifyException(f"{where}: {op.name} is in no stage")
         index = {s.stage_name.data: s.index.value.data for s in stages}
         region = {s.stage_name.data: s.region_index for s in stages}
-        _unique([s.stream_name.data for s in self.entries_of(StreamOp)], "stream", where)
+        check_unique([s.stream_name.data for s in self.entries_of(StreamOp)], "stream", where)
         for stream in self.entries_of(StreamOp):
             ends = (stream.from_stage.data, stream.to_stage.data)
             for end in ends:
@@ -309,14 +278,6 @@ class PlanOp(IRDLOperation):
                 )
 
 
-def _unique(names: list[str], what: str, where: str) -> None:
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            raise VerifyException(f"{where}: two {what}s are named '{name}'")
-        seen.add(name)
-
-
 @irdl_op_definition
 class PeArrayOp(IRDLOperation):
     """``hls.pe_array pes P lanes L``: the kernel's processing-element array."""
@@ -329,14 +290,14 @@ class PeArrayOp(IRDLOperation):
     traits = traits_def(HasParent(PlanOp))
 
     def __init__(self, pes: int, lanes: int):
-        super().__init__(properties={"pes": _int(pes), "lanes": _int(lanes)})
+        super().__init__(properties={"pes": int_attr(pes), "lanes": int_attr(lanes)})
 
     def print(self, printer: Printer) -> None:
         printer.print_string(f" pes {self.pes.value.data} lanes {self.lanes.value.data}")
 
     @classmethod
     def parse(cls, parser: Parser) -> PeArrayOp:
-        return cls(_parse_int(parser, "pes"), _parse_int(parser, "lanes"))
+        return cls(parse_int_after(parser, "pes"), parse_int_after(parser, "lanes"))
 
     def verify_(self) -> None:
         if self.pes.value.data <= 0 or self.lanes.value.data <= 0:
@@ -374,9 +335,9 @@ class PortOp(IRDLOperation):
         properties: dict[str, Attribute] = {
             "port_name": StringAttr(name),
             "direction": DirectionAttr(direction),
-            "index": _int(index),
-            "width": _int(width),
-            "burst": _int(burst),
+            "index": int_attr(index),
+            "width": int_attr(width),
+            "burst": int_attr(burst),
             "bundle": StringAttr(bundle),
         }
         if inplace is not None:
@@ -403,9 +364,9 @@ class PortOp(IRDLOperation):
         name = parser.parse_str_literal(" (the port's name)")
         direction = Direction(parser.parse_keyword_in(tuple(Direction), " (in or out)"))
         index = parser.parse_integer(allow_boolean=False, allow_negative=False)
-        value = _parse_value(parser)
-        width = _parse_int(parser, "width")
-        burst = _parse_int(parser, "burst")
+        value = parse_value(parser)
+        width = parse_int_after(parser, "width")
+        burst = parse_int_after(parser, "burst")
         parser.parse_keyword("bundle")
         bundle = parser.parse_str_literal()
         inplace = parser.parse_str_literal() if parser.parse_optional_keyword("inplace") else None
@@ -420,7 +381,7 @@ class PortOp(IRDLOperation):
             raise VerifyException(f"{name}: burst {burst} must be 1 to 256 beats (AXI4)")
         if self.inplace is not None and self.direction.data != Direction.OUT:
             raise VerifyException(f"{name}: only an out port updates an in port in place")
-        kernel = _kernel_of(self)
+        kernel = kernel_of(self)
         if kernel is None:
             return
         index = self.index.value.data
@@ -447,7 +408,7 @@ class TileOp(IRDLOperation):
     traits = traits_def(HasParent(PlanOp))
 
     def __init__(self, target: SSAValue, loops: Sequence[LoopAttr], ii: int = 1):
-        super().__init__(operands=[target], properties={"loops": ArrayAttr(loops), "ii": _int(ii)})
+        super().__init__(operands=[target], properties={"loops": ArrayAttr(loops), "ii": int_attr(ii)})
 
     def loop(self, dim: str) -> LoopAttr | None:
         return next((loop for loop in self.loops.data if loop.dim.data == dim), None)
@@ -461,9 +422,9 @@ class TileOp(IRDLOperation):
 
     @classmethod
     def parse(cls, parser: Parser) -> TileOp:
-        target = _parse_value(parser)
+        target = parse_value(parser)
         loops = parser.parse_comma_separated_list(parser.Delimiter.SQUARE, lambda: LoopAttr.parse_bare(parser))
-        return cls(target, loops, _parse_int(parser, "ii"))
+        return cls(target, loops, parse_int_after(parser, "ii"))
 
     def verify_(self) -> None:
         owner = self.target.owner
@@ -474,7 +435,7 @@ class TileOp(IRDLOperation):
             raise VerifyException(f"{name}: ii must be positive")
         if not self.loops.data:
             raise VerifyException(f"{name}: needs at least one loop")
-        _unique([loop.dim.data for loop in self.loops.data], "loop", name)
+        check_unique([loop.dim.data for loop in self.loops.data], "loop", name)
         for kind in PARALLEL:
             if sum(loop.parallel.data == kind for loop in self.loops.data) > 1:
                 raise VerifyException(f"{name}: more than one loop on {kind}")
@@ -519,10 +480,10 @@ class BufferOp(IRDLOperation):
                 "kind": BufferKindAttr(kind),
                 "contents": contents,
                 "storage": StorageAttr(storage),
-                "banks": _int(banks),
-                "pack": _int(pack),
-                "copies": _int(copies),
-                "bits": _int(bits),
+                "banks": int_attr(banks),
+                "pack": int_attr(pack),
+                "copies": int_attr(copies),
+                "bits": int_attr(bits),
             },
         )
 
@@ -565,7 +526,7 @@ class BufferOp(IRDLOperation):
         name = parser.parse_str_literal(" (the buffer's name)")
         kind = BufferKind(parser.parse_keyword_in(tuple(BufferKind), " (whole, tile or scratch)"))
         parser.parse_keyword("of")
-        values = parser.parse_comma_separated_list(parser.Delimiter.NONE, lambda: _parse_value(parser))
+        values = parser.parse_comma_separated_list(parser.Delimiter.NONE, lambda: parse_value(parser))
         parser.parse_keyword("as")
         pos = parser.pos
         contents = parser.parse_type()
@@ -573,10 +534,10 @@ class BufferOp(IRDLOperation):
             parser.raise_error("hls.buffer: its contents are a tensor type", pos)
         parser.parse_keyword("in")
         storage = Storage(parser.parse_keyword_in(tuple(Storage), " (bram, uram, lutram or registers)"))
-        banks = _parse_int(parser, "banks")
-        pack = _parse_int(parser, "pack")
-        copies = _parse_int(parser, "copies")
-        bits = _parse_int(parser, "bits")
+        banks = parse_int_after(parser, "banks")
+        pack = parse_int_after(parser, "pack")
+        copies = parse_int_after(parser, "copies")
+        bits = parse_int_after(parser, "bits")
         return cls(name, kind, values, contents, storage, banks, pack, copies, bits)
 
     def verify_(self) -> None:
@@ -601,154 +562,6 @@ class BufferOp(IRDLOperation):
                 f"{name}: bits must be elements × element bits × copies = "
                 f"{self.elements} × {self.element_bits} × {copies} = {expected}, got {self.bits.value.data}"
             )
-
-
-@irdl_op_definition
-class StageOp(IRDLOperation):
-    """``hls.stage I "name" KIND %v, ...``: one dataflow stage."""
-
-    name = "hls.stage"
-
-    values = var_operand_def()
-    index = prop_def(IntegerAttr[I64])
-    stage_name = prop_def(StringAttr)
-    kind = prop_def(StageKindAttr)
-    region = opt_prop_def(IntegerAttr[I64])
-
-    traits = traits_def(HasParent(PlanOp))
-
-    def __init__(self, index: int, name: str, kind: StageKind, values: Sequence[SSAValue], region: int | None = None):
-        properties: dict[str, Attribute] = {
-            "index": _int(index), "stage_name": StringAttr(name), "kind": StageKindAttr(kind),
-        }
-        if region is not None:
-            properties["region"] = _int(region)
-        super().__init__(operands=[values], properties=properties)
-
-    @property
-    def region_index(self) -> int | None:
-        """The DATAFLOW region of the stage; None for the kernel's load and write stages."""
-        return None if self.region is None else self.region.value.data
-
-    def ops(self) -> list[Operation]:
-        """The compute ops this stage runs (none for a load or write stage)."""
-        if self.kind.data in MOVES:
-            return []
-        return list(dict.fromkeys(v.owner for v in self.values if isinstance(v.owner, Operation)))
-
-    def print(self, printer: Printer) -> None:
-        printer.print_string(f" {self.index.value.data} ")
-        printer.print_string_literal(self.stage_name.data)
-        printer.print_string(f" {self.kind.data}")
-        if self.values:
-            printer.print_string(" ")
-            printer.print_list(self.values, printer.print_operand)
-        if self.region is not None:
-            printer.print_string(f" region {self.region.value.data}")
-
-    @classmethod
-    def parse(cls, parser: Parser) -> StageOp:
-        index = parser.parse_integer(allow_boolean=False, allow_negative=False)
-        name = parser.parse_str_literal(" (the stage's name)")
-        kind = StageKind(parser.parse_keyword_in(tuple(StageKind), " (a stage kind)"))
-        values = parser.parse_optional_undelimited_comma_separated_list(
-            lambda: _parse_optional_value(parser), lambda: _parse_value(parser)
-        )
-        region = None
-        if parser.parse_optional_keyword("region") is not None:
-            region = parser.parse_integer(allow_boolean=False, allow_negative=False)
-        return cls(index, name, kind, values or [], region)
-
-    def verify_(self) -> None:
-        name = f"hls.stage '{self.stage_name.data}'"
-        kind = self.kind.data
-        kernel = _kernel_of(self)
-        if kind not in MOVES and not self.values:
-            raise VerifyException(f"{name}: a {kind} stage names the ops it runs")
-        if kind not in MOVES and self.region is None:
-            raise VerifyException(f"{name}: a compute stage ({kind}) needs a region")
-        if kernel is None:
-            return
-        returned = set(kernel.get_return_op().arguments)
-        for value in self.values:
-            if kind == StageKind.LOAD and not (isinstance(value, BlockArgument) and value.block is kernel.body.block):
-                raise VerifyException(f"{name}: a load stage loads kernel arguments")
-            if kind == StageKind.WRITE and value not in returned:
-                raise VerifyException(f"{name}: a write stage writes kernel results")
-            if kind not in MOVES and not isinstance(value, OpResult):
-                raise VerifyException(f"{name}: a {kind} stage names ops by their results")
-
-
-@irdl_op_definition
-class StreamOp(IRDLOperation):
-    """``hls.stream "name" of %v from "a" to "b" width W depth D``: a FIFO between two stages."""
-
-    name = "hls.stream"
-
-    value = operand_def()
-    stream_name = prop_def(StringAttr)
-    from_stage = prop_def(StringAttr)
-    to_stage = prop_def(StringAttr)
-    width = prop_def(IntegerAttr[I64])
-    depth = prop_def(IntegerAttr[I64])
-    columns = opt_prop_def(IntegerAttr[I64])
-
-    traits = traits_def(HasParent(PlanOp))
-
-    def __init__(self, name: str, value: SSAValue, from_stage: str, to_stage: str, width: int, depth: int,
-                 columns: int = 0):
-        properties: dict[str, Attribute] = {
-            "stream_name": StringAttr(name),
-            "from_stage": StringAttr(from_stage),
-            "to_stage": StringAttr(to_stage),
-            "width": _int(width),
-            "depth": _int(depth),
-        }
-        if columns:
-            properties["columns"] = _int(columns)
-        super().__init__(operands=[value], properties=properties)
-
-    @property
-    def column_tile(self) -> int:
-        """Columns per column tile of a stream of rows; 0: row after row."""
-        return 0 if self.columns is None else self.columns.value.data
-
-    def print(self, printer: Printer) -> None:
-        printer.print_string(" ")
-        printer.print_string_literal(self.stream_name.data)
-        printer.print_string(" of ")
-        printer.print_operand(self.value)
-        printer.print_string(" from ")
-        printer.print_string_literal(self.from_stage.data)
-        printer.print_string(" to ")
-        printer.print_string_literal(self.to_stage.data)
-        printer.print_string(f" width {self.width.value.data} depth {self.depth.value.data}")
-        if self.columns is not None:
-            printer.print_string(f" columns {self.columns.value.data}")
-
-    @classmethod
-    def parse(cls, parser: Parser) -> StreamOp:
-        name = parser.parse_str_literal(" (the stream's name)")
-        parser.parse_keyword("of")
-        value = _parse_value(parser)
-        parser.parse_keyword("from")
-        source = parser.parse_str_literal()
-        parser.parse_keyword("to")
-        dest = parser.parse_str_literal()
-        width, depth = _parse_int(parser, "width"), _parse_int(parser, "depth")
-        columns = 0
-        if parser.parse_optional_keyword("columns") is not None:
-            pos = parser.pos
-            columns = parser.parse_integer(allow_boolean=False, allow_negative=False)
-            if columns == 0:
-                parser.raise_error("hls.stream: columns must be positive", pos)
-        return cls(name, value, source, dest, width, depth, columns)
-
-    def verify_(self) -> None:
-        if self.width.value.data <= 0 or self.depth.value.data <= 0:
-            raise VerifyException(f"hls.stream '{self.stream_name.data}': width and depth must be positive")
-        if self.columns is not None and self.columns.value.data <= 0:
-            raise VerifyException(f"hls.stream '{self.stream_name.data}': columns must be positive")
 
 
 PLAN_OPS: tuple[type[Operation], ...] = (PlanOp, PeArrayOp, PortOp, TileOp, BufferOp, StageOp, StreamOp)
