@@ -79,7 +79,10 @@ for tensor in model.graph.initializer:
 """
 
 
-def export(depth: int, cache: Path) -> Path:
+def export(depth: int, cache: Path | None = None) -> Path:
+    """VAR-d``depth`` (random weights, ``--small-vae``) in ``cache`` (default ``out/bench/var_d{depth}_fpqc``),
+    exported unless it is there already; its ``var.onnx``."""
+    cache = cache or Path("out/bench") / f"var_d{depth}_fpqc"
     model = cache / "var.onnx"
     if not model.exists():
         print(f"exporting VAR-d{depth} to {cache} ...", flush=True)
@@ -95,8 +98,7 @@ def main() -> int:
     parser.add_argument("--depth", type=int, default=16)
     parser.add_argument("--cache", type=Path, default=None)
     args = parser.parse_args()
-    cache = args.cache or Path("out/bench") / f"var_d{args.depth}_fpqc"
-    model = export(args.depth, cache)
+    model = export(args.depth, args.cache)
     size = model_bytes(model)
     found = subprocess.run(python("-c", _QUANTIZED, str(model)), capture_output=True, text=True, check=True,
                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
@@ -104,7 +106,7 @@ def main() -> int:
     print(f"VAR-d{args.depth}: ONNX {size / 1e9:.2f} GB, {len(json.loads(quantized))} weights quantized; "
           f"load average at start {os.getloadavg()[0]:.1f}")
     failed = False
-    with tempfile.TemporaryDirectory(prefix="fpqc-bench-", dir=cache) as scratch:
+    with tempfile.TemporaryDirectory(prefix="fpqc-bench-", dir=model.parent) as scratch:
         for fmt in args.formats.split(","):
             dtype, max_value, group = ML_DTYPES[fmt]
             limit_args = python("-c", _LIMIT, str(model), quantized, dtype, str(max_value), str(group or "channel"))

@@ -31,7 +31,6 @@ from _measure import model_bytes
 from compile_d16 import export
 from fpqc.backends.interp.runner import run_module
 from fpqc.compiler import compile_model, load_build, load_onnx, run_pipeline
-from fpqc.frontend.onnx_import.loading import load_model
 from fpqc.frontend.var.export import build_models, example_inputs
 from fpqc.passes.pipelines import RAISE_PIPELINE
 from fpqc.runtime.model import VarModel
@@ -67,29 +66,22 @@ class PeakRss:
         self._thread.join()
 
 
-def _batch(model: Path) -> int:
-    """The batch the model was exported for (``label_B``'s dimension)."""
-    graph = load_model(model).graph
-    label = next(i for i in graph.input if i.name == "label_B")
-    return label.type.tensor_type.shape.dim[0].dim_value
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--depth", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--cache", type=Path, default=None)
     args = parser.parse_args()
-    cache = args.cache or Path("out/bench") / f"var_d{args.depth}_fpqc"
-    model = export(args.depth, cache)
+    model = export(args.depth, args.cache)
+    cache = model.parent
     build = cache.parent / f"{cache.name}_fp4_build"
     if not (build / "manifest.json").exists():
         print(f"compiling {model} (fp4) ...", flush=True)
         compile_model(model, build, format_name="fp4")
-    config = VarModel.load(model).config
-    batch = _batch(model)
+    var_model = VarModel.load(model)
+    config, batch = var_model.config, var_model.batch
     label, x = example_inputs(config, batch=batch, seed=0)
-    inputs = {"label_B": label.numpy(), "x_BLCv_wo_first_l": x.numpy()}
+    inputs = {var_model.inputs.label: label.numpy(), var_model.inputs.tokens: x.numpy()}
     print(f"load average {os.getloadavg()[0]:.2f}; VAR-d{args.depth}, batch {batch}, {config.L} tokens", flush=True)
 
     var, _ = build_models(config, seed=0)
