@@ -443,7 +443,7 @@ class _LaunchCoster:
             reader = next((op for op in self.ops if value in op.operands), None)
             if reader is None:
                 continue
-            if isinstance(reader, fpq.CachedAttentionOp) and value in (reader.k_cache, reader.v_cache):
+            if isinstance(reader, fpq.CachedAttentionOp) and value in reader.caches:
                 moved = size.bytes(value, keys) * _cache_passes(self.plan.tile_of(reader), size, keys)
                 kv += moved
             elif value in self.tiled:

@@ -94,6 +94,7 @@ from xdsl.rewriter import InsertPoint
 
 from fpqc.analysis.dataflow import dataflow_graph
 from fpqc.dialects import fpq, hls
+from fpqc.dialects.operand_names import operand_names
 from fpqc.targets import Target, load_target
 
 ACCELERATOR_OPS: tuple[type[Operation], ...] = (
@@ -257,7 +258,7 @@ def _name_arguments_by_role(kernel: hls.KernelOp) -> None:
     taken: set[str] = set()
     for i, arg in enumerate(kernel.args):
         use = min(arg.uses, key=lambda u: (ops.index(u.operation), u.index), default=None)
-        names = [name for name, _ in type(use.operation).get_irdl_definition().operands] if use else []
+        names = operand_names(use.operation) if use else []
         base = names[min(use.index, len(names) - 1)] if names and not isinstance(use.operation, hls.ReturnOp) else f"in{i}"
         name, n = base, 1
         while name in taken:
@@ -363,7 +364,7 @@ def _updated_argument(result: SSAValue, inputs: list[SSAValue]) -> int | None:
     """The kernel argument that ``result`` updates in place: a KV cache written by ``fpq.cached_attention``."""
     op = result.owner
     if isinstance(op, fpq.CachedAttentionOp):
-        cache = {op.new_k_cache: op.k_cache, op.new_v_cache: op.v_cache}.get(result)
+        cache = op.updated_cache(result)
         if cache is not None and cache in inputs:
             return inputs.index(cache)
     return None

@@ -44,10 +44,14 @@ After, besides ``@main``::
       ...
       %qkv = fpq.linear %emb, %w, %b {fpq.role = "mat_qkv"} : ... -> tensor<2x4x192xf32>
       %offset = arith.constant 1 : i64
-      %o, %k1, %v1 = fpq.cached_attention %qkv, %s, %k0, %v0, %offset {...} : ...
+      %o, %k1, %v1 = fpq.cached_attention %qkv, %s, cache(%k0, %v0), %offset {...} : ...
       ...
       func.return %logits, %k1, %v1 : ...
     }
+
+With a low-bit KV cache (``kv_quant``) each block's cache is four arguments,
+the codes and the scales of the keys, then of the values
+(``fpq.kv_cache = "k0"``, ``"k0.scales"``, ``"v0"``, ``"v0.scales"``).
 
 A positional table is cut with ``onnx.Slice`` of the constant; the token input
 of step k holds the ``n_k`` rows of scale k (``@main``'s input rows
@@ -67,6 +71,7 @@ from xdsl.dialects.builtin import (
     ArrayAttr,
     DenseIntOrFPElementsAttr,
     DictionaryAttr,
+    Float32Type,
     FunctionType,
     IntegerAttr,
     ModuleOp,
@@ -118,6 +123,21 @@ def step_functions(module: ModuleOp) -> list[func.FuncOp]:
 
 def _shape(value: SSAValue) -> tuple[int, ...]:
     return tuple(value.type.get_shape()) if isinstance(value.type, TensorType) else ()
+
+
+def _cache_types(op: fpq.AttentionOp, shape: list[int]) -> list[TensorType]:
+    """The types a block's key (or value) cache ``[B, L, C]`` is stored in: fp32 values, or with
+    ``kv_quant`` the codes and a scale per group of a head row."""
+    quant = op.kv_quant
+    if quant is None:
+        return [TensorType(Float32Type(), shape)]
+    group = quant.group_size_for(shape[2] // op.num_heads.value.data)
+    if group is None:
+        raise FpqcError(
+            f"step-program: {op.name}'s KV cache is quantized per tensor, but a cache holds the rows of "
+            "several steps, each with its own scales; quantize it per token (kv-quantize)"
+        )
+    return [TensorType(quant.element, shape), TensorType(Float32Type(), [*shape[:2], shape[2] // group])]
 
 
 def _with_rows(t: TensorType, n: int) -> TensorType:
@@ -284,10 +304,11 @@ class _StepBuilder:
         cache_types = []
         for i, op in enumerate(attentions):
             b, length, c3 = _shape(op.qkv)
-            cache = TensorType(op.result.type.get_element_type(), [b, length, c3 // 3])
+            cache = _cache_types(op, [b, length, c3 // 3])
             for kind in ("k", "v"):
-                cache_types.append(cache)
-                arg_attrs.append(DictionaryAttr({KV_CACHE_ATTR: StringAttr(f"{kind}{i}")}))
+                for type, suffix in zip(cache, ("", ".scales")):
+                    cache_types.append(type)
+                    arg_attrs.append(DictionaryAttr({KV_CACHE_ATTR: StringAttr(f"{kind}{i}{suffix}")}))
         block = Block(arg_types=[*arg_types, *cache_types])
         values: dict[SSAValue, SSAValue | None] = dict(zip([*kept_args, *self.prologue], block.args))
         for arg in main.args:
@@ -305,16 +326,16 @@ class _StepBuilder:
             if isinstance(op, fpq.AttentionOp):
                 qkv = values[op.qkv]
                 assert qkv is not None
-                k_cache, v_cache = caches[len(new_caches)], caches[len(new_caches) + 1]
+                count = 2 if op.kv_quant is None else 4  # keys and values, each with scales when quantized
                 offset = arith.ConstantOp(IntegerAttr(self.begin, i64))
                 step = fpq.CachedAttentionOp(
-                    qkv, values[op.q_scale], k_cache, v_cache, offset.result, op.num_heads.value.data,
-                    op.eps.value.data, op.kv_quant, op.kv_scope,
+                    qkv, values[op.q_scale], caches[len(new_caches):len(new_caches) + count], offset.result,
+                    op.num_heads.value.data, op.eps.value.data, op.kv_quant, op.kv_scope,
                 )
                 block.add_op(offset)
                 block.add_op(step)
                 values[op.result] = step.result
-                new_caches += [step.new_k_cache, step.new_v_cache]
+                new_caches += list(step.new_caches)
                 continue
             if op.results and op.results[0] in self.ranges and isinstance(op, CONSTANT_OPS):
                 self._cut_constant(op, block, values)
@@ -335,8 +356,7 @@ class _StepBuilder:
         out_attrs = list(main.res_attrs.data) if main.res_attrs is not None else [
             DictionaryAttr({}) for _ in main.function_type.outputs.data
         ]
-        out_attrs += [DictionaryAttr({KV_CACHE_ATTR: StringAttr(f"{kind}{i}")})
-                      for i in range(len(attentions)) for kind in ("k", "v")]
+        out_attrs += [attrs for attrs in arg_attrs if KV_CACHE_ATTR in attrs.data]
         step.res_attrs = ArrayAttr(out_attrs)
         return step
 

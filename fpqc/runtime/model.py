@@ -49,6 +49,7 @@ from xdsl.interpreter import Interpreter
 from fpqc.backends.interp.hls_ops import Launcher
 from fpqc.backends.interp.runner import model_input_names, run_function, run_module
 from fpqc.compiler import load_build, load_onnx, run_pipeline
+from fpqc.dialects.tensor_types import element_type_to_dtype
 from fpqc.errors import FpqcError
 from fpqc.frontend.var.config import VARConfig
 from fpqc.frontend.var_build_files import CONFIG_FILE, VAE_FILE, VarBuildFiles
@@ -248,7 +249,7 @@ class VarModel:
         caches = cache.batches.get(start)
         if caches is None:
             caches = [
-                np.zeros(t.get_shape(), np.float32)
+                np.zeros(t.get_shape(), element_type_to_dtype(t.get_element_type()))  # fp32, or codes
                 for t, attrs in zip(function.function_type.inputs.data, function.arg_attrs.data)
                 if KV_CACHE_ATTR in attrs.data
             ]

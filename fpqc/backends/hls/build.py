@@ -12,6 +12,7 @@
     kernels/fpqc_tiled.h       the row stages of the quantized path: quantizers, Hadamard, GELU (copied)
     kernels/fpqc_linear.h      the PE array's stages: weight tiles, LUT multiply, accumulate, combine (copied)
     kernels/fpqc_block.h       the rest of a block: layernorm, modulate, residual, attention stages (copied)
+    kernels/fpqc_kv_codes.h    a low-bit KV cache stored as codes and scales (copied)
     weights.bin                every constant of the schedules, 64-byte aligned, little-endian
     weights.json               its manifest: name, offset, bytes, dtype, shape, packing
     host_schedule.json         buffers and the ordered steps (kernel launches, host ops)
@@ -47,6 +48,7 @@ from fpqc.weights import WeightStore
 INCLUDE_DIR = Path(__file__).parent / "include"
 LIBRARY_HEADERS = (
     "fpqc_hls.h", "fpqc_numerics.h", "fpqc_fpqvar.h", "fpqc_dataflow.h", "fpqc_tiled.h", "fpqc_linear.h", "fpqc_block.h",
+    "fpqc_kv_codes.h",
 )
 
 

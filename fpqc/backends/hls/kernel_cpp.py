@@ -161,7 +161,7 @@ class KernelEmitter:
                 argument = self.kernel.args[updates[j]]
                 self.ports.append({
                     "name": f"out{j}", "direction": "out", "updates": self.port_names[argument],
-                    "rows": False, **Buffer(f"out{j}", "out", shape_of(value), None).layout(),
+                    "rows": False, **Buffer(f"out{j}", "out", shape_of(value), code_format(value.type)).layout(),
                 })
                 continue
             port = ports.get(("out", j))
@@ -402,6 +402,7 @@ class KernelEmitter:
             '#include "fpqc_tiled.h"',
             '#include "fpqc_linear.h"',
             '#include "fpqc_block.h"',
+            '#include "fpqc_kv_codes.h"',
             '#include "fpqc_tables.h"',
             "",
         ]

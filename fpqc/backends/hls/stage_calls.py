@@ -405,24 +405,36 @@ class StageCalls:
         w = stream.column_tile if stream is not None and stream.column_tile else c3
         qkv = self.read(op, op.qkv, "store_kv")
         q = self.e.plan.buffer(f"{label}.q") or self.e.whole_buffer(op.qkv)
-        kvq = "fpqc::NoKvQuant()"
-        if op.kv_quant is not None:
-            fmt = op.kv_quant.format
-            d = c // heads
-            group = op.kv_quant.group_size_for(d) or d
-            every_key = op.scope() is fpq.KvScope.ALL
-            kvq = (f"fpqc::kv_quant<{_args(fmt.bits, group, every_key)}>("
-                   f"{self.e.tables.quantizer(fmt, op.kv_quant.rounding.data)}, {self.e.tables.decoder(fmt)})")
-        k_cache, v_cache = self.port_ref(op.k_cache, store), self.port_ref(op.v_cache, store)
-        self.add(op, f"    fpqc::store_kv_stage<{_args(c, heads, w, b, cache_rows, self.t)}>({qkv}, "
-                     f"{self.buffer_ref(q, store)}, {self.named(op, 'kv', store)}, {k_cache}, {v_cache}, n, "
-                     f"(int){offset_arg}, {_float(op.eps.value.data)}, {kvq}, r0, nr);", "store_kv")
         keys = self.e.stream(op.k_cache, f"{label}.load_kv", f"{label}.attend")
         values = self.e.stream(op.v_cache, f"{label}.load_kv", f"{label}.attend")
         ks, vs = self.stream_ref(keys, attend), self.stream_ref(values, attend)
-        self.add(op, f"    fpqc::load_kv_stage<{_args(c, heads, b, cache_rows)}>({self.port_ref(op.k_cache, attend)}, "
-                     f"{self.port_ref(op.v_cache, attend)}, {ks}, {vs}, {self.named(op, 'kv', attend)}, n, "
-                     f"(int){offset_arg}, {kvq});", "load_kv")
+        if op.kv_quant is None:
+            self.add(op, f"    fpqc::store_kv_stage<{_args(c, heads, w, b, cache_rows, self.t)}>({qkv}, "
+                         f"{self.buffer_ref(q, store)}, {self.named(op, 'kv', store)}, "
+                         f"{self.port_ref(op.k_cache, store)}, {self.port_ref(op.v_cache, store)}, n, "
+                         f"(int){offset_arg}, {_float(op.eps.value.data)}, r0, nr);", "store_kv")
+            self.add(op, f"    fpqc::load_kv_stage<{_args(c, heads, b, cache_rows)}>({self.port_ref(op.k_cache, attend)}, "
+                         f"{self.port_ref(op.v_cache, attend)}, {ks}, {vs}, n, (int){offset_arg});", "load_kv")
+        else:
+            fmt = op.kv_quant.format
+            group = op.kv_quant.group_size_for(c // heads)
+            every_key = op.scope() is fpq.KvScope.ALL
+            kvq = (f"fpqc::kv_quantizer({self.e.tables.quantizer(fmt, op.kv_quant.rounding.data)}, "
+                   f"{self.e.tables.decoder(fmt)})")
+
+            def codes(region: Region) -> str:
+                return ", ".join(
+                    f"fpqc::KvCodes<{fmt.bits}, {group}>{{{self.port_ref(cache, region)}, {self.port_ref(scales, region)}}}"
+                    for cache, scales in ((op.k_cache, op.k_scales), (op.v_cache, op.v_scales))
+                )
+
+            self.add(op, f"    fpqc::store_kv_codes_stage<{_args(c, heads, w, b, cache_rows, self.t, every_key)}>("
+                         f"{qkv}, {self.buffer_ref(q, store)}, {self.named(op, 'kv', store)}, "
+                         f"{self.named(op, 'fresh_k', store)}, {self.named(op, 'fresh_v', store)}, {codes(store)}, "
+                         f"{kvq}, n, (int){offset_arg}, {_float(op.eps.value.data)}, r0, nr);", "store_kv")
+            self.add(op, f"    fpqc::load_kv_codes_stage<{_args(c, heads, b, cache_rows, every_key)}>({codes(attend)}, "
+                         f"{self.named(op, 'fresh_k', attend)}, {self.named(op, 'fresh_v', attend)}, {ks}, {vs}, "
+                         f"{self.named(op, 'kv', attend)}, {kvq}, n, (int){offset_arg});", "load_kv")
         buffers = ", ".join(self.named(op, what, attend) for what in ("k", "v"))
         scratch = ", ".join(self.named(op, what, attend) for what in ("scores", "query", "context"))
         self.add(op, f"    fpqc::attend_stage<{_args(c, heads, b, cache_rows, units)}>({ks}, {vs}, {buffers}, "

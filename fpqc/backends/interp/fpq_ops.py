@@ -88,7 +88,27 @@ def attention_keys_values(
     return q, l2_normalize_f32(k, eps), v
 
 
-def _kv_quantized(op: fpq.AttentionOp | fpq.CachedAttentionOp, k: np.ndarray, v: np.ndarray):
+def _kv_rows(op: fpq.CachedAttentionOp, x: np.ndarray) -> list[np.ndarray]:
+    """How the cache stores the head rows ``x`` ``[B, H, n, D]``: ``[x]``, or with ``kv_quant``
+    ``[codes, scales]`` (the scales ``[B, H, n, D/G]``)."""
+    quant = op.kv_quant
+    if quant is None:
+        return [x]
+    axis, group = _grouping(quant, x.shape[-1])
+    scales = compute_scales(x, quant.format, axis=axis, group_size=group, scale_kind=quant.scale_kind.data)
+    return [quantize(x, quant.format, scales, axis=axis, group_size=group, rounding=quant.rounding.data), scales]
+
+
+def _kv_values(op: fpq.CachedAttentionOp, rows: list[np.ndarray]) -> np.ndarray:
+    """The fp32 head rows a cache's ``rows`` (:func:`_kv_rows`) stand for."""
+    if op.kv_quant is None:
+        return np.asarray(rows[0], np.float32)
+    codes, scales = rows
+    axis, group = _grouping(op.kv_quant, codes.shape[-1])
+    return dequantize(codes, op.kv_quant.format, scales, axis=axis, group_size=group)
+
+
+def _kv_quantized(op: fpq.AttentionOp, k: np.ndarray, v: np.ndarray):
     """Keys and values as the op's low-bit KV cache holds them (unchanged without ``kv_quant``)."""
     if op.kv_quant is None:
         return k, v
@@ -167,22 +187,27 @@ class FpqFunctions(InterpreterFunctions):
 
     @impl(fpq.CachedAttentionOp)
     def run_cached_attention(self, interpreter: Interpreter, op: fpq.CachedAttentionOp, args: tuple[Any, ...]):
-        qkv, q_scale, k_cache, v_cache, offset = args
+        qkv, q_scale, *caches, offset = args
         q, k, v = attention_keys_values(op, qkv, q_scale)
         begin = int(offset)
         end = begin + qkv.shape[1]
-        if begin < 0 or end > k_cache.shape[1]:
-            raise FpqcError(f"fpq.cached_attention: rows [{begin}, {end}) do not fit a cache of {k_cache.shape[1]} rows")
+        if begin < 0 or end > caches[0].shape[1]:
+            raise FpqcError(f"fpq.cached_attention: rows [{begin}, {end}) do not fit a cache of {caches[0].shape[1]} rows")
         heads = op.num_heads.value.data
-        stored_k, stored_v = _kv_quantized(op, k, v)
+        half = len(caches) // 2
+        new_rows = [_kv_rows(op, k), _kv_rows(op, v)]  # per cache: what its rows [begin, end) become
         if op.scope() is not fpq.KvScope.CACHED:
-            k, v = stored_k, stored_v
-        keys = np.concatenate([_heads(np.asarray(k_cache, np.float32)[:, :begin], heads), k], axis=2)
-        values = np.concatenate([_heads(np.asarray(v_cache, np.float32)[:, :begin], heads), v], axis=2)
-        out = attend(q, keys, values)
-        new_k, new_v = np.array(k_cache, np.float32), np.array(v_cache, np.float32)
-        new_k[:, begin:end], new_v[:, begin:end] = _merge_heads(stored_k), _merge_heads(stored_v)
-        return _merge_heads(out), new_k, new_v
+            k, v = (_kv_values(op, rows) for rows in new_rows)
+        earlier = [_kv_values(op, [_heads(np.asarray(c)[:, :begin], heads) for c in cache])
+                   for cache in (caches[:half], caches[half:])]
+        out = attend(q, np.concatenate([earlier[0], k], axis=2), np.concatenate([earlier[1], v], axis=2))
+        new_caches = []
+        for cache, rows in zip((caches[:half], caches[half:]), new_rows):
+            for old, new in zip(cache, rows):
+                updated = np.array(old, copy=True)
+                updated[:, begin:end] = _merge_heads(new)
+                new_caches.append(updated)
+        return (_merge_heads(out), *new_caches)
 
     @impl(fpq.QuantizeOp)
     def run_quantize(self, interpreter: Interpreter, op: fpq.QuantizeOp, args: tuple[Any, ...]):

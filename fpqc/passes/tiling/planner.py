@@ -36,6 +36,7 @@ from xdsl.ir import BlockArgument, Operation, SSAValue
 from fpqc.analysis.op_labels import labels_of
 from fpqc.analysis.plan_fit import bank_cost, lane_luts, multipliers
 from fpqc.dialects import hls
+from fpqc.dialects.operand_names import operand_names
 from fpqc.dialects.hls import BufferKind, Direction, LoopAttr, StageKind, Storage, element_bits
 from fpqc.errors import FpqcError
 from fpqc.passes.tiling.regions import ARGUMENTS, Regions
@@ -73,9 +74,8 @@ SHORT = {
 """Short buffer-name suffixes of operands (others keep their IRDL names)."""
 
 
-def operand_names(op: Operation) -> list[str]:
-    names = [name for name, _ in type(op).get_irdl_definition().operands]
-    return [SHORT.get(name, name) for name in names][: len(op.operands)]
+def short_operand_names(op: Operation) -> list[str]:
+    return [SHORT.get(name, name) for name in operand_names(op)]
 
 
 def result_names(op: Operation) -> list[str]:
@@ -358,7 +358,7 @@ class _Planner:
         whole: list[SSAValue] = []
         candidates: list[tuple[SSAValue, Read, str]] = []
         arguments: list[tuple[SSAValue, str]] = []
-        for index, (value, read, name) in enumerate(zip(op.operands, rule.reads(op), operand_names(op))):
+        for index, (value, read, name) in enumerate(zip(op.operands, rule.reads(op), short_operand_names(op))):
             if read.how == How.WEIGHT:
                 dest = self.stage_name(op, rule.weight_stage(op, index))
                 self.weight_stream(value, dest, f"{self.value_label(value)}>{label}")

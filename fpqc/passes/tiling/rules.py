@@ -473,7 +473,7 @@ class AttentionRule(Rule):
         return b, n, heads, c3 // 3 // heads, shape(op.k_cache)[1]
 
     def reads(self, op: Operation) -> list[Read]:
-        return [Read(How.QKV), Read(How.PARAM, pack=False), Read(How.CACHE), Read(How.CACHE)]
+        return [Read(How.QKV), Read(How.PARAM, pack=False), *(Read(How.CACHE) for _ in op.caches)]
 
     def row_tile(self, op: Operation, choices: Choices) -> int:
         return self.rows(op)  # every new row attends to every new key: no row tiles
@@ -510,14 +510,22 @@ class AttentionRule(Rule):
     def scratch(self, op: Operation, choices: Choices, label: str) -> list[Spec]:
         d, cache_rows, units = self.dims(op)[3], self.dims(op)[4], self.units(op, choices)
         y = op.results[0]
-        # The new key (normalised before it is stored), and the value when both are quantized before attending.
-        rows = 2 if op.kv_quant is not None and op.scope() is fpq.KvScope.ALL else 1
-        return [
+        pack = math.gcd(choices.lanes, d)
+        # The new key, normalised before it is stored; with a codes cache (fpqc_kv_codes.h) a key and a value
+        # head row on their way to or from codes, and the launch's new keys and values, which attend in fp32
+        # (or as quantized) from on chip.
+        codes = op.kv_quant is not None
+        specs = [
             Spec(f"{label}.scores", BufferKind.SCRATCH, y, (units * cache_rows,), F32, banks=units, copies=2),
-            Spec(f"{label}.kv", BufferKind.SCRATCH, y, (rows, d), F32, pack=math.gcd(choices.lanes, d)),
+            Spec(f"{label}.kv", BufferKind.SCRATCH, y, (2 if codes else 1, d), F32, pack=pack),
             Spec(f"{label}.query", BufferKind.SCRATCH, y, (units * d,), F32, storage=Storage.REGISTERS),
             Spec(f"{label}.context", BufferKind.SCRATCH, y, (units * d,), F32, storage=Storage.REGISTERS),
         ]
+        if codes:
+            b, n = self.dims(op)[:2]
+            rows_shape = (b * n, shape(op.k_cache)[2])
+            specs += [Spec(f"{label}.fresh_{name}", BufferKind.SCRATCH, y, rows_shape, F32, pack=pack) for name in "kv"]
+        return specs
 
     def streams(self, op: Operation, choices: Choices, label: str) -> list[StreamSpec]:
         """The cached keys and values of one head after another, from ``load_kv`` to ``attend``."""

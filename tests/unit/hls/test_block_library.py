@@ -1,4 +1,5 @@
-"""fpqc_block.h's stages (layernorm, modulate, residual, attention against a KV cache) vs fpqc, bit for bit.
+"""fpqc_block.h's stages (layernorm, modulate, residual, attention against a KV cache) and fpqc_kv_codes.h's
+(a low-bit KV cache of codes and scales) vs fpqc, bit for bit.
 
 One g++ driver (``-Wall -Wextra -Werror``, the ap_types headers as system
 headers) reads a stream of calls from stdin -- an opcode, the call's counts,
@@ -20,6 +21,7 @@ import numpy as np
 import pytest
 
 from fpqc.backends.hls.build import INCLUDE_DIR, LIBRARY_HEADERS
+from fpqc.backends.hls.codes import pack_codes
 from fpqc.backends.hls.csim import CXXFLAGS, ap_types_include
 from fpqc.backends.hls.tables import TableSet
 from fpqc.backends.interp.runner import run_module
@@ -38,7 +40,8 @@ STEPS = ((0, 1), (1, 4), (5, 9), (14, 16))  # (offset, n) of four consecutive sc
 EPS_ATTN = 1e-12  # VAR's l2-normalisation eps
 
 # kv_quant variants: (opcode suffix, kv_quant and kv_scope properties, format, rounding, group along D,
-# whether the current scale's keys are quantized too: kv_scope = "all")
+# whether the current scale's keys are quantized too: kv_scope = "all").  With kv_quant the cache is codes
+# (packed as fpqc.backends.hls.codes packs them) and scales.
 KV_VARIANTS = {
     "none": (0, None, None, None, None, False),
     "e2m3-token-cached": (1, "kv_quant = #fpq.quant<e2m3, token>", "e2m3", "rne", D, False),
@@ -69,6 +72,7 @@ DRIVER = """
 #include <string.h>
 #include "fpqc_tables.h"
 #include "fpqc_block.h"
+#include "fpqc_kv_codes.h"
 
 static bool get(void* p, size_t n) {{ return fread(p, 1, n, stdin) == n; }}
 static bool get_f32(float* p, int n) {{ return get(p, (size_t)n * 4); }}
@@ -86,6 +90,9 @@ static float ln_row[2][{ln_c}], ln_small_row[2][{ln_small_c}];
 static float x_all[{mod_batch} * {mod_rows}][{mod_c}], y_tile[{tile}][{mod_c}];
 static float scale[{mod_batch}][{mod_c}], shift[{mod_batch}][{mod_c}];
 static float kb[{head_keys}][{d}], vb[{head_keys}][{d}], scores[{head_keys}], q_row[{d}], o_row[{d}];
+static uint32_t k_codes[{b} * {l} * {c}], v_codes[{b} * {l} * {c}];  // words: at most one a code
+static float k_scales[{b} * {l} * {c}], v_scales[{b} * {l} * {c}];
+static float fresh_k[{b} * {max_n}][{c}], fresh_v[{b} * {max_n}][{c}];
 static float q_all[{b} * {max_n}][{c}], out_all[{b} * {max_n}][{c}], kv1[1][{c} / {h}], kv2[2][{c} / {h}];
 static float q_scale[{h}];
 
@@ -100,20 +107,20 @@ static void layernorm(float (&row)[2][CC], int n, float eps) {{
 }}
 
 // U heads at once, on U attention units, each with its bank of the tiles,
-// score rows, query and context.
-template <int U, class KVQ, int KVR>
-static void attention(int n, int offset, float eps, const KVQ& kvq, float (&kv)[KVR][{c} / {h}]) {{
+// score rows, query and context; an fp32 cache.
+template <int U>
+static void attention(int n, int offset, float eps) {{
     static float kt[2][U * {l}][{c} / {h}], vt[2][U * {l}][{c} / {h}], att_scores[2][U * {l}];
     static float query[U * {c} / {h}], context[U * {c} / {h}];
     fpqc::load_buffer(v1, q_scale);
     TILES({b} * n) {{  // mat_qkv's region: the new keys and values of a row tile into the caches
         hls::stream<fpqc::Beat<float, 8> > qkv;
         fpqc::load_rows<3 * {c}, 2 * {c} / {h}, {tile}>(x, qkv, r0, nr);
-        fpqc::store_kv_stage<{c}, {h}, 2 * {c} / {h}, {b}, {l}, {tile}>(qkv, q_all, kv, k_cache, v_cache, n, offset,
-                                                                       eps, kvq, r0, nr);
+        fpqc::store_kv_stage<{c}, {h}, 2 * {c} / {h}, {b}, {l}, {tile}>(qkv, q_all, kv1, k_cache, v_cache, n, offset,
+                                                                       eps, r0, nr);
     }}
     hls::stream<fpqc::Beat<float, 4> > keys, values;  // the next region: attention over all rows
-    fpqc::load_kv_stage<{c}, {h}, {b}, {l}>(k_cache, v_cache, keys, values, kv, n, offset, kvq);
+    fpqc::load_kv_stage<{c}, {h}, {b}, {l}>(k_cache, v_cache, keys, values, n, offset);
     fpqc::attend_stage<{c}, {h}, {b}, {l}, U>(keys, values, kt, vt, q_all, q_scale, att_scores, query, context,
                                              out_all, n, offset, eps, fpqc::Tap());
     put_f32(&out_all[0][0], {b} * n * {c});
@@ -121,17 +128,50 @@ static void attention(int n, int offset, float eps, const KVQ& kvq, float (&kv)[
     put_f32(v_cache, {b} * {l} * {c});
 }}
 
-// KV variant 0: none; 1 and 2: KV_VARIANTS' quantizers (kv holds one row, or two when the scope is `all`).
+// The same against a cache of BITS-bit codes with a scale per G channels.
+template <int U, bool ALL, int BITS, int G>
+static void codes_attention(int n, int offset, float eps, const fpqc::KvQuantizer& kvq) {{
+    static float kt[2][U * {l}][{c} / {h}], vt[2][U * {l}][{c} / {h}], att_scores[2][U * {l}];
+    static float query[U * {c} / {h}], context[U * {c} / {h}];
+    const int words = ({b} * {l} * {c} + 32 / BITS - 1) / (32 / BITS), scales = {b} * {l} * {c} / G;
+    fpqc::KvCodes<BITS, G> k = {{k_codes, k_scales}}, v = {{v_codes, v_scales}};
+    fpqc::load_buffer(v1, q_scale);
+    TILES({b} * n) {{
+        hls::stream<fpqc::Beat<float, 8> > qkv;
+        fpqc::load_rows<3 * {c}, 2 * {c} / {h}, {tile}>(x, qkv, r0, nr);
+        fpqc::store_kv_codes_stage<{c}, {h}, 2 * {c} / {h}, {b}, {l}, {tile}, ALL>(
+            qkv, q_all, kv2, fresh_k, fresh_v, k, v, kvq, n, offset, eps, r0, nr);
+    }}
+    hls::stream<fpqc::Beat<float, 4> > keys, values;
+    fpqc::load_kv_codes_stage<{c}, {h}, {b}, {l}, ALL>(k, v, fresh_k, fresh_v, keys, values, kv2, kvq, n, offset);
+    fpqc::attend_stage<{c}, {h}, {b}, {l}, U>(keys, values, kt, vt, q_all, q_scale, att_scores, query, context,
+                                             out_all, n, offset, eps, fpqc::Tap());
+    put_f32(&out_all[0][0], {b} * n * {c});
+    fwrite(k_codes, 4, (size_t)words, stdout);
+    put_f32(k_scales, scales);
+    fwrite(v_codes, 4, (size_t)words, stdout);
+    put_f32(v_scales, scales);
+}}
+
+// KV variant 0: an fp32 cache; 1 and 2: KV_VARIANTS' codes caches.
 template <int U>
 static void cached_attention(int variant, int n, int offset, float eps) {{
     if (variant == 0)
-        attention<U>(n, offset, eps, fpqc::NoKvQuant(), kv1);
+        attention<U>(n, offset, eps);
     else if (variant == 1)
-        attention<U>(n, offset, eps, fpqc::kv_quant<{kv1_bits}, {kv1_group}, {kv1_all}>({kv1_quantizer}, {kv1_decoder}),
-                     kv1);
+        codes_attention<U, {kv1_all}, {kv1_bits}, {kv1_group}>(n, offset, eps,
+                                                            fpqc::kv_quantizer({kv1_quantizer}, {kv1_decoder}));
     else
-        attention<U>(n, offset, eps, fpqc::kv_quant<{kv2_bits}, {kv2_group}, {kv2_all}>({kv2_quantizer}, {kv2_decoder}),
-                     kv2);
+        codes_attention<U, {kv2_all}, {kv2_bits}, {kv2_group}>(n, offset, eps,
+                                                            fpqc::kv_quantizer({kv2_quantizer}, {kv2_decoder}));
+}}
+
+// Set a codes cache of KV variant `variant`: the key codes' words and scales, then the value's.
+static bool set_codes(int variant) {{
+    const int bits = variant == 1 ? {kv1_bits} : {kv2_bits}, group = variant == 1 ? {kv1_group} : {kv2_group};
+    const int words = ({b} * {l} * {c} + 32 / bits - 1) / (32 / bits), scales = {b} * {l} * {c} / group;
+    return get(k_codes, (size_t)words * 4) && get_f32(k_scales, scales) && get(v_codes, (size_t)words * 4) &&
+           get_f32(v_scales, scales);
 }}
 
 int main() {{
@@ -187,6 +227,8 @@ int main() {{
             put_f32(y, n * {d});
         }} else if (op == 7) {{  // set both caches
             if (!get_f32(k_cache, {b} * {l} * {c}) || !get_f32(v_cache, {b} * {l} * {c})) return 1;
+        }} else if (op == 8) {{  // set both codes caches of KV variant n
+            if (!set_codes(n)) return 1;
         }} else if (op >= 10 && op <= 15) {{  // cached attention: n new rows at offset m
             if (!get_f32(x, {b} * n * 3 * {c}) || !get_f32(v1, {h})) return 1;
             if (op >= 13)  // {units} attention units (the last group of heads short)
@@ -365,33 +407,65 @@ def test_attend_row(driver):
     calls.run(driver)
 
 
-def _cached_attention_module(n: int, offset: int, kv_quant: str | None):
-    qkv, qs, cache, out = (f"tensor<{B}x{n}x{3 * C}xf32>", f"tensor<{H}xf32>", f"tensor<{B}x{L}x{C}xf32>",
-                           f"tensor<{B}x{n}x{C}xf32>")
+def _cache_types(variant: str) -> list[str]:
+    """The types of one cache (keys or values) of a KV variant: fp32, or codes and scales."""
+    _, _, fmt, _, group, _ = KV_VARIANTS[variant]
+    if fmt is None:
+        return [f"tensor<{B}x{L}x{C}xf32>"]
+    return [f"tensor<{B}x{L}x{C}x!fpq.float<{fmt}>>", f"tensor<{B}x{L}x{C // group}xf32>"]
+
+
+def _cached_attention_module(n: int, offset: int, variant: str):
+    kv_quant = KV_VARIANTS[variant][1]
+    qkv, qs, out = f"tensor<{B}x{n}x{3 * C}xf32>", f"tensor<{H}xf32>", f"tensor<{B}x{n}x{C}xf32>"
+    names = [f"{kind}{part}" for kind in "kv" for part in ("", "_scales")[:len(_cache_types(variant))]]
+    types = _cache_types(variant) * 2
     quant = f", {kv_quant}" if kv_quant else ""
+    arguments = ", ".join(f'%{name}: {t} {{onnx.name = "{name}"}}' for name, t in zip(names, types))
+    results = ", ".join(f'{t} {{onnx.name = "{name}1"}}' for name, t in zip(names, types))
     return parse(f"""
-func.func @main(%qkv: {qkv} {{onnx.name = "qkv"}}, %qs: {qs} {{onnx.name = "q_scale"}},
-                %k: {cache} {{onnx.name = "k"}}, %v: {cache} {{onnx.name = "v"}})
-    -> ({out} {{onnx.name = "out"}}, {cache} {{onnx.name = "k1"}}, {cache} {{onnx.name = "v1"}}) {{
+func.func @main(%qkv: {qkv} {{onnx.name = "qkv"}}, %qs: {qs} {{onnx.name = "q_scale"}}, {arguments})
+    -> ({out} {{onnx.name = "out"}}, {results}) {{
   %offset = arith.constant {offset} : i64
-  %o, %k1, %v1 = fpq.cached_attention %qkv, %qs, %k, %v, %offset
+  %o, {", ".join(f"%{name}1" for name in names)} = fpq.cached_attention %qkv, %qs, cache({", ".join(f"%{name}" for name in names)}), %offset
       {{num_heads = {H} : i64, eps = {EPS_ATTN:e} : f32{quant}}}
-      : ({qkv}, {qs}, {cache}, {cache}) -> ({out}, {cache}, {cache})
-  func.return %o, %k1, %v1 : {out}, {cache}, {cache}
+      : ({qkv}, {qs}, {", ".join(types)}, i64) -> ({out}, {", ".join(types)})
+  func.return %o, {", ".join(f"%{name}1" for name in names)} : {out}, {", ".join(types)}
 }}
 """)
+
+
+def _stale_caches(rng: np.random.Generator, variant: str) -> dict[str, np.ndarray]:
+    """Caches full of values the attention must never read (rows beyond those written so far)."""
+    _, _, fmt, _, group, _ = KV_VARIANTS[variant]
+    if fmt is None:
+        return {kind: (rng.standard_normal((B, L, C)) * 1e3).astype(np.float32) for kind in "kv"}
+    bits = Format.parse(fmt).bits
+    caches = {}
+    for kind in "kv":
+        caches[kind] = rng.integers(0, 1 << bits, (B, L, C)).astype(np.uint8)
+        caches[f"{kind}_scales"] = rng.uniform(1e-3, 1e3, (B, L, C // group)).astype(np.float32)
+    return caches
+
+
+def _as_driver_floats(variant: str, caches: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """The caches as the driver reads and writes them: fp32, or packed code words (as float32 bits) and scales."""
+    fmt = KV_VARIANTS[variant][2]
+    if fmt is None:
+        return [caches["k"], caches["v"]]
+    bits = Format.parse(fmt).bits
+    return [pack_codes(caches[name], bits).view(np.float32) if name in "kv" else caches[name]
+            for name in ("k", "k_scales", "v", "v_scales")]
 
 
 @pytest.mark.parametrize("units", [1, UNITS])
 @pytest.mark.parametrize("variant", sorted(KV_VARIANTS))
 def test_cached_attention_over_scales(driver, variant, units):
-    index, kv_quant, *_ = KV_VARIANTS[variant]
+    index = KV_VARIANTS[variant][0]
     rng = np.random.default_rng(5 + index)
     calls = Calls()
-    # stale cache contents beyond the rows written so far: never read
-    k_cache = (rng.standard_normal((B, L, C)) * 1e3).astype(np.float32)
-    v_cache = (rng.standard_normal((B, L, C)) * 1e3).astype(np.float32)
-    calls.call(7, 0, 0, 0.0, k_cache, v_cache)
+    caches = _stale_caches(rng, variant)
+    calls.call(7 if index == 0 else 8, index, 0, 0.0, *_as_driver_floats(variant, caches))
     q_scale = rng.uniform(1.0, 30.0, H).astype(np.float32)
     for offset, n in STEPS:
         qkv = _varied(rng, (B, n, 3 * C))
@@ -399,13 +473,11 @@ def test_cached_attention_over_scales(driver, variant, units):
         qkv[-1, -1, :D] = 0.0  # a zero query (head 0): uniform softmax
         qkv[0, -1, 2 * C + D:2 * C + 2 * D] = 0.0  # a zero value row (head 1)
         calls.call((10 if units == 1 else 13) + index, n, offset, np.float32(EPS_ATTN), qkv, q_scale)
-        got = run_module(
-            _cached_attention_module(n, offset, kv_quant), {"qkv": qkv, "q_scale": q_scale, "k": k_cache, "v": v_cache}
-        )
-        k_cache, v_cache = got["k1"], got["v1"]
+        got = run_module(_cached_attention_module(n, offset, variant), {"qkv": qkv, "q_scale": q_scale, **caches})
+        caches = {name: got[f"{name}1"] for name in caches}
         what = f"cached_attention {variant} on {units} units offset={offset} n={n}"
         calls.expect(what, got["out"])
-        calls.expect(f"{what}: key cache", k_cache)
-        calls.expect(f"{what}: value cache", v_cache)
+        for name, array in zip(("key cache", "key scales", "value cache", "value scales")[::1 if index else 2],
+                               _as_driver_floats(variant, caches)):
+            calls.expect(f"{what}: {name}", array)
     calls.run(driver)
-

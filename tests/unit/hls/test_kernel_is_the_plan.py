@@ -38,8 +38,8 @@ LIBRARY_ARRAYS = {
     ("fpqc_dataflow.h", "v"): "a stream's beat: the registers of one beat of an hls.stream",
     ("fpqc_dataflow.h", "table"): "the C-simulation dump's table of results (-DFPQC_DUMP only)",
     ("fpqc_dataflow.h", "path"): "the C-simulation dump's file name (-DFPQC_DUMP only)",
-    ("fpqc_block.h", "codes"): "kv_fake_quantize's codes of a head row (the optional KV-cache quantizer)",
-    ("fpqc_block.h", "scales"): "kv_fake_quantize's scales of a head row (the optional KV-cache quantizer)",
+    ("fpqc_kv_codes.h", "codes"): "the codes of one head row as it is read from or written to a low-bit KV cache",
+    ("fpqc_kv_codes.h", "scales"): "the scales of one head row as it is read from or written to a low-bit KV cache",
 }
 """Arrays the library itself declares, and why they are not buffers of a plan."""
 

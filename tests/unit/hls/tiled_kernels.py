@@ -142,7 +142,7 @@ def block_kernel(c: int, heads: int, hidden: int, fmt: str = "fp4", batch: int =
         m1 = b.insert(fpq.ModulateOp(n1, args[vec["scale1"]], args[vec["shift1"]])).result
         h1 = b.insert(fpq.HadamardOp(m1, 128)).result
         qkv = _linear(b, h1, ws(qkv_w), recipe, "mat_qkv")
-        attn = b.insert(fpq.CachedAttentionOp(qkv, args[q_scale], args[k_cache], args[v_cache], args[offset],
+        attn = b.insert(fpq.CachedAttentionOp(qkv, args[q_scale], [args[k_cache], args[v_cache]], args[offset],
                                               heads, 1e-12))
         p = _linear(b, attn.result, ws(proj_w), recipe, "proj")
         x1 = b.insert(fpq.ResidualOp(args[x], p, args[vec["gamma1"]])).result
@@ -157,6 +157,6 @@ def block_kernel(c: int, heads: int, hidden: int, fmt: str = "fp4", batch: int =
         fc2.attributes[fpq.ROLE_ATTR] = StringAttr("fc2")
         y = b.insert(fc2).result
         x2 = b.insert(fpq.ResidualOp(x1, y, args[vec["gamma2"]])).result
-        return [x2, attn.new_k_cache, attn.new_v_cache]
+        return [x2, *attn.new_caches]
 
     return _kernel("kernel_0", kb.arg_types, kb.arg_names, build, updates={1: k_cache, 2: v_cache})

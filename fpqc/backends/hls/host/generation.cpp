@@ -47,7 +47,7 @@ std::vector<ValuePtr> chunk_arguments(const FunctionSpec& function, const std::v
       arguments.push_back(prologue.at(static_cast<std::size_t>(binding.index)));
     } else if (binding.kind == "kv_cache") {
       ValuePtr& cache = caches[binding.name];
-      if (!cache) cache = host_value(Tensor::zeros(DType::F32, spec.shape));
+      if (!cache) cache = host_value(zeros_like(spec));  // fp32, or a low-bit cache's codes or scales
       arguments.push_back(cache);
     } else if (is_label_input(spec)) {
       Tensor t = Tensor::zeros(DType::I64, spec.shape);

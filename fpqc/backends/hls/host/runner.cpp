@@ -25,12 +25,6 @@ std::size_t host_bytes(const Tensor& t) {
   return t.words.size() * 4;
 }
 
-// 32-bit words holding the codes of a packed buffer.
-std::size_t packed_words(const BufferSpec& buffer) {
-  const long long per_word = 32 / buffer.bits;
-  return static_cast<std::size_t>((element_count(buffer.shape) + per_word - 1) / per_word);
-}
-
 std::string step_name(const FunctionSpec& function, const StepSpec& step) {
   return "@" + function.name + " step " + std::to_string(step.index);
 }
@@ -125,7 +119,7 @@ void Runner::launch(const FunctionSpec& function, const StepSpec& step, std::vec
     }
     const BufferSpec& spec = function.buffers[static_cast<std::size_t>(step.results[result])];
     ValuePtr out = std::make_shared<Value>();
-    out->host = Tensor::zeros(spec.dtype, spec.shape, spec.dtype == DType::Words ? packed_words(spec) : 0);
+    out->host = zeros_like(spec);
     if (!port.updates.empty()) {
       ValuePtr& updated = inputs.at(port.updates);
       out->device = updated->device;  // the kernel writes the argument's memory in place: the old

@@ -174,4 +174,13 @@ Schedule parse_schedule(const Json& json) {
   return schedule;
 }
 
+std::size_t packed_words(const BufferSpec& buffer) {
+  const long long per_word = 32 / buffer.bits;
+  return static_cast<std::size_t>((element_count(buffer.shape) + per_word - 1) / per_word);
+}
+
+Tensor zeros_like(const BufferSpec& buffer) {
+  return Tensor::zeros(buffer.dtype, buffer.shape, buffer.dtype == DType::Words ? packed_words(buffer) : 0);
+}
+
 }  // namespace fpqc_host

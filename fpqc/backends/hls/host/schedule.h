@@ -93,6 +93,12 @@ struct Schedule {
 // The schedule in `json` (a build's host_schedule.json); errors name the place in the file.
 Schedule parse_schedule(const Json& json);
 
+// 32-bit words holding the codes of a packed buffer (DType::Words).
+std::size_t packed_words(const BufferSpec& buffer);
+
+// A tensor of zeros laid out as `buffer` (its codes packed when it holds codes).
+Tensor zeros_like(const BufferSpec& buffer);
+
 }  // namespace fpqc_host
 
 #endif

@@ -12,13 +12,11 @@
 //   modulate_stage    AdaLN: y = (x * (1 + scale)) + shift, one scale/shift vector per sample
 //   residual_stage    gated residual: y = x + (f * gamma), one gate vector per sample
 //   l2_inv_norm       1 / max(|x|, eps) of one head row, as rsqrt_f32(max(sum x^2, eps*eps))
-//   NoKvQuant / KvQuant / kv_quant   the optional KV-cache quantizer (kv_quant, kv_scope)
-//   store_kv_stage    the new keys (normalised) and values, KV-quantized when
-//                     the scope is `all`, into the cache rows [offset, offset + n)
-//                     in DDR; the queries into the whole buffer q
+//   store_kv_stage    the new keys (normalised) and values into the fp32 cache
+//                     rows [offset, offset + n) in DDR; the queries into the
+//                     whole buffer q
 //   load_kv_stage     per sample and head, its cache rows [0, offset + n) from
-//                     DDR; with the `cached` scope it then quantizes the new rows
-//                     in the cache
+//                     DDR (a cache of low-bit codes: fpqc_kv_codes.h)
 //   attend_stage      per sample and group of U heads (one per attention unit),
 //                     the n new queries (normalised, times q_scale[h]) against
 //                     those keys and values
@@ -43,8 +41,7 @@
 // buffer [B][C].  qkv's rows are [q | k | v], each C = H * D split into H
 // heads of D channels; a KV cache is [B, L, C] in DDR (heads side by side
 // like k and v in qkv), cache row j of sample b at (b * L + j) * C.  The cache
-// holds keys normalised (and, with kv_quant, keys and values quantized then
-// dequantized), so a cached key is never normalised again.
+// holds keys normalised, so a cached key is never normalised again.
 //
 // Hardware: sizes are template parameters, no dynamic memory, no libm, no
 // recursion; runtime counts are bounded by template parameters (tripcounts).
@@ -290,67 +287,18 @@ struct KvMover {
 
 // ------------------------------------------------------------- KV cache
 
-// No KV quantization: the cache holds the normalised keys and the values as
-// they are.
-struct NoKvQuant {
-    static const bool before_attending = false;
-    static const bool after_attending = false;
-};
-
-// KV quantization (fpq.cached_attention's kv_quant): each head row of D is
-// quantized in groups of G consecutive channels (G = D for `token` or
-// `channel`: one scale per token per head; G = N for `group N`) by
-// quantize_groups and decoded back by dequantize -- the interpreter's
-// dequantize(quantize(x)) with scales from x.  The quantizer's tables carry
-// the rounding mode.  kv_scope (fpqc/dialects/fpq/kv_scope.py) says when the
-// new rows are quantized: ALL = false ("cached", FPQVAR's KV6) after the new
-// rows have attended to their own keys and values in fp32 (load_kv_stage
-// quantizes them in the cache); ALL = true ("all") before they are attended
-// to (store_kv_stage).  Not covered: `tensor` granularity (one scale over all
-// samples, heads and new tokens) and `scale = "e8m0"` (quantize_groups
-// computes fp32 scales only).
-template <int BITS, int G, bool ALL>
-struct KvQuant {
-    const Quantizer* quantizer;
-    const float* decode_table;
-    static const bool before_attending = ALL;
-    static const bool after_attending = !ALL;
-};
-
-template <int BITS, int G, bool ALL>
-KvQuant<BITS, G, ALL> kv_quant(const Quantizer& quantizer, const float* decode_table) {
-    KvQuant<BITS, G, ALL> q = {&quantizer, decode_table};
-    return q;
-}
-
-template <int D>
-void kv_fake_quantize(float*, const NoKvQuant&) {}
-
-// row = dequantize(quantize(row)) for one head row of D, in place.
-template <int D, int BITS, int G, bool ALL>
-void kv_fake_quantize(float* row, const KvQuant<BITS, G, ALL>& kvq) {
-    static_assert(G >= 1 && D % G == 0, "kv_quant: the group size must divide the head dim");
-    ap_uint<BITS> codes[D];
-    float scales[D / G];
-    quantize_groups<BITS, D / G, G>(row, codes, scales, *kvq.quantizer);
-    dequantize<D / G, G>(local_codes<BITS>(codes), scales, kvq.decode_table, row);
-}
-
 // The new keys and values of rows [r0, r0 + nr) into the caches, and their
 // queries into the whole buffer q (its first C columns: q may be a whole
 // buffer of all of qkv, which then is also the input).  qkv comes in column tiles of W (a whole
 // number of heads): a query element goes to q; a key head row collects in
-// kv[0], is normalised (l2_inv_norm<D>, then key * inv), KV-quantized
-// (kv_fake_quantize) when KVQ quantizes before attending, and written to
-// cache row offset + i of its sample; a value goes to the cache as it comes
-// -- or, when KV-quantized here (kv has two rows), collects in kv[1] and is
-// quantized first.
+// kv[0], is normalised (l2_inv_norm<D>, then key * inv) and written to
+// cache row offset + i of its sample; a value goes to the cache as it comes.
 //
 //   C, H  channels and heads (D = C / H);  B, L  samples and cache rows
 //   n  new rows per sample;  offset  cache row of the first new one
-template <int C, int H, int W, int B, int L, int ROW_TILE, int KVR, class IN, int RQ, int QC, class KVQ>
-void store_kv_stage(IN& qkv, float (&q)[RQ][QC], float (&kv)[KVR][C / H], float* k_cache, float* v_cache, int n,
-                    int offset, float eps, const KVQ& kvq, int r0, int nr) {
+template <int C, int H, int W, int B, int L, int ROW_TILE, class IN, int RQ, int QC>
+void store_kv_stage(IN& qkv, float (&q)[RQ][QC], float (&kv)[1][C / H], float* k_cache, float* v_cache, int n,
+                    int offset, float eps, int r0, int nr) {
     constexpr int D = C / H;
     static_assert(H >= 1 && C % H == 0 && (3 * C) % W == 0 && W % D == 0, "store_kv_stage: W holds whole heads");
     typename Cursor<IN>::type ci(r0, ROW_TILE);
@@ -369,21 +317,16 @@ void store_kv_stage(IN& qkv, float (&q)[RQ][QC], float (&kv)[KVR][C / H], float*
                 const int d = e % D;
                 if (part == 0) {
                     q[q_base + i][e] = v;
-                } else if (part == 2 && KVR == 1) {
+                } else if (part == 2) {
                     v_cache[cache_row + e] = v;
                 } else {
-                    float* head = kv[part == 1 ? 0 : KVR - 1];
+                    float* head = kv[0];
                     head[d] = v;
                     if (d == D - 1) {
-                        if (part == 1) {
-                            const float inv = l2_inv_norm<D>(head, eps);
-                            for (int k = 0; k < D; ++k) head[k] = head[k] * inv;
-                        }
-                        if (KVQ::before_attending) kv_fake_quantize<D>(head, kvq);
-                        float* cache = part == 1 ? k_cache : v_cache;
+                        const float inv = l2_inv_norm<D>(head, eps);
                         for (int k = 0; k < D; ++k) {
 #pragma HLS PIPELINE II = 1
-                            cache[cache_row + e - (D - 1) + k] = head[k];
+                            k_cache[cache_row + e - (D - 1) + k] = head[k] * inv;
                         }
                     }
                 }
@@ -393,15 +336,10 @@ void store_kv_stage(IN& qkv, float (&q)[RQ][QC], float (&kv)[KVR][C / H], float*
 }
 
 // Per sample b and head h (in that order), the cache rows [0, offset + n) of
-// the head's D channels, keys then values, N floats a beat.  When KVQ
-// quantizes after attending (the `cached` scope), each new row (j >= offset)
-// is also collected in kv[0] once streamed out as it is, quantized
-// (kv_fake_quantize) and written back to the cache: the new rows attend to
-// their own keys and values in fp32, later scales to the quantized ones.
-template <int C, int H, int B, int L, int N, int KVR, class KVQ>
+// the head's D channels, keys then values, N floats a beat.
+template <int C, int H, int B, int L, int N>
 void load_kv_stage(float* k_cache, float* v_cache, hls::stream<Beat<float, N> >& keys,
-                   hls::stream<Beat<float, N> >& values, float (&kv)[KVR][C / H], int n, int offset,
-                   const KVQ& kvq) {
+                   hls::stream<Beat<float, N> >& values, int n, int offset) {
     constexpr int D = C / H;
     static_assert(D % N == 0, "load_kv_stage: N divides the head dim");
     const int m = offset + n;
@@ -415,17 +353,8 @@ void load_kv_stage(float* k_cache, float* v_cache, hls::stream<Beat<float, N> >&
                     const long row = (long)(b * L + j) * C + h * D;
                     for (int d = 0; d < D; ++d) {
 #pragma HLS PIPELINE II = 1
-                        const float v = cache[row + d];
-                        beat.v[d % N] = v;
-                        kv[0][d] = v;
+                        beat.v[d % N] = cache[row + d];
                         if (d % N == N - 1) (p == 0 ? keys : values).write(beat);
-                    }
-                    if (KVQ::after_attending && j >= offset) {
-                        kv_fake_quantize<D>(kv[0], kvq);
-                        for (int d = 0; d < D; ++d) {
-#pragma HLS PIPELINE II = 1
-                            cache[row + d] = kv[0][d];
-                        }
                     }
                 }
             }

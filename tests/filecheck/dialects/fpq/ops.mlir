@@ -38,9 +38,16 @@ func.func @quantized(%x: tensor<4x64xf32>, %wc: tensor<3x64x!fpq.float<e2m1>>, %
 // CHECK:       fpq.constant dense<{{\[\[}}1, 2], [3, 4]]> : tensor<2x2xui8> -> tensor<2x2x!fpq.float<e2m1>>
 
 func.func @step(%qkv: tensor<2x4x36xf32>, %s: tensor<2xf32>, %k: tensor<2x5x12xf32>, %v: tensor<2x5x12xf32>, %offset: i64) -> tensor<2x4x12xf32> {
-  %o, %k1, %v1 = fpq.cached_attention %qkv, %s, %k, %v, %offset {num_heads = 2 : i64, eps = 1.0e-12 : f32, kv_quant = #fpq.quant<e2m3, token>} : (tensor<2x4x36xf32>, tensor<2xf32>, tensor<2x5x12xf32>, tensor<2x5x12xf32>) -> (tensor<2x4x12xf32>, tensor<2x5x12xf32>, tensor<2x5x12xf32>)
+  %o, %k1, %v1 = fpq.cached_attention %qkv, %s, cache(%k, %v), %offset {num_heads = 2 : i64, eps = 1.0e-12 : f32} : (tensor<2x4x36xf32>, tensor<2xf32>, tensor<2x5x12xf32>, tensor<2x5x12xf32>, i64) -> (tensor<2x4x12xf32>, tensor<2x5x12xf32>, tensor<2x5x12xf32>)
+  func.return %o : tensor<2x4x12xf32>
+}
+
+func.func @step_kv6(%qkv: tensor<2x4x36xf32>, %s: tensor<2xf32>, %kc: tensor<2x5x12x!fpq.float<e2m3>>, %ks: tensor<2x5x2xf32>, %vc: tensor<2x5x12x!fpq.float<e2m3>>, %vs: tensor<2x5x2xf32>, %offset: i64) -> tensor<2x4x12xf32> {
+  %o, %kc1, %ks1, %vc1, %vs1 = fpq.cached_attention %qkv, %s, cache(%kc, %ks, %vc, %vs), %offset {num_heads = 2 : i64, eps = 1.0e-12 : f32, kv_quant = #fpq.quant<e2m3, token>} : (tensor<2x4x36xf32>, tensor<2xf32>, tensor<2x5x12x!fpq.float<e2m3>>, tensor<2x5x2xf32>, tensor<2x5x12x!fpq.float<e2m3>>, tensor<2x5x2xf32>, i64) -> (tensor<2x4x12xf32>, tensor<2x5x12x!fpq.float<e2m3>>, tensor<2x5x2xf32>, tensor<2x5x12x!fpq.float<e2m3>>, tensor<2x5x2xf32>)
   func.return %o : tensor<2x4x12xf32>
 }
 
 // CHECK-LABEL: func.func @step
-// CHECK:       %{{.*}}, %{{.*}}, %{{.*}} = fpq.cached_attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {num_heads = 2 : i64, eps = 1.000000e-12 : f32, kv_quant = #fpq.quant<e2m3, token>} : (tensor<2x4x36xf32>, tensor<2xf32>, tensor<2x5x12xf32>, tensor<2x5x12xf32>) -> (tensor<2x4x12xf32>, tensor<2x5x12xf32>, tensor<2x5x12xf32>)
+// CHECK:       %{{.*}}, %{{.*}}, %{{.*}} = fpq.cached_attention %{{.*}}, %{{.*}}, cache(%{{.*}}, %{{.*}}), %{{.*}} {num_heads = 2 : i64, eps = 1.000000e-12 : f32} : (tensor<2x4x36xf32>, tensor<2xf32>, tensor<2x5x12xf32>, tensor<2x5x12xf32>, i64) -> (tensor<2x4x12xf32>, tensor<2x5x12xf32>, tensor<2x5x12xf32>)
+// CHECK-LABEL: func.func @step_kv6
+// CHECK:       %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} = fpq.cached_attention %{{.*}}, %{{.*}}, cache(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}), %{{.*}} {num_heads = 2 : i64, eps = 1.000000e-12 : f32, kv_quant = #fpq.quant<e2m3, token>} : (tensor<2x4x36xf32>, tensor<2xf32>, tensor<2x5x12x!fpq.float<e2m3>>, tensor<2x5x2xf32>, tensor<2x5x12x!fpq.float<e2m3>>, tensor<2x5x2xf32>, i64) -> (tensor<2x4x12xf32>, tensor<2x5x12x!fpq.float<e2m3>>, tensor<2x5x2xf32>, tensor<2x5x12x!fpq.float<e2m3>>, tensor<2x5x2xf32>)

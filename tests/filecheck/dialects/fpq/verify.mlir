@@ -44,7 +44,7 @@ func.func @bad_granularity(%c: tensor<4x64x!fpq.float<e2m1>>, %s: tensor<4x1xf32
 
 func.func @cache_too_short(%qkv: tensor<2x4x36xf32>, %s: tensor<2xf32>, %k: tensor<2x4x12xf32>) {
   %offset = arith.constant 1 : i64
-  %o, %k1, %v1 = fpq.cached_attention %qkv, %s, %k, %k, %offset {num_heads = 2 : i64, eps = 1.0e-12 : f32} : (tensor<2x4x36xf32>, tensor<2xf32>, tensor<2x4x12xf32>, tensor<2x4x12xf32>) -> (tensor<2x4x12xf32>, tensor<2x4x12xf32>, tensor<2x4x12xf32>)
+  %o, %k1, %v1 = fpq.cached_attention %qkv, %s, cache(%k, %k), %offset {num_heads = 2 : i64, eps = 1.0e-12 : f32} : (tensor<2x4x36xf32>, tensor<2xf32>, tensor<2x4x12xf32>, tensor<2x4x12xf32>, i64) -> (tensor<2x4x12xf32>, tensor<2x4x12xf32>, tensor<2x4x12xf32>)
   func.return
 }
 // CHECK: fpq.cached_attention: rows [1, 5) do not fit a cache of 4 rows
