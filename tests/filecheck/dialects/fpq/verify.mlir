@@ -48,3 +48,30 @@ func.func @cache_too_short(%qkv: tensor<2x4x36xf32>, %s: tensor<2xf32>, %k: tens
   func.return
 }
 // CHECK: fpq.cached_attention: rows [1, 5) do not fit a cache of 4 rows
+
+// -----
+
+func.func @kv6_scales_per_head(%qkv: tensor<2x4x36xf32>, %s: tensor<2xf32>, %kc: tensor<2x5x12x!fpq.float<e2m3>>, %ks: tensor<2x5x1xf32>) {
+  %offset = arith.constant 1 : i64
+  %o, %a, %b, %c, %d = fpq.cached_attention %qkv, %s, cache(%kc, %ks, %kc, %ks), %offset {num_heads = 2 : i64, eps = 1.0e-12 : f32, kv_quant = #fpq.quant<e2m3, token>} : (tensor<2x4x36xf32>, tensor<2xf32>, tensor<2x5x12x!fpq.float<e2m3>>, tensor<2x5x1xf32>, tensor<2x5x12x!fpq.float<e2m3>>, tensor<2x5x1xf32>, i64) -> (tensor<2x4x12xf32>, tensor<2x5x12x!fpq.float<e2m3>>, tensor<2x5x1xf32>, tensor<2x5x12x!fpq.float<e2m3>>, tensor<2x5x1xf32>)
+  func.return
+}
+// CHECK: fpq.cached_attention: with kv_quant = #fpq.quant<e2m3, token> the cache is codes tensor<2x5x12x!fpq.float<e2m3>> and scales tensor<2x5x2xf32>, got tensor<2x5x12x!fpq.float<e2m3>> and tensor<2x5x1xf32>
+
+// -----
+
+func.func @kv6_as_floats(%qkv: tensor<2x4x36xf32>, %s: tensor<2xf32>, %k: tensor<2x5x12xf32>) {
+  %offset = arith.constant 1 : i64
+  %o, %k1, %v1 = fpq.cached_attention %qkv, %s, cache(%k, %k), %offset {num_heads = 2 : i64, eps = 1.0e-12 : f32, kv_quant = #fpq.quant<e2m3, token>} : (tensor<2x4x36xf32>, tensor<2xf32>, tensor<2x5x12xf32>, tensor<2x5x12xf32>, i64) -> (tensor<2x4x12xf32>, tensor<2x5x12xf32>, tensor<2x5x12xf32>)
+  func.return
+}
+// CHECK: fpq.cached_attention: with kv_quant the cache is cache(%k_codes, %k_scales, %v_codes, %v_scales)
+
+// -----
+
+func.func @kv6_per_tensor(%qkv: tensor<2x4x36xf32>, %s: tensor<2xf32>, %kc: tensor<2x5x12x!fpq.float<e2m3>>, %ks: tensor<2x5x1xf32>) {
+  %offset = arith.constant 1 : i64
+  %o, %a, %b, %c, %d = fpq.cached_attention %qkv, %s, cache(%kc, %ks, %kc, %ks), %offset {num_heads = 2 : i64, eps = 1.0e-12 : f32, kv_quant = #fpq.quant<e2m3, tensor>} : (tensor<2x4x36xf32>, tensor<2xf32>, tensor<2x5x12x!fpq.float<e2m3>>, tensor<2x5x1xf32>, tensor<2x5x12x!fpq.float<e2m3>>, tensor<2x5x1xf32>, i64) -> (tensor<2x4x12xf32>, tensor<2x5x12x!fpq.float<e2m3>>, tensor<2x5x1xf32>, tensor<2x5x12x!fpq.float<e2m3>>, tensor<2x5x1xf32>)
+  func.return
+}
+// CHECK: fpq.cached_attention: a KV cache stores rows of different steps, each with its own scales; kv_quant needs scales per token or group, not per tensor
