@@ -24,6 +24,7 @@ from xdsl.interpreters.func import FuncFunctions
 
 from fpqc.backends.interp.fpq_ops import FpqFunctions
 from fpqc.backends.interp.hls_ops import HlsFunctions, Launcher
+from fpqc.backends.interp.liveness import DropDeadValues
 from fpqc.backends.interp.onnx_ops import OnnxFunctions
 from fpqc.backends.model_signature import input_names, main_function, output_names
 from fpqc.dialects.tensor_types import element_type_to_dtype
@@ -45,9 +46,12 @@ def make_interpreter(
 ) -> Interpreter:
     """xDSL's interpreter on ``module`` with every dialect of :data:`INTERPRETER_FUNCTIONS`.
 
-    With ``launcher``, kernel launches run on that device instead of in the interpreter.
+    With ``launcher``, kernel launches run on that device instead of in the interpreter.  Every
+    intermediate is dropped once no later op reads it (:mod:`fpqc.backends.interp.liveness`).
     """
-    interpreter = Interpreter(module, listeners=listeners)
+    drop = DropDeadValues()
+    interpreter = Interpreter(module, listeners=(*listeners, drop))
+    drop.attach(interpreter)
     for functions in INTERPRETER_FUNCTIONS:
         interpreter.register_implementations(functions(launcher) if functions is HlsFunctions else functions())
     return interpreter
