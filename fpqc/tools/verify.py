@@ -10,8 +10,9 @@ code for low-bit codes); the run continues with the interpreter's results.
 * A VAR build (it holds the per-scale step program) is checked over whole
   generations: ``samples`` images (classes 0, 1, ...), guidance, top-k/top-p
   sampling from a seeded generator, every launch of every scale.  The same
-  generation is then run again with every launch in the C simulation only
-  (what ``fpqc generate --device csim`` does), and its tokens and images are
+  generation is run again with every launch in the C simulation only (what
+  ``fpqc generate --device csim`` does) -- with ``jobs`` 2, in a worker process
+  at the same time as the checked one -- and its tokens and images are
   compared with the interpreter's.
 * Any other build runs ``@main`` on ``samples`` seeded random inputs (float
   inputs standard normal, integer inputs 0 or 1); when every step is a kernel
@@ -27,8 +28,11 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from multiprocessing import get_context
 from typing import Any
 
 import numpy as np
@@ -188,10 +192,13 @@ class _CheckingLauncher:
         return want
 
 
-def verify_build(build_dir: Path, samples: int, seed: int = 0) -> VerifyReport:
-    """Check every kernel launch of whole runs (see module docstring)."""
+def verify_build(build_dir: Path, samples: int, seed: int = 0, jobs: int | None = None) -> VerifyReport:
+    """Check every kernel launch of whole runs (see module docstring); ``jobs``: processes for a VAR's two
+    generations (None: :func:`default_jobs`)."""
     if samples < 1:
         raise FpqcError(f"--samples must be at least 1, got {samples}")
+    if jobs is not None and jobs not in (1, 2):
+        raise FpqcError(f"--jobs must be 1 or 2 (the checked generation, and the C-simulation-only one), got {jobs}")
     start = time.perf_counter()
     build_dir = Path(build_dir)
     module, store = load_build(build_dir)
@@ -204,7 +211,8 @@ def verify_build(build_dir: Path, samples: int, seed: int = 0) -> VerifyReport:
     device = CsimDevice(build_dir)
     checker = _CheckingLauncher(module, store, device, report)
     if model is not None:
-        _verify_generation(model, device, checker, report, samples, seed)
+        jobs = default_jobs(build_dir) if jobs is None else jobs
+        _verify_generation(model, build_dir, checker, report, samples, seed, jobs)
     else:
         _verify_main(build_dir, module, store, checker, report, samples, seed)
     for check in report.kernels.values():
@@ -216,19 +224,39 @@ def verify_build(build_dir: Path, samples: int, seed: int = 0) -> VerifyReport:
     return report
 
 
+PARALLEL_WEIGHT_BYTES = 64 << 20
+"""A build with at least this much in weights.bin verifies its two generations in parallel by default: below
+it, starting a worker process (a Python with fpqc, the build loaded again) costs about as much as it saves."""
+
+
+def default_jobs(build_dir: Path) -> int:
+    """2 on a machine with two cores or more for a build whose weights reach :data:`PARALLEL_WEIGHT_BYTES`."""
+    weights = build_dir / "weights.bin"
+    big = weights.is_file() and weights.stat().st_size >= PARALLEL_WEIGHT_BYTES
+    return 2 if big and (os.cpu_count() or 1) >= 2 else 1
+
+
 def _verify_generation(
-    model: VarModel, device: CsimDevice, checker: _CheckingLauncher, report: VerifyReport, samples: int, seed: int
+    model: VarModel, build_dir: Path, checker: _CheckingLauncher, report: VerifyReport, samples: int, seed: int,
+    jobs: int,
 ) -> None:
     runtime = VarRuntime(model, model.vqvae())
     labels = np.arange(samples) % model.config.num_classes
-    with scale_bar("verify", 2 * len(runtime.schedule)) as bar:
-        model.launcher = checker
-        checked = runtime.generate(labels, seed=seed, observers=(ScaleProgress(bar),), **SAMPLING)
-        model.launcher = lambda call, args: device.launch(call.callee.string_value(), args)
-        alone = runtime.generate(labels, seed=seed, observers=(ScaleProgress(bar),), **SAMPLING)
-        model.launcher = None
-    tokens = all(np.array_equal(a, b) for a, b in zip(checked.tokens, alone.tokens, strict=True))
-    images = bool(np.array_equal(_bits(checked.images), _bits(alone.images)))
+    with ExitStack() as stack:
+        csim_alone = None
+        if jobs == 2:
+            pool = stack.enter_context(ProcessPoolExecutor(1, mp_context=get_context("spawn")))
+            csim_alone = pool.submit(_csim_generation, str(build_dir), labels.tolist(), seed)
+        with scale_bar("verify", len(runtime.schedule) * (1 if csim_alone else 2)) as bar:
+            model.launcher = checker
+            checked = runtime.generate(labels, seed=seed, observers=(ScaleProgress(bar),), **SAMPLING)
+            model.launcher = None
+            if csim_alone is None:
+                alone_tokens, alone_images = _csim_generation(model, labels.tolist(), seed, ScaleProgress(bar))
+            else:
+                alone_tokens, alone_images = csim_alone.result()
+    tokens = all(np.array_equal(a, b) for a, b in zip(checked.tokens, alone_tokens, strict=True))
+    images = bool(np.array_equal(_bits(checked.images), _bits(alone_images)))
     report.generation = {
         "scales": len(checked.tokens),
         "tokens": "identical" if tokens else "DIFFERENT",
@@ -236,10 +264,28 @@ def _verify_generation(
     }
     image_values = checked.images.size
     report.compared += image_values
-    report.differing += 0 if images else int(np.count_nonzero(_bits(checked.images) != _bits(alone.images)))
+    report.differing += 0 if images else int(np.count_nonzero(_bits(checked.images) != _bits(alone_images)))
     if not tokens and report.differing == 0:
         report.differing += 1
         report.note = "every kernel launch agrees, but the C-simulation-only generation drew other tokens"
+
+
+def _csim_generation(
+    model: VarModel | str, labels: list[int], seed: int, progress: ScaleProgress | None = None
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Tokens and images of a generation with every launch in the C simulation; ``model`` a build's path in a
+    worker process."""
+    if isinstance(model, str):
+        model = VarModel.load(Path(model))
+    device = CsimDevice(model.source)
+    model.launcher = lambda call, args: device.launch(call.callee.string_value(), args)
+    try:
+        observers = (progress,) if progress is not None else ()
+        result = VarRuntime(model, model.vqvae()).generate(np.asarray(labels), seed=seed, observers=observers,
+                                                           **SAMPLING)
+    finally:
+        model.launcher = None
+    return list(result.tokens), np.asarray(result.images)
 
 
 def _verify_main(

@@ -38,7 +38,9 @@ def test_every_export_route_compiles_verifies_and_runs(tmp_path: Path, route: st
     assert set.intersection(*({k for k, _ in each} for each in launches))
 
     if route != "torchscript":  # the legacy route checks import, raising, the schedule and a run; two routes verify
-        verified = run_fpqc("verify", str(build), "--samples", "1")
+        # in one process (a small build's default) and with the C-simulation-only generation in a worker
+        jobs = ["--jobs", "2"] if route == "dynamo" else []
+        verified = run_fpqc("verify", str(build), "--samples", "1", *jobs)
         assert "bit-identical" in verified and " 0 differing" in verified
         assert "tokens identical, images identical" in verified
 

@@ -2,6 +2,7 @@
 tokens, and one clear error for a build, a device or a host library it cannot work with."""
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -53,9 +54,10 @@ def test_the_cpp_host_generates_the_python_runtimes_images(build, tmp_path):
 
 
 def _run(program: Path, build: Path, *args: str, library: list[str] | None = None) -> subprocess.CompletedProcess:
+    """The host program on ``build``; a failing host library's log (kept for the user) stays beside the build."""
     command = [str(program), str(build), "--labels", "1,2", "--output", str(build / "out.npz"), *args, "--",
                *(library if library is not None else host_library_command(build))]
-    return subprocess.run(command, capture_output=True, text=True)
+    return subprocess.run(command, capture_output=True, text=True, env={**os.environ, "TMPDIR": str(build.parent)})
 
 
 @pytest.mark.parametrize("change, message", [
@@ -110,7 +112,8 @@ def test_the_host_librarys_own_errors_come_back_as_one_line(build, program):
     assert result.stderr == "error: host library: the VQVAE is out of memory\n"
 
 
-def test_run_host_program_turns_a_failure_into_one_error(build, program, tmp_path):
+def test_run_host_program_turns_a_failure_into_one_error(build, program, tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # where the host library's log of the failed run stays
     with pytest.raises(FpqcError, match=r"the C\+\+ host program failed \(exit status 1\): class labels must be in "
                                         r"0\.\.9; got 12"):
         run_host_program(program, build, [12], tmp_path / "out.npz", host_library_command(build))
