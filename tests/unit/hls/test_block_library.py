@@ -477,7 +477,7 @@ def test_cached_attention_over_scales(driver, variant, units):
         caches = {name: got[f"{name}1"] for name in caches}
         what = f"cached_attention {variant} on {units} units offset={offset} n={n}"
         calls.expect(what, got["out"])
-        for name, array in zip(("key cache", "key scales", "value cache", "value scales")[::1 if index else 2],
-                               _as_driver_floats(variant, caches)):
+        names = ("key cache", "key scales", "value cache", "value scales") if index else ("key cache", "value cache")
+        for name, array in zip(names, _as_driver_floats(variant, caches), strict=True):
             calls.expect(f"{what}: {name}", array)
     calls.run(driver)
