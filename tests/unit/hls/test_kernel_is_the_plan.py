@@ -134,9 +134,9 @@ def test_the_digits_kernels_are_their_plans(digits):
            "cached_attention0.attend." in block
 
 
-@pytest.mark.parametrize("fmt, tiled", [("fp4", False), ("fp6", True)])
-def test_a_d16_block_kernel_is_its_plan(fmt, tiled):
-    module = block_kernel(**D16, fmt=fmt, **STEP)
+@pytest.mark.parametrize("fmt, tiled, kv6", [("fp4", False, False), ("fp6", True, False), ("fp4", True, True)])
+def test_a_d16_block_kernel_is_its_plan(fmt, tiled, kv6):
+    module = block_kernel(**D16, fmt=fmt, kv6=kv6, **STEP)
     TilePass().apply(make_context(), module)
     (kernel,) = module.ops
     source = KernelEmitter(kernel, TableSet()).emit()
@@ -149,6 +149,8 @@ def test_a_d16_block_kernel_is_its_plan(fmt, tiled):
     # the whole buffers the linear layers wait for hold a row tile; attention's hold all 512 rows
     assert found.arrays["fc1_x"][1] == (row_tile, 1024)
     assert found.arrays["cached_attention0_q"][1] == (512, 1024)
+    # a 6-bit KV cache keeps the launch's new keys and values on chip (so fp4's rows, too, come in tiles)
+    assert ("cached_attention0_fresh_k" in found.arrays) == kv6
     loops = re.findall(r"for \(int r0 = 0; r0 < launch_rows; r0 \+= (\d+)\)", source)
     assert loops == [str(row_tile)] * 2  # before attention and after it
 

@@ -115,11 +115,12 @@ def linear_kernel(rows: int, k: int, n: int, fmt: str = "fp4") -> ModuleOp:
 
 
 def block_kernel(c: int, heads: int, hidden: int, fmt: str = "fp4", batch: int = 2, new: int = 256,
-                 cache: int = 680) -> ModuleOp:
+                 cache: int = 680, kv6: bool = False) -> ModuleOp:
     """One VAR block for one generation step as one kernel: AdaLN-modulated attention against a KV cache
     and the FFN, with FPQVAR's Hadamard transforms (signs folded into the modulation) and dual-format fc2.
+    ``kv6``: the KV cache is E2M3 codes with a scale per token and head (FPQVAR's KV6).
 
-    Results: the block's output and the new key and value caches.
+    Results: the block's output and the new state of the caches.
     """
     recipe = RECIPES[fmt]
     kb = _KernelBuilder()
@@ -127,8 +128,14 @@ def block_kernel(c: int, heads: int, hidden: int, fmt: str = "fp4", batch: int =
     vec = {name: kb.arg(name, (batch, 1, c)) for name in ("scale1", "shift1", "gamma1", "scale2", "shift2", "gamma2")}
     qkv_w = kb.weights("qkv", 3 * c, c, recipe)
     q_scale = kb.arg("q_scale", (heads,))
-    k_cache = kb.arg("k_cache", (batch, cache, c))
-    v_cache = kb.arg("v_cache", (batch, cache, c))
+    kv_quant = fpq.QuantAttr.get(Format.parse("e2m3"), "token") if kv6 else None
+    caches = []
+    for kind in "kv":
+        if kv6:
+            caches.append(kb.arg(f"{kind}_cache", (batch, cache, c), fpq.FloatFormatType.from_format(kv_quant.format)))
+            caches.append(kb.arg(f"{kind}_scales", (batch, cache, heads)))
+        else:
+            caches.append(kb.arg(f"{kind}_cache", (batch, cache, c)))
     offset = kb.arg("offset", None, i64)
     proj_w = kb.weights("proj", c, c, recipe)
     fc1_w = kb.weights("fc1", hidden, c, recipe)
@@ -142,8 +149,8 @@ def block_kernel(c: int, heads: int, hidden: int, fmt: str = "fp4", batch: int =
         m1 = b.insert(fpq.ModulateOp(n1, args[vec["scale1"]], args[vec["shift1"]])).result
         h1 = b.insert(fpq.HadamardOp(m1, 128)).result
         qkv = _linear(b, h1, ws(qkv_w), recipe, "mat_qkv")
-        attn = b.insert(fpq.CachedAttentionOp(qkv, args[q_scale], [args[k_cache], args[v_cache]], args[offset],
-                                              heads, 1e-12))
+        attn = b.insert(fpq.CachedAttentionOp(qkv, args[q_scale], [args[i] for i in caches], args[offset],
+                                              heads, 1e-12, kv_quant))
         p = _linear(b, attn.result, ws(proj_w), recipe, "proj")
         x1 = b.insert(fpq.ResidualOp(args[x], p, args[vec["gamma1"]])).result
         n2 = b.insert(fpq.LayerNormOp(x1, 1e-6)).result
@@ -159,4 +166,4 @@ def block_kernel(c: int, heads: int, hidden: int, fmt: str = "fp4", batch: int =
         x2 = b.insert(fpq.ResidualOp(x1, y, args[vec["gamma2"]])).result
         return [x2, *attn.new_caches]
 
-    return _kernel("kernel_0", kb.arg_types, kb.arg_names, build, updates={1: k_cache, 2: v_cache})
+    return _kernel("kernel_0", kb.arg_types, kb.arg_names, build, updates={1 + j: i for j, i in enumerate(caches)})
