@@ -24,6 +24,7 @@ namespace {
 
 constexpr std::uint32_t kProtocolVersion = 1;
 constexpr int kLogTailLines = 20;
+constexpr std::uint64_t kMaxErrorBytes = 1 << 20;  // a longer "error message" is not one
 
 // The last `lines` lines of the file at `path`.
 std::string tail(const std::string& path, int lines) {
@@ -124,21 +125,39 @@ void HostLibrary::write_bytes(const void* data, std::size_t bytes) {
   while (bytes > 0) {
     const ssize_t n = write(to_library_, p, bytes);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) stopped("stopped reading requests");
+    if (n <= 0) refused_request();
     p += n;
     bytes -= static_cast<std::size_t>(n);
   }
 }
 
-void HostLibrary::read_bytes(void* data, std::size_t bytes) {
+// The library stopped reading a request: it may have answered it with an error before it stopped (a
+// library may refuse a request from its first bytes and exit); that error, else "stopped reading".
+void HostLibrary::refused_request() {
+  std::uint32_t status = 0;
+  std::uint64_t bytes = 0;
+  if (read_until_end(&status, 4) && read_until_end(&bytes, 8) && status != 0 && bytes <= kMaxErrorBytes) {
+    std::string message(static_cast<std::size_t>(bytes), '\0');
+    if (read_until_end(&message[0], message.size())) throw HostError("host library: " + message);
+  }
+  stopped("stopped reading requests");
+}
+
+// `bytes` from the library, or false when it stops (end of its output) before they are all there.
+bool HostLibrary::read_until_end(void* data, std::size_t bytes) {
   char* p = static_cast<char*>(data);
   while (bytes > 0) {
     const ssize_t n = read(from_library_, p, bytes);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) stopped("stopped before it answered");
+    if (n <= 0) return false;
     p += n;
     bytes -= static_cast<std::size_t>(n);
   }
+  return true;
+}
+
+void HostLibrary::read_bytes(void* data, std::size_t bytes) {
+  if (!read_until_end(data, bytes)) stopped("stopped before it answered");
 }
 
 std::vector<unsigned char> HostLibrary::reply() {

@@ -41,7 +41,9 @@ class HostLibrary {
  private:
   void write_bytes(const void* data, std::size_t bytes);
   void read_bytes(void* data, std::size_t bytes);
+  bool read_until_end(void* data, std::size_t bytes);
   std::vector<unsigned char> reply();
+  [[noreturn]] void refused_request();
   [[noreturn]] void stopped(const std::string& what);
 
   std::string command_text_;
