@@ -31,8 +31,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from pathlib import Path
 from multiprocessing import get_context
+from pathlib import Path
 from typing import Any
 
 import numpy as np
