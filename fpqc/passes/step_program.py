@@ -71,7 +71,6 @@ from xdsl.dialects.builtin import (
     ArrayAttr,
     DenseIntOrFPElementsAttr,
     DictionaryAttr,
-    Float32Type,
     FunctionType,
     IntegerAttr,
     ModuleOp,
@@ -126,18 +125,14 @@ def _shape(value: SSAValue) -> tuple[int, ...]:
 
 
 def _cache_types(op: fpq.AttentionOp, shape: list[int]) -> list[TensorType]:
-    """The types a block's key (or value) cache ``[B, L, C]`` is stored in: fp32 values, or with
-    ``kv_quant`` the codes and a scale per group of a head row."""
-    quant = op.kv_quant
-    if quant is None:
-        return [TensorType(Float32Type(), shape)]
-    group = quant.group_size_for(shape[2] // op.num_heads.value.data)
-    if group is None:
+    """The types a block's key (or value) cache ``[B, L, C]`` is stored in (:func:`fpq.kv_cache_types`)."""
+    stored = fpq.kv_cache_types(op.kv_quant, op.num_heads.value.data, shape)
+    if stored is None:
         raise FpqcError(
             f"step-program: {op.name}'s KV cache is quantized per tensor, but a cache holds the rows of "
             "several steps, each with its own scales; quantize it per token (kv-quantize)"
         )
-    return [TensorType(quant.element, shape), TensorType(Float32Type(), [*shape[:2], shape[2] // group])]
+    return stored
 
 
 def _with_rows(t: TensorType, n: int) -> TensorType:
@@ -302,9 +297,11 @@ class _StepBuilder:
             arg_attrs.append(DictionaryAttr({PROLOGUE_ATTR: IntegerAttr(i, i64)}))
         attentions = [op for op in main.body.block.ops if isinstance(op, fpq.AttentionOp)]
         cache_types = []
+        state_count: dict[fpq.AttentionOp, int] = {}  # each attention's cache arguments
         for i, op in enumerate(attentions):
             b, length, c3 = _shape(op.qkv)
             cache = _cache_types(op, [b, length, c3 // 3])
+            state_count[op] = 2 * len(cache)
             for kind in ("k", "v"):
                 for type, suffix in zip(cache, ("", ".scales")):
                     cache_types.append(type)
@@ -326,7 +323,7 @@ class _StepBuilder:
             if isinstance(op, fpq.AttentionOp):
                 qkv = values[op.qkv]
                 assert qkv is not None
-                count = 2 if op.kv_quant is None else 4  # keys and values, each with scales when quantized
+                count = state_count[op]
                 offset = arith.ConstantOp(IntegerAttr(self.begin, i64))
                 step = fpq.CachedAttentionOp(
                     qkv, values[op.q_scale], caches[len(new_caches):len(new_caches) + count], offset.result,

@@ -246,13 +246,14 @@ def _verify_generation(
         csim_alone = None
         if jobs == 2:
             pool = stack.enter_context(ProcessPoolExecutor(1, mp_context=get_context("spawn")))
-            csim_alone = pool.submit(_csim_generation, str(build_dir), labels.tolist(), seed)
+            csim_alone = pool.submit(_csim_generation_of_build, str(build_dir), labels.tolist(), seed)
         with scale_bar("verify", len(runtime.schedule) * (1 if csim_alone else 2)) as bar:
             model.launcher = checker
             checked = runtime.generate(labels, seed=seed, observers=(ScaleProgress(bar),), **SAMPLING)
             model.launcher = None
             if csim_alone is None:
-                alone_tokens, alone_images = _csim_generation(model, labels.tolist(), seed, ScaleProgress(bar))
+                alone_tokens, alone_images = _csim_generation(runtime, checker.device, labels.tolist(), seed,
+                                                              (ScaleProgress(bar),))
             else:
                 alone_tokens, alone_images = csim_alone.result()
     tokens = all(np.array_equal(a, b) for a, b in zip(checked.tokens, alone_tokens, strict=True))
@@ -271,21 +272,23 @@ def _verify_generation(
 
 
 def _csim_generation(
-    model: VarModel | str, labels: list[int], seed: int, progress: ScaleProgress | None = None
+    runtime: VarRuntime, device: CsimDevice, labels: list[int], seed: int, observers: tuple = ()
 ) -> tuple[list[np.ndarray], np.ndarray]:
-    """Tokens and images of a generation with every launch in the C simulation; ``model`` a build's path in a
-    worker process."""
-    if isinstance(model, str):
-        model = VarModel.load(Path(model))
-    device = CsimDevice(model.source)
+    """Tokens and images of a generation with every launch on ``device`` (the C simulation)."""
+    model = runtime.model
     model.launcher = lambda call, args: device.launch(call.callee.string_value(), args)
     try:
-        observers = (progress,) if progress is not None else ()
-        result = VarRuntime(model, model.vqvae()).generate(np.asarray(labels), seed=seed, observers=observers,
-                                                           **SAMPLING)
+        result = runtime.generate(np.asarray(labels), seed=seed, observers=observers, **SAMPLING)
     finally:
         model.launcher = None
     return list(result.tokens), np.asarray(result.images)
+
+
+def _csim_generation_of_build(build_dir: str, labels: list[int], seed: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """:func:`_csim_generation` in a worker process, which loads the build itself."""
+    build = Path(build_dir)
+    model = VarModel.load(build)
+    return _csim_generation(VarRuntime(model, model.vqvae()), CsimDevice(build), labels, seed)
 
 
 def _verify_main(

@@ -54,13 +54,22 @@ def _scales_per_group(scales: np.ndarray, rows: int, groups: int) -> np.ndarray:
     return np.broadcast_to(np.repeat(scales, repeat, axis=-1), (rows, groups))
 
 
+def _quantize(x: np.ndarray, quant: fpq.QuantAttr) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, scales)`` of ``x`` with scales computed from ``x`` along its last axis (``fpq.quantize``)."""
+    axis, group = _grouping(quant, x.shape[-1])
+    scales = compute_scales(x, quant.format, axis=axis, group_size=group, scale_kind=quant.scale_kind.data)
+    return quantize(x, quant.format, scales, axis=axis, group_size=group, rounding=quant.rounding.data), scales
+
+
+def _dequantize(codes: np.ndarray, scales: np.ndarray, quant: fpq.QuantAttr) -> np.ndarray:
+    """``decode(codes) * scales`` along the last axis (``fpq.dequantize``)."""
+    axis, group = _grouping(quant, codes.shape[-1])
+    return dequantize(codes, quant.format, scales, axis=axis, group_size=group)
+
+
 def _fake_quantize(x: np.ndarray, quant: fpq.QuantAttr) -> np.ndarray:
     """``dequantize(quantize(x))`` with scales computed from ``x`` along its last axis."""
-    axis, group = _grouping(quant, x.shape[-1])
-    fmt = quant.format
-    scales = compute_scales(x, fmt, axis=axis, group_size=group, scale_kind=quant.scale_kind.data)
-    codes = quantize(x, fmt, scales, axis=axis, group_size=group, rounding=quant.rounding.data)
-    return dequantize(codes, fmt, scales, axis=axis, group_size=group)
+    return _dequantize(*_quantize(x, quant), quant)
 
 
 def _heads(x: np.ndarray, heads: int) -> np.ndarray:
@@ -91,21 +100,14 @@ def attention_keys_values(
 def _kv_rows(op: fpq.CachedAttentionOp, x: np.ndarray) -> list[np.ndarray]:
     """How the cache stores the head rows ``x`` ``[B, H, n, D]``: ``[x]``, or with ``kv_quant``
     ``[codes, scales]`` (the scales ``[B, H, n, D/G]``)."""
-    quant = op.kv_quant
-    if quant is None:
-        return [x]
-    axis, group = _grouping(quant, x.shape[-1])
-    scales = compute_scales(x, quant.format, axis=axis, group_size=group, scale_kind=quant.scale_kind.data)
-    return [quantize(x, quant.format, scales, axis=axis, group_size=group, rounding=quant.rounding.data), scales]
+    return [x] if op.kv_quant is None else list(_quantize(x, op.kv_quant))
 
 
 def _kv_values(op: fpq.CachedAttentionOp, rows: list[np.ndarray]) -> np.ndarray:
     """The fp32 head rows a cache's ``rows`` (:func:`_kv_rows`) stand for."""
     if op.kv_quant is None:
         return np.asarray(rows[0], np.float32)
-    codes, scales = rows
-    axis, group = _grouping(op.kv_quant, codes.shape[-1])
-    return dequantize(codes, op.kv_quant.format, scales, axis=axis, group_size=group)
+    return _dequantize(*rows, op.kv_quant)
 
 
 def _kv_quantized(op: fpq.AttentionOp, k: np.ndarray, v: np.ndarray):
@@ -212,17 +214,12 @@ class FpqFunctions(InterpreterFunctions):
     @impl(fpq.QuantizeOp)
     def run_quantize(self, interpreter: Interpreter, op: fpq.QuantizeOp, args: tuple[Any, ...]):
         (x,) = args
-        quant = op.quant
-        axis, group = _grouping(quant, x.shape[-1])
-        scales = compute_scales(x, quant.format, axis=axis, group_size=group, scale_kind=quant.scale_kind.data)
-        codes = quantize(x, quant.format, scales, axis=axis, group_size=group, rounding=quant.rounding.data)
-        return codes, scales
+        return _quantize(x, op.quant)
 
     @impl(fpq.DequantizeOp)
     def run_dequantize(self, interpreter: Interpreter, op: fpq.DequantizeOp, args: tuple[Any, ...]):
         codes, scales = args
-        axis, group = _grouping(op.quant, codes.shape[-1])
-        return (dequantize(codes, op.quant.format, scales, axis=axis, group_size=group),)
+        return (_dequantize(codes, scales, op.quant),)
 
     @impl(fpq.QLinearOp)
     def run_qlinear(self, interpreter: Interpreter, op: fpq.QLinearOp, args: tuple[Any, ...]):

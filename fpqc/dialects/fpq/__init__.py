@@ -67,7 +67,7 @@ from fpqc.dialects.fpq.fpqvar_ops import DualQLinearOp, DualQuantizeOp, Hadamard
 from fpqc.dialects.fpq.quantized_ops import DequantizeOp, QLinearOp, QuantizeOp
 from fpqc.dialects.fpq.role import ROLE_ATTR, ROLES, role_of
 from fpqc.dialects.fpq.shapes import drop_unit_axes
-from fpqc.dialects.fpq.step_ops import CachedAttentionOp
+from fpqc.dialects.fpq.step_ops import CachedAttentionOp, kv_cache_types
 from fpqc.dialects.fpq.types import (
     F32Tensor,
     FloatFormatType,
@@ -104,6 +104,7 @@ __all__ = [
     "ROLE_ATTR",
     "AttentionOp",
     "CachedAttentionOp",
+    "kv_cache_types",
     "ConstantOp",
     "DequantizeOp",
     "DualQLinearOp",

@@ -59,10 +59,22 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
-from fpqc.dialects.fpq.attributes import Granularity, QuantAttr
+from fpqc.dialects.fpq.attributes import QuantAttr
 from fpqc.dialects.fpq.kv_scope import KvScope, check_kv_scope, kv_scope
 from fpqc.dialects.fpq.shapes import expect_attention, expect_shape, tensor_shape
 from fpqc.dialects.fpq.types import F32Tensor
+
+
+def kv_cache_types(kv_quant: QuantAttr | None, heads: int, shape: Sequence[int]) -> list[TensorType] | None:
+    """The types one cache (the keys, or the values) ``[B, L, C]`` of ``heads`` heads is stored in: fp32
+    values, or with ``kv_quant`` its codes and a scale per group of a head row ``[B, L, C/G]``.  None for a
+    per-tensor ``kv_quant``: a cache holds the rows of several steps, each quantized with its own scales."""
+    if kv_quant is None:
+        return [TensorType(Float32Type(), shape)]
+    group = kv_quant.group_size_for(shape[2] // heads)
+    if group is None:
+        return None
+    return [TensorType(kv_quant.element, shape), TensorType(Float32Type(), (shape[0], shape[1], shape[2] // group))]
 
 
 @irdl_op_definition
@@ -169,18 +181,26 @@ class CachedAttentionOp(IRDLOperation):
             self.eps.value.data, self.kv_quant, "n",
         )
         check_kv_scope(op, self.kv_quant, self.kv_scope, has_scales=True)
-        heads = self.num_heads.value.data
         cache = self.k_cache.type.get_shape()
         if len(cache) != 3 or cache[0] != b or cache[2] != c:
             raise VerifyException(f"{op}: the key cache must be [B, L, C] = [{b}, L, {c}], got {list(cache)}")
-        expected = [self.k_cache.type] * 2
+        stored = kv_cache_types(self.kv_quant, self.num_heads.value.data, cache)
+        if stored is None:
+            raise VerifyException(
+                f"{op}: a KV cache stores rows of different steps, each with its own scales; kv_quant needs "
+                "scales per token or group, not per tensor"
+            )
         if self.kv_quant is None:
-            if len(self.caches) != 2 or self.k_cache.type != TensorType(Float32Type(), cache):
+            if len(self.caches) != 2 or self.k_cache.type != stored[0]:
                 raise VerifyException(f"{op}: without kv_quant the cache is cache(%keys, %values), fp32 [B, L, C] each")
-        else:
-            self._verify_codes(cache, heads)
-            expected = [self.caches[0].type, self.caches[1].type] * 2
-        if [c.type for c in self.caches] != expected:
+        elif len(self.caches) != 4:
+            raise VerifyException(f"{op}: with kv_quant the cache is cache(%k_codes, %k_scales, %v_codes, %v_scales)")
+        elif [self.caches[0].type, self.caches[1].type] != stored:
+            raise VerifyException(
+                f"{op}: with kv_quant = {self.kv_quant} the cache is codes {stored[0]} and scales {stored[1]}, got "
+                f"{self.caches[0].type} and {self.caches[1].type}"
+            )
+        if [c.type for c in self.caches] != stored * 2:
             raise VerifyException(f"{op}: the key and value caches must have the same types")
         offset = self.constant_offset()
         if offset is not None and (offset < 0 or offset + n > cache[1]):
@@ -190,25 +210,3 @@ class CachedAttentionOp(IRDLOperation):
         expect_shape(self.result.type.get_shape(), (b, n, c), "result", op)
         if [r.type for r in self.new_caches] != [c.type for c in self.caches]:
             raise VerifyException(f"{op}: the new cache state must have the cache's types")
-
-    def _verify_codes(self, cache: Sequence[int], heads: int) -> None:
-        """With ``kv_quant``: ``cache(codes, scales, codes, scales)`` of the quantizer's format, a scale per
-        group of a head row."""
-        op, quant = self.name, self.kv_quant
-        assert quant is not None
-        if quant.granularity.data == Granularity.TENSOR:
-            raise VerifyException(
-                f"{op}: a KV cache stores rows of different steps, each with its own scales; kv_quant needs "
-                "scales per token or group, not per tensor"
-            )
-        if len(self.caches) != 4:
-            raise VerifyException(f"{op}: with kv_quant the cache is cache(%k_codes, %k_scales, %v_codes, %v_scales)")
-        codes = TensorType(quant.element, cache)
-        group = quant.group_size_for(cache[2] // heads)
-        assert group is not None
-        scales = TensorType(Float32Type(), (cache[0], cache[1], cache[2] // group))
-        if self.caches[0].type != codes or self.caches[1].type != scales:
-            raise VerifyException(
-                f"{op}: with kv_quant = {quant} the cache is codes {codes} and scales {scales}, got "
-                f"{self.caches[0].type} and {self.caches[1].type}"
-            )
