@@ -32,9 +32,9 @@ from fpqc.tools.stress_outliers import StressSettings, stress_outliers
 DIGITS = Path(__file__).resolve().parents[1] / "examples/digits"
 STRESS = {"moderate": (5.0, 12.0), "strong": (20.0, 50.0)}
 ROWS = {
-    "4-bit": ["fpqvar-w4a4", "fpqvar-w4a4-ties-up", "fpqvar-w4a4-authors", "fp4-ght", "fp4-dfq", "fp4-ght-dfq",
+    "4-bit": ["fpqvar-w4a4", "fpqvar-w4a4-ties-up", "fpqvar-w4a4-rtn", "fpqvar-w4a4-authors", "fp4-ght", "fp4-dfq", "fp4-ght-dfq",
               "fp4-galt-ght", "fp4-baseline", "mixedformat", "mixedformat-layerwise", "int4-rtn"],
-    "6-bit": ["fpqvar-w6a6", "fp6-ght-dfq", "fpqvar-w6a6-authors", "fp6-baseline", "mixedformat-layerwise-w6a6", "int6-rtn"],
+    "6-bit": ["fpqvar-w6a6", "fpqvar-w6a6-rtn", "fp6-ght-dfq", "fpqvar-w6a6-authors", "fp6-baseline", "mixedformat-layerwise-w6a6", "int6-rtn"],
     "fc2 in float": ["int4-rtn-fc2-float", "fp4-baseline-fc2-float", "int6-rtn-fc2-float", "fp6-baseline-fc2-float"],
     "8-bit": ["fp8-rtn"],
 }

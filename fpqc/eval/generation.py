@@ -69,15 +69,17 @@ class DigitScorer:
         return self.classifier.features(images).numpy()
 
     @torch.no_grad()
-    def score(self, images: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-        """FID, IS and accuracy of generated ``images [N, H, W, C]`` in [0, 1]."""
+    def score(self, images: np.ndarray, labels: np.ndarray) -> tuple[dict[str, float], np.ndarray]:
+        """FID, IS and accuracy of generated ``images [N, H, W, C]`` in [0, 1], and their features."""
         batch = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
         probabilities = torch.softmax(self.classifier(batch), dim=-1).numpy()
-        return {
-            "FID": frechet_distance(self.features(batch), self.real_features),
+        features = self.features(batch)
+        scores = {
+            "FID": frechet_distance(features, self.real_features),
             "IS": inception_score(probabilities),
             "accuracy": float((probabilities.argmax(axis=1) == labels).mean()),
         }
+        return scores, features
 
 
 def _runtime(model: Path, pipeline: str | None, vae: Path | None) -> VarRuntime:
@@ -107,7 +109,10 @@ def evaluate_generation(
     Every model generates ``per_class`` images of each class once per seed of
     ``seeds`` (the token draws; a recipe's Hadamard signs are seed 0's); the
     scores are the means over the seeds, and with several seeds ``FID sd`` is
-    the standard deviation of the FID-style score across them.
+    the standard deviation of the FID-style score across them.  A recipe also
+    gets ``FID to float``: the Fréchet distance between its images' features
+    and the float model's images of the same seed and classes (how far
+    quantization moved what the model draws), with ``FID to float sd``.
     """
     if not seeds:
         raise FpqcError("give at least one seed for the generated images")
@@ -115,6 +120,7 @@ def evaluate_generation(
     pipelines: dict[str, str | None] = {"float": None}
     pipelines.update({name: RECIPES[name].pipeline(calib) for name in recipes})
     scores = {}
+    float_features: dict[int, np.ndarray] = {}
     for name, pipeline in pipelines.items():
         runtime = _runtime(model, pipeline, vae)
         labels = np.repeat(np.arange(runtime.config.num_classes), per_class)
@@ -122,8 +128,15 @@ def evaluate_generation(
         for seed in seeds:
             with scale_bar(f"generate {name} (seed {seed})", len(runtime.schedule)) as bar:
                 generated = runtime.generate(labels, seed=seed, cfg=cfg, observers=(ScaleProgress(bar),))
-            runs.append(scorer.score(generated.images, generated.labels))
+            run, features = scorer.score(generated.images, generated.labels)
+            if pipeline is None:
+                float_features[seed] = features
+            else:
+                run["FID to float"] = frechet_distance(features, float_features[seed])
+            runs.append(run)
         scores[name] = {key: float(np.mean([run[key] for run in runs])) for key in runs[0]}
         if len(runs) > 1:
-            scores[name]["FID sd"] = float(np.std([run["FID"] for run in runs]))
+            for key in ("FID", "FID to float"):
+                if key in runs[0]:
+                    scores[name][f"{key} sd"] = float(np.std([run[key] for run in runs]))
     return scores

@@ -17,7 +17,8 @@ def table(results: list[RecipeQuality]) -> str:
     width = max([26, *(len(r.recipe) for r in results)])
     header = f"{'recipe':<{width}} {'KL (nats)':>10}" + (f" {'± seeds':>8}" if seeds > 1 else "")
     header += f" {'top-1':>7} {'mean SQNR':>10} {'min SQNR':>9}"
-    header += "".join(f" {k:>9}" for k in generation_keys)
+    widths = {k: max(9, len(k)) for k in generation_keys}
+    header += "".join(f" {k:>{widths[k]}}" for k in generation_keys)
     lines = [header, "-" * len(header)]
     for r in results:
         finite = [db for _, db in r.layers if np.isfinite(db)]
@@ -26,7 +27,7 @@ def table(results: list[RecipeQuality]) -> str:
         if seeds > 1:
             row += f" {r.kl_spread:>8.4f}" if len(r.kl_runs) > 1 else f" {'-':>8}"
         row += f" {r.top1:>7.3f} {r.mean_sqnr:>8.2f}dB {worst:>7.2f}dB"
-        row += "".join(f" {r.generation.get(k, float('nan')):>9.3f}" for k in generation_keys)
+        row += "".join(f" {r.generation.get(k, float('nan')):>{widths[k]}.3f}" for k in generation_keys)
         lines.append(row)
     return "\n".join(lines)
 

@@ -133,6 +133,28 @@ def fold_weight(w, block: int = 128, seed: int = 0) -> np.ndarray:
     return out.T if transposed else out
 
 
+def ght_congruence(h, block: int = 128, seed: int = 0) -> np.ndarray:
+    """float64 ``Qᵀ H Q`` for ``Q = ght_matrix(K, block, seed)`` and a ``[K, K]`` matrix ``H``.
+
+    The second moment ``Xᵀ X`` of a layer's input rows becomes that of the
+    transformed rows ``X Q``.  Computed block by block of Q's diagonal.
+    """
+    h = np.asarray(h, dtype=np.float64)
+    k = h.shape[0]
+    if h.shape != (k, k):
+        raise NumericsError(f"ght_congruence needs a square matrix; got shape {h.shape}")
+    _check_dim(k, block)
+    signs = random_signs(k, seed)
+    hb = hadamard_matrix(block) / np.sqrt(block)
+    blocks = [signs[b : b + block, None] * hb for b in range(0, k, block)]
+    out = np.empty((k, k))
+    for i, qi in enumerate(blocks):
+        for j, qj in enumerate(blocks):
+            rows, cols = slice(i * block, (i + 1) * block), slice(j * block, (j + 1) * block)
+            out[rows, cols] = qi.T @ h[rows, cols] @ qj
+    return out
+
+
 def fwht_scale(block: int) -> np.float32:
     """The float32 constant ``c`` ~ 1/sqrt(block) of ``fwht_f32`` (module docstring)."""
     k = _log2_block(block)

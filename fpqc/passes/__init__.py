@@ -47,6 +47,12 @@ def _galt() -> type[ModulePass]:
     return GaltPass
 
 
+def _input_hessians() -> type[ModulePass]:
+    from fpqc.passes.input_hessians import InputHessiansPass
+
+    return InputHessiansPass
+
+
 def _choose_formats() -> type[ModulePass]:
     from fpqc.passes.choose_formats import ChooseFormatsPass
 
@@ -93,6 +99,7 @@ ALL_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "dual-format": _dual_format,
     "group-hadamard": _group_hadamard,
     "galt": _galt,
+    "input-hessians": _input_hessians,
     "choose-formats": _choose_formats,
     "step-program": _step_program,
     "outline-kernels": _outline_kernels,

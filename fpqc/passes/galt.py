@@ -123,7 +123,13 @@ class GaltPass(ModulePass):
         for (linears, chunks), s in zip(inputs, smoothings):
             if s is None or np.all(s == 1):
                 continue
-            fold_weights(rewriter, linears, lambda weight, s=s: np.asarray(weight, dtype=np.float64) / s, ".galt")
+            fold_weights(
+                rewriter,
+                linears,
+                lambda weight, s=s: np.asarray(weight, dtype=np.float64) / s,
+                lambda hessian, s=s: s[:, None] * hessian * s[None, :],
+                ".galt",
+            )
             fold_modulation(adaln, chunks, s)
         for fold in adaln.values():
             fold.rewrite(rewriter, "galt")

@@ -76,8 +76,9 @@ from xdsl.transforms.dead_code_elimination import region_dce
 
 from fpqc.dialects import fpq
 from fpqc.errors import FpqcError
-from fpqc.numerics.hadamard import fold_weight, random_signs
+from fpqc.numerics.hadamard import fold_weight, ght_congruence, random_signs
 from fpqc.passes.constants import constant_key, constant_value, derived_constant, is_constant, new_constant
+from fpqc.passes.input_hessians import transform_input_hessian
 from fpqc.passes.role_options import check_roles
 
 
@@ -199,17 +200,25 @@ def transformed_inputs(module: ModuleOp, roles: tuple[str, ...]) -> dict[SSAValu
 
 
 def fold_weights(
-    rewriter: PatternRewriter, linears: list[fpq.LinearOp], fold: Callable[[np.ndarray], np.ndarray], suffix: str
+    rewriter: PatternRewriter,
+    linears: list[fpq.LinearOp],
+    fold: Callable[[np.ndarray], np.ndarray],
+    congruence: Callable[[np.ndarray], np.ndarray],
+    suffix: str,
 ) -> None:
     """Give each of ``linears`` a new constant weight ``fold(W)`` (stored fp32), inserted before it.
 
     ``fold`` gets W in any memory order and runs when the new weight is read.
+    ``congruence`` maps the second moment ``Xᵀ X`` of the old input rows to that
+    of the new ones, for a linear that carries an input Hessian
+    (:mod:`fpqc.passes.input_hessians`).
     """
     for linear in linears:
         hint = (constant_key(linear.weight) or "weight") + suffix
         weight = derived_constant(hint, linear.weight, lambda w: fold(w).astype(np.float32, copy=False))
         folded = rewriter.insert(weight, InsertPoint.before(linear))
         rewriter.replace_uses_with_if(linear.weight, folded.result, lambda use, linear=linear: use.operation is linear)
+        transform_input_hessian(linear, congruence, suffix)
 
 
 def _after(value: SSAValue) -> InsertPoint:
@@ -257,7 +266,13 @@ class GroupHadamardPass(ModulePass):
                 f"{k & -k if k > 0 else 1}"
             )
         signs = random_signs(k, seed)
-        fold_weights(rewriter, linears, lambda weight: fold_weight(weight, self.block, seed), ".ght")
+        fold_weights(
+            rewriter,
+            linears,
+            lambda weight: fold_weight(weight, self.block, seed),
+            lambda hessian: ght_congruence(hessian, self.block, seed),
+            ".ght",
+        )
         chunks = modulation_chunks(x, linears) if self.fold_signs else None
         if chunks is not None:
             fold_modulation(adaln, chunks, signs)

@@ -8,9 +8,11 @@ the baselines:
 ======================  ======================================================
 fpqvar-w4a4             GALT smoothing, group-wise Hadamard (GHT), E2M1 weights
                         and activations per group of 128, dual-format (DFQ) fc2
-                        input (E1M2 negatives / E2M1 positives)
+                        input (E1M2 negatives / E2M1 positives); weights rounded
+                        by GPTQ (fpqc's addition to the paper)
 fpqvar-w4a4-kv6         fpqvar-w4a4 with a 6-bit (E2M3) KV cache
 fpqvar-w4a4-ties-up     fpqvar-w4a4 rounding ties up, as the authors' code
+fpqvar-w4a4-rtn         the paper's FPQVAR W4A4: weights rounded to nearest
 fpqvar-w4a4-authors     as the authors' code: ties up, one set of Hadamard signs
                         for every layer, and GALT's last ``s`` of training on
                         every calibration row
@@ -20,8 +22,9 @@ fp4-ght-dfq             ablation: GHT + DFQ (fpqvar-w4a4 without GALT)
 fp4-galt-ght            ablation: GALT + GHT (fpqvar-w4a4 without DFQ)
 fpqvar-w6a6             GALT (against E2M3 per token and channel), GHT, E2M3
                         weights per channel and activations per token, DFQ fc2
-                        input (INT6 negatives / E2M3 positives); the paper
-                        uses GALT for W4A4 only
+                        input (INT6 negatives / E2M3 positives), GPTQ weight
+                        rounding; the paper uses GALT for W4A4 only
+fpqvar-w6a6-rtn         fpqvar-w6a6 with weights rounded to nearest
 fp6-ght-dfq             the paper's W6A6: fpqvar-w6a6 without GALT (no
                         calibration needed)
 fpqvar-w6a6-authors     fp6-ght-dfq as the authors' code: ties up, one set of
@@ -92,16 +95,23 @@ class Recipe:
 HIGHER_PRECISION = "ada_lin,head_ada_lin,word_embed,head"
 
 
-def _quantize(fmt: str, weights: str, acts: str, keep_float: str = HIGHER_PRECISION, rounding: str = "rne") -> str:
+def _quantize(
+    fmt: str, weights: str, acts: str, keep_float: str = HIGHER_PRECISION, rounding: str = "rne", gptq: bool = False
+) -> str:
+    weight_rounding = " weight-rounding=gptq" if gptq else ""
     return (
         f"quantize{{weight-format={fmt} act-format={fmt} weight-granularity={weights} "
-        f"act-granularity={acts} group-size=128 keep-float={keep_float} rounding={rounding}}}"
+        f"act-granularity={acts} group-size=128 keep-float={keep_float} rounding={rounding}{weight_rounding}}}"
     )
 
 
 _W4A4 = _quantize("e2m1", "group", "group")
 _W6A6 = _quantize("e2m3", "channel", "token")
+_W4A4_GPTQ = _quantize("e2m1", "group", "group", gptq=True)
+_W6A6_GPTQ = _quantize("e2m3", "channel", "token", gptq=True)
+_HESSIANS = 'input-hessians{calib="{calib}"}'
 _GALT = 'galt{calib="{calib}" seed={seed}}'
+_GALT6 = 'galt{calib="{calib}" seed={seed} format=e2m3 group-size=0}'
 _GHT = "group-hadamard{seed={seed}}"
 _DFQ4 = "dual-format{format=dfq-w4a4}"
 _DFQ6 = "dual-format{format=dfq-w6a6}"
@@ -112,21 +122,27 @@ RECIPES: dict[str, Recipe] = {
     for r in (
         Recipe(
             "fpqvar-w4a4",
-            "FPQVAR W4A4: GALT + GHT, E2M1 per group of 128, dual-format fc2 input",
-            f"{_GALT},{_GHT},{_W4A4},{_DFQ4}",
+            "FPQVAR W4A4: GALT + GHT, E2M1 per group of 128 with GPTQ weight rounding, dual-format fc2 input",
+            f"{_HESSIANS},{_GALT},{_GHT},{_W4A4_GPTQ},{_DFQ4}",
             needs_calibration=True,
         ),
         Recipe(
             "fpqvar-w4a4-kv6",
             "FPQVAR W4A4 with a 6-bit (E2M3) KV cache",
-            f"{_GALT},{_GHT},{_W4A4},{_DFQ4},kv-quantize{{format=e2m3}}",
+            f"{_HESSIANS},{_GALT},{_GHT},{_W4A4_GPTQ},{_DFQ4},kv-quantize{{format=e2m3}}",
             needs_calibration=True,
         ),
         Recipe(
             "fpqvar-w4a4-ties-up",
             "FPQVAR W4A4 rounding ties up (the authors' rounding)",
-            f'galt{{calib="{{calib}}" seed={{seed}} rounding=ties-up}},{_GHT},'
-            f'{_quantize("e2m1", "group", "group", rounding="ties-up")},{_DFQ4}',
+            f'{_HESSIANS},galt{{calib="{{calib}}" seed={{seed}} rounding=ties-up}},{_GHT},'
+            f'{_quantize("e2m1", "group", "group", rounding="ties-up", gptq=True)},{_DFQ4}',
+            needs_calibration=True,
+        ),
+        Recipe(
+            "fpqvar-w4a4-rtn",
+            "the paper's FPQVAR W4A4: fpqvar-w4a4 with every weight rounded to nearest (no GPTQ)",
+            f"{_GALT},{_GHT},{_W4A4},{_DFQ4}",
             needs_calibration=True,
         ),
         Recipe(
@@ -149,8 +165,14 @@ RECIPES: dict[str, Recipe] = {
         Recipe(
             "fpqvar-w6a6",
             "FPQVAR W6A6 with GALT (the paper uses GALT for W4A4 only): GALT against E2M3 per token/channel, "
-            "GHT, E2M3 weights per channel / activations per token, dual-format fc2 input",
-            f'galt{{calib="{{calib}}" seed={{seed}} format=e2m3 group-size=0}},{_GHT},{_W6A6},{_DFQ6}',
+            "GHT, E2M3 weights per channel with GPTQ weight rounding / activations per token, dual-format fc2 input",
+            f'{_HESSIANS},{_GALT6},{_GHT},{_W6A6_GPTQ},{_DFQ6}',
+            needs_calibration=True,
+        ),
+        Recipe(
+            "fpqvar-w6a6-rtn",
+            "fpqvar-w6a6 with every weight rounded to nearest (no GPTQ)",
+            f"{_GALT6},{_GHT},{_W6A6},{_DFQ6}",
             needs_calibration=True,
         ),
         Recipe(

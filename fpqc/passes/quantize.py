@@ -12,7 +12,10 @@ precision: ``ada_lin,head_ada_lin,word_embed,head``; ``keep-float=none``
 quantizes every constant-weight linear), ``weight-format``/``act-format`` (any :meth:`Format.parse` name, e.g.
 ``e2m1``, ``e4m3``, ``int4``), ``weight-granularity`` (channel | group |
 tensor), ``act-granularity`` (token | group | tensor), ``group-size``,
-``rounding`` (rne | ties-up | ties-away), ``scale`` (fp32 | e8m0).
+``rounding`` (rne | ties-up | ties-away), ``scale`` (fp32 | e8m0),
+``weight-rounding`` (``rtn``: every weight to its nearest grid point;
+``gptq``: GPTQ, :mod:`fpqc.quant.gptq`, which needs the ``fpq.input_hessian``
+that ``input-hessians`` attaches; the pass drops that attribute).
 
 A linear that carries ``fpq.weight_format`` / ``fpq.act_format`` (set by
 ``choose-formats``) is quantized in those formats instead, with the pass's
@@ -36,6 +39,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
 from xdsl.passes import ModulePass
@@ -54,10 +59,14 @@ from fpqc.passes.role_options import check_roles
 from fpqc.numerics import Format
 from fpqc.numerics.scales import quantize_weight
 from fpqc.passes.constants import constant_key, constant_view, is_constant, new_constant
+from fpqc.passes.input_hessians import INPUT_HESSIAN_ATTR, input_hessian_entry
+from fpqc.quant.gptq import gptq_quantize_weight
+from fpqc.weights import read_entry
 
 HIGHER_PRECISION_ROLES = ("ada_lin", "head_ada_lin", "word_embed", "head")
 WEIGHT_FORMAT_ATTR = "fpq.weight_format"
 ACT_FORMAT_ATTR = "fpq.act_format"
+WEIGHT_ROUNDINGS = ("rtn", "gptq")
 """A linear's own weight / activation format (a :meth:`Format.parse` name), replacing the pass's."""
 
 
@@ -78,8 +87,25 @@ class QuantizeLinearLayers(RewritePattern):
     act_quant: fpq.QuantAttr
     keep_float: tuple[str, ...]
 
+    weight_rounding: str
+
     def selected(self, op: fpq.LinearOp) -> bool:
         return fpq.role_of(op) not in self.keep_float
+
+    def quantized_weight(self, op: fpq.LinearOp, quant: fpq.QuantAttr) -> tuple[np.ndarray, np.ndarray]:
+        """The weight's ``(codes, scales)``, rounded to nearest or by GPTQ."""
+        group = quant.group_size_for(op.weight.type.get_shape()[1])
+        args = (quant.format, group, quant.scale_kind.data, quant.rounding.data)
+        if self.weight_rounding == "rtn":
+            return quantize_weight(constant_view(op.weight), *args)
+        hessian = input_hessian_entry(op)
+        if hessian is None:
+            raise FpqcError(
+                f"quantize{{weight-rounding=gptq}}: the {fpq.role_of(op) or 'linear'} layer with weight "
+                f"'{constant_key(op.weight) or 'inline'}' has no input Hessian; run "
+                f'input-hessians{{calib="calib.npz"}} before the passes that transform its input'
+            )
+        return gptq_quantize_weight(constant_view(op.weight), read_entry(hessian), *args)
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: fpq.LinearOp, rewriter: PatternRewriter) -> None:
@@ -99,13 +125,7 @@ class QuantizeLinearLayers(RewritePattern):
                     f"of the linear layer with weight {list(shape)}; "
                     f"choose a group size that divides {in_features}"
                 )
-        codes, scales = quantize_weight(
-            constant_view(op.weight),
-            weight_quant.format,
-            weight_quant.group_size_for(in_features),
-            weight_quant.scale_kind.data,
-            weight_quant.rounding.data,
-        )
+        codes, scales = self.quantized_weight(op, weight_quant)
         hint = constant_key(op.weight) or "weight"
         codes_op = new_constant(hint + ".codes", codes, TensorType(weight_quant.element, shape))
         scales_op = new_constant(hint + ".scales", scales)
@@ -120,7 +140,7 @@ class QuantizeLinearLayers(RewritePattern):
             weight_quant,
         )
         qlinear.attributes.update(op.attributes)
-        for attr in (WEIGHT_FORMAT_ATTR, ACT_FORMAT_ATTR):
+        for attr in (WEIGHT_FORMAT_ATTR, ACT_FORMAT_ATTR, INPUT_HESSIAN_ATTR):
             qlinear.attributes.pop(attr, None)
         codes_op.result.name_hint = "w_codes"
         scales_op.result.name_hint = "w_scales"
@@ -156,9 +176,14 @@ class QuantizeLinearPass(ModulePass):
     group_size: int = 128
     rounding: str = "rne"
     scale: str = "fp32"
+    weight_rounding: str = "rtn"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         check_roles(self.name, "keep-float", self.keep_float, "none")
+        if self.weight_rounding not in WEIGHT_ROUNDINGS:
+            raise FpqcError(
+                f"quantize: unknown weight-rounding '{self.weight_rounding}' (use {', '.join(WEIGHT_ROUNDINGS)})"
+            )
         pattern = QuantizeLinearLayers(
             _quant(
                 self.weight_format,
@@ -177,6 +202,9 @@ class QuantizeLinearPass(ModulePass):
                 fpq.QLinearOp.ALLOWED_X,
             ),
             self.keep_float,
+            self.weight_rounding,
         )
         PatternRewriteWalker(pattern, apply_recursively=False).rewrite_module(op)
+        for linear in op.walk():
+            linear.attributes.pop(INPUT_HESSIAN_ATTR, None)
         region_dce(op.body)

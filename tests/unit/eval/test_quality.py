@@ -83,3 +83,15 @@ def test_frechet_distance_and_inception_score() -> None:
     confident = np.eye(10)[np.arange(100) % 10]
     assert np.isclose(inception_score(confident), 10.0, rtol=1e-6)
     assert np.isclose(inception_score(np.full((50, 10), 0.1)), 1.0)
+
+
+def test_fid_to_float_compares_with_the_float_models_own_images() -> None:
+    """fp8 draws nearly the float model's images with the same seeds: its features lie far closer to the
+    float model's images than to the real digits (or than the float model's images lie to them)."""
+    from fpqc.eval.generation import evaluate_generation
+
+    scores = evaluate_generation(MODEL, ["fp8-rtn"], MODEL.parent / "classifier.pt", 3, seeds=(0, 1))
+    assert "FID to float" not in scores["float"]
+    fp8 = scores["fp8-rtn"]
+    assert {"FID", "FID sd", "FID to float", "FID to float sd", "IS", "accuracy"} <= set(fp8)
+    assert 0 <= fp8["FID to float"] < 0.5 * min(fp8["FID"], scores["float"]["FID"]), (fp8, scores["float"])

@@ -362,3 +362,36 @@ def test_shared_signs_learn_every_input_against_one_transform(tmp_path):
     apart = learn_from_calibration(calib, inputs, _settings(epochs=5, select="last"), quiet)
     assert np.array_equal(shared[0], shared[1]) and np.array_equal(shared[0], apart[0])
     assert not np.array_equal(apart[0], apart[1])  # the second input learned against seed 1's transform
+
+
+def test_the_input_hessian_follows_galt_and_group_hadamard(block):
+    """After input-hessians, galt and group-hadamard, a linear's fpq.input_hessian is XᵀX of its *new*
+    inputs on the calibration data: the folded modulation's output, Walsh-Hadamard transformed."""
+    from fpqc.numerics.hadamard import hadamard_matrix
+    from fpqc.passes.input_hessians import input_hessian_entry
+    from fpqc.weights import read_entry
+
+    weights, calib, _ = block
+    store = WeightStore()
+    for key, array in weights.items():
+        store.add(key, array)
+    with store.activate():
+        module = Parser(make_context(), BLOCK).parse_module()
+        compiler.run_pipeline(module, f'input-hessians{{calib="{calib}"}},galt{{calib="{calib}" epochs=8}},group-hadamard', "test")
+        linears = {op.attributes["fpq.role"].data: op for op in module.walk() if isinstance(op, fpq.LinearOp)}
+        folded = {role: constant_value(op.weight) for role, op in linears.items()} | {"ada.bias": constant_value(linears["ada_lin"].bias)}
+        attached = {role: read_entry(input_hessian_entry(linears[role])) for role in ("mat_qkv", "fc1")}
+    assert input_hessian_entry(linears["ada_lin"]) is None
+    assert not np.allclose(np.abs(folded["ada_lin"]), np.abs(weights["ada.weight"])), "galt kept s = 1 everywhere"
+    new_weights = dict(weights, **{"ada.weight": folded["ada_lin"], "ada.bias": folded["ada.bias"]})
+    rng = np.random.default_rng(7)  # the calibration's inputs, drawn as _write_calibration draws them
+    hadamard = np.kron(np.eye(C // 128), hadamard_matrix(128) / np.sqrt(128))
+    rows = {"mat_qkv": [], "fc1": []}
+    for tokens in SCALE_TOKENS:
+        x, c = rng.standard_normal((1, tokens, C)), rng.standard_normal((1, K_COND))
+        _, m1, m2 = _modulated(x, c, new_weights)
+        rows["mat_qkv"].append(m1[0] @ hadamard)
+        rows["fc1"].append(m2[0] @ hadamard)
+    for role, blocks in rows.items():
+        x = np.concatenate(blocks)
+        np.testing.assert_allclose(attached[role], x.T @ x, rtol=2e-5, atol=2e-5 * np.abs(x.T @ x).max())
