@@ -388,7 +388,7 @@ def _build_parser() -> argparse.ArgumentParser:
     eval_p.add_argument("model", help="the ONNX model")
     eval_p.add_argument(
         "--recipes",
-        default="fpqvar-w4a4,fpqvar-w4a4-kv6,fp4-ght-dfq,mixedformat,fp4-baseline,int4-rtn,int4-rtn-fc2-float,"
+        default="fpqvar-w4a4,fpqvar-w4a4-rtn,fpqvar-w4a4-kv6,fp4-ght-dfq,mixedformat,fp4-baseline,int4-rtn,int4-rtn-fc2-float,"
         "fpqvar-w6a6,fp6-ght-dfq,fp6-baseline,int6-rtn,int6-rtn-fc2-float",
         help="comma-separated recipe names (fpqc.passes.pipelines)",
     )

@@ -19,6 +19,7 @@ fpqvar-w4a4-authors     as the authors' code: ties up, one set of Hadamard signs
 fp4-ght                 ablation: GHT only
 fp4-dfq                 ablation: DFQ only
 fp4-ght-dfq             ablation: GHT + DFQ (fpqvar-w4a4 without GALT)
+fp4-ght-dfq-gptq        ablation: GHT + DFQ + GPTQ (fpqvar-w4a4 without GALT)
 fp4-galt-ght            ablation: GALT + GHT (fpqvar-w4a4 without DFQ)
 fpqvar-w6a6             GALT (against E2M3 per token and channel), GHT, E2M3
                         weights per channel and activations per token, DFQ fc2
@@ -156,6 +157,12 @@ RECIPES: dict[str, Recipe] = {
         Recipe("fp4-ght", "ablation: GHT, E2M1 per group of 128", f"{_GHT},{_W4A4}"),
         Recipe("fp4-dfq", "ablation: E2M1 per group of 128, dual-format fc2 input", f"{_W4A4},{_DFQ4}"),
         Recipe("fp4-ght-dfq", "ablation: GHT + dual-format fc2 input (no GALT)", f"{_GHT},{_W4A4},{_DFQ4}"),
+        Recipe(
+            "fp4-ght-dfq-gptq",
+            "ablation: GHT + dual-format fc2 input + GPTQ weight rounding (fpqvar-w4a4 without GALT)",
+            f"{_HESSIANS},{_GHT},{_W4A4_GPTQ},{_DFQ4}",
+            needs_calibration=True,
+        ),
         Recipe(
             "fp4-galt-ght",
             "ablation: GALT + GHT (no dual format)",
