@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp, StringAttr
@@ -40,13 +39,12 @@ from xdsl.passes import ModulePass
 
 from fpqc.dialects import fpq
 from fpqc.errors import FpqcError
-from fpqc.files.npz import open_npz
 from fpqc.numerics import Format, ROUNDING_MODES
 from fpqc.passes.constants import constant_key, constant_value
 from fpqc.passes.quantize import ACT_FORMAT_ATTR, WEIGHT_FORMAT_ATTR
 from fpqc.passes.role_options import check_roles
 from fpqc.quant.format_choice import choose_formats
-from fpqc.quant.calibration import checked_rows
+from fpqc.quant.calibration import checked_rows, open_calibration
 
 
 def _group(granularity: str, allowed: tuple[str, str], group_size: int, features: int, option: str) -> int:
@@ -80,16 +78,9 @@ class ChooseFormatsPass(ModulePass):
             Format.parse(name)
         if self.rounding not in ROUNDING_MODES:
             raise FpqcError(f"choose-formats: unknown rounding '{self.rounding}' (use {', '.join(ROUNDING_MODES)})")
-        if not self.calib:
-            raise FpqcError(
-                "choose-formats judges formats on calibration activations: run `fpqc calibrate MODEL "
-                '-o calib.npz` first and pass choose-formats{calib="calib.npz"}'
-            )
-        path = Path(self.calib)
-        if not path.is_file():
-            raise FpqcError(f"{path}: no such calibration file; run `fpqc calibrate MODEL -o {path}` first")
+        data, path = open_calibration(self.calib, self.name, "choose-formats judges formats on")
         linears = [o for o in op.walk() if isinstance(o, fpq.LinearOp)]
-        with open_npz(path, "calibration file") as data:
+        with data:
             for index, linear in enumerate(linears):
                 weight = constant_value(linear.weight)
                 if fpq.role_of(linear) not in self.roles or weight is None:

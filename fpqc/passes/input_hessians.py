@@ -38,11 +38,10 @@ from xdsl.dialects.builtin import DenseResourceAttr, ModuleOp
 from xdsl.passes import ModulePass
 
 from fpqc.dialects import fpq
-from fpqc.errors import FpqcError
 from fpqc.files.npz import open_npz
 from fpqc.passes.constants import constant_key, is_constant
 from fpqc.passes.role_options import check_roles
-from fpqc.quant.calibration import checked_rows
+from fpqc.quant.calibration import checked_rows, open_calibration
 from fpqc.quant.gptq import input_hessian
 from fpqc.weights import LazyWeight, materialize, read_entry, resolve_entry
 
@@ -82,15 +81,8 @@ class InputHessiansPass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         check_roles(self.name, "roles", self.roles)
-        if not self.calib:
-            raise FpqcError(
-                "input-hessians reads calibration activations: run `fpqc calibrate MODEL -o calib.npz` "
-                'first and pass input-hessians{calib="calib.npz"}'
-            )
-        path = Path(self.calib)
-        if not path.is_file():
-            raise FpqcError(f"{path}: no such calibration file; run `fpqc calibrate MODEL -o {path}` first")
-        with open_npz(path, "calibration file") as data:
+        data, path = open_calibration(self.calib, self.name, "input-hessians reads")
+        with data:
             linears = [o for o in op.walk() if isinstance(o, fpq.LinearOp)]
             for index, linear in enumerate(linears):
                 if fpq.role_of(linear) not in self.roles or not is_constant(linear.weight):
@@ -100,6 +92,7 @@ class InputHessiansPass(ModulePass):
                 checked_rows(data, index, path, k, label)  # a clear error now, not when the weight is quantized
                 hint = (constant_key(linear.weight) or fpq.role_of(linear) or "linear") + ".input_hessian"
                 _attach(linear, hint, k, lambda i=index, k=k, label=label: _hessian(path, i, k, label))
+
 
 def _hessian(path: Path, index: int, k: int, label: str) -> np.ndarray:
     with open_npz(path, "calibration file") as data:

@@ -7,6 +7,24 @@ from pathlib import Path
 import numpy as np
 
 from fpqc.errors import FpqcError
+from fpqc.files.npz import open_npz
+
+
+def open_calibration(calib: str, pass_name: str, why: str) -> tuple[np.lib.npyio.NpzFile, Path]:
+    """The calibration file a pass's ``calib`` option names, open, and its path.
+
+    ``why`` says what the pass reads it for (``"galt learns its smoothing from"``); an
+    empty option or a missing file is an FpqcError that says how to make one.
+    """
+    if not calib:
+        raise FpqcError(
+            f"{why} calibration activations: run `fpqc calibrate MODEL -o calib.npz` first and pass "
+            f'{pass_name}{{calib="calib.npz"}}'
+        )
+    path = Path(calib)
+    if not path.is_file():
+        raise FpqcError(f"{path}: no such calibration file; run `fpqc calibrate MODEL -o {path}` first")
+    return open_npz(path, "calibration file"), path
 
 
 def calibration_rows(data: np.lib.npyio.NpzFile, index: int, path: Path) -> list[np.ndarray]:
