@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
+import torch
 
 from fpqc.numerics.errors import NumericsError
 from fpqc.numerics.formats import Format
@@ -50,6 +51,8 @@ def input_hessian(rows: Iterable[np.ndarray]) -> np.ndarray:
 def _inverse_cholesky(hessian: np.ndarray, damp: float) -> np.ndarray:
     """Upper-triangular ``U`` with ``Uᵀ U = (H + damp·mean(diag H)·I)⁻¹``, dead channels made 1."""
     h = np.array(hessian, dtype=np.float64)
+    if not np.isfinite(h).all():
+        raise NumericsError("the layer input's calibration rows hold NaN or inf; rerun `fpqc calibrate`")
     k = h.shape[0]
     diag = np.diag(h).copy()
     dead = diag <= 0
@@ -58,13 +61,18 @@ def _inverse_cholesky(hessian: np.ndarray, damp: float) -> np.ndarray:
     h[dead, dead] = 1
     mean = float(np.mean(np.diag(h)))
     h[np.diag_indices(k)] += damp * mean
-    try:
-        return np.linalg.cholesky(np.linalg.inv(h)).T
-    except np.linalg.LinAlgError:
+    # With J the reversal, J·H·J = L·Lᵀ gives H⁻¹ = Uᵀ·U for the upper-triangular U = J·L⁻¹·J:
+    # one Cholesky factorisation and one triangular solve, half the work of inverting H first.
+    flipped = torch.from_numpy(np.ascontiguousarray(h[::-1, ::-1]))
+    lower, info = torch.linalg.cholesky_ex(flipped)
+    if int(info) != 0:
         raise NumericsError(
             "the layer input's second moment is not positive definite even after damping; "
             "raise the damping or give more calibration rows"
-        ) from None
+        )
+    identity = torch.eye(k, dtype=torch.float64)
+    inverse = torch.linalg.solve_triangular(lower, identity, upper=False).numpy()
+    return np.ascontiguousarray(inverse[::-1, ::-1])
 
 
 def gptq_quantize_weight(

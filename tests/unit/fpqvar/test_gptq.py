@@ -96,6 +96,15 @@ def test_a_channel_no_row_reaches_is_rounded_to_nearest_and_passes_nothing_on() 
     np.testing.assert_array_equal(gptq_quantize_weight(changed, h, fmt, 32)[0][:, other], codes[:, other])
 
 
+def test_calibration_rows_with_nan_are_refused() -> None:
+    from fpqc.numerics.errors import NumericsError
+
+    x = correlated_rows(20, 16, 10)
+    x[3, 4] = np.nan
+    with pytest.raises(NumericsError, match="NaN or inf; rerun `fpqc calibrate`"):
+        gptq_quantize_weight(np.ones((2, 16), np.float32), input_hessian([x]), Format.parse("e2m1"), 16)
+
+
 def test_ght_congruence_is_the_second_moment_of_the_transformed_rows() -> None:
     x = correlated_rows(50, 256, 9).astype(np.float64)
     q = ght_matrix(256, 64, 3)
