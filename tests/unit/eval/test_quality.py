@@ -90,7 +90,7 @@ def test_fid_to_float_compares_with_the_float_models_own_images() -> None:
     float model's images than to the real digits (or than the float model's images lie to them)."""
     from fpqc.eval.generation import evaluate_generation
 
-    scores = evaluate_generation(MODEL, ["fp8-rtn"], MODEL.parent / "classifier.pt", 3, seeds=(0, 1))
+    scores = evaluate_generation(MODEL, ["fp8-rtn"], MODEL.parent / "classifier.pt", 2, seeds=(0, 1))
     assert "FID to float" not in scores["float"]
     fp8 = scores["fp8-rtn"]
     assert {"FID", "FID sd", "FID to float", "FID to float sd", "IS", "accuracy"} <= set(fp8)
