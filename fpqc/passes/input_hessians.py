@@ -22,8 +22,8 @@ Before::
 
 After (``input-hessians{calib="calib.npz"}``)::
 
-    %y = fpq.linear %x, %w, %b {fpq.input_hessian = dense_resource<fc2.input_hessian> : tensor<512x512xf64>,
-        fpq.role = "fc2"} : (...) -> tensor<1x30x128xf32>
+    %y = fpq.linear %x, %w, %b {fpq.role = "fc2",
+        fpq.input_hessian = dense_resource<fc2.input_hessian> : tensor<512x512xf64>} : (...) -> tensor<1x30x128xf32>
 """
 
 from __future__ import annotations
@@ -43,12 +43,12 @@ from fpqc.passes.constants import constant_key, is_constant
 from fpqc.passes.role_options import check_roles
 from fpqc.quant.calibration import checked_rows, open_calibration
 from fpqc.quant.gptq import input_hessian
-from fpqc.weights import LazyWeight, materialize, read_entry, resolve_entry
+from fpqc.weights import Entry, LazyWeight, materialize, read_entry, resolve_entry
 
 INPUT_HESSIAN_ATTR = "fpq.input_hessian"
 
 
-def input_hessian_entry(linear: fpq.LinearOp):
+def input_hessian_entry(linear: fpq.LinearOp) -> Entry | None:
     """The store entry (array or lazy weight) of ``linear``'s input Hessian, or None when it has none."""
     attr = linear.attributes.get(INPUT_HESSIAN_ATTR)
     return None if attr is None else resolve_entry(attr)

@@ -40,7 +40,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
 from xdsl.passes import ModulePass
@@ -66,8 +65,8 @@ from fpqc.weights import read_entry
 HIGHER_PRECISION_ROLES = ("ada_lin", "head_ada_lin", "word_embed", "head")
 WEIGHT_FORMAT_ATTR = "fpq.weight_format"
 ACT_FORMAT_ATTR = "fpq.act_format"
-WEIGHT_ROUNDINGS = ("rtn", "gptq")
 """A linear's own weight / activation format (a :meth:`Format.parse` name), replacing the pass's."""
+WEIGHT_ROUNDINGS = ("rtn", "gptq")
 
 
 def _with_format(quant: fpq.QuantAttr, op: fpq.LinearOp, attr: str) -> fpq.QuantAttr:
@@ -86,7 +85,6 @@ class QuantizeLinearLayers(RewritePattern):
     weight_quant: fpq.QuantAttr
     act_quant: fpq.QuantAttr
     keep_float: tuple[str, ...]
-
     weight_rounding: str
 
     def selected(self, op: fpq.LinearOp) -> bool:

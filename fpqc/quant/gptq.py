@@ -68,7 +68,7 @@ def _inverse_cholesky(hessian: np.ndarray, damp: float) -> np.ndarray:
     if int(info) != 0:
         raise NumericsError(
             "the layer input's second moment is not positive definite even after damping; "
-            "raise the damping or give more calibration rows"
+            "rerun `fpqc calibrate` with more samples"
         )
     identity = torch.eye(k, dtype=torch.float64)
     inverse = torch.linalg.solve_triangular(lower, identity, upper=False).numpy()
