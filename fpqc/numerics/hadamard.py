@@ -94,14 +94,19 @@ def random_signs(n: int, seed: int) -> np.ndarray:
     return (1 - 2 * bits).astype(np.float64)
 
 
-def ght_matrix(dim: int, block: int = 128, seed: int = 0) -> np.ndarray:
-    """float64 [dim, dim] ``blockdiag(D_b @ H / sqrt(block))``."""
+def ght_blocks(dim: int, block: int = 128, seed: int = 0) -> list[np.ndarray]:
+    """float64 diagonal blocks ``D_b @ H / sqrt(block)`` of ``ght_matrix(dim, block, seed)``, in order."""
     _check_dim(dim, block)
     signs = random_signs(dim, seed)
     hb = hadamard_matrix(block) / np.sqrt(block)
+    return [signs[b : b + block, None] * hb for b in range(0, dim, block)]
+
+
+def ght_matrix(dim: int, block: int = 128, seed: int = 0) -> np.ndarray:
+    """float64 [dim, dim] ``blockdiag(D_b @ H / sqrt(block))``."""
     q = np.zeros((dim, dim))
-    for b in range(0, dim, block):
-        q[b : b + block, b : b + block] = signs[b : b + block, None] * hb
+    for i, qb in enumerate(ght_blocks(dim, block, seed)):
+        q[i * block : (i + 1) * block, i * block : (i + 1) * block] = qb
     return q
 
 
@@ -117,15 +122,11 @@ def fold_weight(w, block: int = 128, seed: int = 0) -> np.ndarray:
     w = np.asarray(w)
     if w.ndim != 2:
         raise NumericsError(f"fold_weight needs a weight [O, K]; got shape {w.shape}")
-    k = w.shape[1]
-    _check_dim(k, block)
-    signs = random_signs(k, seed)
-    hb = hadamard_matrix(block) / np.sqrt(block)
     transposed = w.flags.f_contiguous and not w.flags.c_contiguous
     stored = w.T if transposed else w
     out = np.empty(stored.shape, dtype=np.float32)
-    for b in range(0, k, block):
-        q = signs[b : b + block, None] * hb
+    for i, q in enumerate(ght_blocks(w.shape[1], block, seed)):
+        b = i * block
         if transposed:
             out[b : b + block] = q.T @ stored[b : b + block].astype(np.float64)
         else:
@@ -143,10 +144,7 @@ def ght_congruence(h, block: int = 128, seed: int = 0) -> np.ndarray:
     k = h.shape[0]
     if h.shape != (k, k):
         raise NumericsError(f"ght_congruence needs a square matrix; got shape {h.shape}")
-    _check_dim(k, block)
-    signs = random_signs(k, seed)
-    hb = hadamard_matrix(block) / np.sqrt(block)
-    blocks = [signs[b : b + block, None] * hb for b in range(0, k, block)]
+    blocks = ght_blocks(k, block, seed)
     out = np.empty((k, k))
     for i, qi in enumerate(blocks):
         for j, qj in enumerate(blocks):

@@ -97,10 +97,10 @@ def compute_scales(x, fmt: Format, axis: int | None = -1, group_size: int | None
         axis = axis % x.ndim
         groups = group_view(x, axis, group_size)
         absmax = np.moveaxis(np.max(np.abs(groups), axis=-1).astype(np.float32), -1, axis)
-    return _scales_of_absmax(absmax, fmt, scale_kind)
+    return scales_of_absmax(absmax, fmt, scale_kind)
 
 
-def _scales_of_absmax(absmax: np.ndarray, fmt: Format, scale_kind: str) -> np.ndarray:
+def scales_of_absmax(absmax: np.ndarray, fmt: Format, scale_kind: str) -> np.ndarray:
     """The scales of groups whose float32 absmax is ``absmax`` (module docstring)."""
     broken = ~np.isfinite(absmax)
     if scale_kind == "fp32":
@@ -167,7 +167,7 @@ def quantize_weight(w, fmt: Format, group_size: int | None, scale_kind: str = "f
     rows = max(1, _BLOCK // k)
     for r in range(0, o, rows):
         groups = w[r : r + rows].reshape(-1, k // group_size, group_size)
-        s = _scales_of_absmax(np.max(np.abs(groups), axis=-1).astype(np.float32), fmt, scale_kind)
+        s = scales_of_absmax(np.max(np.abs(groups), axis=-1).astype(np.float32), fmt, scale_kind)
         scales[r : r + rows] = s
         x = np.asarray(groups, dtype=np.float32) / s[:, :, None]
         codes[r : r + rows] = fmt.encode(x, rounding=rounding).reshape(-1, k)
@@ -182,7 +182,7 @@ def _quantize_stored_transposed(t: np.ndarray, fmt: Format, group_size: int, sca
     absmax = np.zeros((k // group_size, o), dtype=t.dtype)
     for r in range(0, k, rows):
         np.maximum(absmax[r // group_size], np.max(np.abs(t[r : r + rows]), axis=0), out=absmax[r // group_size])
-    scales = _scales_of_absmax(absmax.astype(np.float32), fmt, scale_kind)
+    scales = scales_of_absmax(absmax.astype(np.float32), fmt, scale_kind)
     codes = np.empty((o, k), dtype=np.uint8)
     for r in range(0, k, rows):
         x = np.asarray(t[r : r + rows], dtype=np.float32) / scales[r // group_size]

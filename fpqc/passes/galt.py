@@ -46,7 +46,6 @@ rows of ``%sc`` and ``%sh``, ``%w_galt = W / s``)::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from xdsl.context import Context
@@ -57,7 +56,6 @@ from xdsl.rewriter import InsertPoint
 from xdsl.transforms.dead_code_elimination import region_dce
 
 from fpqc.dialects import fpq
-from fpqc.errors import FpqcError
 from fpqc.passes.constants import constant_key, constant_value
 from fpqc.passes.group_hadamard import (
     AdaLNFold,
@@ -66,6 +64,7 @@ from fpqc.passes.group_hadamard import (
     modulation_chunks,
     transformed_inputs,
 )
+from fpqc.quant.calibration import calibration_option
 from fpqc.quant.galt import GaltSettings, SmoothedInput, learn_from_calibration
 from fpqc.passes.role_options import check_roles
 
@@ -95,15 +94,11 @@ class GaltPass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         check_roles(self.name, "roles", self.roles)
-        if not self.calib:
-            raise FpqcError(
-                "galt learns its smoothing from calibration activations: run `fpqc calibrate MODEL "
-                '-o calib.npz` first and pass galt{calib="calib.npz"}'
-            )
+        path = calibration_option(self.calib, self.name, "galt learns its smoothing from")
         index = {linear: i for i, linear in enumerate(o for o in op.walk() if isinstance(o, fpq.LinearOp))}
         inputs = [(linears, modulation_chunks(x, linears)) for x, linears in transformed_inputs(op, self.roles).items()]
         smoothings = learn_from_calibration(
-            Path(self.calib),
+            path,
             [
                 SmoothedInput(
                     " + ".join(_label(linear) for linear in linears),

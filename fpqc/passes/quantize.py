@@ -138,7 +138,7 @@ class QuantizeLinearLayers(RewritePattern):
             weight_quant,
         )
         qlinear.attributes.update(op.attributes)
-        for attr in (WEIGHT_FORMAT_ATTR, ACT_FORMAT_ATTR, INPUT_HESSIAN_ATTR):
+        for attr in (WEIGHT_FORMAT_ATTR, ACT_FORMAT_ATTR):
             qlinear.attributes.pop(attr, None)
         codes_op.result.name_hint = "w_codes"
         scales_op.result.name_hint = "w_scales"

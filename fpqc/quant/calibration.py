@@ -10,8 +10,15 @@ from fpqc.errors import FpqcError
 from fpqc.files.npz import open_npz
 
 
-def open_calibration(calib: str, pass_name: str, why: str) -> tuple[np.lib.npyio.NpzFile, Path]:
-    """The calibration file a pass's ``calib`` option names, open, and its path.
+def existing_calibration(path: Path) -> Path:
+    """``path``, or an FpqcError that says how to make the calibration file it names."""
+    if not path.is_file():
+        raise FpqcError(f"{path}: no such calibration file; run `fpqc calibrate MODEL -o {path}` first")
+    return path
+
+
+def calibration_option(calib: str, pass_name: str, why: str) -> Path:
+    """The existing calibration file a pass's ``calib`` option names.
 
     ``why`` says what the pass reads it for (``"galt learns its smoothing from"``); an
     empty option or a missing file is an FpqcError that says how to make one.
@@ -21,9 +28,12 @@ def open_calibration(calib: str, pass_name: str, why: str) -> tuple[np.lib.npyio
             f"{why} calibration activations: run `fpqc calibrate MODEL -o calib.npz` first and pass "
             f'{pass_name}{{calib="calib.npz"}}'
         )
-    path = Path(calib)
-    if not path.is_file():
-        raise FpqcError(f"{path}: no such calibration file; run `fpqc calibrate MODEL -o {path}` first")
+    return existing_calibration(Path(calib))
+
+
+def open_calibration(calib: str, pass_name: str, why: str) -> tuple[np.lib.npyio.NpzFile, Path]:
+    """:func:`calibration_option`'s file, open, and its path."""
+    path = calibration_option(calib, pass_name, why)
     return open_npz(path, "calibration file"), path
 
 

@@ -47,7 +47,7 @@ from fpqc.files.npz import open_npz
 from fpqc.numerics import Format
 from fpqc.numerics.hadamard import ght_matrix
 from fpqc.numerics.rounding import ROUNDING_MODES
-from fpqc.quant.calibration import checked_rows
+from fpqc.quant.calibration import checked_rows, existing_calibration
 
 SELECTIONS = ("heldout", "last")
 S_MIN = 1e-3
@@ -264,8 +264,7 @@ def learn_from_calibration(
     after (or that ``s = 1`` was kept), and each input skipped, are reported through ``report`` (stderr,
     under a progress bar, by default).
     """
-    if not path.is_file():
-        raise FpqcError(f"{path}: no such calibration file; run `fpqc calibrate MODEL -o {path}` first")
+    existing_calibration(path)
     settings.check()
     data = open_npz(path, "calibration file")
     learned: list[np.ndarray | None] = []

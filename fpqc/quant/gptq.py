@@ -31,7 +31,7 @@ import torch
 
 from fpqc.numerics.errors import NumericsError
 from fpqc.numerics.formats import Format
-from fpqc.numerics.scales import _scales_of_absmax
+from fpqc.numerics.scales import scales_of_absmax
 
 BATCH = 128
 """Columns rounded before the error is carried to the rest of the weight in one product."""
@@ -100,19 +100,17 @@ def gptq_quantize_weight(
     batch = BATCH if group_size is None else _batch(group_size)
     codes = np.empty((o, k), dtype=np.uint8)
     if group_size is None:
-        scales = _scales_of_absmax(np.abs(weight).max().astype(np.float32).reshape(1, 1), fmt, scale_kind)
-        column_scale = lambda j: scales[:, 0]  # noqa: E731
+        scales = scales_of_absmax(np.abs(weight).max().astype(np.float32).reshape(1, 1), fmt, scale_kind)
     else:
         scales = np.empty((o, k // group_size), dtype=np.float32)
-        column_scale = lambda j: scales[:, j // group_size]  # noqa: E731
     for start in range(0, k, batch):
         stop = min(start + batch, k)
         errors = np.empty((o, stop - start))
         for j in range(start, stop):
             if group_size is not None and j % group_size == 0:
                 group = weight[:, j : j + group_size]
-                scales[:, j // group_size] = _scales_of_absmax(np.abs(group).max(axis=1).astype(np.float32), fmt, scale_kind)
-            s = column_scale(j)
+                scales[:, j // group_size] = scales_of_absmax(np.abs(group).max(axis=1).astype(np.float32), fmt, scale_kind)
+            s = scales[:, 0 if group_size is None else j // group_size]
             codes[:, j] = fmt.encode(weight[:, j].astype(np.float32) / s, rounding=rounding)
             rounded = fmt.decode(codes[:, j]).astype(np.float64) * s
             error = (weight[:, j] - rounded) / u[j, j]

@@ -7,7 +7,7 @@ import pytest
 
 from fpqc.numerics import Format
 from fpqc.numerics.hadamard import ght_congruence, ght_matrix
-from fpqc.numerics.scales import _scales_of_absmax, quantize_weight
+from fpqc.numerics.scales import scales_of_absmax, quantize_weight
 from fpqc.quant.gptq import gptq_quantize_weight, input_hessian
 
 
@@ -28,7 +28,7 @@ def gptq_reference(w, h, fmt, group_size, rounding="rne", damp=0.01):
     for j in range(k):
         if j % group_size == 0:
             absmax = np.abs(w[:, j : j + group_size]).max(axis=1).astype(np.float32)
-            scales[:, j // group_size] = _scales_of_absmax(absmax, fmt, "fp32")
+            scales[:, j // group_size] = scales_of_absmax(absmax, fmt, "fp32")
         s = scales[:, j // group_size]
         codes[:, j] = fmt.encode(w[:, j].astype(np.float32) / s, rounding=rounding)
         error = (w[:, j] - fmt.decode(codes[:, j]).astype(np.float64) * s) / hinv[j, j]
