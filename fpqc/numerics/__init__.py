@@ -9,12 +9,18 @@ One concept per module, each docstring the contract for its part:
 ``transcendental``  float32 exp, tanh, sigmoid, silu, gelu (tanh), rsqrt without libm
 ``block``           a block's fp32 layernorm, AdaLN modulation and gated residual, in a fixed order
 ``float_linear``    the float-level linear layer: exact float64 products summed left to right
+``attention``       attention's fp32 scores, softmax and weighted sums, every sum left to right
+``ordered_loops``   the fixed-order sums as loops compiled by numba (the contract's order, fast)
 ``c_arrays``        the same tables as C++ source for the HLS backend
 ``errors``          NumericsError, the one exception these modules raise
 
 The C++ twin is ``fpqc/backends/hls/include/fpqc_numerics.h``; the tests in
 ``tests/unit/numerics`` prove the two agree bit for bit, and check both against
 independent oracles (``ml_dtypes``, the QONNX FloatQuant formula, float64 math).
+
+Every bit of every result is fixed, except a NaN's sign and payload: IEEE 754
+leaves them open and compilers change them by commuting an addition, so a NaN
+matches any NaN (``fpqc verify`` compares every NaN as the one quiet NaN).
 """
 
 from fpqc.numerics.block import layernorm_f32, modulate_f32, residual_f32

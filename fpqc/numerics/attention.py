@@ -28,16 +28,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from fpqc.numerics import ordered_loops
 from fpqc.numerics.transcendental import exp_f32, rsqrt_f32
 
 
 def sum_last_f32(x: np.ndarray) -> np.ndarray:
     """fp32 sum over the last axis, left to right from the first term; keeps the axis (size 1)."""
-    columns = np.moveaxis(np.asarray(x, np.float32), -1, 0)
-    acc = columns[0].copy()
-    for column in columns[1:]:
-        acc += column
-    return acc[..., None]
+    x = np.asarray(x, np.float32)
+    rows = np.ascontiguousarray(x.reshape(-1, x.shape[-1]))
+    out = np.empty(rows.shape[0], np.float32)
+    ordered_loops.sum_rows(rows, out)
+    return out.reshape(*x.shape[:-1], 1)
 
 
 def l2_normalize_f32(x: np.ndarray, eps: float) -> np.ndarray:
@@ -47,17 +48,20 @@ def l2_normalize_f32(x: np.ndarray, eps: float) -> np.ndarray:
     return x * rsqrt_f32(np.maximum(sum_last_f32(x * x), eps2))
 
 
+def _batched(a: np.ndarray, lead: tuple[int, ...]) -> np.ndarray:
+    """``a [..., r, c]`` broadcast to ``lead + [r, c]`` as a C-contiguous float32 ``[B, r, c]``."""
+    a = np.broadcast_to(np.asarray(a, np.float32), lead + a.shape[-2:])
+    return np.ascontiguousarray(a).reshape(-1, *a.shape[-2:])
+
+
 def scores_f32(q: np.ndarray, k: np.ndarray) -> np.ndarray:
     """``q·kᵀ`` for ``q [..., n, D]`` and ``k [..., m, D]``: ``[..., n, m]``, summed over D left to right."""
-    # D leading and contiguous, so that every step multiplies contiguous slices (same operations, order).
-    q_by_d = np.ascontiguousarray(np.moveaxis(np.asarray(q, np.float32), -1, 0))[..., :, None]
-    k_by_d = np.ascontiguousarray(np.moveaxis(np.asarray(k, np.float32), -1, 0))[..., None, :]
-    acc = q_by_d[0] * k_by_d[0]
-    term = np.empty_like(acc)
-    for d in range(1, q_by_d.shape[0]):
-        np.multiply(q_by_d[d], k_by_d[d], out=term)
-        acc += term
-    return acc
+    lead = np.broadcast_shapes(np.shape(q)[:-2], np.shape(k)[:-2])
+    queries = _batched(q, lead)
+    keys_by_d = np.ascontiguousarray(np.swapaxes(_batched(k, lead), -1, -2))
+    out = np.empty((queries.shape[0], queries.shape[1], keys_by_d.shape[2]), np.float32)
+    ordered_loops.dot_rows(queries, keys_by_d, out)
+    return out.reshape(*lead, *out.shape[1:])
 
 
 def softmax_f32(s: np.ndarray) -> np.ndarray:
@@ -68,15 +72,11 @@ def softmax_f32(s: np.ndarray) -> np.ndarray:
 
 def weighted_sum_f32(p: np.ndarray, v: np.ndarray) -> np.ndarray:
     """``p·v`` for ``p [..., n, m]`` and ``v [..., m, D]``: ``[..., n, D]``, summed over the keys left to right."""
-    # The keys leading and contiguous (same operations, same order).
-    p_by_key = np.ascontiguousarray(np.moveaxis(np.asarray(p, np.float32), -1, 0))[..., :, None]
-    v_by_key = np.ascontiguousarray(np.moveaxis(np.asarray(v, np.float32), -2, 0))[..., None, :]
-    acc = p_by_key[0] * v_by_key[0]
-    term = np.empty_like(acc)
-    for j in range(1, p_by_key.shape[0]):
-        np.multiply(p_by_key[j], v_by_key[j], out=term)
-        acc += term
-    return acc
+    lead = np.broadcast_shapes(np.shape(p)[:-2], np.shape(v)[:-2])
+    weights, values = _batched(p, lead), _batched(v, lead)
+    out = np.empty((weights.shape[0], weights.shape[1], values.shape[2]), np.float32)
+    ordered_loops.weighted_rows(weights, values, out)
+    return out.reshape(*lead, *out.shape[1:])
 
 
 def attend(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:

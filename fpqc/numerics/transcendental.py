@@ -1,7 +1,7 @@
-"""fpqc's own float32 transcendentals: the same bits in numpy and in C++.
+"""fpqc's own float32 transcendentals: the same bits in Python and in C++.
 
 No libm: every function is built from float32 ``+ - * /``, comparisons and
-bit manipulation, in the exact order written below, so numpy (this file) and
+bit manipulation, in the exact order written below, so this file (loops compiled by numba) and
 ``fpqc_numerics.h`` (compiled with ``-ffp-contract=off``) give identical bits.
 Constants are float32 values written as hex floats.  Every ``+ - * /`` below
 is one float32 operation, rounded to nearest even, evaluated in the order the
@@ -52,9 +52,11 @@ Measured errors against float64: see ``ERROR_BOUNDS``.
 
 from __future__ import annotations
 
-import functools
-
+import numba
 import numpy as np
+from llvmlite import ir as llvm_ir
+from numba import types
+from numba.extending import intrinsic
 
 
 def _f(text: str) -> np.float32:
@@ -107,116 +109,201 @@ ERROR_BOUNDS = {
 }
 
 
-def _quiet(fn):
-    """Run ``fn`` with numpy's floating-point warnings off: inf and NaN are expected values."""
-
-    @functools.wraps(fn)
-    def wrapper(x):
-        with np.errstate(all="ignore"):
-            return fn(x)
-
-    return wrapper
+NAN = np.float32(np.nan)
+INF = np.float32(np.inf)
+SUBNORMAL_SCALE = np.float32(2.0**24)
+SUBNORMAL_UNSCALE = np.float32(2.0**12)
+SMALLEST_NORMAL = np.float32(2.0**-126)
 
 
-def _f32(x) -> np.ndarray:
-    return np.asarray(x, dtype=np.float32)
+# Each function is a scalar loop compiled by numba (no fast-math: every float32
+# operation is rounded as written, none is fused or reordered) over a flat
+# float32 array; the public functions below take and return arrays of any shape.
 
 
-def _bits(x: np.ndarray) -> np.ndarray:
-    return x.view(np.int32)
+@intrinsic
+def _bits(typingctx, x):
+    """The bits of a float32 as an int32."""
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], llvm_ir.IntType(32))
+
+    return types.int32(types.float32), codegen
 
 
-def _from_bits(i: np.ndarray) -> np.ndarray:
-    return np.asarray(i, dtype=np.int32).view(np.float32)
+@intrinsic
+def _from_bits(typingctx, i):
+    """The float32 whose bits are the int32 ``i``."""
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], llvm_ir.FloatType())
+
+    return types.float32(types.int32), codegen
 
 
-def _pow2(k: np.ndarray) -> np.ndarray:
-    """float32 2^k for int32 k in the normal exponent range -126..127."""
-    return _from_bits((k + 127) << 23)
+@numba.njit(inline="always")
+def _pow2(k):
+    """float32 2^k for an integer k in the normal exponent range -126..127."""
+    return _from_bits(np.int32((k + 127) << 23))
 
 
-def _abs(x: np.ndarray) -> np.ndarray:
+@numba.njit(inline="always")
+def _abs(x):
     return _from_bits(_bits(x) & np.int32(0x7FFFFFFF))
 
 
-def _copysign(mag: np.ndarray, x: np.ndarray) -> np.ndarray:
+@numba.njit(inline="always")
+def _copysign(mag, x):
     return _from_bits(_bits(mag) | (_bits(x) & np.int32(-0x80000000)))
 
 
-@_quiet
-def exp_f32(x) -> np.ndarray:
-    """e^x in float32 (algorithm in the module docstring)."""
-    x = _f32(x)
-    xc = np.minimum(np.maximum(x, EXP_X_MIN), EXP_X_MAX)
-    xc = np.where(np.isnan(x), np.float32(0), xc)
+@numba.njit(inline="always")
+def _exp(x):
+    if x != x:
+        return x
+    xc = EXP_X_MIN if x < EXP_X_MIN else x
+    xc = EXP_X_MAX if xc > EXP_X_MAX else xc
     t = xc * LOG2E + ROUND_MAGIC
     kf = t - ROUND_MAGIC
-    k = _bits(t) - _bits(ROUND_MAGIC)
+    k = np.int32(_bits(t) - _bits(ROUND_MAGIC))
     r = (xc - kf * LN2_HI) - kf * LN2_LO
     p = EXP_POLY[0]
     for c in EXP_POLY[1:]:
         p = p * r + c
     p = ONE + (r + (r * r) * p)
     k1 = ((k + 256) >> 1) - 128
-    y = (p * _pow2(k1)) * _pow2(k - k1)
-    return np.where(np.isnan(x), x, y)
+    return (p * _pow2(k1)) * _pow2(k - k1)
 
 
-@_quiet
-def tanh_f32(x) -> np.ndarray:
-    """tanh(x) in float32 (algorithm in the module docstring)."""
-    x = _f32(x)
+@numba.njit(inline="always")
+def _tanh(x):
     a = _abs(x)
     z = a * a
     q = TANH_POLY[0]
     for c in TANH_POLY[1:]:
         q = q * z + c
-    small = a + a * (z * q)
-    large = ONE - TWO / (exp_f32(a + a) + ONE)
-    return _copysign(np.where(a < TANH_SMALL, small, large), x)
+    if a < TANH_SMALL:
+        y = a + a * (z * q)
+    else:
+        y = ONE - TWO / (_exp(a + a) + ONE)
+    return _copysign(y, x)
 
 
-@_quiet
-def sigmoid_f32(x) -> np.ndarray:
-    """1 / (1 + e^-x) in float32 (algorithm in the module docstring)."""
-    x = _f32(x)
-    e = exp_f32(-_abs(x))
+@numba.njit(inline="always")
+def _sigmoid(x):
+    e = _exp(-_abs(x))
     den = ONE + e
-    return np.where(x >= 0, ONE / den, e / den)
+    return ONE / den if x >= 0 else e / den
 
 
-@_quiet
-def silu_f32(x) -> np.ndarray:
-    """x * sigmoid(x) in float32 (algorithm in the module docstring)."""
-    x = _f32(x)
-    e = exp_f32(-_abs(x))
+@numba.njit(inline="always")
+def _silu(x):
+    e = _exp(-_abs(x))
     den = ONE + e
-    return np.where(x >= 0, x / den, (np.maximum(x, SILU_X_MIN) * e) / den)
+    if x >= 0:
+        return x / den
+    return ((SILU_X_MIN if x < SILU_X_MIN else x) * e) / den
 
 
-@_quiet
-def gelu_tanh_f32(x) -> np.ndarray:
-    """GELU, tanh approximation, in float32 (algorithm in the module docstring)."""
-    x = _f32(x)
-    xc = np.maximum(x, GELU_X_MIN)
+@numba.njit(inline="always")
+def _gelu_tanh(x):
+    xc = GELU_X_MIN if x < GELU_X_MIN else x
     v = xc * (GELU_C2 * (xc * xc) + GELU_C1)
-    e = exp_f32(-_abs(v))
+    e = _exp(-_abs(v))
     den = ONE + e
-    return np.where(v >= 0, xc / den, (xc * e) / den)
+    return xc / den if v >= 0 else (xc * e) / den
 
 
-@_quiet
-def rsqrt_f32(x) -> np.ndarray:
-    """1 / sqrt(x) in float32 (algorithm in the module docstring)."""
-    x = _f32(x)
-    sub = (x > 0) & (x < np.float32(2.0**-126))
-    xs = np.where(sub, x * np.float32(2.0**24), x)
-    y = _from_bits(RSQRT_MAGIC - (_bits(xs) >> 1))
+@numba.njit(inline="always")
+def _rsqrt(x):
+    if x != x or x < 0:
+        return NAN
+    if x == 0:
+        return _copysign(INF, x)
+    if x == INF:
+        return np.float32(0)
+    sub = x < SMALLEST_NORMAL
+    xs = x * SUBNORMAL_SCALE if sub else x
+    y = _from_bits(np.int32(RSQRT_MAGIC - (_bits(xs) >> 1)))
     h = HALF * xs
     for _ in range(RSQRT_NEWTON_STEPS):
         y = y * (THREE_HALVES - (h * y) * y)
     y = y + (y * HALF) * (ONE - (xs * y) * y)
-    y = np.where(sub, y * np.float32(2.0**12), y)
-    y = np.where(x == np.float32(np.inf), np.float32(0), y)
-    y = np.where(x == 0, _copysign(np.full_like(x, np.inf), x), y)
-    return np.where(np.isnan(x) | (x < 0), np.float32(np.nan), y)
+    return y * SUBNORMAL_UNSCALE if sub else y
+
+
+# One compiled loop per function (top-level functions, so that numba's cache finds them again).
+
+
+@numba.njit(cache=True, nogil=True)
+def _exp_loop(x, out):
+    for i in range(x.size):
+        out[i] = _exp(x[i])
+
+
+@numba.njit(cache=True, nogil=True)
+def _tanh_loop(x, out):
+    for i in range(x.size):
+        out[i] = _tanh(x[i])
+
+
+@numba.njit(cache=True, nogil=True)
+def _sigmoid_loop(x, out):
+    for i in range(x.size):
+        out[i] = _sigmoid(x[i])
+
+
+@numba.njit(cache=True, nogil=True)
+def _silu_loop(x, out):
+    for i in range(x.size):
+        out[i] = _silu(x[i])
+
+
+@numba.njit(cache=True, nogil=True)
+def _gelu_tanh_loop(x, out):
+    for i in range(x.size):
+        out[i] = _gelu_tanh(x[i])
+
+
+@numba.njit(cache=True, nogil=True)
+def _rsqrt_loop(x, out):
+    for i in range(x.size):
+        out[i] = _rsqrt(x[i])
+
+
+def _elementwise(loop, x) -> np.ndarray:
+    """``loop`` over every element of ``x`` (any shape) as float32: an array of x's shape."""
+    x = np.asarray(x, dtype=np.float32)
+    out = np.empty(x.shape, np.float32)
+    loop(np.ascontiguousarray(x).reshape(-1), out.reshape(-1))
+    return out
+
+
+def exp_f32(x) -> np.ndarray:
+    """e^x in float32 (algorithm in the module docstring)."""
+    return _elementwise(_exp_loop, x)
+
+
+def tanh_f32(x) -> np.ndarray:
+    """tanh(x) in float32 (algorithm in the module docstring)."""
+    return _elementwise(_tanh_loop, x)
+
+
+def sigmoid_f32(x) -> np.ndarray:
+    """1 / (1 + e^-x) in float32 (algorithm in the module docstring)."""
+    return _elementwise(_sigmoid_loop, x)
+
+
+def silu_f32(x) -> np.ndarray:
+    """x * sigmoid(x) in float32 (algorithm in the module docstring)."""
+    return _elementwise(_silu_loop, x)
+
+
+def gelu_tanh_f32(x) -> np.ndarray:
+    """GELU, tanh approximation, in float32 (algorithm in the module docstring)."""
+    return _elementwise(_gelu_tanh_loop, x)
+
+
+def rsqrt_f32(x) -> np.ndarray:
+    """1 / sqrt(x) in float32 (algorithm in the module docstring)."""
+    return _elementwise(_rsqrt_loop, x)

@@ -148,10 +148,16 @@ class VerifyReport:
 
 
 def _bits(a: Any) -> np.ndarray:
+    """The bits compared: codes as they are, fp32 with every NaN as the one quiet NaN.
+
+    The numerics contract fixes every result but a NaN's sign and payload, which IEEE 754 leaves
+    open and compilers change by commuting an addition.
+    """
     a = np.asarray(a)
     if a.dtype == np.uint8:  # low-bit codes
         return a.reshape(-1)
-    return np.ascontiguousarray(a, dtype=np.float32).view(np.uint32).reshape(-1)
+    a = np.ascontiguousarray(a, dtype=np.float32)
+    return np.where(np.isnan(a), np.float32(np.nan), a).view(np.uint32).reshape(-1)
 
 
 @dataclass

@@ -1,0 +1,114 @@
+"""Compiled loops for the fp32 reductions whose order the numerics contract fixes.
+
+A sum in the contract runs left to right from its first term, each product
+rounded to fp32 before it is added (:mod:`fpqc.numerics.attention`).  numpy can
+only follow that order one term at a time (a Python loop of whole-array
+operations); these loops, compiled by numba, follow it element by element::
+
+    sum_rows       out[r]    = ((x[r,0] + x[r,1]) + x[r,2]) + ...
+    dot_rows       out[b,i,j] = ((q[b,i,0]·kt[b,0,j] + q[b,i,1]·kt[b,1,j]) + ...)
+    weighted_rows  out[b,i,d] = ((p[b,i,0]·v[b,0,d] + p[b,i,1]·v[b,1,d]) + ...)
+    f64_dot_rows   out[t,o]  = float32(((+0.0 + x[t,0]·wt[0,o]) + x[t,1]·wt[1,o]) + ...)  in float64
+
+Every ``+`` and ``·`` is one float32 operation rounded to nearest even: numba
+compiles without fast-math, so LLVM neither reassociates the sums nor fuses a
+multiply and an add.  The innermost loop of ``dot_rows``, ``weighted_rows`` and
+``f64_dot_rows`` runs over independent outputs (``j``, ``d``, ``o``), which the compiler vectorises
+without changing any single output's order.  The results are those of the
+contract's definition bit for bit (``tests/unit/numerics/test_ordered_loops.py``
+compares them with it, NaN, infinities and subnormals included).
+
+The callers pass C-contiguous float32 arrays and a preallocated ``out``.  The
+loops over independent heads or row blocks run on every core (numba's
+``prange``: which thread computes an output never changes how); the compiled
+code is cached beside this file (numba's ``cache=True``).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, nogil=True)
+def sum_rows(x: np.ndarray, out: np.ndarray) -> None:
+    """``out[r]`` = the left-to-right fp32 sum of ``x[r, :]`` (``x`` [R, C], C ≥ 1)."""
+    rows, columns = x.shape
+    for r in range(rows):
+        acc = x[r, 0]
+        for c in range(1, columns):
+            acc = acc + x[r, c]
+        out[r] = acc
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def dot_rows(q: np.ndarray, kt: np.ndarray, out: np.ndarray) -> None:
+    """``out[b, i, j]`` = Σ_d ``q[b, i, d]·kt[b, d, j]`` left to right (q [B, n, D], kt [B, D, m])."""
+    batch, n, depth = q.shape
+    m = kt.shape[2]
+    for b in numba.prange(batch):
+        for i in range(n):
+            acc = out[b, i]
+            qi = q[b, i]
+            first = kt[b, 0]
+            for j in range(m):
+                acc[j] = qi[0] * first[j]
+            for d in range(1, depth):
+                qd = qi[d]
+                kd = kt[b, d]
+                for j in range(m):
+                    acc[j] = acc[j] + qd * kd[j]
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def weighted_rows(p: np.ndarray, v: np.ndarray, out: np.ndarray) -> None:
+    """``out[b, i, d]`` = Σ_j ``p[b, i, j]·v[b, j, d]`` left to right (p [B, n, m], v [B, m, D])."""
+    batch, n, m = p.shape
+    depth = v.shape[2]
+    for b in numba.prange(batch):
+        for i in range(n):
+            acc = out[b, i]
+            pi = p[b, i]
+            first = v[b, 0]
+            for d in range(depth):
+                acc[d] = pi[0] * first[d]
+            for j in range(1, m):
+                pj = pi[j]
+                vj = v[b, j]
+                for d in range(depth):
+                    acc[d] = acc[d] + pj * vj[d]
+
+
+_ROW_BLOCK = 8  # rows of x sharing one pass over a tile of wt
+_OUTPUT_TILE = 256  # outputs whose float64 sums stay in L1 (8 x 256 x 8 bytes)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def f64_dot_rows(x: np.ndarray, wt: np.ndarray, out: np.ndarray) -> None:
+    """``out[t, o]`` = float32 of Σ_k ``x[t, k]·wt[k, o]`` in float64, left to right from +0.0.
+
+    ``x`` [T, K] and ``wt`` [K, O] are float32, so every product is exact in float64.  Blocks of
+    rows and tiles of outputs change which sums are in flight together, never a sum's order.
+    """
+    rows, depth = x.shape
+    outputs = wt.shape[1]
+    for block in numba.prange((rows + _ROW_BLOCK - 1) // _ROW_BLOCK):
+        t0 = block * _ROW_BLOCK
+        nt = min(_ROW_BLOCK, rows - t0)
+        acc = np.empty((_ROW_BLOCK, _OUTPUT_TILE), np.float64)
+        for o0 in range(0, outputs, _OUTPUT_TILE):
+            no = min(_OUTPUT_TILE, outputs - o0)
+            acc[:nt, :no] = 0.0
+            for k in range(depth):
+                wk = wt[k, o0:o0 + no]
+                for r in range(nt):
+                    xk = np.float64(x[t0 + r, k])
+                    ar = acc[r]
+                    for o in range(no):
+                        ar[o] = ar[o] + xk * np.float64(wk[o])
+            for r in range(nt):
+                for o in range(no):
+                    out[t0 + r, o0 + o] = np.float32(acc[r, o])
+
+
+__all__ = ["dot_rows", "f64_dot_rows", "sum_rows", "weighted_rows"]

@@ -1,0 +1,98 @@
+"""The compiled fixed-order loops against the contract's definition, one term at a time, bit for bit."""
+
+import numpy as np
+import pytest
+
+from fpqc.numerics.attention import scores_f32, sum_last_f32, weighted_sum_f32
+from fpqc.numerics.float_linear import linear_f32
+
+
+def _awkward(rng, shape) -> np.ndarray:
+    """Random float32 with some NaN, infinities, subnormals, signed zeros and huge values mixed in."""
+    x = rng.standard_normal(shape).astype(np.float32)
+    flat = x.reshape(-1)
+    specials = np.array([np.nan, np.inf, -np.inf, 1e-40, -3e-42, 0.0, -0.0, 3e38, -3e38], np.float32)
+    at = rng.choice(flat.size, size=min(flat.size, 12), replace=False)
+    flat[at] = rng.choice(specials, size=at.size)
+    return x
+
+
+def _bits(x: np.ndarray) -> np.ndarray:
+    """fp32 bits, every NaN as the one quiet NaN (a NaN's sign and payload are not in the contract)."""
+    x = np.asarray(x, np.float32)
+    return np.where(np.isnan(x), np.float32(np.nan), x).view(np.uint32)
+
+
+def _sum_defined(x):
+    acc = x[..., 0].copy()
+    for c in range(1, x.shape[-1]):
+        acc = acc + x[..., c]
+    return acc[..., None]
+
+
+def _scores_defined(q, k):
+    acc = q[..., :, None, 0] * k[..., None, :, 0]
+    for d in range(1, q.shape[-1]):
+        acc = acc + q[..., :, None, d] * k[..., None, :, d]
+    return acc
+
+
+def _weighted_defined(p, v):
+    acc = p[..., :, 0, None] * v[..., None, 0, :]
+    for j in range(1, p.shape[-1]):
+        acc = acc + p[..., :, j, None] * v[..., None, j, :]
+    return acc
+
+
+def _linear_defined(x, w):
+    y = np.empty((x.shape[0], w.shape[0]), np.float32)
+    for t in range(x.shape[0]):
+        for o in range(w.shape[0]):
+            acc = 0.0
+            for k in range(x.shape[1]):
+                acc = acc + float(x[t, k]) * float(w[o, k])
+            y[t, o] = np.float32(acc)
+    return y
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (7, 33), (2, 3, 300)])
+def test_sum_last_is_left_to_right(shape):
+    x = _awkward(np.random.default_rng(0), shape)
+    with np.errstate(all="ignore"):
+        expected = _sum_defined(x)
+    np.testing.assert_array_equal(_bits(sum_last_f32(x)), _bits(expected))
+
+
+@pytest.mark.parametrize("lead, n, m, depth", [((), 5, 7, 3), ((2, 3), 9, 17, 16), ((1,), 40, 70, 64)])
+def test_scores_and_weighted_sums_are_left_to_right(lead, n, m, depth):
+    rng = np.random.default_rng(1)
+    q = _awkward(rng, (*lead, n, depth))
+    k = _awkward(rng, (*lead, m, depth))
+    p = _awkward(rng, (*lead, n, m))
+    v = _awkward(rng, (*lead, m, depth))
+    with np.errstate(all="ignore"):
+        scores, weighted = _scores_defined(q, k), _weighted_defined(p, v)
+    np.testing.assert_array_equal(_bits(scores_f32(q, k)), _bits(scores))
+    np.testing.assert_array_equal(_bits(weighted_sum_f32(p, v)), _bits(weighted))
+
+
+def test_scores_broadcast_a_shared_key_set():
+    rng = np.random.default_rng(2)
+    q = rng.standard_normal((3, 4, 6, 8)).astype(np.float32)
+    k = rng.standard_normal((4, 5, 8)).astype(np.float32)
+    with np.errstate(all="ignore"):
+        expected = _scores_defined(q, np.broadcast_to(k, (3, 4, 5, 8)))
+    np.testing.assert_array_equal(_bits(scores_f32(q, k)), _bits(expected))
+
+
+@pytest.mark.parametrize("rows, depth, outputs", [(1, 1, 1), (11, 37, 300), (17, 64, 5)])
+def test_float_linear_tiles_keep_every_sum_in_order(rows, depth, outputs):
+    """Rows and outputs that do not fill the loop's row blocks (8) and output tiles (256)."""
+    rng = np.random.default_rng(3)
+    x = _awkward(rng, (rows, depth))
+    # Magnitudes spread over 2^±60 make float64 sums depend on their order.
+    w = (rng.standard_normal((outputs, depth)) * 2.0 ** rng.integers(-60, 60, (outputs, depth))).astype(np.float32)
+    with np.errstate(all="ignore"):
+        expected = _linear_defined(x, w)
+        got = linear_f32(x, w)
+    np.testing.assert_array_equal(_bits(got), _bits(expected))
