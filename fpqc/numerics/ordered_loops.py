@@ -18,10 +18,11 @@ without changing any single output's order.  The results are those of the
 contract's definition bit for bit (``tests/unit/numerics/test_ordered_loops.py``
 compares them with it, NaN, infinities and subnormals included).
 
-The callers pass C-contiguous float32 arrays and a preallocated ``out``.  The
-loops over independent heads or row blocks run on every core (numba's
-``prange``: which thread computes an output never changes how); the compiled
-code is cached beside this file (numba's ``cache=True``).
+The callers pass C-contiguous float32 arrays and a preallocated ``out``.  A call
+with at least ``PARALLEL_WORK`` multiply-adds spreads its heads or row blocks
+over every core (numba's ``prange``: which thread computes an output never
+changes how).  The compiled code is cached beside this file (numba's
+``cache=True``).
 """
 
 from __future__ import annotations
@@ -41,74 +42,129 @@ def sum_rows(x: np.ndarray, out: np.ndarray) -> None:
         out[r] = acc
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
-def dot_rows(q: np.ndarray, kt: np.ndarray, out: np.ndarray) -> None:
-    """``out[b, i, j]`` = Σ_d ``q[b, i, d]·kt[b, d, j]`` left to right (q [B, n, D], kt [B, D, m])."""
-    batch, n, depth = q.shape
+@numba.njit(inline="always")
+def _dot_rows_of(q, kt, out, b):
+    n, depth = q.shape[1], q.shape[2]
     m = kt.shape[2]
-    for b in numba.prange(batch):
-        for i in range(n):
-            acc = out[b, i]
-            qi = q[b, i]
-            first = kt[b, 0]
+    for i in range(n):
+        acc = out[b, i]
+        qi = q[b, i]
+        first = kt[b, 0]
+        for j in range(m):
+            acc[j] = qi[0] * first[j]
+        for d in range(1, depth):
+            qd = qi[d]
+            kd = kt[b, d]
             for j in range(m):
-                acc[j] = qi[0] * first[j]
-            for d in range(1, depth):
-                qd = qi[d]
-                kd = kt[b, d]
-                for j in range(m):
-                    acc[j] = acc[j] + qd * kd[j]
+                acc[j] = acc[j] + qd * kd[j]
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
-def weighted_rows(p: np.ndarray, v: np.ndarray, out: np.ndarray) -> None:
-    """``out[b, i, d]`` = Σ_j ``p[b, i, j]·v[b, j, d]`` left to right (p [B, n, m], v [B, m, D])."""
-    batch, n, m = p.shape
+@numba.njit(inline="always")
+def _weighted_rows_of(p, v, out, b):
+    n, m = p.shape[1], p.shape[2]
     depth = v.shape[2]
-    for b in numba.prange(batch):
-        for i in range(n):
-            acc = out[b, i]
-            pi = p[b, i]
-            first = v[b, 0]
+    for i in range(n):
+        acc = out[b, i]
+        pi = p[b, i]
+        first = v[b, 0]
+        for d in range(depth):
+            acc[d] = pi[0] * first[d]
+        for j in range(1, m):
+            pj = pi[j]
+            vj = v[b, j]
             for d in range(depth):
-                acc[d] = pi[0] * first[d]
-            for j in range(1, m):
-                pj = pi[j]
-                vj = v[b, j]
-                for d in range(depth):
-                    acc[d] = acc[d] + pj * vj[d]
+                acc[d] = acc[d] + pj * vj[d]
 
 
 _ROW_BLOCK = 8  # rows of x sharing one pass over a tile of wt
 _OUTPUT_TILE = 256  # outputs whose float64 sums stay in L1 (8 x 256 x 8 bytes)
 
 
+@numba.njit(inline="always")
+def _f64_dot_block(x, wt, out, block):
+    rows, depth = x.shape
+    outputs = wt.shape[1]
+    t0 = block * _ROW_BLOCK
+    nt = min(_ROW_BLOCK, rows - t0)
+    acc = np.empty((_ROW_BLOCK, _OUTPUT_TILE), np.float64)
+    for o0 in range(0, outputs, _OUTPUT_TILE):
+        no = min(_OUTPUT_TILE, outputs - o0)
+        acc[:nt, :no] = 0.0
+        for k in range(depth):
+            wk = wt[k, o0:o0 + no]
+            for r in range(nt):
+                xk = np.float64(x[t0 + r, k])
+                ar = acc[r]
+                for o in range(no):
+                    ar[o] = ar[o] + xk * np.float64(wk[o])
+        for r in range(nt):
+            for o in range(no):
+                out[t0 + r, o0 + o] = np.float32(acc[r, o])
+
+
+# Each loop twice: on one core, and over every core (prange) for calls with enough work to pay
+# for waking the threads.  The unit of work (a head, a block of rows) is computed the same way.
+
+
+@numba.njit(cache=True, nogil=True)
+def _dot_rows_serial(q, kt, out):
+    for b in range(q.shape[0]):
+        _dot_rows_of(q, kt, out, b)
+
+
 @numba.njit(cache=True, nogil=True, parallel=True)
+def _dot_rows_parallel(q, kt, out):
+    for b in numba.prange(q.shape[0]):
+        _dot_rows_of(q, kt, out, b)
+
+
+@numba.njit(cache=True, nogil=True)
+def _weighted_rows_serial(p, v, out):
+    for b in range(p.shape[0]):
+        _weighted_rows_of(p, v, out, b)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _weighted_rows_parallel(p, v, out):
+    for b in numba.prange(p.shape[0]):
+        _weighted_rows_of(p, v, out, b)
+
+
+@numba.njit(cache=True, nogil=True)
+def _f64_dot_serial(x, wt, out):
+    for block in range((x.shape[0] + _ROW_BLOCK - 1) // _ROW_BLOCK):
+        _f64_dot_block(x, wt, out, block)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _f64_dot_parallel(x, wt, out):
+    for block in numba.prange((x.shape[0] + _ROW_BLOCK - 1) // _ROW_BLOCK):
+        _f64_dot_block(x, wt, out, block)
+
+
+PARALLEL_WORK = 1 << 22  # multiply-adds from which a call runs on every core
+
+
+def dot_rows(q: np.ndarray, kt: np.ndarray, out: np.ndarray) -> None:
+    """``out[b, i, j]`` = Σ_d ``q[b, i, d]·kt[b, d, j]`` left to right (q [B, n, D], kt [B, D, m])."""
+    parallel = q.shape[0] > 1 and q.size * kt.shape[2] >= PARALLEL_WORK
+    (_dot_rows_parallel if parallel else _dot_rows_serial)(q, kt, out)
+
+
+def weighted_rows(p: np.ndarray, v: np.ndarray, out: np.ndarray) -> None:
+    """``out[b, i, d]`` = Σ_j ``p[b, i, j]·v[b, j, d]`` left to right (p [B, n, m], v [B, m, D])."""
+    parallel = p.shape[0] > 1 and p.size * v.shape[2] >= PARALLEL_WORK
+    (_weighted_rows_parallel if parallel else _weighted_rows_serial)(p, v, out)
+
+
 def f64_dot_rows(x: np.ndarray, wt: np.ndarray, out: np.ndarray) -> None:
     """``out[t, o]`` = float32 of Σ_k ``x[t, k]·wt[k, o]`` in float64, left to right from +0.0.
 
     ``x`` [T, K] and ``wt`` [K, O] are float32, so every product is exact in float64.  Blocks of
     rows and tiles of outputs change which sums are in flight together, never a sum's order.
     """
-    rows, depth = x.shape
-    outputs = wt.shape[1]
-    for block in numba.prange((rows + _ROW_BLOCK - 1) // _ROW_BLOCK):
-        t0 = block * _ROW_BLOCK
-        nt = min(_ROW_BLOCK, rows - t0)
-        acc = np.empty((_ROW_BLOCK, _OUTPUT_TILE), np.float64)
-        for o0 in range(0, outputs, _OUTPUT_TILE):
-            no = min(_OUTPUT_TILE, outputs - o0)
-            acc[:nt, :no] = 0.0
-            for k in range(depth):
-                wk = wt[k, o0:o0 + no]
-                for r in range(nt):
-                    xk = np.float64(x[t0 + r, k])
-                    ar = acc[r]
-                    for o in range(no):
-                        ar[o] = ar[o] + xk * np.float64(wk[o])
-            for r in range(nt):
-                for o in range(no):
-                    out[t0 + r, o0 + o] = np.float32(acc[r, o])
+    parallel = x.shape[0] > _ROW_BLOCK and x.size * wt.shape[1] >= PARALLEL_WORK
+    (_f64_dot_parallel if parallel else _f64_dot_serial)(x, wt, out)
 
 
 __all__ = ["dot_rows", "f64_dot_rows", "sum_rows", "weighted_rows"]

@@ -141,28 +141,31 @@ def _from_bits(typingctx, i):
     return types.float32(types.int32), codegen
 
 
-@numba.njit(inline="always")
+@numba.njit(inline="always", error_model="numpy")
 def _pow2(k):
     """float32 2^k for an integer k in the normal exponent range -126..127."""
     return _from_bits(np.int32((k + 127) << 23))
 
 
-@numba.njit(inline="always")
+@numba.njit(inline="always", error_model="numpy")
 def _abs(x):
     return _from_bits(_bits(x) & np.int32(0x7FFFFFFF))
 
 
-@numba.njit(inline="always")
+@numba.njit(inline="always", error_model="numpy")
 def _copysign(mag, x):
     return _from_bits(_bits(mag) | (_bits(x) & np.int32(-0x80000000)))
 
 
-@numba.njit(inline="always")
+# Written without branches where the result is chosen (both sides computed, one selected), so
+# that the compiler vectorises the loops; the operations on the chosen side are those above.
+
+
+@numba.njit(inline="always", error_model="numpy")
 def _exp(x):
-    if x != x:
-        return x
     xc = EXP_X_MIN if x < EXP_X_MIN else x
     xc = EXP_X_MAX if xc > EXP_X_MAX else xc
+    xc = np.float32(0) if x != x else xc
     t = xc * LOG2E + ROUND_MAGIC
     kf = t - ROUND_MAGIC
     k = np.int32(_bits(t) - _bits(ROUND_MAGIC))
@@ -172,56 +175,47 @@ def _exp(x):
         p = p * r + c
     p = ONE + (r + (r * r) * p)
     k1 = ((k + 256) >> 1) - 128
-    return (p * _pow2(k1)) * _pow2(k - k1)
+    y = (p * _pow2(k1)) * _pow2(k - k1)
+    return x if x != x else y
 
 
-@numba.njit(inline="always")
+@numba.njit(inline="always", error_model="numpy")
 def _tanh(x):
     a = _abs(x)
     z = a * a
     q = TANH_POLY[0]
     for c in TANH_POLY[1:]:
         q = q * z + c
-    if a < TANH_SMALL:
-        y = a + a * (z * q)
-    else:
-        y = ONE - TWO / (_exp(a + a) + ONE)
-    return _copysign(y, x)
+    small = a + a * (z * q)
+    large = ONE - TWO / (_exp(a + a) + ONE)
+    return _copysign(small if a < TANH_SMALL else large, x)
 
 
-@numba.njit(inline="always")
+@numba.njit(inline="always", error_model="numpy")
 def _sigmoid(x):
     e = _exp(-_abs(x))
     den = ONE + e
-    return ONE / den if x >= 0 else e / den
+    return (ONE if x >= 0 else e) / den
 
 
-@numba.njit(inline="always")
+@numba.njit(inline="always", error_model="numpy")
 def _silu(x):
     e = _exp(-_abs(x))
     den = ONE + e
-    if x >= 0:
-        return x / den
-    return ((SILU_X_MIN if x < SILU_X_MIN else x) * e) / den
+    return (x if x >= 0 else (SILU_X_MIN if x < SILU_X_MIN else x) * e) / den
 
 
-@numba.njit(inline="always")
+@numba.njit(inline="always", error_model="numpy")
 def _gelu_tanh(x):
     xc = GELU_X_MIN if x < GELU_X_MIN else x
     v = xc * (GELU_C2 * (xc * xc) + GELU_C1)
     e = _exp(-_abs(v))
     den = ONE + e
-    return xc / den if v >= 0 else (xc * e) / den
+    return (xc if v >= 0 else xc * e) / den
 
 
-@numba.njit(inline="always")
+@numba.njit(inline="always", error_model="numpy")
 def _rsqrt(x):
-    if x != x or x < 0:
-        return NAN
-    if x == 0:
-        return _copysign(INF, x)
-    if x == INF:
-        return np.float32(0)
     sub = x < SMALLEST_NORMAL
     xs = x * SUBNORMAL_SCALE if sub else x
     y = _from_bits(np.int32(RSQRT_MAGIC - (_bits(xs) >> 1)))
@@ -229,43 +223,46 @@ def _rsqrt(x):
     for _ in range(RSQRT_NEWTON_STEPS):
         y = y * (THREE_HALVES - (h * y) * y)
     y = y + (y * HALF) * (ONE - (xs * y) * y)
-    return y * SUBNORMAL_UNSCALE if sub else y
+    y = y * SUBNORMAL_UNSCALE if sub else y
+    y = np.float32(0) if x == INF else y
+    y = _copysign(INF, x) if x == 0 else y
+    return NAN if x != x or x < 0 else y
 
 
 # One compiled loop per function (top-level functions, so that numba's cache finds them again).
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _exp_loop(x, out):
     for i in range(x.size):
         out[i] = _exp(x[i])
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _tanh_loop(x, out):
     for i in range(x.size):
         out[i] = _tanh(x[i])
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _sigmoid_loop(x, out):
     for i in range(x.size):
         out[i] = _sigmoid(x[i])
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _silu_loop(x, out):
     for i in range(x.size):
         out[i] = _silu(x[i])
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _gelu_tanh_loop(x, out):
     for i in range(x.size):
         out[i] = _gelu_tanh(x[i])
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _rsqrt_loop(x, out):
     for i in range(x.size):
         out[i] = _rsqrt(x[i])

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from fpqc.numerics import ordered_loops
 from fpqc.numerics.attention import scores_f32, sum_last_f32, weighted_sum_f32
 from fpqc.numerics.float_linear import linear_f32
 
@@ -45,14 +46,10 @@ def _weighted_defined(p, v):
 
 
 def _linear_defined(x, w):
-    y = np.empty((x.shape[0], w.shape[0]), np.float32)
-    for t in range(x.shape[0]):
-        for o in range(w.shape[0]):
-            acc = 0.0
-            for k in range(x.shape[1]):
-                acc = acc + float(x[t, k]) * float(w[o, k])
-            y[t, o] = np.float32(acc)
-    return y
+    acc = np.zeros((x.shape[0], w.shape[0]), np.float64)
+    for k in range(x.shape[1]):
+        acc = acc + x[:, k, None].astype(np.float64) * w[None, :, k].astype(np.float64)
+    return acc.astype(np.float32)
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (7, 33), (2, 3, 300)])
@@ -63,7 +60,10 @@ def test_sum_last_is_left_to_right(shape):
     np.testing.assert_array_equal(_bits(sum_last_f32(x)), _bits(expected))
 
 
-@pytest.mark.parametrize("lead, n, m, depth", [((), 5, 7, 3), ((2, 3), 9, 17, 16), ((1,), 40, 70, 64)])
+@pytest.mark.parametrize(
+    "lead, n, m, depth",
+    [((), 5, 7, 3), ((2, 3), 9, 17, 16), ((1,), 40, 70, 64), ((4,), 64, 128, 128)],  # the last on every core
+)
 def test_scores_and_weighted_sums_are_left_to_right(lead, n, m, depth):
     rng = np.random.default_rng(1)
     q = _awkward(rng, (*lead, n, depth))
@@ -76,6 +76,10 @@ def test_scores_and_weighted_sums_are_left_to_right(lead, n, m, depth):
     np.testing.assert_array_equal(_bits(weighted_sum_f32(p, v)), _bits(weighted))
 
 
+def test_the_largest_cases_take_the_loops_on_every_core():
+    assert 4 * 64 * 128 * 128 >= ordered_loops.PARALLEL_WORK and 61 * 256 * 300 >= ordered_loops.PARALLEL_WORK
+
+
 def test_scores_broadcast_a_shared_key_set():
     rng = np.random.default_rng(2)
     q = rng.standard_normal((3, 4, 6, 8)).astype(np.float32)
@@ -85,9 +89,9 @@ def test_scores_broadcast_a_shared_key_set():
     np.testing.assert_array_equal(_bits(scores_f32(q, k)), _bits(expected))
 
 
-@pytest.mark.parametrize("rows, depth, outputs", [(1, 1, 1), (11, 37, 300), (17, 64, 5)])
+@pytest.mark.parametrize("rows, depth, outputs", [(1, 1, 1), (11, 37, 300), (17, 64, 5), (61, 256, 300)])
 def test_float_linear_tiles_keep_every_sum_in_order(rows, depth, outputs):
-    """Rows and outputs that do not fill the loop's row blocks (8) and output tiles (256)."""
+    """Rows and outputs that do not fill the loop's row blocks (8) and output tiles (256); the last on every core."""
     rng = np.random.default_rng(3)
     x = _awkward(rng, (rows, depth))
     # Magnitudes spread over 2^±60 make float64 sums depend on their order.
