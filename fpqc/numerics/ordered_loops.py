@@ -9,6 +9,7 @@ operations); these loops, compiled by numba, follow it element by element::
     dot_rows       out[b,i,j] = ((q[b,i,0]·kt[b,0,j] + q[b,i,1]·kt[b,1,j]) + ...)
     weighted_rows  out[b,i,d] = ((p[b,i,0]·v[b,0,d] + p[b,i,1]·v[b,1,d]) + ...)
     f64_dot_rows   out[t,o]  = float32(((+0.0 + x[t,0]·wt[0,o]) + x[t,1]·wt[1,o]) + ...)  in float64
+    combine_group  acc[t,o]  = acc[t,o] + (xs[t]·ws[o])·(float32(partial[t,o])·unit)   (one group)
 
 Every ``+`` and ``·`` is one float32 operation rounded to nearest even: numba
 compiles without fast-math, so LLVM neither reassociates the sums nor fuses a
@@ -142,6 +143,26 @@ def _f64_dot_parallel(x, wt, out):
         _f64_dot_block(x, wt, out, block)
 
 
+@numba.njit(inline="always")
+def _combine_row(acc, partial, xs, ws, unit, t):
+    scale = xs[t]
+    row, sums = acc[t], partial[t]
+    for o in range(row.shape[0]):
+        row[o] = row[o] + (scale * ws[o]) * (np.float32(sums[o]) * unit)
+
+
+@numba.njit(cache=True, nogil=True)
+def _combine_group_serial(acc, partial, xs, ws, unit):
+    for t in range(acc.shape[0]):
+        _combine_row(acc, partial, xs, ws, unit, t)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _combine_group_parallel(acc, partial, xs, ws, unit):
+    for t in numba.prange(acc.shape[0]):
+        _combine_row(acc, partial, xs, ws, unit, t)
+
+
 PARALLEL_WORK = 1 << 22  # multiply-adds from which a call runs on every core
 
 
@@ -167,4 +188,14 @@ def f64_dot_rows(x: np.ndarray, wt: np.ndarray, out: np.ndarray) -> None:
     (_f64_dot_parallel if parallel else _f64_dot_serial)(x, wt, out)
 
 
-__all__ = ["dot_rows", "f64_dot_rows", "sum_rows", "weighted_rows"]
+def combine_group(acc: np.ndarray, partial: np.ndarray, xs: np.ndarray, ws: np.ndarray, unit: np.float32) -> None:
+    """One group of a quantized linear layer, in place: ``acc[t, o] += (xs[t]·ws[o])·(float32(partial[t, o])·unit)``.
+
+    ``acc`` [T, O] float32; ``partial`` [T, O] the group's exact sums (float32 or float64);
+    ``xs`` [T] and ``ws`` [O] float32 scales (:mod:`fpqc.numerics.products`).
+    """
+    parallel = acc.shape[0] > 1 and acc.size >= PARALLEL_WORK // 8
+    (_combine_group_parallel if parallel else _combine_group_serial)(acc, partial, xs, ws, unit)
+
+
+__all__ = ["combine_group", "dot_rows", "f64_dot_rows", "sum_rows", "weighted_rows"]

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fpqc.numerics import ordered_loops
 from fpqc.numerics.errors import NumericsError
 from fpqc.numerics.formats import Format
 
@@ -119,10 +120,14 @@ def check_group_scales(scales, rows: int, g: int, what: str) -> np.ndarray:
 def combine_group(
     acc: np.ndarray, partial: np.ndarray, xs: np.ndarray, ws: np.ndarray, unit: np.float32
 ) -> np.ndarray:
-    """One step of the contract: ``acc + (xs * ws) * (float32(partial) * unit)``."""
-    p = partial.astype(np.float32) * unit
-    t = xs[:, None] * ws[None, :]
-    return acc + t * p
+    """One step of the contract, in place on float32 ``acc``: ``acc + (xs * ws) * (float32(partial) * unit)``."""
+    partial = np.ascontiguousarray(partial)
+    if partial.dtype not in (np.float32, np.float64):
+        partial = partial.astype(np.float64)
+    ordered_loops.combine_group(
+        acc, partial, np.ascontiguousarray(xs, np.float32), np.ascontiguousarray(ws, np.float32), np.float32(unit)
+    )
+    return acc
 
 
 def combine_groups(partials, x_scales, w_scales, unit) -> np.ndarray:

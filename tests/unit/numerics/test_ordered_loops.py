@@ -6,6 +6,7 @@ import pytest
 from fpqc.numerics import ordered_loops
 from fpqc.numerics.attention import scores_f32, sum_last_f32, weighted_sum_f32
 from fpqc.numerics.float_linear import linear_f32
+from fpqc.numerics.products import combine_group
 
 
 def _awkward(rng, shape) -> np.ndarray:
@@ -99,4 +100,18 @@ def test_float_linear_tiles_keep_every_sum_in_order(rows, depth, outputs):
     with np.errstate(all="ignore"):
         expected = _linear_defined(x, w)
         got = linear_f32(x, w)
+    np.testing.assert_array_equal(_bits(got), _bits(expected))
+
+
+@pytest.mark.parametrize("rows, outputs, dtype", [(3, 5, np.float32), (40, 300, np.float64), (700, 1024, np.float64)])
+def test_group_combination_is_the_contracts_step(rows, outputs, dtype):
+    """``acc + (xs·ws)·(float32(partial)·unit)``, each operation one fp32 rounding; the last case on every core."""
+    rng = np.random.default_rng(4)
+    acc = _awkward(rng, (rows, outputs))
+    partial = rng.integers(-(2**40), 2**40, (rows, outputs)).astype(dtype)  # float32 rounds these once
+    xs, ws = _awkward(rng, (rows,)), _awkward(rng, (outputs,))
+    unit = np.float32(2.0**-4)
+    with np.errstate(all="ignore"):
+        expected = acc + (xs[:, None] * ws[None, :]) * (partial.astype(np.float32) * unit)
+        got = combine_group(acc.copy(), partial, xs, ws, unit)
     np.testing.assert_array_equal(_bits(got), _bits(expected))
