@@ -229,20 +229,20 @@ class Format:
         """float32 values of ``codes`` (integers in ``0 .. n_codes - 1``; NumericsError otherwise)."""
         return self.decode_table()[self._checked(codes)]
 
-    def units(self, codes) -> np.ndarray:
-        """Exact integer ``value / step`` of ``codes`` as int64 (NaN/inf codes -> 0)."""
-        return _units_table(self)[self._checked(codes)]
+    def units(self, codes, dtype=np.int64) -> np.ndarray:
+        """Exact integer ``value / step`` of ``codes`` as ``dtype`` (default int64; NaN/inf codes -> 0)."""
+        return _units_table(self, np.dtype(dtype)).take(self._checked(codes))
 
     def _checked(self, codes) -> np.ndarray:
         """``codes`` as an index array, refusing a code this format does not have (e.g. 16 for a 4-bit format)."""
         c = np.asarray(codes)
-        if c.size and (int(c.max()) >= self.n_codes or int(c.min()) < 0):
+        if c.size and (int(c.max()) >= self.n_codes or (c.dtype.kind != "u" and int(c.min()) < 0)):
             bad = int(c.max()) if int(c.max()) >= self.n_codes else int(c.min())
             raise NumericsError(
                 f"code {bad} is not a code of {self.name}, which has {self.n_codes} (0..{self.n_codes - 1}); "
                 "the constant was not encoded in this format"
             )
-        return c.astype(np.intp, copy=False)
+        return c if c.dtype.kind in "ui" else c.astype(np.intp)
 
     def quantizer_table(self, rounding: str = "rne") -> QuantizerTable:
         """The LUT quantizer (``fpqc.numerics.rounding``) for this format and mode."""
@@ -312,11 +312,11 @@ def _values(fmt: Format) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=None)
-def _units_table(fmt: Format) -> np.ndarray:
+def _units_table(fmt: Format, dtype: np.dtype) -> np.ndarray:
     v = _decode_table(fmt)
     u = np.where(np.isfinite(v), v, 0.0) / fmt.step
-    assert np.all(u == np.round(u))
-    out = u.astype(np.int64)
+    assert np.all(u == np.round(u)) and np.all(u.astype(dtype) == u), "units exact in the dtype"
+    out = u.astype(dtype)
     out.setflags(write=False)
     return out
 

@@ -20,162 +20,139 @@ contract's definition bit for bit (``tests/unit/numerics/test_ordered_loops.py``
 compares them with it, NaN, infinities and subnormals included).
 
 The callers pass C-contiguous float32 arrays and a preallocated ``out``.  A call
-with at least ``PARALLEL_WORK`` multiply-adds spreads its heads or row blocks
-over every core (numba's ``prange``: which thread computes an output never
-changes how).  The compiled code is cached beside this file (numba's
+with at least ``PARALLEL_WORK`` multiply-adds splits its heads or rows into one
+contiguous share per core, computed by a pool of Python threads (the loops
+release the GIL); which thread computes an output never changes how.  Threads
+that wait block rather than spin, so they leave the cores to numpy's BLAS
+between calls.  The compiled code is cached beside this file (numba's
 ``cache=True``).
 """
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numba
 import numpy as np
 
+# Every loop takes the range [lo, hi) of its units of work (rows, heads, row blocks) to compute.
+
 
 @numba.njit(cache=True, nogil=True)
-def sum_rows(x: np.ndarray, out: np.ndarray) -> None:
-    """``out[r]`` = the left-to-right fp32 sum of ``x[r, :]`` (``x`` [R, C], C ≥ 1)."""
-    rows, columns = x.shape
-    for r in range(rows):
+def _sum_rows(x, out, lo, hi):
+    columns = x.shape[1]
+    for r in range(lo, hi):
         acc = x[r, 0]
         for c in range(1, columns):
             acc = acc + x[r, c]
         out[r] = acc
 
 
-@numba.njit(inline="always")
-def _dot_rows_of(q, kt, out, b):
+@numba.njit(cache=True, nogil=True)
+def _dot_rows(q, kt, out, lo, hi):
     n, depth = q.shape[1], q.shape[2]
     m = kt.shape[2]
-    for i in range(n):
-        acc = out[b, i]
-        qi = q[b, i]
-        first = kt[b, 0]
-        for j in range(m):
-            acc[j] = qi[0] * first[j]
-        for d in range(1, depth):
-            qd = qi[d]
-            kd = kt[b, d]
+    for b in range(lo, hi):
+        for i in range(n):
+            acc = out[b, i]
+            qi = q[b, i]
+            first = kt[b, 0]
             for j in range(m):
-                acc[j] = acc[j] + qd * kd[j]
+                acc[j] = qi[0] * first[j]
+            for d in range(1, depth):
+                qd = qi[d]
+                kd = kt[b, d]
+                for j in range(m):
+                    acc[j] = acc[j] + qd * kd[j]
 
 
-@numba.njit(inline="always")
-def _weighted_rows_of(p, v, out, b):
+@numba.njit(cache=True, nogil=True)
+def _weighted_rows(p, v, out, lo, hi):
     n, m = p.shape[1], p.shape[2]
     depth = v.shape[2]
-    for i in range(n):
-        acc = out[b, i]
-        pi = p[b, i]
-        first = v[b, 0]
-        for d in range(depth):
-            acc[d] = pi[0] * first[d]
-        for j in range(1, m):
-            pj = pi[j]
-            vj = v[b, j]
+    for b in range(lo, hi):
+        for i in range(n):
+            acc = out[b, i]
+            pi = p[b, i]
+            first = v[b, 0]
             for d in range(depth):
-                acc[d] = acc[d] + pj * vj[d]
+                acc[d] = pi[0] * first[d]
+            for j in range(1, m):
+                pj = pi[j]
+                vj = v[b, j]
+                for d in range(depth):
+                    acc[d] = acc[d] + pj * vj[d]
 
 
 _ROW_BLOCK = 8  # rows of x sharing one pass over a tile of wt
 _OUTPUT_TILE = 256  # outputs whose float64 sums stay in L1 (8 x 256 x 8 bytes)
 
 
-@numba.njit(inline="always")
-def _f64_dot_block(x, wt, out, block):
+@numba.njit(cache=True, nogil=True)
+def _f64_dot_rows(x, wt, out, lo, hi):
     rows, depth = x.shape
     outputs = wt.shape[1]
-    t0 = block * _ROW_BLOCK
-    nt = min(_ROW_BLOCK, rows - t0)
     acc = np.empty((_ROW_BLOCK, _OUTPUT_TILE), np.float64)
-    for o0 in range(0, outputs, _OUTPUT_TILE):
-        no = min(_OUTPUT_TILE, outputs - o0)
-        acc[:nt, :no] = 0.0
-        for k in range(depth):
-            wk = wt[k, o0:o0 + no]
+    for block in range(lo, hi):
+        t0 = block * _ROW_BLOCK
+        nt = min(_ROW_BLOCK, rows - t0)
+        for o0 in range(0, outputs, _OUTPUT_TILE):
+            no = min(_OUTPUT_TILE, outputs - o0)
+            acc[:nt, :no] = 0.0
+            for k in range(depth):
+                wk = wt[k, o0:o0 + no]
+                for r in range(nt):
+                    xk = np.float64(x[t0 + r, k])
+                    ar = acc[r]
+                    for o in range(no):
+                        ar[o] = ar[o] + xk * np.float64(wk[o])
             for r in range(nt):
-                xk = np.float64(x[t0 + r, k])
-                ar = acc[r]
                 for o in range(no):
-                    ar[o] = ar[o] + xk * np.float64(wk[o])
-        for r in range(nt):
-            for o in range(no):
-                out[t0 + r, o0 + o] = np.float32(acc[r, o])
-
-
-# Each loop twice: on one core, and over every core (prange) for calls with enough work to pay
-# for waking the threads.  The unit of work (a head, a block of rows) is computed the same way.
+                    out[t0 + r, o0 + o] = np.float32(acc[r, o])
 
 
 @numba.njit(cache=True, nogil=True)
-def _dot_rows_serial(q, kt, out):
-    for b in range(q.shape[0]):
-        _dot_rows_of(q, kt, out, b)
+def _combine_group(acc, partial, xs, ws, unit, lo, hi):
+    for t in range(lo, hi):
+        scale = xs[t]
+        row, sums = acc[t], partial[t]
+        for o in range(row.shape[0]):
+            row[o] = row[o] + (scale * ws[o]) * (np.float32(sums[o]) * unit)
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _dot_rows_parallel(q, kt, out):
-    for b in numba.prange(q.shape[0]):
-        _dot_rows_of(q, kt, out, b)
+PARALLEL_WORK = 1 << 22  # operations from which a call is shared among the cores
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+_pool: ThreadPoolExecutor | None = None
 
 
-@numba.njit(cache=True, nogil=True)
-def _weighted_rows_serial(p, v, out):
-    for b in range(p.shape[0]):
-        _weighted_rows_of(p, v, out, b)
+def _run(loop, units: int, work: int, *arrays) -> None:
+    """``loop(*arrays, lo, hi)`` over ``range(units)``: at once, or one contiguous share per core."""
+    global _pool
+    shares = min(_CORES, units) if work >= PARALLEL_WORK else 1
+    if shares <= 1:
+        loop(*arrays, 0, units)
+        return
+    if _pool is None:
+        _pool = ThreadPoolExecutor(_CORES, thread_name_prefix="fpqc-loops")
+    bounds = [units * i // shares for i in range(shares + 1)]
+    for future in [_pool.submit(loop, *arrays, lo, hi) for lo, hi in zip(bounds, bounds[1:])]:
+        future.result()
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _weighted_rows_parallel(p, v, out):
-    for b in numba.prange(p.shape[0]):
-        _weighted_rows_of(p, v, out, b)
-
-
-@numba.njit(cache=True, nogil=True)
-def _f64_dot_serial(x, wt, out):
-    for block in range((x.shape[0] + _ROW_BLOCK - 1) // _ROW_BLOCK):
-        _f64_dot_block(x, wt, out, block)
-
-
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _f64_dot_parallel(x, wt, out):
-    for block in numba.prange((x.shape[0] + _ROW_BLOCK - 1) // _ROW_BLOCK):
-        _f64_dot_block(x, wt, out, block)
-
-
-@numba.njit(inline="always")
-def _combine_row(acc, partial, xs, ws, unit, t):
-    scale = xs[t]
-    row, sums = acc[t], partial[t]
-    for o in range(row.shape[0]):
-        row[o] = row[o] + (scale * ws[o]) * (np.float32(sums[o]) * unit)
-
-
-@numba.njit(cache=True, nogil=True)
-def _combine_group_serial(acc, partial, xs, ws, unit):
-    for t in range(acc.shape[0]):
-        _combine_row(acc, partial, xs, ws, unit, t)
-
-
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _combine_group_parallel(acc, partial, xs, ws, unit):
-    for t in numba.prange(acc.shape[0]):
-        _combine_row(acc, partial, xs, ws, unit, t)
-
-
-PARALLEL_WORK = 1 << 22  # multiply-adds from which a call runs on every core
+def sum_rows(x: np.ndarray, out: np.ndarray) -> None:
+    """``out[r]`` = the left-to-right fp32 sum of ``x[r, :]`` (``x`` [R, C], C ≥ 1)."""
+    _run(_sum_rows, x.shape[0], x.size, x, out)
 
 
 def dot_rows(q: np.ndarray, kt: np.ndarray, out: np.ndarray) -> None:
     """``out[b, i, j]`` = Σ_d ``q[b, i, d]·kt[b, d, j]`` left to right (q [B, n, D], kt [B, D, m])."""
-    parallel = q.shape[0] > 1 and q.size * kt.shape[2] >= PARALLEL_WORK
-    (_dot_rows_parallel if parallel else _dot_rows_serial)(q, kt, out)
+    _run(_dot_rows, q.shape[0], q.size * kt.shape[2], q, kt, out)
 
 
 def weighted_rows(p: np.ndarray, v: np.ndarray, out: np.ndarray) -> None:
     """``out[b, i, d]`` = Σ_j ``p[b, i, j]·v[b, j, d]`` left to right (p [B, n, m], v [B, m, D])."""
-    parallel = p.shape[0] > 1 and p.size * v.shape[2] >= PARALLEL_WORK
-    (_weighted_rows_parallel if parallel else _weighted_rows_serial)(p, v, out)
+    _run(_weighted_rows, p.shape[0], p.size * v.shape[2], p, v, out)
 
 
 def f64_dot_rows(x: np.ndarray, wt: np.ndarray, out: np.ndarray) -> None:
@@ -184,8 +161,8 @@ def f64_dot_rows(x: np.ndarray, wt: np.ndarray, out: np.ndarray) -> None:
     ``x`` [T, K] and ``wt`` [K, O] are float32, so every product is exact in float64.  Blocks of
     rows and tiles of outputs change which sums are in flight together, never a sum's order.
     """
-    parallel = x.shape[0] > _ROW_BLOCK and x.size * wt.shape[1] >= PARALLEL_WORK
-    (_f64_dot_parallel if parallel else _f64_dot_serial)(x, wt, out)
+    blocks = -(-x.shape[0] // _ROW_BLOCK)
+    _run(_f64_dot_rows, blocks, x.size * wt.shape[1], x, wt, out)
 
 
 def combine_group(acc: np.ndarray, partial: np.ndarray, xs: np.ndarray, ws: np.ndarray, unit: np.float32) -> None:
@@ -194,8 +171,7 @@ def combine_group(acc: np.ndarray, partial: np.ndarray, xs: np.ndarray, ws: np.n
     ``acc`` [T, O] float32; ``partial`` [T, O] the group's exact sums (float32 or float64);
     ``xs`` [T] and ``ws`` [O] float32 scales (:mod:`fpqc.numerics.products`).
     """
-    parallel = acc.shape[0] > 1 and acc.size >= PARALLEL_WORK // 8
-    (_combine_group_parallel if parallel else _combine_group_serial)(acc, partial, xs, ws, unit)
+    _run(_combine_group, acc.shape[0], 4 * acc.size, acc, partial, xs, ws, unit)
 
 
-__all__ = ["combine_group", "dot_rows", "f64_dot_rows", "sum_rows", "weighted_rows"]
+__all__ = ["PARALLEL_WORK", "combine_group", "dot_rows", "f64_dot_rows", "sum_rows", "weighted_rows"]

@@ -93,8 +93,8 @@ def split_groups(x_codes, fa: Format, w_codes, fb: Format, group_size: int):
         )
     dtype = np.float32 if bits <= 24 else np.float64
     g = k // group_size
-    ua = fa.units(x_codes).astype(dtype).reshape(t, g, group_size).transpose(1, 0, 2)
-    ub = fb.units(w_codes).astype(dtype).reshape(o, g, group_size).transpose(1, 2, 0)
+    ua = fa.units(x_codes, dtype).reshape(t, g, group_size).transpose(1, 0, 2)
+    ub = fb.units(w_codes, dtype).reshape(o, g, group_size).transpose(1, 2, 0)
     return ua, ub
 
 

@@ -77,8 +77,8 @@ def test_scores_and_weighted_sums_are_left_to_right(lead, n, m, depth):
     np.testing.assert_array_equal(_bits(weighted_sum_f32(p, v)), _bits(weighted))
 
 
-def test_the_largest_cases_take_the_loops_on_every_core():
-    assert 4 * 64 * 128 * 128 >= ordered_loops.PARALLEL_WORK and 61 * 256 * 300 >= ordered_loops.PARALLEL_WORK
+def test_the_largest_cases_are_shared_among_the_cores():
+    assert min(4 * 64 * 128 * 128, 61 * 256 * 300, 4 * 1100 * 1024) >= ordered_loops.PARALLEL_WORK
 
 
 def test_scores_broadcast_a_shared_key_set():
@@ -103,7 +103,7 @@ def test_float_linear_tiles_keep_every_sum_in_order(rows, depth, outputs):
     np.testing.assert_array_equal(_bits(got), _bits(expected))
 
 
-@pytest.mark.parametrize("rows, outputs, dtype", [(3, 5, np.float32), (40, 300, np.float64), (700, 1024, np.float64)])
+@pytest.mark.parametrize("rows, outputs, dtype", [(3, 5, np.float32), (40, 300, np.float64), (1100, 1024, np.float64)])
 def test_group_combination_is_the_contracts_step(rows, outputs, dtype):
     """``acc + (xs·ws)·(float32(partial)·unit)``, each operation one fp32 rounding; the last case on every core."""
     rng = np.random.default_rng(4)
