@@ -28,7 +28,7 @@ def linear_f32(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None = None) -> 
     w = np.asarray(w, np.float32)
     rows = np.ascontiguousarray(x.reshape(-1, x.shape[-1]))
     y = np.empty((rows.shape[0], w.shape[0]), np.float32)
-    ordered_loops.f64_dot_rows(rows, np.ascontiguousarray(w.T), y)
+    ordered_loops.f64_dot_rows(rows, np.ascontiguousarray(w), y)
     y = y.reshape(*x.shape[:-1], w.shape[0])
     if bias is not None:
         y = y + np.asarray(bias, np.float32)

@@ -61,6 +61,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fpqc.numerics import ordered_loops
 from fpqc.numerics.errors import NumericsError
 from fpqc.numerics.rounding import QuantizerSide, QuantizerTable, check_rounding, tie_goes_up
 
@@ -231,7 +232,7 @@ class Format:
 
     def units(self, codes, dtype=np.int64) -> np.ndarray:
         """Exact integer ``value / step`` of ``codes`` as ``dtype`` (default int64; NaN/inf codes -> 0)."""
-        return _units_table(self, np.dtype(dtype)).take(self._checked(codes))
+        return ordered_loops.lookup(_units_table(self, np.dtype(dtype)), self._checked(codes))
 
     def _checked(self, codes) -> np.ndarray:
         """``codes`` as an index array, refusing a code this format does not have (e.g. 16 for a 4-bit format)."""

@@ -8,8 +8,11 @@ operations); these loops, compiled by numba, follow it element by element::
     sum_rows       out[r]    = ((x[r,0] + x[r,1]) + x[r,2]) + ...
     dot_rows       out[b,i,j] = ((q[b,i,0]·kt[b,0,j] + q[b,i,1]·kt[b,1,j]) + ...)
     weighted_rows  out[b,i,d] = ((p[b,i,0]·v[b,0,d] + p[b,i,1]·v[b,1,d]) + ...)
-    f64_dot_rows   out[t,o]  = float32(((+0.0 + x[t,0]·wt[0,o]) + x[t,1]·wt[1,o]) + ...)  in float64
+    f64_dot_rows   out[t,o]  = float32(((+0.0 + x[t,0]·w[o,0]) + x[t,1]·w[o,1]) + ...)  in float64
     combine_group  acc[t,o]  = acc[t,o] + (xs[t]·ws[o])·(float32(partial[t,o])·unit)   (one group)
+
+and one loop that has no order to keep but is on the same path: ``lookup``
+(``table[codes]`` without numpy's conversion of every code to a 64-bit index).
 
 Every ``+`` and ``·`` is one float32 operation rounded to nearest even: numba
 compiles without fast-math, so LLVM neither reassociates the sums nor fuses a
@@ -113,12 +116,40 @@ def _f64_dot_rows(x, wt, out, lo, hi):
 
 
 @numba.njit(cache=True, nogil=True)
+def _f64_dot_outputs(x, w, out, lo, hi):
+    """As ``_f64_dot_rows`` on the untransposed ``w`` [O, K], four outputs at a time (for few rows)."""
+    rows, depth = x.shape
+    last = w.shape[0] - 1
+    for block in range(lo, hi):
+        o0 = 4 * block
+        o1, o2, o3 = min(o0 + 1, last), min(o0 + 2, last), min(o0 + 3, last)
+        for t in range(rows):
+            a0 = a1 = a2 = a3 = 0.0
+            for k in range(depth):
+                xk = np.float64(x[t, k])
+                a0 = a0 + xk * np.float64(w[o0, k])
+                a1 = a1 + xk * np.float64(w[o1, k])
+                a2 = a2 + xk * np.float64(w[o2, k])
+                a3 = a3 + xk * np.float64(w[o3, k])
+            out[t, o0] = np.float32(a0)
+            out[t, o1] = np.float32(a1)
+            out[t, o2] = np.float32(a2)
+            out[t, o3] = np.float32(a3)
+
+
+@numba.njit(cache=True, nogil=True)
 def _combine_group(acc, partial, xs, ws, unit, lo, hi):
     for t in range(lo, hi):
         scale = xs[t]
         row, sums = acc[t], partial[t]
         for o in range(row.shape[0]):
             row[o] = row[o] + (scale * ws[o]) * (np.float32(sums[o]) * unit)
+
+
+@numba.njit(cache=True, nogil=True)
+def _lookup(table, codes, out, lo, hi):
+    for i in range(lo, hi):
+        out[i] = table[codes[i]]
 
 
 PARALLEL_WORK = 1 << 22  # operations from which a call is shared among the cores
@@ -155,14 +186,19 @@ def weighted_rows(p: np.ndarray, v: np.ndarray, out: np.ndarray) -> None:
     _run(_weighted_rows, p.shape[0], p.size * v.shape[2], p, v, out)
 
 
-def f64_dot_rows(x: np.ndarray, wt: np.ndarray, out: np.ndarray) -> None:
-    """``out[t, o]`` = float32 of Σ_k ``x[t, k]·wt[k, o]`` in float64, left to right from +0.0.
+def f64_dot_rows(x: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:
+    """``out[t, o]`` = float32 of Σ_k ``x[t, k]·w[o, k]`` in float64, left to right from +0.0.
 
-    ``x`` [T, K] and ``wt`` [K, O] are float32, so every product is exact in float64.  Blocks of
-    rows and tiles of outputs change which sums are in flight together, never a sum's order.
+    ``x`` [T, K] and ``w`` [O, K] are float32, so every product is exact in float64.  With a few
+    rows the loop walks ``w`` as it is; with more, it transposes it once and vectorises across the
+    outputs.  Blocks of rows and tiles of outputs change which sums are in flight together, never
+    a sum's order.
     """
-    blocks = -(-x.shape[0] // _ROW_BLOCK)
-    _run(_f64_dot_rows, blocks, x.size * wt.shape[1], x, wt, out)
+    work = x.size * w.shape[0]
+    if x.shape[0] < _ROW_BLOCK:
+        _run(_f64_dot_outputs, -(-w.shape[0] // 4), work, x, w, out)
+    else:
+        _run(_f64_dot_rows, -(-x.shape[0] // _ROW_BLOCK), work, x, np.ascontiguousarray(w.T), out)
 
 
 def combine_group(acc: np.ndarray, partial: np.ndarray, xs: np.ndarray, ws: np.ndarray, unit: np.float32) -> None:
@@ -174,4 +210,12 @@ def combine_group(acc: np.ndarray, partial: np.ndarray, xs: np.ndarray, ws: np.n
     _run(_combine_group, acc.shape[0], 4 * acc.size, acc, partial, xs, ws, unit)
 
 
-__all__ = ["PARALLEL_WORK", "combine_group", "dot_rows", "f64_dot_rows", "sum_rows", "weighted_rows"]
+def lookup(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``table[codes]`` for a 1-D ``table`` and integer ``codes`` within it: an array of ``codes``' shape."""
+    flat = np.ascontiguousarray(codes).reshape(-1)
+    out = np.empty(flat.size, table.dtype)
+    _run(_lookup, flat.size, flat.size, table, flat, out)
+    return out.reshape(np.shape(codes))
+
+
+__all__ = ["PARALLEL_WORK", "combine_group", "lookup", "dot_rows", "f64_dot_rows", "sum_rows", "weighted_rows"]

@@ -78,7 +78,7 @@ def test_scores_and_weighted_sums_are_left_to_right(lead, n, m, depth):
 
 
 def test_the_largest_cases_are_shared_among_the_cores():
-    assert min(4 * 64 * 128 * 128, 61 * 256 * 300, 4 * 1100 * 1024) >= ordered_loops.PARALLEL_WORK
+    assert min(4 * 64 * 128 * 128, 61 * 256 * 300, 2 * 1024 * 2050, 4 * 1100 * 1024) >= ordered_loops.PARALLEL_WORK
 
 
 def test_scores_broadcast_a_shared_key_set():
@@ -90,9 +90,13 @@ def test_scores_broadcast_a_shared_key_set():
     np.testing.assert_array_equal(_bits(scores_f32(q, k)), _bits(expected))
 
 
-@pytest.mark.parametrize("rows, depth, outputs", [(1, 1, 1), (11, 37, 300), (17, 64, 5), (61, 256, 300)])
+@pytest.mark.parametrize(
+    "rows, depth, outputs",
+    [(1, 1, 1), (3, 50, 7), (11, 37, 300), (17, 64, 5), (61, 256, 300), (2, 1024, 2050)],
+)
 def test_float_linear_tiles_keep_every_sum_in_order(rows, depth, outputs):
-    """Rows and outputs that do not fill the loop's row blocks (8) and output tiles (256); the last on every core."""
+    """Rows and outputs that do not fill the loops' row blocks (8) and output tiles (256, or 4 for
+    fewer than 8 rows); the last two on every core."""
     rng = np.random.default_rng(3)
     x = _awkward(rng, (rows, depth))
     # Magnitudes spread over 2^±60 make float64 sums depend on their order.
