@@ -29,7 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from fpqc.numerics import ordered_loops
-from fpqc.numerics.transcendental import exp_f32, rsqrt_f32
+from fpqc.numerics.transcendental import rsqrt_f32
 
 
 def sum_last_f32(x: np.ndarray) -> np.ndarray:
@@ -66,8 +66,11 @@ def scores_f32(q: np.ndarray, k: np.ndarray) -> np.ndarray:
 
 def softmax_f32(s: np.ndarray) -> np.ndarray:
     """Softmax over the last axis: ``exp_f32(s − max)`` divided by its left-to-right sum."""
-    e = exp_f32(s - np.max(s, axis=-1, keepdims=True))
-    return e / sum_last_f32(e)
+    s = np.asarray(s, np.float32)
+    rows = np.ascontiguousarray(s.reshape(-1, s.shape[-1]))
+    out = np.empty(rows.shape, np.float32)
+    ordered_loops.softmax_rows(rows, out)
+    return out.reshape(s.shape)
 
 
 def weighted_sum_f32(p: np.ndarray, v: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ operations); these loops, compiled by numba, follow it element by element::
     weighted_rows  out[b,i,d] = ((p[b,i,0]·v[b,0,d] + p[b,i,1]·v[b,1,d]) + ...)
     f64_dot_rows   out[t,o]  = float32(((+0.0 + x[t,0]·w[o,0]) + x[t,1]·w[o,1]) + ...)  in float64
     combine_group  acc[t,o]  = acc[t,o] + (xs[t]·ws[o])·(float32(partial[t,o])·unit)   (one group)
+    softmax_rows   e[r,j] = exp_f32(x[r,j] − max_j x[r,j]);  out[r,j] = e[r,j] / ((e[r,0] + e[r,1]) + ...)
 
 and one loop that has no order to keep but is on the same path: ``lookup``
 (``table[codes]`` without numpy's conversion of every code to a 64-bit index).
@@ -38,6 +39,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
+
+from fpqc.numerics.transcendental import _exp
 
 # Every loop takes the range [lo, hi) of its units of work (rows, heads, row blocks) to compute.
 
@@ -146,6 +149,27 @@ def _combine_group(acc, partial, xs, ws, unit, lo, hi):
             row[o] = row[o] + (scale * ws[o]) * (np.float32(sums[o]) * unit)
 
 
+_NEG_INF = np.float32(-np.inf)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _softmax_rows(x, out, lo, hi):
+    columns = x.shape[1]
+    for r in range(lo, hi):
+        row, e = x[r], out[r]
+        top = _NEG_INF  # the row's maximum; NaN when the row holds one (as numpy's max)
+        for j in range(columns):
+            v = row[j]
+            top = v if (v > top or v != v) and top == top else top
+        for j in range(columns):
+            e[j] = _exp(row[j] - top)
+        total = e[0]
+        for j in range(1, columns):
+            total = total + e[j]
+        for j in range(columns):
+            e[j] = e[j] / total
+
+
 @numba.njit(cache=True, nogil=True)
 def _lookup(table, codes, out, lo, hi):
     for i in range(lo, hi):
@@ -210,6 +234,11 @@ def combine_group(acc: np.ndarray, partial: np.ndarray, xs: np.ndarray, ws: np.n
     _run(_combine_group, acc.shape[0], 4 * acc.size, acc, partial, xs, ws, unit)
 
 
+def softmax_rows(x: np.ndarray, out: np.ndarray) -> None:
+    """``out[r]`` = the softmax of ``x[r]`` (``x`` [R, C] float32, C ≥ 1) in the contract's order."""
+    _run(_softmax_rows, x.shape[0], 16 * x.size, x, out)
+
+
 def lookup(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """``table[codes]`` for a 1-D ``table`` and integer ``codes`` within it: an array of ``codes``' shape."""
     flat = np.ascontiguousarray(codes).reshape(-1)
@@ -218,4 +247,4 @@ def lookup(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return out.reshape(np.shape(codes))
 
 
-__all__ = ["PARALLEL_WORK", "combine_group", "lookup", "dot_rows", "f64_dot_rows", "sum_rows", "weighted_rows"]
+__all__ = ["PARALLEL_WORK", "combine_group", "lookup", "softmax_rows", "dot_rows", "f64_dot_rows", "sum_rows", "weighted_rows"]

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from fpqc.numerics import ordered_loops
-from fpqc.numerics.attention import scores_f32, sum_last_f32, weighted_sum_f32
+from fpqc.numerics.attention import scores_f32, softmax_f32, sum_last_f32, weighted_sum_f32
 from fpqc.numerics.float_linear import linear_f32
 from fpqc.numerics.products import combine_group
+from fpqc.numerics.transcendental import exp_f32
 
 
 def _awkward(rng, shape) -> np.ndarray:
@@ -118,4 +119,16 @@ def test_group_combination_is_the_contracts_step(rows, outputs, dtype):
     with np.errstate(all="ignore"):
         expected = acc + (xs[:, None] * ws[None, :]) * (partial.astype(np.float32) * unit)
         got = combine_group(acc.copy(), partial, xs, ws, unit)
+    np.testing.assert_array_equal(_bits(got), _bits(expected))
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (5, 9), (3, 4, 700), (64, 2048)])  # the last on every core
+def test_softmax_is_exp_of_the_gap_to_the_maximum_over_the_left_to_right_sum(shape):
+    rng = np.random.default_rng(5)
+    with np.errstate(all="ignore"):
+        x = _awkward(rng, shape) * np.float32(8)
+        x[..., 0, :] = -np.inf  # a row of -inf: every gap is NaN
+        e = exp_f32(x - np.max(x, axis=-1, keepdims=True))
+        expected = e / _sum_defined(e)
+        got = softmax_f32(x)
     np.testing.assert_array_equal(_bits(got), _bits(expected))
