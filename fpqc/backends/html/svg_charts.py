@@ -6,29 +6,38 @@ ready to paste into the page; the figure is closed before returning.
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Sequence
 
-import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+@functools.cache
+def _pyplot():
+    """matplotlib's pyplot on the Agg backend, set to write the same SVG bytes for the same chart.
 
-plt.rcParams["svg.hashsalt"] = "fpqc"  # the same report gives the same bytes
-plt.rcParams["svg.fonttype"] = "none"
+    Imported on the first chart, not with this module: it takes most of a second, and only the
+    commands that write a report draw."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams["svg.hashsalt"] = "fpqc"
+    plt.rcParams["svg.fonttype"] = "none"
+    return plt
 
 
 def _svg(fig) -> str:
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(fig)
+    _pyplot().close(fig)
     text = buffer.getvalue()
     return text[text.index("<svg"):]
 
 
 def utilization_bars(names: Sequence[str], used: Sequence[float], available: Sequence[float], title: str) -> str:
     """Horizontal bars: each resource's use as a share of the device, with the counts written beside."""
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(names) + 1.0))
+    fig, ax = _pyplot().subplots(figsize=(7, 0.45 * len(names) + 1.0))
     shares = [100.0 * u / a if a else 0.0 for u, a in zip(used, available)]
     colors = ["#c0392b" if s > 100 else "#2e86c1" for s in shares]
     ax.barh(list(names), shares, color=colors)
@@ -44,7 +53,7 @@ def utilization_bars(names: Sequence[str], used: Sequence[float], available: Seq
 
 def share_bars(categories: Sequence[str], shares: dict[str, Sequence[float]], title: str) -> str:
     """Stacked horizontal bars of shares (0..1) per category, one colour per key of ``shares``."""
-    fig, ax = plt.subplots(figsize=(7, 0.5 * len(categories) + 1.2))
+    fig, ax = _pyplot().subplots(figsize=(7, 0.5 * len(categories) + 1.2))
     left = [0.0] * len(categories)
     for label, values in shares.items():
         ax.barh(list(categories), [100 * v for v in values], left=left, label=label)
@@ -59,7 +68,7 @@ def share_bars(categories: Sequence[str], shares: dict[str, Sequence[float]], ti
 
 def layer_lines(labels: Sequence[str], series: dict[str, Sequence[float]], ylabel: str, title: str) -> str:
     """One line per series over the layers (x: layer labels in program order)."""
-    fig, ax = plt.subplots(figsize=(max(7.0, 0.18 * len(labels)), 3.6))
+    fig, ax = _pyplot().subplots(figsize=(max(7.0, 0.18 * len(labels)), 3.6))
     for name, values in series.items():
         ax.plot(range(len(values)), values, marker="o", markersize=3, label=name)
     ax.set_xticks(range(len(labels)))
@@ -73,7 +82,7 @@ def layer_lines(labels: Sequence[str], series: dict[str, Sequence[float]], ylabe
 
 def scale_bars(names: Sequence[str], series: dict[str, Sequence[float]], unit: str, title: str) -> str:
     """Grouped vertical bars, one group per name (a step of the program), one bar per series."""
-    fig, ax = plt.subplots(figsize=(max(7.0, 0.7 * len(names)), 3.4))
+    fig, ax = _pyplot().subplots(figsize=(max(7.0, 0.7 * len(names)), 3.4))
     width = 0.8 / max(len(series), 1)
     for i, (label, values) in enumerate(series.items()):
         ax.bar([x + i * width for x in range(len(names))], list(values), width, label=label)
@@ -88,7 +97,7 @@ def scale_bars(names: Sequence[str], series: dict[str, Sequence[float]], unit: s
 def roofline_chart(peak: float, bytes_per_cycle: float, points: dict[str, tuple[float, float]], title: str) -> str:
     """Log-log roofline: attainable MACs/cycle = min(peak, intensity · bytes/cycle), with labelled points
     ``name: (MACs per byte, MACs per cycle)``."""
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = _pyplot().subplots(figsize=(7, 4))
     intensities = [p[0] for p in points.values() if p[0] > 0] or [1.0]
     low, high = min(intensities + [peak / bytes_per_cycle]) / 4, max(intensities + [peak / bytes_per_cycle]) * 4
     xs = [low * (high / low) ** (i / 100) for i in range(101)]
