@@ -38,6 +38,8 @@ LIBRARY_ARRAYS = {
     ("fpqc_dataflow.h", "v"): "a stream's beat: the registers of one beat of an hls.stream",
     ("fpqc_dataflow.h", "table"): "the C-simulation dump's table of results (-DFPQC_DUMP only)",
     ("fpqc_dataflow.h", "path"): "the C-simulation dump's file name (-DFPQC_DUMP only)",
+    ("fpqc_linear.h", "word"): "the weight port's word being unpacked, split into its uint32 numbers (registers)",
+    ("fpqc_linear.h", "next"): "the next weight-port word when a vector spans two, split likewise (registers)",
     ("fpqc_kv_codes.h", "codes"): "the codes of one head row as it is read from or written to a low-bit KV cache",
     ("fpqc_kv_codes.h", "scales"): "the scales of one head row as it is read from or written to a low-bit KV cache",
 }

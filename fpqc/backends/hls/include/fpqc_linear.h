@@ -100,20 +100,36 @@ namespace linear_detail {
 
 // Moves the vectors of one weight tile (N_TILE x K codes, row-major) from the
 // word stream into one copy of the tile buffer, one vector per call of step().
+// A port word is split into its WORD_BITS / 32 uint32 numbers once, when it is
+// read (registers: the array is partitioned), and each code is cut from its
+// uint32: a code's bits are the same, and the C simulation does one wide
+// part-select per uint32 instead of one per code.
 template <int WBITS, int WORD_BITS, int LANES, int K>
 struct WeightMover {
     static const int PER_U32 = 32 / WBITS;
-    static const int PER_WORD = PER_U32 * (WORD_BITS / 32);
-    ap_uint<WORD_BITS> word;  // the port word being unpacked
-    int pos;                  // codes of `word` used; PER_WORD: none held
-    int moved;                // vectors of the tile moved
-    int total;                // vectors of the tile (0: nothing to move)
-    WeightMover() : word(0), pos(PER_WORD), moved(0), total(0) {}
+    static const int U32S = WORD_BITS / 32;
+    static const int PER_WORD = PER_U32 * U32S;
+    ap_uint<32> word[U32S];  // the port word being unpacked, as its uint32 numbers
+    int pos;                 // codes of `word` used; PER_WORD: none held
+    int moved;               // vectors of the tile moved
+    int total;               // vectors of the tile (0: nothing to move)
+    WeightMover() : pos(PER_WORD), moved(0), total(0) {
+#pragma HLS ARRAY_PARTITION variable = word complete
+        for (int i = 0; i < U32S; ++i) word[i] = 0;
+    }
 
-    static ap_uint<WBITS> code(const ap_uint<WORD_BITS>& w, int j) {
+    static void split(const ap_uint<WORD_BITS>& w, ap_uint<32> (&u)[U32S]) {
 #pragma HLS INLINE
-        const int lo = (j / PER_U32) * 32 + (j % PER_U32) * WBITS;
-        return w.range(lo + WBITS - 1, lo);
+        for (int i = 0; i < U32S; ++i) {
+#pragma HLS UNROLL
+            u[i] = w.range(32 * i + 31, 32 * i);
+        }
+    }
+
+    static ap_uint<WBITS> code(const ap_uint<32> (&u)[U32S], int j) {
+#pragma HLS INLINE
+        const int lo = (j % PER_U32) * WBITS;
+        return u[j / PER_U32].range(lo + WBITS - 1, lo);
     }
 
     void begin(int vectors) {
@@ -128,11 +144,20 @@ struct WeightMover {
         if (moved >= total) return;
         static_assert(LANES <= PER_WORD, "a vector spans at most two port words");
         if (pos == PER_WORD) {
-            word = words.read();
+            split(words.read(), word);
             pos = 0;
         }
         const bool spill = pos + LANES > PER_WORD;
-        const ap_uint<WORD_BITS> next = spill ? words.read() : ap_uint<WORD_BITS>(0);
+        ap_uint<32> next[U32S];
+#pragma HLS ARRAY_PARTITION variable = next complete
+        if (spill) {
+            split(words.read(), next);
+        } else {
+            for (int i = 0; i < U32S; ++i) {
+#pragma HLS UNROLL
+                next[i] = 0;
+            }
+        }
         const int o = moved / (K / LANES);
         const int k0 = (moved % (K / LANES)) * LANES;
         for (int l = 0; l < LANES; ++l) {
@@ -142,7 +167,10 @@ struct WeightMover {
         }
         pos += LANES;
         if (spill) {
-            word = next;
+            for (int i = 0; i < U32S; ++i) {
+#pragma HLS UNROLL
+                word[i] = next[i];
+            }
             pos -= PER_WORD;
         }
         ++moved;
