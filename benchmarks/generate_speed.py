@@ -1,6 +1,8 @@
 """Benchmark: generation through fpqc's step program against the KV-cached PyTorch reference (issue 13, goal 4).
 
-Generates the same classes with the shipped digits VAR three ways, per image:
+Generates the same classes with the shipped digits VAR (or, with ``--depth N``, a random-weight
+VAR-dN exported once into ``out/bench/var_dN_fpqc``, as ``interpreter_speed.py`` does) three ways,
+per image:
 
 * ``torch``: ``autoregressive_infer_cfg`` (``fpqc/frontend/var/generate.py``, written like the
   released code) with its KV cache, on the model's own ``var.pth`` / ``vae.pth``;
@@ -12,7 +14,7 @@ Each is timed over ``--rounds`` alternating rounds (torch, float, fp4, torch, ..
 round counts; the ratios are against the torch reference of the same run and the goal is 3x. Both
 sides decode the images with their VQVAE. Prints the load average before and after.
 
-    python benchmarks/generate_speed.py [--classes 0-9] [--rounds 3] [--cfg 3.0]
+    python benchmarks/generate_speed.py [--classes 0-9] [--rounds 3] [--cfg 3.0] [--depth 16]
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 
 import torch
 
+from compile_d16 import export
 from fpqc.compiler import compile_model
 from fpqc.frontend.var.export import build_models
 from fpqc.frontend.var.generate import autoregressive_infer_cfg
@@ -39,17 +42,27 @@ def main() -> int:
     parser.add_argument("--classes", default="0-9", help="first-last class labels, one image each")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--cfg", type=float, default=3.0, help="classifier-free guidance")
+    parser.add_argument("--depth", type=int, default=None, help="a random-weight VAR-d<depth> instead of the digits")
     args = parser.parse_args()
     first, last = (int(c) for c in args.classes.split("-"))
     labels = list(range(first, last + 1))
     print(f"load average {os.getloadavg()[0]:.2f}; {len(labels)} images per run, guidance {args.cfg}")
 
-    float_runtime = VarRuntime.load(DIGITS / "var.onnx")
-    with tempfile.TemporaryDirectory() as scratch:
-        build = Path(scratch) / "build"
-        compile_model(DIGITS / "var.onnx", build, format_name="fp4")
-        fp4_runtime = VarRuntime.load(build)
-    var, vae = build_models(float_runtime.config, DIGITS / "var.pth", DIGITS / "vae.pth")
+    if args.depth is None:
+        float_runtime = VarRuntime.load(DIGITS / "var.onnx")
+        with tempfile.TemporaryDirectory() as scratch:
+            build = Path(scratch) / "build"
+            compile_model(DIGITS / "var.onnx", build, format_name="fp4")
+            fp4_runtime = VarRuntime.load(build)
+        var, vae = build_models(float_runtime.config, DIGITS / "var.pth", DIGITS / "vae.pth")
+    else:
+        model = export(args.depth)
+        build = model.parent.parent / f"{model.parent.name}_fp4_build"
+        if not (build / "manifest.json").exists():
+            print(f"compiling {model} (fp4) ...", flush=True)
+            compile_model(model, build, format_name="fp4")
+        float_runtime, fp4_runtime = VarRuntime.load(model), VarRuntime.load(build)
+        var, vae = build_models(float_runtime.config, seed=0)  # the export's random weights
     label_B = torch.tensor(labels, dtype=torch.long)
 
     def run_torch() -> None:
