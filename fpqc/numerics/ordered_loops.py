@@ -181,6 +181,16 @@ _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else o
 _pool: ThreadPoolExecutor | None = None
 
 
+def _forget_pool() -> None:
+    """A forked child has none of its parent's threads: it starts a pool of its own when it needs one."""
+    global _pool
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _run(loop, units: int, work: int, *arrays) -> None:
     """``loop(*arrays, lo, hi)`` over ``range(units)``: at once, or one contiguous share per core."""
     global _pool
@@ -247,4 +257,13 @@ def lookup(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return out.reshape(np.shape(codes))
 
 
-__all__ = ["PARALLEL_WORK", "combine_group", "lookup", "softmax_rows", "dot_rows", "f64_dot_rows", "sum_rows", "weighted_rows"]
+__all__ = [
+    "PARALLEL_WORK",
+    "combine_group",
+    "dot_rows",
+    "f64_dot_rows",
+    "lookup",
+    "softmax_rows",
+    "sum_rows",
+    "weighted_rows",
+]

@@ -132,3 +132,16 @@ def test_softmax_is_exp_of_the_gap_to_the_maximum_over_the_left_to_right_sum(sha
         expected = e / _sum_defined(e)
         got = softmax_f32(x)
     np.testing.assert_array_equal(_bits(got), _bits(expected))
+
+
+def test_a_forked_child_shares_its_work_among_threads_of_its_own():
+    """The parent's pool threads do not exist in a forked child; the child's calls still finish."""
+    import multiprocessing
+
+    rng = np.random.default_rng(6)
+    q = rng.standard_normal((4, 64, 128)).astype(np.float32)
+    k = rng.standard_normal((4, 128, 128)).astype(np.float32)
+    expected = scores_f32(q, k)  # starts the parent's pool
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        got = pool.apply_async(scores_f32, (q, k)).get(timeout=120)  # a lost pool would hang the child
+    np.testing.assert_array_equal(_bits(got), _bits(expected))
