@@ -27,7 +27,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
-import torch
 
 from fpqc.numerics.errors import NumericsError
 from fpqc.numerics.formats import Format
@@ -63,6 +62,8 @@ def _inverse_cholesky(hessian: np.ndarray, damp: float) -> np.ndarray:
     h[np.diag_indices(k)] += damp * mean
     # With J the reversal, J·H·J = L·Lᵀ gives H⁻¹ = Uᵀ·U for the upper-triangular U = J·L⁻¹·J:
     # one Cholesky factorisation and one triangular solve, half the work of inverting H first.
+    import torch  # here, not at the top: importing torch takes 2 s, and only GPTQ needs it
+
     flipped = torch.from_numpy(np.ascontiguousarray(h[::-1, ::-1]))
     lower, info = torch.linalg.cholesky_ex(flipped)
     if int(info) != 0:

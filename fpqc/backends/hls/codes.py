@@ -43,6 +43,12 @@ def pack_codes(codes: np.ndarray, bits: int) -> np.ndarray:
     lanes = np.zeros((words_for(flat.size, bits), per), dtype=np.uint8)
     lanes.reshape(-1)[: flat.size] = flat
     lanes &= np.uint8((1 << bits) - 1)
+    if 8 % bits == 0:  # whole bytes of codes: a word is its four bytes, little-endian
+        per_byte = lanes.reshape(-1, 8 // bits)
+        packed = per_byte[:, 0].copy()
+        for i in range(1, per_byte.shape[1]):
+            packed |= per_byte[:, i] << np.uint8(i * bits)
+        return packed.view("<u4")
     words = np.zeros(len(lanes), dtype="<u4")
     for i in range(per):  # code i of every word at once
         words |= lanes[:, i].astype("<u4") << np.uint32(i * bits)

@@ -63,11 +63,14 @@ def test_weights_are_packed_little_endian(tmp_path):
     assert words[0] & 0xF == codes.reshape(-1)[0] and (words[0] >> 4) & 0xF == codes.reshape(-1)[1]
 
 
-@pytest.mark.parametrize("bits", [4, 6, 8])
+@pytest.mark.parametrize("bits", range(1, 9))
 def test_pack_roundtrip(bits):
     codes = np.random.default_rng(bits).integers(0, 1 << bits, size=37).astype(np.uint8)
     words = pack_codes(codes, bits)
-    assert words.size == -(-37 // (32 // bits))
+    per = 32 // bits
+    assert words.dtype == np.dtype("<u4") and words.size == -(-37 // per)
+    expected = [sum(int(c) << (i * bits) for i, c in enumerate(codes[w * per:(w + 1) * per])) for w in range(words.size)]
+    assert words.tolist() == expected  # code i of a word in bits [i*bits, (i+1)*bits)
     np.testing.assert_array_equal(unpack_codes(words, bits, 37), codes)
 
 
