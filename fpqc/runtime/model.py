@@ -40,6 +40,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from xdsl.dialects.builtin import Float32Type, IntegerType, ModuleOp, TensorType
@@ -55,9 +56,11 @@ from fpqc.frontend.var.config import VARConfig
 from fpqc.frontend.var_build_files import CONFIG_FILE, VAE_FILE, VarBuildFiles
 from fpqc.passes.pipelines import RAISE_PIPELINE, STEP_PIPELINE
 from fpqc.passes.step_program import KV_CACHE_ATTR, PROLOGUE, PROLOGUE_ATTR, prologue_function, step_functions
-from fpqc.runtime.host_vqvae import HostVQVAE
 from fpqc.runtime.schedule import ScaleStep
 from fpqc.weights import WeightStore
+
+if TYPE_CHECKING:
+    from fpqc.runtime.host_vqvae import HostVQVAE
 
 
 
@@ -199,6 +202,8 @@ class VarModel:
                 f"{self.source}: no VQVAE ({VAE_FILE} {where}); pass the released checkpoint with "
                 "--vae vae_ch160v4096z32.pth, or the vae.npz of fpqc export-var"
             )
+        from fpqc.runtime.host_vqvae import HostVQVAE  # here: it imports torch (2-3 s), which only a VQVAE needs
+
         return HostVQVAE.load(self.vae, self.config.patch_nums)
 
     @property

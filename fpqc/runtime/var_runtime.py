@@ -29,14 +29,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from fpqc.errors import FpqcError
-from fpqc.runtime.host_vqvae import HostVQVAE
 from fpqc.runtime.model import KvCache, RunObserver, VarModel
 from fpqc.runtime.sampling import guided_logits, sample_tokens
 from fpqc.runtime.schedule import ScaleStep, teacher_forcing_schedule
+
+if TYPE_CHECKING:
+    from fpqc.runtime.host_vqvae import HostVQVAE  # imports torch: loaded by VarModel.vqvae when needed
 
 
 @dataclass
