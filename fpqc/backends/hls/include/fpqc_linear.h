@@ -238,17 +238,23 @@ inline float bias_of(float (&pe_b)[2][NB], int side, int o) {
 
 // The sum of one PE's LANES products: PROD[(x_code << WBITS) | w_code] (the
 // LUT multipliers' ROM) of the activation vector x[k0 ..] and the weight row.
+// The adder tree sums in 64 bits and keeps SUM_BITS: the low SUM_BITS bits of a
+// sum depend only on those of its terms, so synthesis trims the rest, and
+// SUM_BITS holds any exact sum.  (Summing in the ap_int itself gives the same
+// bits, but C simulation then stores and reloads it after every product: the
+// ROM's shorts may alias its storage.)
 template <int SUM_BITS, int WBITS, int LANES, int XBITS, class PROD_T, int KX, int KB>
 ap_int<SUM_BITS> lane_sum(const ap_uint<XBITS> (&x)[KX], const ap_uint<WBITS> (&w)[KB], int k0, const PROD_T* ptable) {
 #pragma HLS INLINE
-    ap_int<SUM_BITS> sum = 0;
+    static_assert(SUM_BITS <= 64, "lane_sum: a lane sum fits in 64 bits");
+    long long sum = 0;
     for (int l = 0; l < LANES; ++l) {
 #pragma HLS UNROLL
         const unsigned xi = x[k0 + l].to_uint();
         const unsigned wi = w[k0 + l].to_uint();
         sum += ptable[(xi << WBITS) | wi];
     }
-    return sum;
+    return ap_int<SUM_BITS>(sum);
 }
 
 }  // namespace linear_detail
@@ -398,7 +404,7 @@ void linear_acc(hls::stream<Beat<ap_int<SUM_BITS>, PLANES * PES> >& products, ap
                         Beat<ap_int<ACC_BITS>, PLANES * PES> out;
                         for (int p = 0; p < PLANES * PES; ++p) {
 #pragma HLS UNROLL
-                            acc[p] = (c == 0 ? ap_int<ACC_BITS>(0) : acc[p]) + beat.v[p];
+                            acc[p] = (c == 0 ? 0LL : acc[p].to_int64()) + beat.v[p].to_int64();  // exact: no carry past ACC_BITS
                             out.v[p] = acc[p];
                         }
                         if (c == G / LANES - 1) sums.write(out);
