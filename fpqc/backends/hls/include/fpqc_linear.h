@@ -129,7 +129,7 @@ struct WeightMover {
     static ap_uint<WBITS> code(const ap_uint<32> (&u)[U32S], int j) {
 #pragma HLS INLINE
         const int lo = (j % PER_U32) * WBITS;
-        return u[j / PER_U32].range(lo + WBITS - 1, lo);
+        return ap_uint<WBITS>(u[j / PER_U32].to_uint() >> lo);  // bits [lo, lo + WBITS)
     }
 
     void begin(int vectors) {
