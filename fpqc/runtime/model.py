@@ -63,7 +63,6 @@ if TYPE_CHECKING:
     from fpqc.runtime.host_vqvae import HostVQVAE
 
 
-
 class RunObserver(Interpreter.Listener):
     """Watches the interpreter during generation.
 
