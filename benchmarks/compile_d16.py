@@ -91,6 +91,18 @@ def export(depth: int, cache: Path | None = None) -> Path:
     return model
 
 
+def fp4_build(model: Path) -> Path:
+    """The fp4 build of ``model`` beside its cache directory (``<cache>_fp4_build``), compiled unless it
+    is there already."""
+    from fpqc.compiler import compile_model  # here: the benchmark itself times fpqc in fresh processes
+
+    build = model.parent.parent / f"{model.parent.name}_fp4_build"
+    if not (build / "manifest.json").exists():
+        print(f"compiling {model} (fp4) ...", flush=True)
+        compile_model(model, build, format_name="fp4")
+    return build
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--formats", default="fp4,fp6")

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from compile_d16 import export
+from compile_d16 import export, fp4_build
 from fpqc.compiler import compile_model
 from fpqc.frontend.var.export import build_models
 from fpqc.frontend.var.generate import autoregressive_infer_cfg
@@ -57,11 +57,7 @@ def main() -> int:
         var, vae = build_models(float_runtime.config, DIGITS / "var.pth", DIGITS / "vae.pth")
     else:
         model = export(args.depth)
-        build = model.parent.parent / f"{model.parent.name}_fp4_build"
-        if not (build / "manifest.json").exists():
-            print(f"compiling {model} (fp4) ...", flush=True)
-            compile_model(model, build, format_name="fp4")
-        float_runtime, fp4_runtime = VarRuntime.load(model), VarRuntime.load(build)
+        float_runtime, fp4_runtime = VarRuntime.load(model), VarRuntime.load(fp4_build(model))
         var, vae = build_models(float_runtime.config, seed=0)  # the export's random weights
     label_B = torch.tensor(labels, dtype=torch.long)
 

@@ -28,9 +28,9 @@ from pathlib import Path
 import torch
 
 from _measure import model_bytes
-from compile_d16 import export
+from compile_d16 import export, fp4_build
 from fpqc.backends.interp.runner import run_module
-from fpqc.compiler import compile_model, load_build, load_onnx, run_pipeline
+from fpqc.compiler import load_build, load_onnx, run_pipeline
 from fpqc.frontend.var.export import build_models, example_inputs
 from fpqc.passes.pipelines import RAISE_PIPELINE
 from fpqc.runtime.model import VarModel
@@ -73,11 +73,7 @@ def main() -> int:
     parser.add_argument("--cache", type=Path, default=None)
     args = parser.parse_args()
     model = export(args.depth, args.cache)
-    cache = model.parent
-    build = cache.parent / f"{cache.name}_fp4_build"
-    if not (build / "manifest.json").exists():
-        print(f"compiling {model} (fp4) ...", flush=True)
-        compile_model(model, build, format_name="fp4")
+    build = fp4_build(model)
     var_model = VarModel.load(model)
     config, batch = var_model.config, var_model.batch
     label, x = example_inputs(config, batch=batch, seed=0)
