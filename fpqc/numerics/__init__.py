@@ -23,49 +23,68 @@ leaves them open and compilers change them by commuting an addition, so a NaN
 matches any NaN (``fpqc verify`` compares every NaN as the one quiet NaN).
 """
 
-from fpqc.numerics.block import layernorm_f32, modulate_f32, residual_f32
-from fpqc.numerics.dual_format import (
-    DualFormat,
-    compute_dual_scales,
-    dual_dequantize,
-    dual_qlinear,
-    dual_quantize,
-    emit_dual_product_tables,
-    emit_dual_tables,
-)
-from fpqc.numerics.c_arrays import emit_decode_table, emit_product_table, emit_quantizer_tables
-from fpqc.numerics.errors import NumericsError
-from fpqc.numerics.float_linear import linear_f32
-from fpqc.numerics.formats import Format
-from fpqc.numerics.hadamard import (
-    emit_ght_signs,
-    fold_weight,
-    fwht_f32,
-    fwht_scale,
-    ght_f32,
-    ght_matrix,
-    hadamard_matrix,
-    random_signs,
-)
-from fpqc.numerics.products import (
-    accumulator_bits,
-    combine_groups,
-    group_partial_sums,
-    product_table,
-    product_unit,
-    qlinear,
-)
-from fpqc.numerics.rounding import ROUNDING_MODES, QuantizerTable
-from fpqc.numerics.scales import compute_scales, dequantize, expand_scales, quantize
-from fpqc.numerics.transcendental import (
-    ERROR_BOUNDS,
-    exp_f32,
-    gelu_tanh_f32,
-    rsqrt_f32,
-    sigmoid_f32,
-    silu_f32,
-    tanh_f32,
-)
+from __future__ import annotations
+
+import importlib
+
+# Each name and the module that defines it.  A name is imported on first use (PEP 562), so that
+# ``from fpqc.numerics import Format`` does not import numba, which only the compiled loops
+# (``ordered_loops``, ``transcendental``) need and which takes most of a second to start.
+_EXPORTS = {
+    "accumulator_bits": "products",
+    "combine_groups": "products",
+    "compute_dual_scales": "dual_format",
+    "compute_scales": "scales",
+    "dequantize": "scales",
+    "dual_dequantize": "dual_format",
+    "dual_qlinear": "dual_format",
+    "dual_quantize": "dual_format",
+    "DualFormat": "dual_format",
+    "emit_decode_table": "c_arrays",
+    "emit_dual_product_tables": "dual_format",
+    "emit_dual_tables": "dual_format",
+    "emit_ght_signs": "hadamard",
+    "emit_product_table": "c_arrays",
+    "emit_quantizer_tables": "c_arrays",
+    "ERROR_BOUNDS": "transcendental",
+    "exp_f32": "transcendental",
+    "expand_scales": "scales",
+    "fold_weight": "hadamard",
+    "Format": "formats",
+    "fwht_f32": "hadamard",
+    "fwht_scale": "hadamard",
+    "gelu_tanh_f32": "transcendental",
+    "ght_f32": "hadamard",
+    "ght_matrix": "hadamard",
+    "group_partial_sums": "products",
+    "hadamard_matrix": "hadamard",
+    "layernorm_f32": "block",
+    "linear_f32": "float_linear",
+    "modulate_f32": "block",
+    "NumericsError": "errors",
+    "product_table": "products",
+    "product_unit": "products",
+    "qlinear": "products",
+    "quantize": "scales",
+    "QuantizerTable": "rounding",
+    "random_signs": "hadamard",
+    "residual_f32": "block",
+    "ROUNDING_MODES": "rounding",
+    "rsqrt_f32": "transcendental",
+    "sigmoid_f32": "transcendental",
+    "silu_f32": "transcendental",
+    "tanh_f32": "transcendental",
+}
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fpqc.numerics' has no attribute '{name}'")
+    value = getattr(importlib.import_module(f"fpqc.numerics.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DualFormat",

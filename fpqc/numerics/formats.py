@@ -61,12 +61,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fpqc.numerics import ordered_loops
 from fpqc.numerics.errors import NumericsError
 from fpqc.numerics.rounding import QuantizerSide, QuantizerTable, check_rounding, tie_goes_up
 
 SPECIALS = ("none", "fn", "ieee")
 _SPECIAL_SUFFIX = {"none": "finite", "fn": "fn", "ieee": "ieee"}
+_COMPILED_LOOKUP_FROM = 1 << 20  # codes from which ``units`` uses the compiled, parallel lookup
 _PRESETS = {"fp4": "e2m1", "fp6": "e2m3", "fp8": "e4m3"}
 _NAME_RE = re.compile(r"e(\d+)m(\d+)(?:b(-?\d+))?(fn|ieee|finite)?")
 _VALID_EXAMPLES = (
@@ -232,7 +232,12 @@ class Format:
 
     def units(self, codes, dtype=np.int64) -> np.ndarray:
         """Exact integer ``value / step`` of ``codes`` as ``dtype`` (default int64; NaN/inf codes -> 0)."""
-        return ordered_loops.lookup(_units_table(self, np.dtype(dtype)), self._checked(codes))
+        table, codes = _units_table(self, np.dtype(dtype)), self._checked(codes)
+        if codes.size < _COMPILED_LOOKUP_FROM:
+            return table[codes]
+        from fpqc.numerics import ordered_loops  # numba: only for the interpreter's large arrays
+
+        return ordered_loops.lookup(table, codes)
 
     def _checked(self, codes) -> np.ndarray:
         """``codes`` as an index array, refusing a code this format does not have (e.g. 16 for a 4-bit format)."""

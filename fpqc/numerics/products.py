@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from fpqc.numerics import ordered_loops
 from fpqc.numerics.errors import NumericsError
 from fpqc.numerics.formats import Format
 
@@ -121,6 +120,8 @@ def combine_group(
     acc: np.ndarray, partial: np.ndarray, xs: np.ndarray, ws: np.ndarray, unit: np.float32
 ) -> np.ndarray:
     """One step of the contract, in place on float32 ``acc``: ``acc + (xs * ws) * (float32(partial) * unit)``."""
+    from fpqc.numerics import ordered_loops  # numba: imported by the interpreter, not by a compile
+
     partial = np.ascontiguousarray(partial)
     if partial.dtype not in (np.float32, np.float64):
         partial = partial.astype(np.float64)

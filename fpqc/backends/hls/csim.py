@@ -10,9 +10,10 @@ runs the executable and reads the outputs back the same way.
 
 ``compile_kernel_library`` compiles every kernel into the shared library
 ``csim/libkernels.so`` that :class:`~fpqc.backends.hls.csim_device.CsimDevice`
-launches in-process.  Each source is compiled to an object once --
+launches in-process.  Each source is compiled to a position-independent object once --
 ``csim/obj/<source>-<hash>.o``, keyed by the source, the headers of
-``kernels/``, the compiler and its flags -- in parallel, and linked.
+``kernels/``, the compiler and its flags -- in parallel, and linked; the executable
+and the library share the kernels' objects.
 """
 
 from __future__ import annotations
@@ -80,16 +81,16 @@ def _run_compiler(command: list[str]) -> None:
 
 def link_program(
     build_dir: Path, sources: list[Path], exe: Path, dump: bool = False, shared: bool = False,
-    pic: bool = False, includes: tuple[Path, ...] = (),
+    includes: tuple[Path, ...] = (),
 ) -> Path:
     """Compile each of ``sources`` to a cached object (in parallel) and link them into ``exe``
-    (with ``shared``, a shared library; ``pic`` or ``shared``: of position-independent objects,
-    which a program and ``csim/libkernels.so`` can share).  ``includes``: header directories
-    searched before ``kernels/``."""
+    (with ``shared``, a shared library).  Every object is position-independent, so that a
+    program and ``csim/libkernels.so`` share a kernel's object.  ``includes``: header
+    directories searched before ``kernels/``."""
     kernels = build_dir / "kernels"
     cxx = os.environ.get("CXX", "g++")
     flags = [
-        *CXXFLAGS, *(["-fPIC"] if shared or pic else []), *(["-DFPQC_DUMP"] if dump else []),
+        *CXXFLAGS, "-fPIC", *(["-DFPQC_DUMP"] if dump else []),
         *(f"-I{directory}" for directory in includes), f"-I{kernels}", f"-I{ap_types_include()}",
     ]
     kernel_headers = _digest(sorted(kernels.glob("*.h")))  # a kernel's object: only these matter

@@ -140,7 +140,7 @@ def compile_host_program(build: Path) -> Path:
         )
     kernels = [build / "kernels" / f"{k['name']}.cpp" for k in load_schedule(build)["kernels"]]
     sources = [host / name for name in (*COMMON_SOURCES, *CSIM_SOURCES)] + kernels
-    return link_program(build, sources, build / PROGRAM, pic=True, includes=(host,))
+    return link_program(build, sources, build / PROGRAM, includes=(host,))
 
 
 def run_host_program(

@@ -6,38 +6,33 @@ ready to paste into the page; the figure is closed before returning.
 
 from __future__ import annotations
 
-import functools
 import io
 from collections.abc import Sequence
 
 
-@functools.cache
-def _pyplot():
-    """matplotlib's pyplot on the Agg backend, set to write the same SVG bytes for the same chart.
+def _figure(figsize: tuple[float, float]):
+    """A matplotlib figure and its axes, outside pyplot: nothing global to close, and no pyplot
+    import (most of a second; matplotlib is imported on the first chart, not with this module)."""
+    from matplotlib.figure import Figure
 
-    Imported on the first chart, not with this module: it takes most of a second, and only the
-    commands that write a report draw."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["svg.hashsalt"] = "fpqc"
-    plt.rcParams["svg.fonttype"] = "none"
-    return plt
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots()
 
 
 def _svg(fig) -> str:
+    """The figure as an ``<svg>`` element; the same chart gives the same bytes."""
+    import matplotlib
+
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    _pyplot().close(fig)
+    with matplotlib.rc_context({"svg.hashsalt": "fpqc", "svg.fonttype": "none"}):
+        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     text = buffer.getvalue()
     return text[text.index("<svg"):]
 
 
 def utilization_bars(names: Sequence[str], used: Sequence[float], available: Sequence[float], title: str) -> str:
     """Horizontal bars: each resource's use as a share of the device, with the counts written beside."""
-    fig, ax = _pyplot().subplots(figsize=(7, 0.45 * len(names) + 1.0))
+    fig, ax = _figure((7, 0.45 * len(names) + 1.0))
     shares = [100.0 * u / a if a else 0.0 for u, a in zip(used, available)]
     colors = ["#c0392b" if s > 100 else "#2e86c1" for s in shares]
     ax.barh(list(names), shares, color=colors)
@@ -53,7 +48,7 @@ def utilization_bars(names: Sequence[str], used: Sequence[float], available: Seq
 
 def share_bars(categories: Sequence[str], shares: dict[str, Sequence[float]], title: str) -> str:
     """Stacked horizontal bars of shares (0..1) per category, one colour per key of ``shares``."""
-    fig, ax = _pyplot().subplots(figsize=(7, 0.5 * len(categories) + 1.2))
+    fig, ax = _figure((7, 0.5 * len(categories) + 1.2))
     left = [0.0] * len(categories)
     for label, values in shares.items():
         ax.barh(list(categories), [100 * v for v in values], left=left, label=label)
@@ -68,7 +63,7 @@ def share_bars(categories: Sequence[str], shares: dict[str, Sequence[float]], ti
 
 def layer_lines(labels: Sequence[str], series: dict[str, Sequence[float]], ylabel: str, title: str) -> str:
     """One line per series over the layers (x: layer labels in program order)."""
-    fig, ax = _pyplot().subplots(figsize=(max(7.0, 0.18 * len(labels)), 3.6))
+    fig, ax = _figure((max(7.0, 0.18 * len(labels)), 3.6))
     for name, values in series.items():
         ax.plot(range(len(values)), values, marker="o", markersize=3, label=name)
     ax.set_xticks(range(len(labels)))
@@ -82,7 +77,7 @@ def layer_lines(labels: Sequence[str], series: dict[str, Sequence[float]], ylabe
 
 def scale_bars(names: Sequence[str], series: dict[str, Sequence[float]], unit: str, title: str) -> str:
     """Grouped vertical bars, one group per name (a step of the program), one bar per series."""
-    fig, ax = _pyplot().subplots(figsize=(max(7.0, 0.7 * len(names)), 3.4))
+    fig, ax = _figure((max(7.0, 0.7 * len(names)), 3.4))
     width = 0.8 / max(len(series), 1)
     for i, (label, values) in enumerate(series.items()):
         ax.bar([x + i * width for x in range(len(names))], list(values), width, label=label)
@@ -97,7 +92,9 @@ def scale_bars(names: Sequence[str], series: dict[str, Sequence[float]], unit: s
 def roofline_chart(peak: float, bytes_per_cycle: float, points: dict[str, tuple[float, float]], title: str) -> str:
     """Log-log roofline: attainable MACs/cycle = min(peak, intensity · bytes/cycle), with labelled points
     ``name: (MACs per byte, MACs per cycle)``."""
-    fig, ax = _pyplot().subplots(figsize=(7, 4))
+    from matplotlib.ticker import LogFormatter
+
+    fig, ax = _figure((7, 4))
     intensities = [p[0] for p in points.values() if p[0] > 0] or [1.0]
     low, high = min(intensities + [peak / bytes_per_cycle]) / 4, max(intensities + [peak / bytes_per_cycle]) * 4
     xs = [low * (high / low) ** (i / 100) for i in range(101)]
@@ -108,6 +105,9 @@ def roofline_chart(peak: float, bytes_per_cycle: float, points: dict[str, tuple[
             ax.annotate(name, (intensity, reached), fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    for axis in (ax.xaxis, ax.yaxis):  # "1000" rather than mathtext's 10^3: parsing TeX takes a second
+        axis.set_major_formatter(LogFormatter())
+        axis.set_minor_formatter(LogFormatter(labelOnlyBase=False))
     ax.set_xlabel("MACs per DDR byte")
     ax.set_ylabel("MACs per cycle")
     ax.set_title(title)
