@@ -66,7 +66,7 @@ from fpqc.numerics.rounding import QuantizerSide, QuantizerTable, check_rounding
 
 SPECIALS = ("none", "fn", "ieee")
 _SPECIAL_SUFFIX = {"none": "finite", "fn": "fn", "ieee": "ieee"}
-_COMPILED_LOOKUP_FROM = 1 << 20  # codes from which ``units`` uses the compiled, parallel lookup
+_COMPILED_LOOKUP_FROM = 1 << 16  # codes from which ``units`` uses the compiled, parallel lookup
 _PRESETS = {"fp4": "e2m1", "fp6": "e2m3", "fp8": "e4m3"}
 _NAME_RE = re.compile(r"e(\d+)m(\d+)(?:b(-?\d+))?(fn|ieee|finite)?")
 _VALID_EXAMPLES = (

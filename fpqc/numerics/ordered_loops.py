@@ -12,8 +12,10 @@ operations); these loops, compiled by numba, follow it element by element::
     combine_group  acc[t,o]  = acc[t,o] + (xs[t]·ws[o])·(float32(partial[t,o])·unit)   (one group)
     softmax_rows   e[r,j] = exp_f32(x[r,j] − max_j x[r,j]);  out[r,j] = e[r,j] / ((e[r,0] + e[r,1]) + ...)
 
-and one loop that has no order to keep but is on the same path: ``lookup``
-(``table[codes]`` without numpy's conversion of every code to a 64-bit index).
+and two loops that have no order to keep but are on the same path: ``lookup``
+(``table[codes]`` without numpy's conversion of every code to a 64-bit index) and
+``encode_keys`` (the fast form of the LUT quantizer, :mod:`fpqc.numerics.rounding`,
+in one pass over the float32 bit patterns instead of numpy's four).
 
 Every ``+`` and ``·`` is one float32 operation rounded to nearest even: numba
 compiles without fast-math, so LLVM neither reassociates the sums nor fuses a
@@ -176,6 +178,15 @@ def _lookup(table, codes, out, lo, hi):
         out[i] = table[codes[i]]
 
 
+@numba.njit(cache=True, nogil=True)
+def _encode_keys(table, shift, bits, out, lo, hi):
+    low = np.uint32((1 << shift) - 1)
+    s = np.uint32(shift)
+    for i in range(lo, hi):
+        b = bits[i]
+        out[i] = table[(b >> s) + (np.uint32(b + low) >> s)]  # 2·key + (not the interval's first value)
+
+
 PARALLEL_WORK = 1 << 22  # operations from which a call is shared among the cores
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 _pool: ThreadPoolExecutor | None = None
@@ -257,10 +268,17 @@ def lookup(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return out.reshape(np.shape(codes))
 
 
+def encode_keys(table: np.ndarray, shift: int, bits: np.ndarray, out: np.ndarray) -> None:
+    """``out[i] = table[(bits[i] >> shift) + ((bits[i] + 2^shift − 1) >> shift)]`` in uint32 arithmetic
+    (``bits`` the uint32 patterns of float32 values; :meth:`fpqc.numerics.rounding.QuantizerTable.encode`)."""
+    _run(_encode_keys, bits.size, 4 * bits.size, table, np.int64(shift), bits, out)
+
+
 __all__ = [
     "PARALLEL_WORK",
     "combine_group",
     "dot_rows",
+    "encode_keys",
     "f64_dot_rows",
     "lookup",
     "softmax_rows",

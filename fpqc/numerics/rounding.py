@@ -75,6 +75,9 @@ from fpqc.numerics.errors import NumericsError
 ROUNDING_MODES = ("rne", "ties-up", "ties-away")
 
 _CHUNK = 1 << 16
+# Values from which encode runs the compiled, parallel loop: above the blocks quantize_weight
+# encodes (1 << 18), so that a compile quantizes its weights without starting numba (seconds).
+_COMPILED_ENCODE_FROM = 1 << 19
 """Values encoded at a time: the temporaries of one chunk stay in the CPU caches."""
 
 
@@ -216,6 +219,11 @@ class QuantizerTable:
             return self.encode(v.T).T
         flat = np.ascontiguousarray(v).reshape(-1)
         codes = np.empty(flat.size, dtype=np.uint8)
+        if flat.size >= _COMPILED_ENCODE_FROM:
+            from fpqc.numerics import ordered_loops  # numba: for the interpreter's activations
+
+            ordered_loops.encode_keys(self._table, self._shift, flat.view(np.uint32), codes)
+            return codes.reshape(v.shape)
         shift, low = np.uint32(self._shift), np.uint32((1 << self._shift) - 1)
         for start in range(0, flat.size, _CHUNK):
             bits = flat[start : start + _CHUNK].view(np.uint32)

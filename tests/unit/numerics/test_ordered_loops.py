@@ -145,3 +145,26 @@ def test_a_forked_child_shares_its_work_among_threads_of_its_own():
     with multiprocessing.get_context("fork").Pool(1) as pool:
         got = pool.apply_async(scores_f32, (q, k)).get(timeout=120)  # a lost pool would hang the child
     np.testing.assert_array_equal(_bits(got), _bits(expected))
+
+
+@pytest.mark.parametrize("name", ["e2m1", "e2m3", "e4m3", "e1m2"])
+@pytest.mark.parametrize("rounding", ["rne", "ties-up"])
+def test_the_compiled_encode_is_the_chunked_one(name, rounding, monkeypatch):
+    """QuantizerTable.encode on a large array (the compiled loop, two cores) against its numpy chunks:
+    random bit patterns, both infinities and NaNs of either sign around them, and the last keys,
+    whose ``bits + low`` wraps in uint32."""
+    from fpqc.numerics import rounding as rounding_module
+    from fpqc.numerics.formats import Format
+
+    rng = np.random.default_rng(1)
+    bits = np.concatenate([
+        rng.integers(0, 2**32, 1 << 20, dtype=np.uint64).astype(np.uint32),
+        np.arange(2**32 - 4096, 2**32, dtype=np.uint64).astype(np.uint32),
+        np.arange(0x7F800000 - 2048, 0x7F800000 + 2048, dtype=np.uint32),
+        np.arange(0xFF800000 - 2048, 0xFF800000 + 2048, dtype=np.uint32),
+    ])
+    values = bits.view(np.float32).reshape(-1, 128)
+    table = Format.parse(name).quantizer_table(rounding)
+    compiled = table.encode(values)
+    monkeypatch.setattr(rounding_module, "_COMPILED_ENCODE_FROM", 1 << 62)
+    np.testing.assert_array_equal(compiled, table.encode(values))
