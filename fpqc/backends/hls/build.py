@@ -65,6 +65,12 @@ def _json(data: dict) -> str:
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
+def _compact_json(data: dict) -> str:
+    """One line, no spaces: the host schedule of a large model is megabytes, which the host program
+    fingerprints byte by byte and Python's JSON encoder writes indented only in pure Python."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n"
+
+
 def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Target) -> EmitResult:
     """Write the HLS backend's files for hls-level ``module`` into ``build_dir``."""
     build_dir = Path(build_dir)
@@ -95,7 +101,7 @@ def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Ta
         files[f"kernels/{header}"] = (INCLUDE_DIR / header).read_text()
     files["weights.json"] = _json(manifest)
     schedule_json = schedule.to_json([emitter.describe() for emitter in emitters.values()], steps)
-    files[SCHEDULE_FILE] = _json(schedule_json)
+    files[SCHEDULE_FILE] = _compact_json(schedule_json)
     if schedule.csim_refusal() is None:
         files[MAIN_DRIVER] = csim_main(schedule, emitters, manifest)
     if step_functions(module) and emitters:  # a VAR's step program: the C++ host program runs its generations
