@@ -158,8 +158,9 @@ def qlinear(x_codes, fa: Format, x_scales, w_codes, fb: Format, w_scales, group_
     ws = check_group_scales(w_scales, o, g, "weight")
     unit = product_unit(fa, fb)
     acc = np.zeros((t, o), dtype=np.float32)
+    partial = np.empty((t, o), dtype=ua.dtype)  # one buffer for every group: a fresh one each costs page faults
     for i in range(g):
-        acc = combine_group(acc, np.matmul(ua[i], ub[i]), xs[:, i], ws[:, i], unit)
+        acc = combine_group(acc, np.matmul(ua[i], ub[i], out=partial), xs[:, i], ws[:, i], unit)
     if bias is not None:
         acc = acc + np.asarray(bias, dtype=np.float32)
     return acc
