@@ -207,9 +207,10 @@ def dual_qlinear(neg_codes, pos_codes, dual: DualFormat, s_neg, s_pos, w_codes, 
     ws = check_group_scales(w_scales, o, g, "weight")
     unit_n, unit_p = product_unit(dual.neg, w_fmt), product_unit(dual.pos, w_fmt)
     acc = np.zeros((t, o), dtype=np.float32)
+    partial_n, partial_p = np.empty((t, o), dtype=un.dtype), np.empty((t, o), dtype=up.dtype)  # reused (qlinear)
     for i in range(g):
-        acc = combine_group(acc, np.matmul(un[i], wn[i]), sn[:, i], ws[:, i], unit_n)
-        acc = combine_group(acc, np.matmul(up[i], wp[i]), sp[:, i], ws[:, i], unit_p)
+        acc = combine_group(acc, np.matmul(un[i], wn[i], out=partial_n), sn[:, i], ws[:, i], unit_n)
+        acc = combine_group(acc, np.matmul(up[i], wp[i], out=partial_p), sp[:, i], ws[:, i], unit_p)
     if bias is not None:
         acc = acc + np.asarray(bias, dtype=np.float32)
     return acc
