@@ -75,10 +75,11 @@ from fpqc.numerics.errors import NumericsError
 ROUNDING_MODES = ("rne", "ties-up", "ties-away")
 
 _CHUNK = 1 << 16
-# Values from which encode runs the compiled, parallel loop: above the blocks quantize_weight
-# encodes (1 << 18), so that a compile quantizes its weights without starting numba (seconds).
-_COMPILED_ENCODE_FROM = 1 << 19
 """Values encoded at a time: the temporaries of one chunk stay in the CPU caches."""
+
+_COMPILED_ENCODE_FROM = 1 << 19
+"""Values from which encode runs the compiled, parallel loop: above the blocks ``quantize_weight``
+encodes (``scales._BLOCK``), so that a compile quantizes its weights without starting numba."""
 
 
 def check_rounding(rounding: str) -> str:

@@ -1,7 +1,7 @@
 """C simulation of a build: compile the emitted C++ with g++ and run it on numpy inputs.
 
-The kernels and ``csim/csim_main.cpp`` are compiled with
-``-std=gnu++14 -O3 -ffp-contract=off -fno-fast-math`` (C++14 plus the hex-float
+The kernels and ``csim/csim_main.cpp`` are compiled with ``-std=gnu++14 -O3
+-ffp-contract=off -fno-fast-math -fno-semantic-interposition -fPIC`` (C++14 plus the hex-float
 literals the generated tables use; Vitis HLS's clang accepts them too; -O3 because a
 C simulation of a large model runs for minutes: a fifth faster than -O2, for a quarter
 more compile time) against the Xilinx

@@ -1,7 +1,7 @@
 """Charts of the build report as inline SVG (matplotlib, no JavaScript).
 
 Every function takes plain numbers and returns an ``<svg>`` element as text,
-ready to paste into the page; the figure is closed before returning.
+ready to paste into the page.
 """
 
 from __future__ import annotations

@@ -58,8 +58,8 @@ WARNINGS = ("-Wall", "-Wextra", "-Werror", "-Wno-unknown-pragmas", "-Wno-unused-
 # ap_private's default constructor reads its uninitialised word (clearUnusedBits);
 # g++ 12 at -O2 and -O3 reports that at the ap_types line even from -isystem once it
 # is inlined into fpqc code, so the driver silences -Wuninitialized and
-# -Wmaybe-uninitialized for ap_types' own lines only (the state at a warning's location decides), before anything else
-# includes them.  Rows run in row tiles of TILE (r0, nr), the stages reading and
+# -Wmaybe-uninitialized for ap_types' own lines only (the state at a warning's
+# location decides), before anything else includes them.  Rows run in row tiles of TILE (r0, nr), the stages reading and
 # writing streams (loaded from and written to the driver's arrays as ports),
 # whole buffers of all rows and whole buffers of one tile, as kernels do.
 DRIVER = """
