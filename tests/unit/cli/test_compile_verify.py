@@ -71,6 +71,19 @@ def test_compile_and_verify_bit_exact(mlp: Path, tmp_path: Path, fmt: str) -> No
     assert compared >= 2048 and differing == 0
 
 
+def test_a_compile_does_not_start_numba(mlp: Path, tmp_path: Path) -> None:
+    """Only the interpreter's compiled loops need numba (seconds to import and start)."""
+    script = (
+        "import sys\n"
+        "from fpqc.cli import main\n"
+        f"assert main(['compile', {str(mlp)!r}, '--target', 'vck190', '--format', 'fp4', "
+        f"'-o', {str(tmp_path / 'build')!r}]) == 0\n"
+        "print('numba' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "False", result.stdout
+
+
 def test_compile_3d_dynamo_export(tmp_path: Path) -> None:
     model = make_mlp(
         tmp_path / "mlp3d.onnx",

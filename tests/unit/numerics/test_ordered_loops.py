@@ -168,3 +168,10 @@ def test_the_compiled_encode_is_the_chunked_one(name, rounding, monkeypatch):
     compiled = table.encode(values)
     monkeypatch.setattr(rounding_module, "_COMPILED_ENCODE_FROM", 1 << 62)
     np.testing.assert_array_equal(compiled, table.encode(values))
+
+
+def test_a_compile_encodes_its_weight_blocks_in_numpy():
+    """quantize_weight's blocks stay below the compiled encode's threshold: a compile does not start numba."""
+    from fpqc.numerics import rounding, scales
+
+    assert scales._BLOCK < rounding._COMPILED_ENCODE_FROM
