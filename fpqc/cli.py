@@ -110,7 +110,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     build = Path(args.build)
     if not (build / "manifest.json").is_file():
         raise FpqcError(f"{build}: not an fpqc build directory (no manifest.json); run fpqc compile first")
-    report = verify_build(build, samples=args.samples, seed=args.seed, jobs=args.jobs)
+    report = verify_build(build, samples=args.samples, seed=args.seed, jobs=args.jobs,
+                          csim_generation=args.csim_generation)
     print(report.summary())
     return 0 if report.differing == 0 else 1
 
@@ -451,8 +452,11 @@ def _build_parser() -> argparse.ArgumentParser:
     verify_p.add_argument("--samples", type=int, default=4, help="random input sets to compare")
     verify_p.add_argument("--seed", type=int, default=0)
     verify_p.add_argument("--jobs", type=int, default=None,
-                          help="processes for a VAR build: 2 runs the C-simulation-only generation beside the "
-                               "checked one (default: 2 with two cores and a build of at least 64 MB of weights)")
+                          help="processes that C-simulate the launches side by side (default: every core for a "
+                               "build of at least 64 MB of weights, else 1)")
+    verify_p.add_argument("--csim-generation", action=argparse.BooleanOptionalAction, default=None,
+                          help="also run a VAR's generation in the C simulation alone and compare its tokens and "
+                               "images (default: with one job)")
     verify_p.set_defaults(handler=_cmd_verify)
     return parser
 

@@ -50,6 +50,8 @@ from fpqc.context import make_context, parse_module_file, print_module
 from fpqc.errors import FpqcError
 from fpqc.files.checksums import BackgroundChecksums, file_sha256
 from fpqc.files.build_directory import (
+    BUILD_IR,
+    BUILD_WEIGHTS,
     check_build,
     check_not_inside,
     check_output,
@@ -67,9 +69,6 @@ from fpqc.passes.pipelines import RAISE_PIPELINE, STEP_PIPELINE, Recipe, outline
 from fpqc.passes.tiling.explore import DesignPoint
 from fpqc.passes.step_program import step_functions
 from fpqc.weights import WeightStore
-
-BUILD_IR = "model.hls.mlir"
-BUILD_WEIGHTS = "weights.npz"
 
 
 def load_onnx(

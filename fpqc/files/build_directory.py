@@ -45,6 +45,10 @@ from fpqc.errors import FpqcError
 from fpqc.files.scratch import pid_alive
 
 MANIFEST = "manifest.json"
+BUILD_IR = "model.hls.mlir"
+"""The build's IR: the compiled module, what ``fpqc run`` and ``verify`` execute."""
+BUILD_WEIGHTS = "weights.npz"
+"""The build's weight store (its ``dense_resource`` arrays), beside the accelerator's packed ``weights.bin``."""
 INVENTORY_KEY = "files"
 DERIVED = re.compile(
     r"csim/obj/[\w.-]+\.o|csim/csim(_kernels)?(_dump)?|csim/libkernels(_dump)?\.so|csim/fpqc_host|host/fpqc_host_(csim|xrt)"

@@ -7,13 +7,20 @@ interpreter on the kernel's IR and by the C simulation on the same arguments,
 and every result value is compared as its bit pattern (uint32 for f32, the
 code for low-bit codes); the run continues with the interpreter's results.
 
+Since the run goes on with the interpreter's results, no launch waits for the
+C simulation of another: with ``jobs`` above 1, worker processes (each with
+the kernels loaded) C-simulate the launches side by side while the
+interpreter goes on, and the results are compared in launch order.
+
 * A VAR build (it holds the per-scale step program) is checked over whole
   generations: ``samples`` images (classes 0, 1, ...), guidance, top-k/top-p
-  sampling from a seeded generator, every launch of every scale.  The same
-  generation is run again with every launch in the C simulation only (what
-  ``fpqc generate --device csim`` does) -- with ``jobs`` 2, in a worker process
-  at the same time as the checked one -- and its tokens and images are
-  compared with the interpreter's.
+  sampling from a seeded generator, every launch of every scale.  With
+  ``csim_generation`` the same generation is then run with every launch in the
+  C simulation only (what ``fpqc generate --device csim`` does), and its
+  tokens and images are compared with the interpreter's.  When every launch
+  agrees, that generation is the checked one (the host side is the same code
+  on the same values), so it is a test of ``--device csim``'s wiring rather
+  than of the kernels: it runs by default for a build that runs in one job.
 * Any other build runs ``@main`` on ``samples`` seeded random inputs (float
   inputs standard normal, integer inputs 0 or 1); when every step is a kernel
   launch, the whole model also runs as one C simulation (``csim/csim_main.cpp``).
@@ -28,10 +35,10 @@ from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from concurrent.futures import Future
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +52,7 @@ from xdsl.ir import Operation
 from fpqc.backends.hls.codes import code_format
 from fpqc.backends.hls.csim import compile_csim, load_schedule, run_csim
 from fpqc.backends.hls.csim_device import CsimDevice
+from fpqc.backends.hls.csim_pool import CsimPool
 from fpqc.backends.interp.runner import make_interpreter, run_function
 from fpqc.backends.model_signature import input_names, main_function, output_names
 from fpqc.compiler import load_build
@@ -52,6 +60,7 @@ from fpqc.dialects import hls
 from fpqc.dialects.tensor_types import element_type_to_dtype
 from fpqc.errors import FpqcError
 from fpqc.files.scratch import scratch_directory
+from fpqc.passes.constants import constant_key
 from fpqc.passes.step_program import step_functions
 from fpqc.runtime.model import VarModel
 from fpqc.runtime.progress import ScaleProgress, scale_bar
@@ -135,9 +144,11 @@ class VerifyReport:
             )
         if self.generation is not None:
             g = self.generation
-            lines.append(
-                f"  generation     {g['scales']} scales; csim alone: tokens {g['tokens']}, images {g['images']}"
+            alone = (
+                f"csim alone: tokens {g['tokens']}, images {g['images']}" if "tokens" in g
+                else "csim alone: not run (every launch compared; --csim-generation runs it)"
             )
+            lines.append(f"  generation     {g['scales']} scales; {alone}")
         lines.append(f"  values    {self.compared:,} compared, {self.differing:,} differing")
         if self.note:
             lines.append("  " + self.note)
@@ -170,13 +181,23 @@ class _Launch:
 
 
 class _CheckingLauncher:
-    """Runs each launch in the interpreter and in the C simulation, compares, continues with the interpreter's."""
+    """Runs each launch in the interpreter and in the C simulation, compares, continues with the interpreter's.
 
-    def __init__(self, module: ModuleOp, store: WeightStore, device: CsimDevice, report: VerifyReport) -> None:
+    With ``pool`` a launch's C simulation is submitted to its workers and compared later, in launch order
+    (:meth:`settle`); at most two launches a worker are in flight.
+    """
+
+    def __init__(
+        self, module: ModuleOp, store: WeightStore, device: CsimDevice, report: VerifyReport,
+        pool: CsimPool | None = None, jobs: int = 1,
+    ) -> None:
         self.interpreter = make_interpreter(module)
         self.store = store
         self.device = device
         self.report = report
+        self.pool = pool
+        self.in_flight = 2 * jobs
+        self.pending: deque[tuple[hls.CallOp, tuple, tuple, Future, str]] = deque()
         self.context = ""
         self.first_bad: _Launch | None = None
 
@@ -184,7 +205,22 @@ class _CheckingLauncher:
         name = call.callee.string_value()
         with self.store.activate():
             want = tuple(np.asarray(r) for r in self.interpreter.call_op(name, args))
-        got = self.device.launch(name, args)
+        if self.pool is None:
+            self._compare(call, args, want, self.device.launch(name, args), self.context)
+        else:
+            future = self.pool.submit(name, args, [constant_key(v) for v in call.operands])
+            self.pending.append((call, args, want, future, self.context))
+            self.settle(self.in_flight)
+        return want
+
+    def settle(self, in_flight: int = 0) -> None:
+        """Compare the oldest launches' C simulations until at most ``in_flight`` are pending."""
+        while len(self.pending) > in_flight:
+            call, args, want, future, context = self.pending.popleft()
+            self._compare(call, args, want, CsimPool.result(future), context)
+
+    def _compare(self, call: hls.CallOp, args: tuple, want: tuple, got: tuple, context: str) -> None:
+        name = call.callee.string_value()
         check = self.report.kernels.setdefault(name, KernelCheck(name))
         check.launches += 1
         for w, g in zip(want, got, strict=True):
@@ -194,17 +230,21 @@ class _CheckingLauncher:
             if diff and self.first_bad is None:
                 function = call.parent_op()
                 scope = function.sym_name.data if isinstance(function, func.FuncOp) else "?"
-                self.first_bad = _Launch(call, args, f"launch {check.launches - 1} ({self.context}{scope})")
-        return want
+                self.first_bad = _Launch(call, args, f"launch {check.launches - 1} ({context}{scope})")
 
 
-def verify_build(build_dir: Path, samples: int, seed: int = 0, jobs: int | None = None) -> VerifyReport:
-    """Check every kernel launch of whole runs (see module docstring); ``jobs``: processes for a VAR's two
-    generations (None: :func:`default_jobs`)."""
+def verify_build(
+    build_dir: Path, samples: int, seed: int = 0, jobs: int | None = None, csim_generation: bool | None = None
+) -> VerifyReport:
+    """Check every kernel launch of whole runs (see module docstring).
+
+    ``jobs``: processes that C-simulate the launches (None: :func:`default_jobs`); ``csim_generation``: also run a
+    VAR's generation in the C simulation only (None: when ``jobs`` is 1).
+    """
     if samples < 1:
         raise FpqcError(f"--samples must be at least 1, got {samples}")
-    if jobs is not None and jobs not in (1, 2):
-        raise FpqcError(f"--jobs must be 1 or 2 (the checked generation, and the C-simulation-only one), got {jobs}")
+    if jobs is not None and jobs < 1:
+        raise FpqcError(f"--jobs must be at least 1 (processes that C-simulate the launches), got {jobs}")
     start = time.perf_counter()
     build_dir = Path(build_dir)
     module, store = load_build(build_dir)
@@ -214,13 +254,19 @@ def verify_build(build_dir: Path, samples: int, seed: int = 0, jobs: int | None 
         report.note = "the build launches no kernel: nothing to C-simulate (fpqc run executes it)"
         report.seconds = time.perf_counter() - start
         return report
-    device = CsimDevice(build_dir)
-    checker = _CheckingLauncher(module, store, device, report)
-    if model is not None:
-        jobs = default_jobs(build_dir) if jobs is None else jobs
-        _verify_generation(model, build_dir, checker, report, samples, seed, jobs)
-    else:
-        _verify_main(build_dir, module, store, checker, report, samples, seed)
+    device = CsimDevice(build_dir)  # compiles the kernels once, before any worker loads them
+    jobs = default_jobs(build_dir) if jobs is None else jobs
+    with ExitStack() as stack:
+        pool = None
+        if jobs > 1:
+            pool = CsimPool(build_dir, jobs)
+            stack.callback(pool.close)
+        checker = _CheckingLauncher(module, store, device, report, pool, jobs)
+        if model is not None:
+            alone = jobs == 1 if csim_generation is None else csim_generation
+            _verify_generation(model, checker, report, samples, seed, alone)
+        else:
+            _verify_main(build_dir, module, store, checker, report, samples, seed)
     for check in report.kernels.values():
         report.compared += check.compared
         report.differing += check.differing
@@ -231,44 +277,37 @@ def verify_build(build_dir: Path, samples: int, seed: int = 0, jobs: int | None 
 
 
 PARALLEL_WEIGHT_BYTES = 64 << 20
-"""A build with at least this much in weights.bin verifies its two generations in parallel by default: below
-it, starting a worker process (a Python with fpqc, the build loaded again) costs about as much as it saves."""
+"""A build with at least this much in weights.bin C-simulates its launches in worker processes by default: below
+it, starting them (a Python with fpqc and the kernels each) costs about as much as they save."""
 
 
 def default_jobs(build_dir: Path) -> int:
-    """2 on a machine with two cores or more for a build whose weights reach :data:`PARALLEL_WEIGHT_BYTES`."""
+    """Every core for a build whose weights reach :data:`PARALLEL_WEIGHT_BYTES`, else 1."""
     weights = build_dir / "weights.bin"
     big = weights.is_file() and weights.stat().st_size >= PARALLEL_WEIGHT_BYTES
-    return 2 if big and (os.cpu_count() or 1) >= 2 else 1
+    return max(1, os.cpu_count() or 1) if big else 1
 
 
 def _verify_generation(
-    model: VarModel, build_dir: Path, checker: _CheckingLauncher, report: VerifyReport, samples: int, seed: int,
-    jobs: int,
+    model: VarModel, checker: _CheckingLauncher, report: VerifyReport, samples: int, seed: int, alone: bool
 ) -> None:
     runtime = VarRuntime(model, model.vqvae())
     labels = np.arange(samples) % model.config.num_classes
-    with ExitStack() as stack:
-        csim_alone = None
-        if jobs == 2:
-            pool = stack.enter_context(ProcessPoolExecutor(1, mp_context=get_context("spawn")))
-            csim_alone = pool.submit(_csim_generation_of_build, str(build_dir), labels.tolist(), seed)
-        with scale_bar("verify", len(runtime.schedule) * (1 if csim_alone else 2)) as bar:
-            model.launcher = checker
+    with scale_bar("verify", len(runtime.schedule) * (2 if alone else 1)) as bar:
+        model.launcher = checker
+        try:
             checked = runtime.generate(labels, seed=seed, observers=(ScaleProgress(bar),), **SAMPLING)
+        finally:
             model.launcher = None
-            if csim_alone is None:
-                alone_tokens, alone_images = _csim_generation(runtime, checker.device, labels.tolist(), seed,
-                                                              (ScaleProgress(bar),))
-            else:
-                alone_tokens, alone_images = csim_alone.result()
+        checker.settle()
+        report.generation = {"scales": len(checked.tokens)}
+        if not alone:
+            return
+        alone_tokens, alone_images = _csim_generation(runtime, checker.device, labels.tolist(), seed,
+                                                      (ScaleProgress(bar),))
     tokens = all(np.array_equal(a, b) for a, b in zip(checked.tokens, alone_tokens, strict=True))
     images = bool(np.array_equal(_bits(checked.images), _bits(alone_images)))
-    report.generation = {
-        "scales": len(checked.tokens),
-        "tokens": "identical" if tokens else "DIFFERENT",
-        "images": "identical" if images else "DIFFERENT",
-    }
+    report.generation.update(tokens="identical" if tokens else "DIFFERENT", images="identical" if images else "DIFFERENT")
     image_values = checked.images.size
     report.compared += image_values
     report.differing += 0 if images else int(np.count_nonzero(_bits(checked.images) != _bits(alone_images)))
@@ -288,13 +327,6 @@ def _csim_generation(
     finally:
         model.launcher = None
     return list(result.tokens), np.asarray(result.images)
-
-
-def _csim_generation_of_build(build_dir: str, labels: list[int], seed: int) -> tuple[list[np.ndarray], np.ndarray]:
-    """:func:`_csim_generation` in a worker process, which loads the build itself."""
-    build = Path(build_dir)
-    model = VarModel.load(build)
-    return _csim_generation(VarRuntime(model, model.vqvae()), CsimDevice(build), labels, seed)
 
 
 def _verify_main(
@@ -319,6 +351,7 @@ def _verify_main(
             for name, want in zip(output_names(main), expected):
                 compared += want.size
                 differing += int(np.count_nonzero(_bits(want) != _bits(got[name])))
+    checker.settle()
     if whole_exe is not None:
         report.whole_model = (compared, differing)
         report.compared += compared

@@ -51,13 +51,14 @@ def test_qlinear_matches_numerics(tmp_path, fmt, x_gran, w_gran, bias):
         assert np.array_equal(_bits(got), _bits(want)), f"{np.count_nonzero(_bits(got) != _bits(want))} differ"
 
 
-def test_verify_build_is_bit_exact(tmp_path):
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_verify_build_is_bit_exact(tmp_path, jobs):
     from fpqc.tools.verify import verify_build
 
     module, store = quantized_linear("e2m1", gelu=True)
     lower(module)
     write_build(tmp_path, module, store)
-    report = verify_build(tmp_path, samples=2, seed=0)
+    report = verify_build(tmp_path, samples=2, seed=0, jobs=jobs)
     # one kernel, 2 launches of 4x8 outputs; and the whole model (no host ops) on the same samples
     assert report.kernels["kernel_0"].launches == 2
     assert (report.kernels["kernel_0"].compared, report.whole_model) == (64, (64, 0))
@@ -75,8 +76,11 @@ def test_verify_names_the_first_differing_op(tmp_path):
     corrupt_stage(tmp_path / "kernels" / "kernel_0.cpp", "gelu_stage",
                   ("gelu_tanh_f32(get(in, ci, i, c))", "get(in, ci, i, c)"))
     seal(tmp_path)  # a build whose C++ disagrees with its IR, as fpqc wrote it
-    report = verify_build(tmp_path, samples=1)
+    report = verify_build(tmp_path, samples=2)
     assert report.differing > 0
     first = report.first_difference
-    assert (first.kernel, first.index, first.op) == ("kernel_0", 2, "fpq.gelu")
+    assert (first.kernel, first.index, first.op, first.where) == ("kernel_0", 2, "fpq.gelu", "launch 0 (sample 0, main)")
     assert "first differing op: fpq.gelu" in report.summary()
+    # the launches C-simulated in worker processes: the same comparisons, the same first difference
+    in_workers = verify_build(tmp_path, samples=2, jobs=2)
+    assert (in_workers.kernels, in_workers.first_difference) == (report.kernels, report.first_difference)

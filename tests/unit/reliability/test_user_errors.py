@@ -154,7 +154,7 @@ FPQC_ROWS = [
      "code 200 is not a code of e2m1"),
     ("build: corrupt host schedule", lambda d: ["verify", corrupted_build(d, "schedule", bad_schedule)],
      "host_schedule.json has changed since fpqc wrote it"),
-    ("verify --jobs 3", lambda d: ["verify", d / "build", "--jobs", "3"], "--jobs must be 1 or 2"),
+    ("verify --jobs 0", lambda d: ["verify", d / "build", "--jobs", "0"], "--jobs must be at least 1"),
 ]
 
 OPT_ROWS = [

@@ -1,0 +1,84 @@
+"""The C simulation in worker processes: independent launches side by side, one per core.
+
+A launch's results depend only on its arguments (kernels keep no state between
+launches, :mod:`~fpqc.backends.hls.csim_device`), so launches whose arguments
+are known run at the same time in ``jobs`` processes, each with the build's
+kernels loaded.  A weight argument is not sent through a pipe: the caller names
+its key in the build's ``weights.npz`` and the worker reads it there once::
+
+    pool = CsimPool(Path("build"), jobs=2)
+    future = pool.submit("kernel_0", (x, w_codes, w_scales), stored=(None, "fc1.codes", "fc1.scales"))
+    y, = future.result()
+    pool.close()
+
+The kernels must be compiled first (``CsimDevice(build)`` in the caller): the
+workers load ``csim/libkernels.so``, they do not build it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fpqc.backends.hls.csim_device import CsimDevice
+from fpqc.errors import FpqcError
+from fpqc.files.build_directory import BUILD_WEIGHTS
+from fpqc.files.npz import open_npz
+
+
+class CsimPool:
+    """``jobs`` worker processes C-simulating the build's launches (see module docstring)."""
+
+    def __init__(self, build: Path, jobs: int) -> None:
+        self.executor = ProcessPoolExecutor(
+            jobs, mp_context=get_context("spawn"), initializer=_start_worker, initargs=(str(build),)
+        )
+
+    def submit(self, kernel: str, args: Sequence[Any], stored: Sequence[str | None]) -> Future:
+        """Launch ``kernel`` on ``args``; ``stored[i]``: the weights.npz key that holds argument i (then it is
+        read there instead of sent), or None.  The future's result is the launch's results."""
+        sent = tuple(_Stored(key) if key is not None else arg for arg, key in zip(args, stored, strict=True))
+        return self.executor.submit(_launch, kernel, sent)
+
+    @staticmethod
+    def result(future: Future) -> tuple[np.ndarray, ...]:
+        """A launch's results, or one FpqcError when its worker died."""
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            raise FpqcError("a C-simulation worker process died; run with --jobs 1") from None
+
+    def close(self) -> None:
+        """Stop the workers; launches not yet started are dropped."""
+        self.executor.shutdown(cancel_futures=True)
+
+
+class _Stored:
+    """An argument the worker reads from the build's weights."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+_WORKER: dict[str, Any] = {}
+"""A worker process's C simulation, the build's weights and what it has read of them."""
+
+
+def _start_worker(build: str) -> None:
+    _WORKER.update(device=CsimDevice(Path(build)), weights=open_npz(Path(build) / BUILD_WEIGHTS, "weights"), read={})
+
+
+def _launch(kernel: str, args: tuple) -> tuple[np.ndarray, ...]:
+    read = _WORKER["read"]
+    for arg in args:
+        if isinstance(arg, _Stored) and arg.key not in read:
+            read[arg.key] = _WORKER["weights"][arg.key]
+    return _WORKER["device"].launch(kernel, tuple(read[a.key] if isinstance(a, _Stored) else a for a in args))

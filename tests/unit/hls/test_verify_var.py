@@ -1,0 +1,61 @@
+"""``fpqc verify`` of a VAR build's whole generation, its launches C-simulated in this process or in workers.
+
+With ``jobs`` 2 the launches run side by side in worker processes (the run goes on with the interpreter's
+results, so none waits for another) and are compared in launch order: the same comparisons as in one process,
+the same first difference when the C++ is wrong.  The C-simulation-only generation runs by default in one job
+and on request in more.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import corrupt_stage, seal
+from fpqc.compiler import compile_model
+from fpqc.frontend.var import VAR, VARConfig
+from fpqc.frontend.var.export import export_var
+from fpqc.tools.verify import verify_build
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory) -> tuple[Path, Path]:
+    """A tiny VAR's fp4 build, and a copy whose block kernel's GELU copies its input."""
+    folder = tmp_path_factory.mktemp("var")
+    cfg = VARConfig.tiny(embed_dim=128, num_heads=2)
+    var = VAR(cfg, seed=0)
+    var.init_weights(seed=1, init_adaln_gamma=0.5, init_head=1.0)
+    onnx = export_var(cfg, folder / "var", var_state=var.eval().state_dict(), route="fpqc")
+    good = folder / "good"
+    compile_model(onnx, good, format_name="fp4")
+    broken = folder / "broken"
+    shutil.copytree(good, broken)
+    corrupt_stage(broken / "kernels" / "kernel_0.cpp", "gelu_stage",
+                  ("gelu_tanh_f32(get(in, ci, i, c))", "get(in, ci, i, c)"))
+    seal(broken)  # a build whose C++ disagrees with its IR, as fpqc wrote it
+    return good, broken
+
+
+def test_a_generation_verified_in_workers_compares_every_launch(builds: tuple[Path, Path]) -> None:
+    good, _ = builds
+    alone = verify_build(good, samples=1, jobs=1)
+    in_workers = verify_build(good, samples=1, jobs=2)
+    assert alone.differing == in_workers.differing == 0
+    assert in_workers.kernels == alone.kernels and sum(k.launches for k in alone.kernels.values()) > 4
+    assert alone.generation == {"scales": 4, "tokens": "identical", "images": "identical"}
+    assert in_workers.generation == {"scales": 4}
+    assert "csim alone: not run (every launch compared; --csim-generation runs it)" in in_workers.summary()
+    both = verify_build(good, samples=1, jobs=2, csim_generation=True)
+    assert both.generation == alone.generation and both.compared == alone.compared
+
+
+def test_workers_find_the_first_difference_of_one_process(builds: tuple[Path, Path]) -> None:
+    _, broken = builds
+    alone = verify_build(broken, samples=1, jobs=1, csim_generation=False)
+    in_workers = verify_build(broken, samples=1, jobs=2)
+    assert alone.differing > 0 and in_workers.kernels == alone.kernels
+    first = in_workers.first_difference
+    assert first == alone.first_difference and (first.kernel, first.op) == ("kernel_0", "fpq.gelu")
+    assert first.where.startswith("launch 0 (step_0")
