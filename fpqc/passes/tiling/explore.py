@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from fpqc.analysis.cost_model import PE_ARRAY, Launch, LaunchCost, launch_cost
-from fpqc.analysis.plan_fit import KernelFit
+from fpqc.analysis.plan_fit import KernelFit, kernel_fit
 from fpqc.dialects import fpq, hls
 from fpqc.targets import Target
 
@@ -108,10 +108,15 @@ def explore_kernel(
     replans ``kernel`` and returns its fit."""
     launches = launches or [Launch(kernel.sym_name.data)]
     fits: dict[tuple[int, int, int, int], bool] = {}
+    in_ir: list[tuple[int, int, int, int] | None] = [None]  # the choice whose plan the kernel holds
+
+    def plan_at(*choice: int) -> KernelFit:
+        in_ir[0] = choice
+        return plan(*choice)
 
     def fits_at(*choice: int) -> bool:
         if choice not in fits:
-            fits[choice] = plan(*choice).fits(target)
+            fits[choice] = plan_at(*choice).fits(target)
         return fits[choice]
 
     def k_tile_at(pes: int, units: int) -> int | None:
@@ -128,7 +133,8 @@ def explore_kernel(
         for units in unit_counts[most:] if most is not None else []:
             k_tile = k_tile_at(pes, units)
             index = _first_fitting(lambda i: fits_at(pes, units, k_tile, row_tiles[i]), len(row_tiles))
-            fit = plan(pes, units, k_tile, row_tiles[index])
+            choice = (pes, units, k_tile, row_tiles[index])
+            fit = kernel_fit(kernel, target) if in_ir[0] == choice else plan_at(*choice)  # the costs read the IR
             costs = [_counted(launch_cost(kernel, target, launch), launch) for launch in launches]
             if pe_macs is None:
                 pe_macs = sum(o.macs * c.launch.count for c in costs for o in c.ops if o.engine == PE_ARRAY)
