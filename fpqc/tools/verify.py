@@ -55,7 +55,7 @@ from fpqc.backends.hls.csim_device import CsimDevice
 from fpqc.backends.hls.csim_pool import CsimPool
 from fpqc.backends.interp.runner import make_interpreter, run_function
 from fpqc.backends.model_signature import input_names, main_function, output_names
-from fpqc.compiler import load_build
+from fpqc.compiler import BUILD_WEIGHTS, load_build
 from fpqc.dialects import hls
 from fpqc.dialects.tensor_types import element_type_to_dtype
 from fpqc.errors import FpqcError
@@ -282,10 +282,14 @@ it, starting them (a Python with fpqc and the kernels each) costs about as much 
 
 
 def default_jobs(build_dir: Path) -> int:
-    """Every core for a build whose weights reach :data:`PARALLEL_WEIGHT_BYTES`, else 1."""
+    """Every core for a build whose weights reach :data:`PARALLEL_WEIGHT_BYTES`, else 1; no more workers than
+    half the available memory holds copies of the build's weights (each worker reads those its launches use)."""
     weights = build_dir / "weights.bin"
-    big = weights.is_file() and weights.stat().st_size >= PARALLEL_WEIGHT_BYTES
-    return max(1, os.cpu_count() or 1) if big else 1
+    if not weights.is_file() or weights.stat().st_size < PARALLEL_WEIGHT_BYTES:
+        return 1
+    stored = (build_dir / BUILD_WEIGHTS).stat().st_size if (build_dir / BUILD_WEIGHTS).is_file() else 1
+    available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return max(1, min(os.cpu_count() or 1, available // 2 // stored))
 
 
 def _verify_generation(

@@ -8,6 +8,7 @@ and on request in more.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -59,3 +60,20 @@ def test_workers_find_the_first_difference_of_one_process(builds: tuple[Path, Pa
     first = in_workers.first_difference
     assert first == alone.first_difference and (first.kernel, first.op) == ("kernel_0", "fpq.gelu")
     assert first.where.startswith("launch 0 (step_0")
+
+
+def test_default_jobs_spread_a_large_build_within_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fpqc.tools import verify
+
+    (tmp_path / "weights.bin").write_bytes(b"\0" * 1024)
+    assert verify.default_jobs(tmp_path) == 1  # a small build: one process
+    os.truncate(tmp_path / "weights.bin", verify.PARALLEL_WEIGHT_BYTES)
+    (tmp_path / "weights.npz").touch()
+    os.truncate(tmp_path / "weights.npz", 1 << 30)
+    monkeypatch.setattr(verify.os, "cpu_count", lambda: 8)
+    page = 4096
+    memory = {"SC_PAGE_SIZE": page, "SC_AVPHYS_PAGES": (10 << 30) // page}
+    monkeypatch.setattr(verify.os, "sysconf", lambda name: memory[name])
+    assert verify.default_jobs(tmp_path) == 5  # half of 10 GB holds five copies of 1 GB of weights
+    memory["SC_AVPHYS_PAGES"] = (64 << 30) // page
+    assert verify.default_jobs(tmp_path) == 8  # every core
