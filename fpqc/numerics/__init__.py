@@ -66,6 +66,7 @@ _EXPORTS = {
     "product_unit": "products",
     "qlinear": "products",
     "quantize": "scales",
+    "quantize_groups": "scales",
     "QuantizerTable": "rounding",
     "random_signs": "hadamard",
     "residual_f32": "block",

@@ -187,6 +187,35 @@ def _encode_keys(table, shift, bits, out, lo, hi):
         out[i] = table[(b >> s) + (np.uint32(b + low) >> s)]  # 2·key + (not the interval's first value)
 
 
+@numba.njit(cache=True, nogil=True, error_model="numpy")  # a scale that underflowed to 0 divides as IEEE does
+def _quantize_groups(x, max_value, table, shift, codes, scales, lo, hi):
+    groups = scales.shape[1]
+    size = x.shape[1] // groups
+    low = np.uint32((1 << shift) - 1)
+    s = np.uint32(shift)
+    ratios = np.empty(size, np.float32)
+    bits = ratios.view(np.uint32)
+    for r in range(lo, hi):
+        for g in range(groups):
+            first = g * size
+            top = np.float32(0)  # the group's absmax; NaN when it holds one (as numpy's max)
+            for c in range(first, first + size):
+                v = abs(x[r, c])
+                top = v if (v > top or v != v) and top == top else top
+            if top != top or top == np.inf:
+                scale = np.float32(np.nan)
+            elif top == 0:
+                scale = np.float32(1)
+            else:
+                scale = np.float32(top / max_value)
+            scales[r, g] = scale
+            for c in range(size):
+                ratios[c] = np.float32(x[r, first + c] / scale)
+            for c in range(size):
+                b = bits[c]
+                codes[r, first + c] = table[(b >> s) + (np.uint32(b + low) >> s)]
+
+
 PARALLEL_WORK = 1 << 22  # operations from which a call is shared among the cores
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 _pool: ThreadPoolExecutor | None = None
@@ -253,6 +282,14 @@ def combine_group(acc: np.ndarray, partial: np.ndarray, xs: np.ndarray, ws: np.n
     ``xs`` [T] and ``ws`` [O] float32 scales (:mod:`fpqc.numerics.products`).
     """
     _run(_combine_group, acc.shape[0], 4 * acc.size, acc, partial, xs, ws, unit)
+
+
+def quantize_groups(x: np.ndarray, max_value: np.float32, table: np.ndarray, shift: int, codes: np.ndarray,
+                    scales: np.ndarray) -> None:
+    """Each group of ``x`` [R, K] (``scales`` [R, G]: K / G values a group): its fp32 scale (absmax /
+    ``max_value``; 1 for a group of zeros, NaN for one with a NaN or an infinity) and the codes of
+    ``x / scale`` by a quantizer's key table (``QuantizerTable``'s ``_table`` and ``_shift``)."""
+    _run(_quantize_groups, x.shape[0], 8 * x.size, x, max_value, table, shift, codes, scales)
 
 
 def softmax_rows(x: np.ndarray, out: np.ndarray) -> None:

@@ -139,6 +139,24 @@ def quantize(x, fmt: Format, scales, axis: int | None = -1, group_size: int | No
     return fmt.encode(x / s, rounding=rounding)
 
 
+def quantize_groups(x, fmt: Format, group_size: int | None, rounding: str = "rne") -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, scales)`` of ``x`` in groups of ``group_size`` along its last axis (None: whole rows) with fp32
+    scales: :func:`compute_scales` then :func:`quantize`, bit for bit, in one compiled pass over each group."""
+    from fpqc.numerics import ordered_loops  # numba: for the interpreter's activations
+
+    x = np.asarray(x, dtype=np.float32)
+    k = x.shape[-1]
+    group_size = group_size or k
+    if k % group_size:
+        raise NumericsError(f"group size {group_size} does not divide the last axis of shape {x.shape}")
+    rows = np.ascontiguousarray(x).reshape(-1, k)
+    table = fmt.quantizer_table(rounding)
+    codes = np.empty(rows.shape, np.uint8)
+    scales = np.empty((rows.shape[0], k // group_size), np.float32)
+    ordered_loops.quantize_groups(rows, np.float32(fmt.max_value), table._table, table._shift, codes, scales)
+    return codes.reshape(x.shape), scales.reshape(*x.shape[:-1], k // group_size)
+
+
 _BLOCK = 1 << 18
 """Elements of a weight quantized at a time by :func:`quantize_weight` (its temporaries stay in cache)."""
 

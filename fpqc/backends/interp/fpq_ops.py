@@ -31,6 +31,7 @@ from fpqc.numerics import (
     gelu_tanh_f32,
     qlinear,
     quantize,
+    quantize_groups,
     silu_f32,
 )
 from fpqc.weights import resolve
@@ -57,6 +58,8 @@ def _scales_per_group(scales: np.ndarray, rows: int, groups: int) -> np.ndarray:
 def _quantize(x: np.ndarray, quant: fpq.QuantAttr) -> tuple[np.ndarray, np.ndarray]:
     """``(codes, scales)`` of ``x`` with scales computed from ``x`` along its last axis (``fpq.quantize``)."""
     axis, group = _grouping(quant, x.shape[-1])
+    if axis is not None and quant.scale_kind.data == "fp32":
+        return quantize_groups(x, quant.format, group, quant.rounding.data)
     scales = compute_scales(x, quant.format, axis=axis, group_size=group, scale_kind=quant.scale_kind.data)
     return quantize(x, quant.format, scales, axis=axis, group_size=group, rounding=quant.rounding.data), scales
 

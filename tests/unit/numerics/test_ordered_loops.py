@@ -175,3 +175,30 @@ def test_a_compile_encodes_its_weight_blocks_in_numpy():
     from fpqc.numerics import rounding, scales
 
     assert scales._BLOCK < rounding._COMPILED_ENCODE_FROM
+
+
+@pytest.mark.parametrize("name, group", [("e2m1", 32), ("e2m3", None), ("e4m3", 16), ("int4", 64), ("e3m2", 8)])
+@pytest.mark.parametrize("rounding", ["rne", "ties-up"])
+@pytest.mark.parametrize("rows", [3, 4096])  # one core, and shared among the cores
+def test_quantize_groups_is_compute_scales_then_quantize(name, group, rounding, rows):
+    """The interpreter's one-pass quantizer against the contract's two steps, bit for bit: groups of zeros,
+    of subnormals, with a NaN or an infinity of either sign, of huge values, and random magnitudes."""
+    from fpqc.numerics import compute_scales, quantize, quantize_groups
+    from fpqc.numerics.formats import Format
+
+    fmt = Format.parse(name)
+    rng = np.random.default_rng(2)
+    x = (rng.standard_normal((rows, 128)) * np.exp2(rng.integers(-30, 30, (rows, 1)))).astype(np.float32)
+    x[0, :8] = 0.0
+    x[0, 8:16] = -0.0
+    x[1, 3], x[1, 40], x[1, 70] = np.nan, np.inf, -np.inf
+    x[2, :] = rng.integers(1, 200, 128).astype(np.uint32).view(np.float32) * rng.choice([-1, 1], 128)  # subnormal
+    x[-1, :] = np.float32(3e38) * rng.choice([-1, 1], 128)
+    x = x[None]  # leading axes are kept
+    codes, scales = quantize_groups(x, fmt, group, rounding)
+    assert codes.shape == x.shape and scales.shape == (1, rows, 128 // (group or 128))
+    with np.errstate(divide="ignore", invalid="ignore"):  # a subnormal group's scale can underflow to 0
+        want_scales = compute_scales(x, fmt, axis=-1, group_size=group)
+        want_codes = quantize(x, fmt, want_scales, axis=-1, group_size=group, rounding=rounding)
+    np.testing.assert_array_equal(_bits(scales), _bits(want_scales))
+    np.testing.assert_array_equal(codes, want_codes)
