@@ -44,19 +44,26 @@ class CsimPool:
         """Launch ``kernel`` on ``args``; ``stored[i]``: the weights.npz key that holds argument i (then it is
         read there instead of sent), or None.  The future's result is the launch's results."""
         sent = tuple(_Stored(key) if key is not None else arg for arg, key in zip(args, stored, strict=True))
-        return self.executor.submit(_launch, kernel, sent)
+        try:
+            return self.executor.submit(_launch, kernel, sent)
+        except BrokenProcessPool:
+            raise _worker_died() from None
 
     @staticmethod
     def result(future: Future) -> tuple[np.ndarray, ...]:
-        """A launch's results, or one FpqcError when its worker died."""
+        """A launch's results, or one FpqcError when a worker died."""
         try:
             return future.result()
         except BrokenProcessPool:
-            raise FpqcError("a C-simulation worker process died; run with --jobs 1") from None
+            raise _worker_died() from None
 
     def close(self) -> None:
         """Stop the workers; launches not yet started are dropped."""
         self.executor.shutdown(cancel_futures=True)
+
+
+def _worker_died() -> FpqcError:
+    return FpqcError("a C-simulation worker process died (killed, or out of memory); run with --jobs 1")
 
 
 class _Stored:

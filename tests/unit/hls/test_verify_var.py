@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
 
 from conftest import corrupt_stage, seal
+from fpqc.backends.hls.csim_device import CsimDevice
+from fpqc.backends.hls.csim_pool import CsimPool
 from fpqc.compiler import compile_model
+from fpqc.errors import FpqcError
 from fpqc.frontend.var import VAR, VARConfig
 from fpqc.frontend.var.export import export_var
 from fpqc.tools.verify import verify_build
@@ -77,3 +81,15 @@ def test_default_jobs_spread_a_large_build_within_memory(tmp_path: Path, monkeyp
     assert verify.default_jobs(tmp_path) == 5  # half of 10 GB holds five copies of 1 GB of weights
     memory["SC_AVPHYS_PAGES"] = (64 << 30) // page
     assert verify.default_jobs(tmp_path) == 8  # every core
+
+
+def test_a_worker_that_dies_is_one_error(builds: tuple[Path, Path]) -> None:
+    good, _ = builds
+    CsimDevice(good)  # the kernels, compiled for the workers to load
+    pool = CsimPool(good, 1)
+    try:
+        os.kill(pool.executor.submit(os.getpid).result(), signal.SIGKILL)  # as the OOM killer would
+        with pytest.raises(FpqcError, match="a C-simulation worker process died"):
+            CsimPool.result(pool.submit("kernel_0", (), ()))
+    finally:
+        pool.close()
