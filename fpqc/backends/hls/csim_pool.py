@@ -8,7 +8,7 @@ its key in the build's ``weights.npz`` and the worker reads it there once::
 
     pool = CsimPool(Path("build"), jobs=2)
     future = pool.submit("kernel_0", (x, w_codes, w_scales), stored=(None, "fc1.codes", "fc1.scales"))
-    y, = future.result()
+    y, = CsimPool.result(future)   # a worker that died is one FpqcError
     pool.close()
 
 The kernels must be compiled first (``CsimDevice(build)`` in the caller): the
