@@ -288,7 +288,7 @@ def quantize_groups(x: np.ndarray, max_value: np.float32, table: np.ndarray, shi
                     scales: np.ndarray) -> None:
     """Each group of ``x`` [R, K] (``scales`` [R, G]: K / G values a group): its fp32 scale (absmax /
     ``max_value``; 1 for a group of zeros, NaN for one with a NaN or an infinity) and the codes of
-    ``x / scale`` by a quantizer's key table (``QuantizerTable``'s ``_table`` and ``_shift``)."""
+    ``x / scale`` by a quantizer's key table (``QuantizerTable.key_table``)."""
     _run(_quantize_groups, x.shape[0], 8 * x.size, x, max_value, table, shift, codes, scales)
 
 

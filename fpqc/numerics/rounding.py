@@ -184,6 +184,12 @@ class QuantizerTable:
         self._code_flat = np.concatenate(code_pad)
         self._shift, self._table = self._bit_table()
 
+    @property
+    def key_table(self) -> tuple[int, np.ndarray]:
+        """``(shift, table)`` of the fast form, for a compiled loop that encodes as :meth:`encode` does: the
+        code of float32 bits ``b`` is ``table[(b >> shift) + ((b + 2^shift - 1) mod 2^32 >> shift)]``."""
+        return self._shift, self._table
+
     def _search(self, v: np.ndarray) -> np.ndarray:
         """Codes of float32 ``v`` by the LUT algorithm, vectorized with one ``searchsorted``."""
         a = np.abs(v)

@@ -150,10 +150,10 @@ def quantize_groups(x, fmt: Format, group_size: int | None, rounding: str = "rne
     if k % group_size:
         raise NumericsError(f"group size {group_size} does not divide the last axis of shape {x.shape}")
     rows = np.ascontiguousarray(x).reshape(-1, k)
-    table = fmt.quantizer_table(rounding)
+    shift, table = fmt.quantizer_table(rounding).key_table
     codes = np.empty(rows.shape, np.uint8)
     scales = np.empty((rows.shape[0], k // group_size), np.float32)
-    ordered_loops.quantize_groups(rows, np.float32(fmt.max_value), table._table, table._shift, codes, scales)
+    ordered_loops.quantize_groups(rows, np.float32(fmt.max_value), table, shift, codes, scales)
     return codes.reshape(x.shape), scales.reshape(*x.shape[:-1], k // group_size)
 
 
