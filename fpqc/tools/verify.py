@@ -189,14 +189,14 @@ class _CheckingLauncher:
 
     def __init__(
         self, module: ModuleOp, store: WeightStore, device: CsimDevice, report: VerifyReport,
-        pool: CsimPool | None = None, jobs: int = 1,
+        pool: CsimPool | None = None,
     ) -> None:
         self.interpreter = make_interpreter(module)
         self.store = store
         self.device = device
         self.report = report
         self.pool = pool
-        self.in_flight = 2 * jobs
+        self.in_flight = 2 * pool.jobs if pool is not None else 0
         self.pending: deque[tuple[hls.CallOp, tuple, tuple, Future, str]] = deque()
         self.context = ""
         self.first_bad: _Launch | None = None
@@ -261,7 +261,7 @@ def verify_build(
         if jobs > 1:
             pool = CsimPool(build_dir, jobs)
             stack.callback(pool.close)
-        checker = _CheckingLauncher(module, store, device, report, pool, jobs)
+        checker = _CheckingLauncher(module, store, device, report, pool)
         if model is not None:
             alone = jobs == 1 if csim_generation is None else csim_generation
             _verify_generation(model, checker, report, samples, seed, alone)

@@ -36,6 +36,7 @@ class CsimPool:
     """``jobs`` worker processes C-simulating the build's launches (see module docstring)."""
 
     def __init__(self, build: Path, jobs: int) -> None:
+        self.jobs = jobs
         self.executor = ProcessPoolExecutor(
             jobs, mp_context=get_context("spawn"), initializer=_start_worker, initargs=(str(build),)
         )
