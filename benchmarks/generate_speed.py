@@ -25,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import fpqc  # noqa: F401  (first, as in the fpqc commands: it sets numpy's BLAS thread timeout)
 import torch
 
 from compile_d16 import export, fp4_build

@@ -25,6 +25,7 @@ import threading
 import time
 from pathlib import Path
 
+import fpqc  # noqa: F401  (first, as in the fpqc commands: it sets numpy's BLAS thread timeout)
 import torch
 
 from _measure import model_bytes
