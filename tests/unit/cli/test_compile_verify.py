@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -82,6 +83,17 @@ def test_a_compile_does_not_start_numba(mlp: Path, tmp_path: Path) -> None:
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout.strip().splitlines()[-1] == "False", result.stdout
+
+
+@pytest.mark.parametrize("own", [None, "20"])
+def test_fpqc_lets_numpys_blas_threads_sleep_unless_the_user_says(own: str | None) -> None:
+    """Imported before numpy (as by the commands), fpqc sets OpenBLAS's spin timeout low; a user's value wins."""
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    if own is not None:
+        env["OPENBLAS_THREAD_TIMEOUT"] = own
+    script = "import os, fpqc, numpy; print(os.environ['OPENBLAS_THREAD_TIMEOUT'])"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env)
+    assert result.stdout.strip() == (own or "4")
 
 
 def test_compile_3d_dynamo_export(tmp_path: Path) -> None:
