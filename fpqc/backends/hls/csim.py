@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import subprocess
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -126,7 +127,14 @@ def link_program(
         finally:
             for command in jobs:
                 Path(command[-1]).unlink(missing_ok=True)
-    _run_compiler([cxx, *(["-shared"] if shared else []), *map(str, objects), "-o", str(exe)])
+    # Linked beside the objects, then renamed into place: another process that has the program or library
+    # loaded, or is loading it (verify's workers each open csim/libkernels.so), never sees it half written.
+    linked = obj_dir / f"{exe.name.replace('.', '_')}-{threading.get_ident()}.{os.getpid()}.tmp.o"
+    try:
+        _run_compiler([cxx, *(["-shared"] if shared else []), *map(str, objects), "-o", str(linked)])
+        linked.replace(exe)
+    finally:
+        linked.unlink(missing_ok=True)
     return exe
 
 

@@ -84,3 +84,25 @@ def test_verify_names_the_first_differing_op(tmp_path):
     # the launches C-simulated in worker processes: the same comparisons, the same first difference
     in_workers = verify_build(tmp_path, samples=2, jobs=2)
     assert (in_workers.kernels, in_workers.first_difference) == (report.kernels, report.first_difference)
+
+
+def test_the_kernel_library_is_linked_aside_and_renamed_into_place(tmp_path, monkeypatch):
+    """verify's workers each open csim/libkernels.so while others may link it again: no linker ever writes the
+    library's own path (a reader would see it half written), and no temporary is left."""
+    import ctypes
+
+    from fpqc.backends.hls import csim
+
+    module, store = quantized_linear("e2m1")
+    lower(module)
+    write_build(tmp_path, module, store)
+    library = csim.compile_kernel_library(tmp_path)
+    before = library.stat().st_ino
+    outputs = []
+    compiler = csim._run_compiler
+    monkeypatch.setattr(csim, "_run_compiler", lambda command: (outputs.append(command[-1]), compiler(command))[1])
+    assert csim.compile_kernel_library(tmp_path) == library
+    assert len(outputs) == 1 and outputs[0] != str(library)  # the objects are cached: only the link runs
+    assert library.stat().st_ino != before  # a new file renamed over the old one
+    ctypes.CDLL(str(library))
+    assert not list((tmp_path / "csim" / "obj").glob("*.tmp.o"))
