@@ -178,13 +178,18 @@ def _lookup(table, codes, out, lo, hi):
         out[i] = table[codes[i]]
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _code_of_bits(table, s, low, b):
+    """The LUT quantizer's code of float32 bits ``b`` (uint32; ``s`` its key shift, ``low`` 2^s − 1)."""
+    return table[(b >> s) + (np.uint32(b + low) >> s)]  # 2·key + (not the interval's first value)
+
+
 @numba.njit(cache=True, nogil=True)
 def _encode_keys(table, shift, bits, out, lo, hi):
     low = np.uint32((1 << shift) - 1)
     s = np.uint32(shift)
     for i in range(lo, hi):
-        b = bits[i]
-        out[i] = table[(b >> s) + (np.uint32(b + low) >> s)]  # 2·key + (not the interval's first value)
+        out[i] = _code_of_bits(table, s, low, bits[i])
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")  # a scale that underflowed to 0 divides as IEEE does
@@ -212,8 +217,7 @@ def _quantize_groups(x, max_value, table, shift, codes, scales, lo, hi):
             for c in range(size):
                 ratios[c] = np.float32(x[r, first + c] / scale)
             for c in range(size):
-                b = bits[c]
-                codes[r, first + c] = table[(b >> s) + (np.uint32(b + low) >> s)]
+                codes[r, first + c] = _code_of_bits(table, s, low, bits[c])
 
 
 PARALLEL_WORK = 1 << 22  # operations from which a call is shared among the cores
