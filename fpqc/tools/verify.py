@@ -262,8 +262,8 @@ def verify_build(
         if jobs > 1:
             pool = CsimPool(build_dir, jobs)
             stack.callback(pool.close)
-            # The workers have the cores: BLAS threads of this process, spinning between its interpreter's
-            # matrix products, would take the workers' time (d16-width verify: 38 s -> 31 s with one).
+            # The workers have the cores: more BLAS threads here would only take their time (d16-width verify:
+            # 38 s -> 31 s with one while OpenBLAS's idle threads spun; 1-2 s since, fpqc/__init__.py).
             stack.enter_context(threadpool_limits(limits=1, user_api="blas"))
         checker = _CheckingLauncher(module, store, device, report, pool)
         if model is not None:
@@ -291,7 +291,7 @@ def default_jobs(build_dir: Path) -> int:
     weights = build_dir / "weights.bin"
     if not weights.is_file() or weights.stat().st_size < PARALLEL_WEIGHT_BYTES:
         return 1
-    stored = (build_dir / BUILD_WEIGHTS).stat().st_size if (build_dir / BUILD_WEIGHTS).is_file() else 1
+    stored = max(1, (build_dir / BUILD_WEIGHTS).stat().st_size)  # a build's (load_build checked it)
     available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     return max(1, min(os.cpu_count() or 1, available // 2 // stored))
 
