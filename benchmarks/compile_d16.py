@@ -79,14 +79,16 @@ for tensor in model.graph.initializer:
 """
 
 
-def export(depth: int, cache: Path | None = None) -> Path:
-    """VAR-d``depth`` (random weights, ``--small-vae``) in ``cache`` (default ``out/bench/var_d{depth}_fpqc``),
-    exported unless it is there already; its ``var.onnx``."""
-    cache = cache or Path("out/bench") / f"var_d{depth}_fpqc"
+def export(depth: int, cache: Path | None = None, embed_dim: int | None = None, heads: int | None = None) -> Path:
+    """VAR-d``depth`` (random weights, ``--small-vae``; another width with ``embed_dim`` and ``heads``) in ``cache``
+    (default ``out/bench/var_d{depth}_fpqc``, ``var_d{depth}w{embed_dim}`` at another width), exported unless it
+    is there already; its ``var.onnx``."""
+    width = ["--embed-dim", str(embed_dim), "--heads", str(heads)] if embed_dim else []
+    cache = cache or Path("out/bench") / (f"var_d{depth}w{embed_dim}" if embed_dim else f"var_d{depth}_fpqc")
     model = cache / "var.onnx"
     if not model.exists():
         print(f"exporting VAR-d{depth} to {cache} ...", flush=True)
-        run = measure(fpqc("export-var", "--depth", str(depth), "--small-vae", "-o", str(cache)))
+        run = measure(fpqc("export-var", "--depth", str(depth), *width, "--small-vae", "-o", str(cache)))
         print(f"  exported in {run}", flush=True)
     return model
 

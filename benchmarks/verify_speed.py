@@ -27,36 +27,20 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import fpqc, measure, python  # noqa: E402
-from compile_d16 import fp4_build  # noqa: E402
+from compile_d16 import export, fp4_build  # noqa: E402
 
 GOAL_RATIO = 10.0
 
 
-def export(depth: int, embed_dim: int | None, heads: int | None, cache: Path | None) -> Path:
-    """The VAR's ``var.onnx`` in ``cache`` (default ``out/bench/var_d{depth}[w{embed_dim}]``), exported unless
-    it is there already (``--small-vae``: the VQVAE is not what is verified)."""
-    width = ["--embed-dim", str(embed_dim), "--heads", str(heads)] if embed_dim else []
-    cache = cache or Path("out/bench") / (f"var_d{depth}w{embed_dim}" if embed_dim else f"var_d{depth}_fpqc")
-    model = cache / "var.onnx"
-    if not model.exists():
-        print(f"exporting a VAR of depth {depth} to {cache} ...", flush=True)
-        print(f"  exported in {measure(fpqc('export-var', '--depth', str(depth), *width, '--small-vae', '-o', str(cache)))}")
-    return model
-
-
 def teacher_forcing_inputs(build: Path) -> Path:
     """Seeded inputs of one teacher-forcing forward at the build's shapes (``<build>_inputs.npz``)."""
-    from fpqc.runtime.model import VarModel  # here: the benchmark times fpqc in fresh processes
+    from fpqc.frontend.var.export import example_inputs  # here: the benchmark times fpqc in fresh processes
+    from fpqc.runtime.model import VarModel
 
-    config = VarModel.load(build).config
-    rng = np.random.default_rng(0)
+    model = VarModel.load(build)
+    label, tokens = example_inputs(model.config, batch=1, seed=0)
     path = build.parent / f"{build.name}_inputs.npz"
-    tokens = sum(n * n for n in config.patch_nums) - 1
-    np.savez(
-        path,
-        label_B=np.zeros(1, np.int64),
-        x_BLCv_wo_first_l=rng.standard_normal((1, tokens, config.Cvae)).astype(np.float32),
-    )
+    np.savez(path, **{model.inputs.label: label.numpy(), model.inputs.tokens: tokens.numpy()})
     return path
 
 
@@ -69,7 +53,7 @@ def main() -> int:
     parser.add_argument("--cache", type=Path, default=None)
     args = parser.parse_args()
 
-    build = fp4_build(export(args.depth, args.embed_dim, args.heads, args.cache))
+    build = fp4_build(export(args.depth, args.cache, args.embed_dim, args.heads))
     inputs = teacher_forcing_inputs(build)
     print("compiling the kernels' C simulation ...", flush=True)
     measure(python("-c", "import sys; from pathlib import Path; from fpqc.backends.hls.csim_device import CsimDevice; "
