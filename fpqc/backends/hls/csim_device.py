@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from fpqc.backends.hls.codes import pack_codes, unpack_codes, words_for
-from fpqc.backends.hls.csim import compile_kernel_library, load_schedule
+from fpqc.backends.hls.csim import KERNEL_DUMP_LIBRARY, KERNEL_LIBRARY, compile_kernel_library, load_schedule
 from fpqc.errors import FpqcError
 
 
@@ -85,11 +85,14 @@ def _launch_rows(kernel: dict, inputs: list[dict], args: Sequence[np.ndarray]) -
 class CsimDevice:
     """The build's kernels compiled with g++ and called in-process (see module docstring)."""
 
-    def __init__(self, build: Path, dump: bool = False) -> None:
-        """``dump``: kernels built with ``-DFPQC_DUMP`` write every buffer to ``$FPQC_DUMP_DIR``."""
+    def __init__(self, build: Path, dump: bool = False, compiled: bool = False) -> None:
+        """``dump``: kernels built with ``-DFPQC_DUMP`` write every buffer to ``$FPQC_DUMP_DIR``; ``compiled``: load
+        the library as another process's ``CsimDevice`` of the build left it in ``csim/``, without compiling."""
         schedule = load_schedule(build)
         self.kernels = {k["name"]: k for k in schedule["kernels"]}
-        self.library = ctypes.CDLL(str(compile_kernel_library(build, dump)))
+        name = KERNEL_DUMP_LIBRARY if dump else KERNEL_LIBRARY
+        library = Path(build) / name if compiled else compile_kernel_library(build, dump)
+        self.library = ctypes.CDLL(str(library))
         self.functions = {}
         for name, kernel in self.kernels.items():
             function = getattr(self.library, name)

@@ -12,7 +12,7 @@ its key in the build's ``weights.npz`` and the worker reads it there once::
     pool.close()
 
 The kernels must be compiled first (``CsimDevice(build)`` in the caller): the
-workers load ``csim/libkernels.so``, they do not build it.
+workers load ``csim/libkernels.so`` as it is (``CsimDevice(build, compiled=True)``).
 """
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ _WORKER: dict[str, Any] = {}
 
 
 def _start_worker(build: str) -> None:
-    _WORKER.update(device=CsimDevice(Path(build)), weights=open_npz(Path(build) / BUILD_WEIGHTS, "weights"), read={})
+    device = CsimDevice(Path(build), compiled=True)
+    _WORKER.update(device=device, weights=open_npz(Path(build) / BUILD_WEIGHTS, "weights"), read={})
 
 
 def _launch(kernel: str, args: tuple) -> tuple[np.ndarray, ...]:
