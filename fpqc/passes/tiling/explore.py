@@ -108,10 +108,11 @@ def explore_kernel(
     replans ``kernel`` and returns its fit."""
     launches = launches or [Launch(kernel.sym_name.data)]
     fits: dict[tuple[int, int, int, int], bool] = {}
-    in_ir: list[tuple[int, int, int, int] | None] = [None]  # the choice whose plan the kernel holds
+    in_ir: tuple[int, ...] | None = None  # the choice whose plan the kernel holds
 
     def plan_at(*choice: int) -> KernelFit:
-        in_ir[0] = choice
+        nonlocal in_ir
+        in_ir = choice
         return plan(*choice)
 
     def fits_at(*choice: int) -> bool:
@@ -134,7 +135,7 @@ def explore_kernel(
             k_tile = k_tile_at(pes, units)
             index = _first_fitting(lambda i: fits_at(pes, units, k_tile, row_tiles[i]), len(row_tiles))
             choice = (pes, units, k_tile, row_tiles[index])
-            fit = kernel_fit(kernel, target) if in_ir[0] == choice else plan_at(*choice)  # the costs read the IR
+            fit = kernel_fit(kernel, target) if in_ir == choice else plan_at(*choice)  # the costs read the IR
             costs = [_counted(launch_cost(kernel, target, launch), launch) for launch in launches]
             if pe_macs is None:
                 pe_macs = sum(o.macs * c.launch.count for c in costs for o in c.ops if o.engine == PE_ARRAY)
