@@ -110,8 +110,10 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     build = Path(args.build)
     if not (build / "manifest.json").is_file():
         raise FpqcError(f"{build}: not an fpqc build directory (no manifest.json); run fpqc compile first")
-    report = verify_build(build, samples=args.samples, seed=args.seed, jobs=args.jobs,
-                          csim_generation=args.csim_generation)
+    if args.inputs is not None and args.samples is not None:
+        raise FpqcError("give --samples (seeded runs) or --inputs (a run on those inputs), not both")
+    report = verify_build(build, samples=4 if args.samples is None else args.samples, seed=args.seed, jobs=args.jobs,
+                          csim_generation=args.csim_generation, inputs=_optional_path(args.inputs))
     print(report.summary())
     return 0 if report.differing == 0 else 1
 
@@ -449,7 +451,11 @@ def _build_parser() -> argparse.ArgumentParser:
 
     verify_p = sub.add_parser("verify", help="C-simulate a build's HLS C++ and compare with the interpreter bit for bit")
     verify_p.add_argument("build", help="a build directory from fpqc compile")
-    verify_p.add_argument("--samples", type=int, default=4, help="random input sets to compare")
+    verify_p.add_argument("--samples", type=int, default=None,
+                          help="images of a VAR's generation, or random input sets, to compare (default 4)")
+    verify_p.add_argument("--inputs", default=None,
+                          help=".npz of the model's inputs to run on instead: for a VAR, teacher forcing of each "
+                               "row through the step program, its logits also compared with the whole forward's")
     verify_p.add_argument("--seed", type=int, default=0)
     verify_p.add_argument("--jobs", type=int, default=None,
                           help="processes that C-simulate the launches side by side (default: every core for a "

@@ -37,7 +37,7 @@ Both give the same logits bit for bit (the ``step-program`` docstring says why).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -223,9 +223,7 @@ class VarModel:
 
         With ``cache`` the step program computes them (module docstring)."""
         out = []
-        for start in range(0, len(labels), self.batch):
-            real = min(self.batch, len(labels) - start)
-            rows = np.r_[np.arange(start, start + real), np.full(self.batch - real, start)]
+        for start, real, rows in self._batches(len(labels)):
             for observer in observers:
                 observer.begin_run(step, real)
             feed = {self.inputs.label: labels[rows].astype(np.int64)}
@@ -239,6 +237,23 @@ class VarModel:
                 logits = self._step_batch(step, feed, observers, cache, start)
             out.append(logits[:real])
         return np.concatenate(out, axis=0)
+
+    def forward(self, labels: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+        """``@main``'s logits ``[N, L, V]`` for ``labels [N]`` and teacher-forcing ``inputs [N, L-1, Cvae]``, in
+        batches of the graph's static batch size."""
+        out = []
+        for _, real, rows in self._batches(len(labels)):
+            feed = {self.inputs.label: labels[rows].astype(np.int64), self.inputs.tokens: inputs[rows].astype(np.float32)}
+            result = run_module(self.module, feed, self.store, launcher=self.launcher)
+            out.append(next(iter(result.values()))[:real])
+        return np.concatenate(out, axis=0)
+
+    def _batches(self, n: int) -> Iterator[tuple[int, int, np.ndarray]]:
+        """``(start, real, rows)`` for each batch of ``n`` rows: ``rows`` indexes B of them, the last batch padded
+        by repeating its first row; its first ``real`` are its own."""
+        for start in range(0, n, self.batch):
+            real = min(self.batch, n - start)
+            yield start, real, np.r_[np.arange(start, start + real), np.full(self.batch - real, start)]
 
     def _step_batch(
         self, step: ScaleStep, feed: dict[str, np.ndarray], observers: Sequence[RunObserver], cache: KvCache, start: int

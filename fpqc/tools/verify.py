@@ -21,9 +21,21 @@ interpreter goes on, and the results are compared in launch order.
   agrees, that generation is the checked one (the host side is the same code
   on the same values), so it is a test of ``--device csim``'s wiring rather
   than of the kernels: it runs by default for a build that runs in one job.
+* Given ``inputs`` (an ``.npz`` of teacher-forcing inputs: labels ``[N]`` and
+  tokens ``[N, L-1, Cvae]`` under the model's input names), a VAR build is
+  checked over teacher forcing instead: the step program runs scale after scale
+  on those tokens, every launch is compared, and its logits are compared with
+  ``@main``'s (the interpreter's whole forward) bit for bit::
+
+      logits_k = @step_k(tokens[:, scale k], KV cache)    k = 0 .. K-1
+      concat(logits_0 .. logits_K-1) == @main(labels, tokens)
+
+  One row is one teacher-forcing sample: no guidance, so half the launches of a
+  generation's image.
 * Any other build runs ``@main`` on ``samples`` seeded random inputs (float
-  inputs standard normal, integer inputs 0 or 1); when every step is a kernel
-  launch, the whole model also runs as one C simulation (``csim/csim_main.cpp``).
+  inputs standard normal, integer inputs 0 or 1), or once on ``inputs``; when
+  every step is a kernel launch, the whole model also runs as one C simulation
+  (``csim/csim_main.cpp``).
 
 When a value differs, the report names where: the scale (step function),
 kernel and launch, and -- replaying that launch with ``-DFPQC_DUMP`` next to
@@ -54,17 +66,19 @@ from fpqc.backends.hls.codes import code_format
 from fpqc.backends.hls.csim import compile_csim, load_schedule, run_csim
 from fpqc.backends.hls.csim_device import CsimDevice
 from fpqc.backends.hls.csim_pool import CsimPool
-from fpqc.backends.interp.runner import make_interpreter, run_function
+from fpqc.backends.interp.runner import main_arguments, make_interpreter, run_function
 from fpqc.backends.model_signature import input_names, main_function, output_names
 from fpqc.compiler import BUILD_WEIGHTS, load_build
 from fpqc.dialects import hls
 from fpqc.dialects.tensor_types import element_type_to_dtype
 from fpqc.errors import FpqcError
+from fpqc.files.npz import read_npz
 from fpqc.files.scratch import scratch_directory
 from fpqc.passes.constants import constant_key
 from fpqc.passes.step_program import step_functions
-from fpqc.runtime.model import VarModel
+from fpqc.runtime.model import KvCache, VarModel
 from fpqc.runtime.progress import ScaleProgress, scale_bar
+from fpqc.runtime.schedule import teacher_forcing_schedule
 from fpqc.runtime.var_runtime import VarRuntime
 from fpqc.weights import WeightStore
 
@@ -116,6 +130,7 @@ class VerifyReport:
     kernels: dict[str, KernelCheck] = field(default_factory=dict)
     whole_model: tuple[int, int] | None = None  # (compared, differing) of the whole-model csim
     generation: dict | None = None  # a VAR: scales, tokens and images of both devices compared
+    teacher_forcing: tuple[int, int, int] | None = None  # a VAR on inputs: (scales, logits compared, differing)
     note: str | None = None
     seconds: float = 0.0
 
@@ -150,6 +165,12 @@ class VerifyReport:
                 else "csim alone: not run (every launch compared; --csim-generation runs it)"
             )
             lines.append(f"  generation     {g['scales']} scales; {alone}")
+        if self.teacher_forcing is not None:
+            scales, compared, differing = self.teacher_forcing
+            lines.append(
+                f"  teacher forcing  {scales} scales of the step program; its logits against @main's: "
+                f"{compared:,} compared, {differing:,} differing"
+            )
         lines.append(f"  values    {self.compared:,} compared, {self.differing:,} differing")
         if self.note:
             lines.append("  " + self.note)
@@ -235,15 +256,19 @@ class _CheckingLauncher:
 
 
 def verify_build(
-    build_dir: Path, samples: int, seed: int = 0, jobs: int | None = None, csim_generation: bool | None = None
+    build_dir: Path, samples: int = 4, seed: int = 0, jobs: int | None = None, csim_generation: bool | None = None,
+    inputs: Path | None = None,
 ) -> VerifyReport:
     """Check every kernel launch of whole runs (see module docstring).
 
     ``jobs``: processes that C-simulate the launches (None: :func:`default_jobs`); ``csim_generation``: also run a
-    VAR's generation in the C simulation only (None: when ``jobs`` is 1).
+    VAR's generation in the C simulation only (None: when ``jobs`` is 1); ``inputs``: an ``.npz`` of the model's
+    inputs to run on instead (``samples`` is then not used).
     """
     if samples < 1:
         raise FpqcError(f"--samples must be at least 1, got {samples}")
+    if inputs is not None and not Path(inputs).is_file():
+        raise FpqcError(f"{inputs}: no such file; pass --inputs an .npz keyed by the model's input names")
     if jobs is not None and jobs < 1:
         raise FpqcError(f"--jobs must be at least 1 (processes that C-simulate the launches), got {jobs}")
     start = time.perf_counter()
@@ -266,11 +291,14 @@ def verify_build(
             # 38 s -> 31 s with one while OpenBLAS's idle threads spun; 1-2 s since, fpqc/__init__.py).
             stack.enter_context(threadpool_limits(limits=1, user_api="blas"))
         checker = _CheckingLauncher(module, store, device, report, pool)
-        if model is not None:
+        if model is not None and inputs is not None:
+            _verify_teacher_forcing(model, checker, report, Path(inputs))
+        elif model is not None:
             alone = jobs == 1 if csim_generation is None else csim_generation
             _verify_generation(model, checker, report, samples, seed, alone)
         else:
-            _verify_main(build_dir, module, store, checker, report, samples, seed)
+            given = _read_inputs(Path(inputs), module) if inputs is not None else None
+            _verify_main(build_dir, module, store, checker, report, samples, seed, given)
     for check in report.kernels.values():
         report.compared += check.compared
         report.differing += check.differing
@@ -324,6 +352,68 @@ def _verify_generation(
         report.note = "every kernel launch agrees, but the C-simulation-only generation drew other tokens"
 
 
+def _verify_teacher_forcing(model: VarModel, checker: _CheckingLauncher, report: VerifyReport, path: Path) -> None:
+    labels, tokens = _teacher_forcing_rows(model, path)
+    report.samples = len(labels)
+    schedule = teacher_forcing_schedule(model.config)
+    cache, logits = KvCache(), []
+    with scale_bar("verify", len(schedule)) as bar:
+        model.launcher = checker
+        try:
+            for step in schedule:
+                logits.append(model.step_logits(step, labels, tokens, cache=cache))
+                bar.update(1)
+        finally:
+            model.launcher = None
+        whole = model.forward(labels, tokens)  # in this process, while the workers finish the last launches
+        checker.settle()
+    steps = np.concatenate(logits, axis=1)
+    differing = int(np.count_nonzero(_bits(steps) != _bits(whole)))
+    report.teacher_forcing = (len(schedule), whole.size, differing)
+    report.compared += whole.size
+    report.differing += differing
+    if differing and checker.first_bad is None:
+        report.note = (
+            "every kernel launch agrees, but the step program's logits differ from @main's: the step-program "
+            "pass or the KV cache's wiring is wrong (fpqc-opt --step-program shows the step functions)"
+        )
+
+
+def _teacher_forcing_rows(model: VarModel, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The labels ``[N]`` and tokens ``[N, L-1, Cvae]`` of an inputs file, checked against the model."""
+    data = read_npz(path, "inputs")
+    names = model.inputs
+    missing = [n for n in (names.label, names.tokens) if n not in data]
+    if missing:
+        raise FpqcError(
+            f"{path}: missing input arrays {', '.join(missing)} (the model's inputs: {names.label}, {names.tokens})"
+        )
+    labels, tokens = np.asarray(data[names.label]), np.asarray(data[names.tokens])
+    config = model.config
+    shape = (config.L - config.first_l, config.Cvae)
+    if labels.ndim != 1 or labels.dtype.kind not in "iu" or not 1 <= len(labels):
+        raise FpqcError(f"{path}: '{names.label}' must be N >= 1 integer class labels, got {list(labels.shape)} "
+                        f"{labels.dtype}")
+    if tokens.shape != (len(labels), *shape) or tokens.dtype != np.float32:
+        raise FpqcError(f"{path}: '{names.tokens}' must be float32 [{len(labels)}, {shape[0]}, {shape[1]}] (a row "
+                        f"per label), got {list(tokens.shape)} {tokens.dtype}")
+    if labels.min() < 0 or labels.max() > config.num_classes:
+        raise FpqcError(f"{path}: labels must be 0 .. {config.num_classes} ({config.num_classes}: no class), "
+                        f"got {labels.min()} .. {labels.max()}")
+    return labels.astype(np.int64), tokens
+
+
+def _read_inputs(path: Path, module: ModuleOp) -> dict[str, np.ndarray]:
+    """The arrays of ``@main``'s inputs in an inputs file, each checked against its type."""
+    data = read_npz(path, "inputs")
+    names = input_names(main_function(module))
+    try:
+        main_arguments(module, {n: data[n] for n in names if n in data})
+    except FpqcError as e:
+        raise FpqcError(f"{path}: {e}") from None
+    return {n: data[n] for n in names}
+
+
 def _csim_generation(
     runtime: VarRuntime, device: CsimDevice, labels: list[int], seed: int, observers: tuple = ()
 ) -> tuple[list[np.ndarray], np.ndarray]:
@@ -339,7 +429,7 @@ def _csim_generation(
 
 def _verify_main(
     build_dir: Path, module: ModuleOp, store: WeightStore, checker: _CheckingLauncher, report: VerifyReport,
-    samples: int, seed: int,
+    samples: int, seed: int, given: dict[str, np.ndarray] | None,
 ) -> None:
     schedule = load_schedule(build_dir)
     main = main_function(module)
@@ -350,9 +440,11 @@ def _verify_main(
         report.note = "whole model: not C-simulated (some steps run on the host); every kernel launch checked"
     rng = np.random.default_rng(seed)
     compared = differing = 0
+    if given is not None:
+        samples = report.samples = 1
     for sample in tqdm(range(samples), desc="verify", unit="sample", disable=None, leave=False):
         checker.context = f"sample {sample}, "
-        inputs = _random_inputs(main, names, rng)
+        inputs = given if given is not None else _random_inputs(main, names, rng)
         expected = run_function(module, "main", tuple(inputs[n] for n in names), store, launcher=checker)
         if whole_exe is not None:
             got = run_csim(build_dir, inputs, exe=whole_exe)

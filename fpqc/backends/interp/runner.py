@@ -74,6 +74,26 @@ def _check_input(name: str, value: np.ndarray, expected: TensorType) -> np.ndarr
     return value
 
 
+def main_arguments(module: ModuleOp, inputs: Mapping[str, np.ndarray]) -> tuple[np.ndarray, ...]:
+    """``inputs`` (by ONNX name) as ``@main``'s positional arguments, each checked against its type."""
+    main = main_function(module)
+    arg_types = main.function_type.inputs.data
+    arg_names = input_names(main)
+    args = []
+    for name, arg_type in zip(arg_names, arg_types, strict=True):
+        assert isinstance(arg_type, TensorType)
+        if name not in inputs:
+            raise FpqcError(
+                f"missing input '{name}' (shape {list(arg_type.get_shape())}); "
+                f"the model's inputs are {', '.join(arg_names)}"
+            )
+        args.append(_check_input(name, inputs[name], arg_type))
+    unknown = sorted(set(inputs) - set(arg_names))
+    if unknown:
+        raise FpqcError(f"unknown input {', '.join(map(repr, unknown))}; the model's inputs are {', '.join(arg_names)}")
+    return tuple(args)
+
+
 def run_function(
     module: ModuleOp,
     name: str,
@@ -106,23 +126,9 @@ def run_module(
     ``launcher`` runs the kernel launches on another device.
     """
     main = main_function(module)
-    arg_types = main.function_type.inputs.data
-    arg_names = input_names(main)
-    args = []
-    for name, arg_type in zip(arg_names, arg_types, strict=True):
-        assert isinstance(arg_type, TensorType)
-        if name not in inputs:
-            raise FpqcError(
-                f"missing input '{name}' (shape {list(arg_type.get_shape())}); "
-                f"the model's inputs are {', '.join(arg_names)}"
-            )
-        args.append(_check_input(name, inputs[name], arg_type))
-    unknown = sorted(set(inputs) - set(arg_names))
-    if unknown:
-        raise FpqcError(f"unknown input {', '.join(map(repr, unknown))}; the model's inputs are {', '.join(arg_names)}")
-
+    args = main_arguments(module, inputs)
     interpreter = make_interpreter(module, listeners, launcher)
     store = store if store is not None else WeightStore()
     with store.activate():
-        results = interpreter.call_op("main", tuple(args))
+        results = interpreter.call_op("main", args)
     return {name: np.asarray(value) for name, value in zip(output_names(main), results, strict=True)}

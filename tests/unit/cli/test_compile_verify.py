@@ -196,6 +196,26 @@ def test_group_size_not_dividing(tmp_path: Path) -> None:
     assert_clean_failure(result, build, "group size 128", "96")
 
 
+def test_verify_on_given_inputs(mlp: Path, tmp_path: Path) -> None:
+    build = tmp_path / "build"
+    run("compile", str(mlp), "--format", "fp4", "-o", str(build))
+    (name,) = [i.name for i in onnx.load(str(mlp)).graph.input]
+    rng = np.random.default_rng(1)
+    np.savez(tmp_path / "in.npz", **{name: rng.standard_normal((8, 128), np.float32)})
+    verified = run("verify", str(build), "--inputs", str(tmp_path / "in.npz"))
+    assert "samples   1" in verified.stdout
+    compared, differing = values_compared(verified.stdout)
+    assert compared >= 8 * 128 and differing == 0
+
+    np.savez(tmp_path / "wrong.npz", y=np.zeros((8, 128), np.float32))
+    wrong = run("verify", str(build), "--inputs", str(tmp_path / "wrong.npz"), check=False)
+    assert wrong.returncode == 1 and wrong.stderr.startswith(f"error: {tmp_path / 'wrong.npz'}: missing input '{name}'")
+    both = run("verify", str(build), "--inputs", str(tmp_path / "in.npz"), "--samples", "2", check=False)
+    assert both.returncode == 1 and "give --samples (seeded runs) or --inputs" in both.stderr
+    missing = run("verify", str(build), "--inputs", str(tmp_path / "none.npz"), check=False)
+    assert missing.returncode == 1 and "none.npz: no such file" in missing.stderr
+
+
 def test_verify_rejects_non_build(tmp_path: Path) -> None:
     result = run("verify", str(tmp_path), check=False)
     assert result.returncode != 0

@@ -51,6 +51,11 @@ def test_every_export_route_compiles_verifies_and_runs(tmp_path: Path, route: st
         label_B=np.array([3, 7], np.int64),
         x_BLCv_wo_first_l=rng.standard_normal((2, 29, 8)).astype(np.float32),
     )
+    if route == "dynamo":  # teacher forcing of both rows through the step program, against @main's logits
+        verified = run_fpqc("verify", str(build), "--inputs", str(tmp_path / "in.npz"), "--jobs", "2")
+        assert "samples   2" in verified and " 0 differing" in verified
+        assert "teacher forcing  4 scales of the step program; its logits against @main's: 3,840 compared, " \
+               "0 differing" in verified
     run_fpqc("run", str(build), "--inputs", str(tmp_path / "in.npz"), "-o", str(tmp_path / "q.npz"))
     run_fpqc("run", str(tmp_path / "var" / "var.onnx"), "--inputs", str(tmp_path / "in.npz"), "-o", str(tmp_path / "f.npz"))
     quantized = np.load(tmp_path / "q.npz")["logits_BLV"]

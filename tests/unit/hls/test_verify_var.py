@@ -13,6 +13,7 @@ import shutil
 import signal
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import corrupt_stage, seal
@@ -64,6 +65,68 @@ def test_workers_find_the_first_difference_of_one_process(builds: tuple[Path, Pa
     first = in_workers.first_difference
     assert first == alone.first_difference and (first.kernel, first.op) == ("kernel_0", "fpq.gelu")
     assert first.where.startswith("launch 0 (step_0")
+
+
+@pytest.fixture(scope="module")
+def inputs(builds: tuple[Path, Path], tmp_path_factory) -> Path:
+    """Three rows of teacher-forcing inputs (labels 0 .. 10, the null class included) for the tiny VAR."""
+    rng = np.random.default_rng(0)
+    path = tmp_path_factory.mktemp("inputs") / "in.npz"
+    np.savez(path, label_B=np.array([3, 10, 0]), x_BLCv_wo_first_l=rng.standard_normal((3, 29, 8), np.float32))
+    return path
+
+
+def test_teacher_forcing_checks_every_launch_and_the_step_programs_logits(
+    builds: tuple[Path, Path], inputs: Path
+) -> None:
+    good, _ = builds
+    alone = verify_build(good, jobs=1, inputs=inputs)
+    in_workers = verify_build(good, jobs=2, inputs=inputs)
+    assert alone.kernels == in_workers.kernels and alone.generation is None
+    # 3 rows, one batch each (static batch 1), 4 scales: each scale launches the block kernel twice and the head once
+    assert {k.name: k.launches for k in alone.kernels.values()} == {"kernel_0": 24, "kernel_1": 12}
+    assert alone.samples == 3 and alone.teacher_forcing == in_workers.teacher_forcing == (4, 3 * 30 * 64, 0)
+    assert alone.differing == in_workers.differing == 0
+    assert "its logits against @main's: 5,760 compared, 0 differing" in alone.summary()
+
+
+def test_teacher_forcing_logits_that_differ_from_main_are_counted(
+    builds: tuple[Path, Path], inputs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fpqc.runtime.model import VarModel
+
+    good, _ = builds
+    forward = VarModel.forward
+    monkeypatch.setattr(VarModel, "forward", lambda self, labels, tokens: np.nextafter(
+        forward(self, labels, tokens), np.inf, dtype=np.float32))  # @main one ulp up, as a wrong step program would be
+    report = verify_build(good, jobs=1, inputs=inputs)
+    assert report.teacher_forcing == (4, 5760, 5760) and report.differing == 5760
+    assert "the step program's logits differ from @main's" in report.summary()
+
+
+def test_teacher_forcing_finds_the_broken_kernel(builds: tuple[Path, Path], inputs: Path) -> None:
+    _, broken = builds
+    report = verify_build(broken, jobs=2, inputs=inputs)
+    first = report.first_difference
+    assert report.differing > 0 and (first.kernel, first.op) == ("kernel_0", "fpq.gelu")
+    assert first.where.startswith("launch 0 (step_0")
+
+
+@pytest.mark.parametrize("arrays, message", [
+    ({"label_B": np.array([1])}, "missing input arrays x_BLCv_wo_first_l"),
+    ({"label_B": np.array([1, 2]), "x_BLCv_wo_first_l": np.zeros((1, 29, 8), np.float32)},
+     "must be float32 \\[2, 29, 8\\] \\(a row per label\\), got \\[1, 29, 8\\] float32"),
+    ({"label_B": np.array([11]), "x_BLCv_wo_first_l": np.zeros((1, 29, 8), np.float32)}, "labels must be 0 .. 10"),
+    ({"label_B": np.array([0.5]), "x_BLCv_wo_first_l": np.zeros((1, 29, 8), np.float32)}, "integer class labels"),
+])
+def test_teacher_forcing_inputs_that_do_not_fit_are_one_error(
+    builds: tuple[Path, Path], tmp_path: Path, arrays: dict, message: str
+) -> None:
+    good, _ = builds
+    path = tmp_path / "bad.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(FpqcError, match=f"^{path}: .*{message}"):
+        verify_build(good, jobs=1, inputs=path)
 
 
 def test_default_jobs_spread_a_large_build_within_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
