@@ -77,12 +77,10 @@ After (``-p tile``)::
         hls.stage 0 "load" load %x, %w, %s, %b
         hls.stage 1 "quantize0" quantize %c
         hls.stage 2 "fc1.mul" lut_multiply %y
-        hls.stage 3 "fc1.acc" accumulate %y
-        hls.stage 4 "fc1.combine" combine %y
-        hls.stage 5 "write" write %y
+        hls.stage 3 "fc1.combine" combine %y
+        hls.stage 4 "write" write %y
         hls.stream "x>quantize0" of %x from "load" to "quantize0" width 512 depth 2
-        hls.stream "fc1.products" of %y from "fc1.mul" to "fc1.acc" width 73728 depth 2
-        hls.stream "fc1.sums" of %y from "fc1.acc" to "fc1.combine" width 8192 depth 2
+        hls.stream "fc1.sums" of %y from "fc1.mul" to "fc1.combine" width 8192 depth 2
         hls.stream "fc1>write" of %y from "fc1.combine" to "write" width 16384 depth 2
       }
       hls.return %y : tensor<512x4096xf32>

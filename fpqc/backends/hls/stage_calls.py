@@ -27,6 +27,7 @@ from fpqc.backends.hls.codes import code_format
 from fpqc.dialects import fpq, hls
 from fpqc.dialects.hls import element_bits
 from fpqc.errors import FpqcError
+from fpqc.numerics import accumulator_bits
 from fpqc.numerics.dual_format import DualFormat
 
 if TYPE_CHECKING:
@@ -323,40 +324,35 @@ class StageCalls:
 
     def linear(self, op: fpq.QLinearOp | fpq.DualQLinearOp) -> None:
         dual = isinstance(op, fpq.DualQLinearOp)
-        planes = 2 if dual else 1
         o, k = _shape(op.weight_codes)
         group = op.combine_group_size()
         fw = op.w_quant.format
         n_tile = self.n_tile(op)
         label = self.e.labels[op]
-        products = self.e.stream(op.result, f"{label}.mul", f"{label}.acc")
-        sums = self.e.stream(op.result, f"{label}.acc", f"{label}.combine")
+        sums = self.e.stream(op.result, f"{label}.mul", f"{label}.combine")
         words = self.e.stream(op.weight_codes, "load", f"{label}.mul")
         scales = self.e.stream(op.weight_scales, "load", f"{label}.combine")
-        if None in (products, sums, words, scales):
+        if None in (sums, words, scales):
             raise FpqcError(f"kernel @{self.e.name}: the plan lacks a stream of {op.name}; rerun the tile pass")
-        mul, acc, comb = (self.region(op, s) for s in ("mul", "acc", "combine"))
-        sum_bits = products.width.value.data // (self.pes * planes)
+        mul, comb = (self.region(op, s) for s in ("mul", "combine"))
+        x_formats = (op.neg_quant.format, op.pos_quant.format) if dual else (op.x_quant.format,)
+        sum_bits = max(accumulator_bits(fx, fw, self.lanes) for fx in x_formats)  # a lane sum's: the adder tree's
         acc_buffer = self.e.buffer(f"{label}.acc")
         acc_bits = element_bits(acc_buffer.contents.get_element_type())
         pe_w = self.buffer_ref(self.e.tile_buffer(op.weight_codes), mul)
         port_bits = self.e.plan_port(op.weight_codes).width.value.data
-        mul_params = _args(k, o, group, n_tile, self.pes, self.lanes, fw.bits, port_bits, sum_bits, self.t)
-        word_s, prod_s = self.stream_ref(words, mul), self.stream_ref(products, mul)
+        mul_params = _args(k, o, group, n_tile, self.pes, self.lanes, fw.bits, port_bits, sum_bits, acc_bits, self.t)
+        word_s, acc_s, sums_out = self.stream_ref(words, mul), self.buffer_ref(acc_buffer, mul), self.stream_ref(sums, mul)
         if dual:
-            fn, fp = op.neg_quant.format, op.pos_quant.format
-            n_table, n_unit = self.e.tables.product(fn, fw)
-            p_table, p_unit = self.e.tables.product(fp, fw)
+            n_table, _ = self.e.tables.product(op.neg_quant.format, fw)
+            p_table, _ = self.e.tables.product(op.pos_quant.format, fw)
             self.add(op, f"    fpqc::dual_linear_mul<{mul_params}>({self.whole(op, op.neg_codes, 'mul')}, "
-                         f"{self.whole(op, op.pos_codes, 'mul')}, {word_s}, {pe_w}, {n_table}, {p_table}, {prod_s}, "
-                         "r0, nr);", "mul")
+                         f"{self.whole(op, op.pos_codes, 'mul')}, {word_s}, {pe_w}, {n_table}, {p_table}, {acc_s}, "
+                         f"{sums_out}, r0, nr);", "mul")
         else:
-            table, unit = self.e.tables.product(op.x_quant.format, fw)
+            table, _ = self.e.tables.product(op.x_quant.format, fw)
             self.add(op, f"    fpqc::linear_mul<{mul_params}>({self.whole(op, op.input_codes, 'mul')}, {word_s}, "
-                         f"{pe_w}, {table}, {prod_s}, r0, nr);", "mul")
-        acc_params = _args(k, o, group, n_tile, self.pes, self.lanes, planes, sum_bits, acc_bits, self.t)
-        self.add(op, f"    fpqc::linear_acc<{acc_params}>({self.stream_ref(products, acc)}, "
-                     f"{self.buffer_ref(acc_buffer, acc)}, {self.stream_ref(sums, acc)}, nr);", "acc")
+                         f"{pe_w}, {table}, {acc_s}, {sums_out}, r0, nr);", "mul")
         x_quant = op.neg_quant if dual else op.x_quant
         xs_row, xg = _scale_layout(x_quant, k)
         ws_row, wg = _scale_layout(op.w_quant, k)

@@ -16,7 +16,7 @@ BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 128, 38, 34, 58, 16
 
 KIND_COLOURS = {
     "load": "#d6eaf8", "write": "#d6eaf8", "quantize": "#fdebd0", "lut_multiply": "#f9e79f",
-    "accumulate": "#f9e79f", "combine": "#f9e79f", "attention": "#e8daef", "normalize": "#d5f5e3",
+    "combine": "#f9e79f", "attention": "#e8daef", "normalize": "#d5f5e3",
     "elementwise": "#d5f5e3", "transform": "#fadbd8",
 }
 

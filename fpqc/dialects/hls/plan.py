@@ -58,8 +58,8 @@ before ``hls.return``; its one block holds:
     loader in ``R`` (a port read by two regions is read twice), a result
     streamed out of ``R`` is written by a writer in ``R``, and the ``whole``
     buffers of arguments are loaded before the first region.  The pipeline
-    of a linear layer is ``load → quantize → lut_multiply → accumulate →
-    combine → write``.
+    of a linear layer is ``load → quantize → lut_multiply (the products, their
+    adder trees and the group accumulators) → combine → write``.
 
 ``hls.stream "name" of %v from "stage" to "stage" width W depth D [columns N]``
     A FIFO between two stages carrying (a part of) value ``%v`` -- for the
@@ -91,11 +91,10 @@ quantized linear layer, 512 rows, 1024 → 4096)::
       hls.stage 0 "load" load %x, %wc, %ws
       hls.stage 1 "quantize0" quantize %c region 0
       hls.stage 2 "fc1.mul" lut_multiply %y region 1
-      hls.stage 3 "fc1.acc" accumulate %y region 1
-      hls.stage 4 "fc1.combine" combine %y region 1
-      hls.stage 5 "write" write %y
+      hls.stage 3 "fc1.combine" combine %y region 1
+      hls.stage 4 "write" write %y
       hls.stream "x" of %x from "load" to "quantize0" width 512 depth 2
-      hls.stream "fc1.products" of %y from "fc1.mul" to "fc1.acc" width 6656 depth 2
+      hls.stream "fc1.sums" of %y from "fc1.mul" to "fc1.combine" width 8192 depth 2
       hls.stream "fc1>write" of %y from "fc1.combine" to "write" width 16384 depth 2 columns 512
       ...
     }

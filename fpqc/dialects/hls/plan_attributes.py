@@ -70,7 +70,6 @@ class StageKind(StrEnum):
     NORMALIZE = "normalize"
     ELEMENTWISE = "elementwise"
     LUT_MULTIPLY = "lut_multiply"
-    ACCUMULATE = "accumulate"
     COMBINE = "combine"
     ATTENTION = "attention"
     WRITE = "write"

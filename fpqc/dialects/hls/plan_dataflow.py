@@ -5,7 +5,7 @@ DATAFLOW region; a stream is a FIFO between two stages.  Their syntax and meanin
 :mod:`fpqc.dialects.hls.plan`'s docstring::
 
     hls.stage 2 "fc1.mul" lut_multiply %y region 1
-    hls.stream "fc1.products" of %y from "fc1.mul" to "fc1.acc" width 6656 depth 2
+    hls.stream "fc1.sums" of %y from "fc1.mul" to "fc1.combine" width 8192 depth 2
 """
 
 from __future__ import annotations

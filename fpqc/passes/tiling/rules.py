@@ -17,10 +17,11 @@ order its results come out.  The rules an FPGA engineer would use:
   they work on this one.  Its activation codes and scales are kept whole on
   chip (every weight tile reads all of them): the layer starts a new
   DATAFLOW region.  ``n`` is spread over the PEs and ``k`` over the lanes;
-  the pipeline is ``lut_multiply`` (the LUT products of each PE's lanes and
-  their adder tree) ``→ accumulate`` (exact integer group sums in registers)
-  ``→ combine`` (fp32, one running total per PE in registers).  Results come
-  out a column tile (``n_tile`` outputs of every row) at a time;
+  the pipeline is ``lut_multiply`` (the LUT products of each PE's lanes,
+  their adder tree and the exact integer sum of each group in an accumulator
+  register per PE: one beat of group sums per group) ``→ combine`` (fp32, one
+  running total per PE in registers).  Results come out a column tile
+  (``n_tile`` outputs of every row) at a time;
 - **row-wise ops** read a row ``granule`` elements at a time, ``lanes``
   elements per cycle: ``fpq.quantize``/``fpq.dual_quantize`` a scale group
   (a whole row per token), ``fpq.hadamard`` a transform block,
@@ -63,7 +64,6 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from fpqc.analysis.plan_fit import Multiplier
 from fpqc.dialects import fpq
 from fpqc.dialects.hls import BufferKind, LoopAttr, StageKind, Storage, element_bits
-from fpqc.numerics import accumulator_bits
 from fpqc.targets import Target
 
 F32 = Float32Type()
@@ -371,7 +371,7 @@ class LinearRule(Rule):
         return acts + [Read(How.WEIGHT)] * (len(op.operands) - 2 * planes)
 
     def stages(self, op: Operation) -> list[tuple[str, StageKind]]:
-        return [("mul", StageKind.LUT_MULTIPLY), ("acc", StageKind.ACCUMULATE), ("combine", StageKind.COMBINE)]
+        return [("mul", StageKind.LUT_MULTIPLY), ("combine", StageKind.COMBINE)]
 
     def weight_stage(self, op: Operation, index: int) -> str:
         """The codes go to the LUT multipliers, the scales and biases to the combination."""
@@ -417,10 +417,6 @@ class LinearRule(Rule):
             specs.append(Spec(f"{label}.b", BufferKind.TILE, op.bias, (nt,), F32, banks=banks, copies=2))
         return specs
 
-    def lane_sum_bits(self, op: Operation, choices: Choices) -> int:
-        """Bits of the signed sum of one PE's ``lanes`` products in one cycle (its adder tree's output)."""
-        return max(accumulator_bits(m.fx, m.fw, choices.lanes) for m in self.multipliers(op))
-
     def scratch(self, op: Operation, choices: Choices, label: str) -> list[Spec]:
         planes, acc = self.planes(op), self.accumulator_bits(op)
         specs = [
@@ -441,12 +437,8 @@ class LinearRule(Rule):
         p, planes = choices.pes, self.planes(op)
         depth = choices.target.stream_depth
         y = op.results[0]
-        return [
-            StreamSpec(f"{label}.products", y, f"{label}.mul", f"{label}.acc",
-                       p * self.lane_sum_bits(op, choices) * planes, depth),
-            StreamSpec(f"{label}.sums", y, f"{label}.acc", f"{label}.combine",
-                       p * self.accumulator_bits(op) * planes, depth),
-        ]
+        return [StreamSpec(f"{label}.sums", y, f"{label}.mul", f"{label}.combine", p * self.accumulator_bits(op) * planes,
+                           depth)]
 
     def order(self, op: Operation, choices: Choices, input_order: Order) -> Order:
         n_tile = choices.n_tiles[op]

@@ -35,7 +35,7 @@ def test_build_layout_and_kernel_interface(tmp_path):
     assert "#pragma HLS INTERFACE mode=s_axilite port=return bundle=control" in kernel
     # two DATAFLOW regions: the quantizer, then the layer (it needs all activation codes) and GELU
     assert "fpqc::quantize_stage<4, 64, 64, 64, 4, 16>(s_x_quantize0, quantize0_group, qlinear0_x, qlinear0_xs," in kernel
-    assert "fpqc::linear_mul<64, 8, 16, 8, 8, 16, 4, 512, 13, 4>(qlinear0_x, " in kernel
+    assert "fpqc::linear_mul<64, 8, 16, 8, 8, 16, 4, 512, 13, 13, 4>(qlinear0_x, " in kernel  # lane sums = group sums: G = lanes
     assert "fpqc::gelu_stage<8, 8, 4, 8>(s_qlinear0_gelu0, s_gelu0_write," in kernel
     assert "kernel_0_region0(r0, nr, x, " in kernel and "kernel_0_region1(r0, nr, " in kernel
     assert "const ap_uint<512>* " in kernel  # the weight codes arrive on a 512-bit port

@@ -400,14 +400,12 @@ PLAN = """fill_f32(y, {max_rows} * {o});
         TILES(rows) {{
             hls::stream<ap_uint<{word_bits}> > words;
             hls::stream<float> scales, biases;
-            hls::stream<fpqc::Beat<ap_int<{sum_bits}>, {beat}> > products;
             hls::stream<fpqc::Beat<ap_int<{acc_bits}>, {beat}> > sums;
             hls::stream<fpqc::Beat<float, {out_beat}> > out;
             fpqc::load_weight_words<{n_words}, {word_bits}>(w{j}, words);
             fpqc::load_weight_params<{k}, {o}, {ws_row}, {wg}, {n_tile}>(ws, scales);
             {load_biases}
             {mul}
-            fpqc::linear_acc<{k}, {o}, {g}, {n_tile}, {pes}, {lanes}, {planes}, {sum_bits}, {acc_bits}, TILE_ROWS>(products, acc{j}, sums, nr);
             {combine}
             fpqc::write_rows<{o}, {n_tile}, TILE_ROWS>(out, y, r0, nr);
         }}
@@ -415,7 +413,7 @@ PLAN = """fill_f32(y, {max_rows} * {o});
 
 
 def _plan_code(j: int, case: Case, tables: TableSet, n_u32: int, plan: tuple[int, int, int, int]) -> tuple[list, str]:
-    """(declarations, launch code) of one plan: the PE array's buffers, its streams and its five stages."""
+    """(declarations, launch code) of one plan: the PE array's buffers, its streams and its four stages."""
     n_tile, pes, lanes, word_bits = plan
     w_fmt, planes, g = Format.parse(case.w), case.planes(), case.layout.g
     xs_row, xg, ws_row, wg = case.layout.template()
@@ -432,14 +430,14 @@ def _plan_code(j: int, case: Case, tables: TableSet, n_u32: int, plan: tuple[int
     layer = f"{K}, {O}, {g}, {n_tile}, {pes}"
     if case.dual:
         (nt, nu), (pt, pu) = (tables.product(f, w_fmt) for _, f in planes)
-        mul = (f"fpqc::dual_linear_mul<{layer}, {lanes}, {w_fmt.bits}, {word_bits}, {sum_bits}, TILE_ROWS>(xn, xp, "
-               f"words, pe_w{j}, {nt}, {pt}, products, r0, nr);")
+        mul = (f"fpqc::dual_linear_mul<{layer}, {lanes}, {w_fmt.bits}, {word_bits}, {sum_bits}, {acc_bits}, "
+               f"TILE_ROWS>(xn, xp, words, pe_w{j}, {nt}, {pt}, acc{j}, sums, r0, nr);")
         combine = "fpqc::dual_linear_combine"
         scales, units = "sn, sp", f"{nu}, {pu}"
     else:
         table, unit = tables.product(planes[0][1], w_fmt)
-        mul = (f"fpqc::linear_mul<{layer}, {lanes}, {w_fmt.bits}, {word_bits}, {sum_bits}, TILE_ROWS>(x, words, "
-               f"pe_w{j}, {table}, products, r0, nr);")
+        mul = (f"fpqc::linear_mul<{layer}, {lanes}, {w_fmt.bits}, {word_bits}, {sum_bits}, {acc_bits}, TILE_ROWS>(x, "
+               f"words, pe_w{j}, {table}, acc{j}, sums, r0, nr);")
         combine, scales, units = "fpqc::linear_combine", "xs", unit
     b_in, b_buf = ("biases", f"pe_b{j}") if case.bias else ("fpqc::no_bias", "fpqc::no_bias")
     combine = (f"{combine}<{layer}, {acc_bits}, {xs_row}, {xg}, {ws_row}, {wg}, TILE_ROWS>({scales}, scales, {b_in}, "
@@ -448,7 +446,7 @@ def _plan_code(j: int, case: Case, tables: TableSet, n_u32: int, plan: tuple[int
         max_rows=MAX_ROWS, o=O, k=K, g=g, word_bits=word_bits, sum_bits=sum_bits, acc_bits=acc_bits,
         beat=len(planes) * pes, out_beat=min(pes, n_tile), n_words=words, j=j, ws_row=ws_row, wg=wg, n_tile=n_tile,
         load_biases=f"fpqc::load_biases<{O}>(bias, biases);" if case.bias else "",
-        mul=mul, pes=pes, lanes=lanes, planes=len(planes), combine=combine,
+        mul=mul, combine=combine,
     )
     return decls, code
 

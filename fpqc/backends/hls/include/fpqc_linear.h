@@ -2,19 +2,17 @@
 // weight-stationary, reading every weight from DDR once per row tile.
 //
 // A linear layer y[r, o] = sum_k x[r, k] * w[o, k] (+ bias[o]) on codes is
-// five processes of one DATAFLOW region (the plan's load stage, and the
-// layer's lut_multiply, accumulate and combine stages), connected by the
-// plan's streams:
+// four processes of one DATAFLOW region (the plan's load stage, and the
+// layer's lut_multiply and combine stages), connected by the plan's streams:
 //
 //   load_weight_words   DDR burst: every port word of the weight codes, once
 //   load_weight_params  DDR: each tile's weight scales (load_biases: its biases)
 //   linear_mul          for every row i of the tile, block of PES outputs,
 //   (dual_linear_mul)   group g (ascending) and LANES-wide step along it:
-//                       each PE's LANES LUT products (product ROM) and their
-//                       sum (the adder tree): a beat of PES lane sums
-//   linear_acc          the exact integer sum of each group: a beat of PES
-//                       group sums (accumulators in registers, the plan's
-//                       <layer>.acc)
+//                       each PE's LANES LUT products (product ROM), their
+//                       sum (the adder tree) and the exact integer sum of the
+//                       group so far (accumulators in registers, the plan's
+//                       <layer>.acc): a beat of PES group sums per group
 //   linear_combine      fp32 combination of the groups in ascending order
 //   (dual_linear_combine) (running totals in registers, <layer>.total), then
 //                       the bias: PES outputs, written a column tile (N_TILE
@@ -297,18 +295,22 @@ void load_biases(const float* bias, hls::stream<float>& biases) {
 
 // lut_multiply (single format): per tile t (from pe.w[t % 2], tile t + 1
 // moving into the other copy), row i, block of PES outputs, group g, step c:
-// one beat of PES lane sums (PE p of the block: output t * N_TILE + ob * PL
-// + p, PL = min(PES, N_TILE) PEs working).
+// each PE's LANES LUT products and their sum (the adder tree, SUM_BITS),
+// added to its accumulator acc[p] (ACC_BITS, no carry past it: exact, so any
+// order gives the same value); after the group's last step one beat of PES
+// group sums (PE p of the block: output t * N_TILE + ob * PL + p, PL = min(PES,
+// N_TILE) PEs working).
 //
 //   K, O  reduction length and outputs;  G  exactly accumulated group
 //   N_TILE  outputs per tile;  PES, LANES  the PE array;  WBITS, WORD_BITS
-//   the weight codes and port;  SUM_BITS  a lane sum's bits;  ROW_TILE  rows
+//   the weight codes and port;  SUM_BITS  a lane sum's bits;  ACC_BITS  a
+//   group sum's;  ROW_TILE  rows
 //   x  activation codes [rows][K] (whole buffer);  pe_w  [2][NB >= N_TILE][KB >= K]
-template <int K, int O, int G, int N_TILE, int PES, int LANES, int WBITS, int WORD_BITS, int SUM_BITS,
+template <int K, int O, int G, int N_TILE, int PES, int LANES, int WBITS, int WORD_BITS, int SUM_BITS, int ACC_BITS,
           int ROW_TILE, int XBITS, int RX, int NB, int KB, class PROD_T>
 void linear_mul(ap_uint<XBITS> (&x)[RX][K], hls::stream<ap_uint<WORD_BITS> >& words,
-                ap_uint<WBITS> (&pe_w)[2][NB][KB], const PROD_T* ptable,
-                hls::stream<Beat<ap_int<SUM_BITS>, PES> >& products, int r0, int nr) {
+                ap_uint<WBITS> (&pe_w)[2][NB][KB], const PROD_T* ptable, ap_int<ACC_BITS> (&acc)[PES],
+                hls::stream<Beat<ap_int<ACC_BITS>, PES> >& sums, int r0, int nr) {
     const int PL = PES < N_TILE ? PES : N_TILE;
     static_assert(O % N_TILE == 0 && N_TILE % PL == 0 && K % G == 0 && G % LANES == 0, "linear_mul: tiles");
     static_assert(NB >= N_TILE && KB >= K, "linear_mul: the weight tile fits pe.w");
@@ -326,14 +328,18 @@ void linear_mul(ap_uint<XBITS> (&x)[RX][K], hls::stream<ap_uint<WORD_BITS> >& wo
 #pragma HLS PIPELINE II = 1
 #pragma HLS DEPENDENCE variable = pe_w inter false
                     mover.step(words, pe_w, 1 - cur);  // the other copy: never the one read here
-                    Beat<ap_int<SUM_BITS>, PES> beat;
+                    const int c = kv % (G / LANES);
+                    Beat<ap_int<ACC_BITS>, PES> beat;
                     for (int p = 0; p < PES; ++p) {
 #pragma HLS UNROLL
-                        beat.v[p] = p < PL ? linear_detail::lane_sum<SUM_BITS, WBITS, LANES>(
-                                                 x[base + i], pe_w[cur][ob * PL + p], kv * LANES, ptable)
-                                           : ap_int<SUM_BITS>(0);
+                        const long long lane = p < PL ? linear_detail::lane_sum<SUM_BITS, WBITS, LANES>(
+                                                            x[base + i], pe_w[cur][ob * PL + p], kv * LANES, ptable)
+                                                            .to_int64()
+                                                      : 0LL;
+                        acc[p] = (c == 0 ? 0LL : acc[p].to_int64()) + lane;
+                        beat.v[p] = acc[p];
                     }
-                    products.write(beat);
+                    if (c == G / LANES - 1) sums.write(beat);
                 }
             }
         }
@@ -342,14 +348,14 @@ void linear_mul(ap_uint<XBITS> (&x)[RX][K], hls::stream<ap_uint<WORD_BITS> >& wo
 }
 
 // lut_multiply (dual format): as linear_mul, two code planes against the same
-// weight vector; beat element p is the negative plane's lane sum of PE p,
-// element PES + p the positive plane's.
-template <int K, int O, int G, int N_TILE, int PES, int LANES, int WBITS, int WORD_BITS, int SUM_BITS,
+// weight vector; accumulator and beat element p are the negative plane's sum
+// of PE p, element PES + p the positive plane's.
+template <int K, int O, int G, int N_TILE, int PES, int LANES, int WBITS, int WORD_BITS, int SUM_BITS, int ACC_BITS,
           int ROW_TILE, int NBITS, int PBITS, int RX, int NB, int KB, class NPROD_T, class PPROD_T>
 void dual_linear_mul(ap_uint<NBITS> (&xn)[RX][K], ap_uint<PBITS> (&xp)[RX][K],
                      hls::stream<ap_uint<WORD_BITS> >& words, ap_uint<WBITS> (&pe_w)[2][NB][KB],
-                     const NPROD_T* nprod, const PPROD_T* pprod,
-                     hls::stream<Beat<ap_int<SUM_BITS>, 2 * PES> >& products, int r0, int nr) {
+                     const NPROD_T* nprod, const PPROD_T* pprod, ap_int<ACC_BITS> (&acc)[2 * PES],
+                     hls::stream<Beat<ap_int<ACC_BITS>, 2 * PES> >& sums, int r0, int nr) {
     const int PL = PES < N_TILE ? PES : N_TILE;
     static_assert(O % N_TILE == 0 && N_TILE % PL == 0 && K % G == 0 && G % LANES == 0, "dual_linear_mul: tiles");
     static_assert(NB >= N_TILE && KB >= K, "dual_linear_mul: the weight tile fits pe.w");
@@ -367,51 +373,29 @@ void dual_linear_mul(ap_uint<NBITS> (&xn)[RX][K], ap_uint<PBITS> (&xp)[RX][K],
 #pragma HLS PIPELINE II = 1
 #pragma HLS DEPENDENCE variable = pe_w inter false
                     mover.step(words, pe_w, 1 - cur);
-                    Beat<ap_int<SUM_BITS>, 2 * PES> beat;
+                    const int c = kv % (G / LANES);
+                    Beat<ap_int<ACC_BITS>, 2 * PES> beat;
                     for (int p = 0; p < PES; ++p) {
 #pragma HLS UNROLL
                         const bool on = p < PL;
-                        beat.v[p] = on ? linear_detail::lane_sum<SUM_BITS, WBITS, LANES>(
-                                             xn[base + i], pe_w[cur][ob * PL + p], kv * LANES, nprod)
-                                       : ap_int<SUM_BITS>(0);
-                        beat.v[PES + p] = on ? linear_detail::lane_sum<SUM_BITS, WBITS, LANES>(
-                                                   xp[base + i], pe_w[cur][ob * PL + p], kv * LANES, pprod)
-                                             : ap_int<SUM_BITS>(0);
+                        const long long neg = on ? linear_detail::lane_sum<SUM_BITS, WBITS, LANES>(
+                                                       xn[base + i], pe_w[cur][ob * PL + p], kv * LANES, nprod)
+                                                       .to_int64()
+                                                 : 0LL;
+                        const long long pos = on ? linear_detail::lane_sum<SUM_BITS, WBITS, LANES>(
+                                                       xp[base + i], pe_w[cur][ob * PL + p], kv * LANES, pprod)
+                                                       .to_int64()
+                                                 : 0LL;
+                        acc[p] = (c == 0 ? 0LL : acc[p].to_int64()) + neg;
+                        acc[PES + p] = (c == 0 ? 0LL : acc[PES + p].to_int64()) + pos;
+                        beat.v[p] = acc[p];
+                        beat.v[PES + p] = acc[PES + p];
                     }
-                    products.write(beat);
+                    if (c == G / LANES - 1) sums.write(beat);
                 }
             }
         }
         mover.rest(words, pe_w, 1 - cur);
-    }
-}
-
-// accumulate: the exact sum of each group's G / LANES lane-sum beats, in the
-// plan's accumulator registers acc[PLANES * PES]: one beat of group sums per
-// group.  Integer sums are exact: any order gives the same value.
-template <int K, int O, int G, int N_TILE, int PES, int LANES, int PLANES, int SUM_BITS, int ACC_BITS, int ROW_TILE>
-void linear_acc(hls::stream<Beat<ap_int<SUM_BITS>, PLANES * PES> >& products, ap_int<ACC_BITS> (&acc)[PLANES * PES],
-                hls::stream<Beat<ap_int<ACC_BITS>, PLANES * PES> >& sums, int nr) {
-    const int PL = PES < N_TILE ? PES : N_TILE;
-    for (int t = 0; t < O / N_TILE; ++t) {
-        for (int i = 0; i < nr; ++i) {
-#pragma HLS LOOP_TRIPCOUNT min = 1 max = ROW_TILE
-            for (int ob = 0; ob < N_TILE / PL; ++ob) {
-                for (int g = 0; g < K / G; ++g) {
-                    for (int c = 0; c < G / LANES; ++c) {
-#pragma HLS PIPELINE II = 1
-                        const Beat<ap_int<SUM_BITS>, PLANES * PES> beat = products.read();
-                        Beat<ap_int<ACC_BITS>, PLANES * PES> out;
-                        for (int p = 0; p < PLANES * PES; ++p) {
-#pragma HLS UNROLL
-                            acc[p] = (c == 0 ? 0LL : acc[p].to_int64()) + beat.v[p].to_int64();  // exact: no carry past ACC_BITS
-                            out.v[p] = acc[p];
-                        }
-                        if (c == G / LANES - 1) sums.write(out);
-                    }
-                }
-            }
-        }
     }
 }
 

@@ -27,12 +27,11 @@ hls.kernel @kernel_0(%x: tensor<8x128xf32>, %wc: tensor<96x128x!fpq.float<e2m1>>
     hls.stage 0 "load" load %x, %wc, %ws, %kc
     hls.stage 1 "quantize0" quantize %c region 0
     hls.stage 2 "fc.mul" lut_multiply %y region 1
-    hls.stage 3 "fc.acc" accumulate %y region 1
-    hls.stage 4 "fc.combine" combine %y region 1
-    hls.stage 5 "gelu0" elementwise %g region 0
-    hls.stage 6 "write" write %y, %g
+    hls.stage 3 "fc.combine" combine %y region 1
+    hls.stage 4 "gelu0" elementwise %g region 0
+    hls.stage 5 "write" write %y, %g
     hls.stream "x>quantize0" of %x from "load" to "quantize0" width 512 depth 2
-    hls.stream "fc.products" of %y from "fc.mul" to "fc.acc" width 9216 depth 2
+    hls.stream "fc.sums" of %y from "fc.mul" to "fc.combine" width 1024 depth 2
     hls.stream "kc>gelu0" of %kc from "load" to "gelu0" width 512 depth 4
     hls.stream "fc>write" of %y from "fc.combine" to "write" width 2048 depth 2 columns 64
   }
@@ -59,12 +58,11 @@ hls.kernel @kernel_0(%x: tensor<8x128xf32>, %wc: tensor<96x128x!fpq.float<e2m1>>
 // CHECK-NEXT:   hls.stage 0 "load" load %[[X]], %[[WC]], %[[WS]], %[[KC]]
 // CHECK-NEXT:   hls.stage 1 "quantize0" quantize %[[C]] region 0
 // CHECK-NEXT:   hls.stage 2 "fc.mul" lut_multiply %[[Y]] region 1
-// CHECK-NEXT:   hls.stage 3 "fc.acc" accumulate %[[Y]] region 1
-// CHECK-NEXT:   hls.stage 4 "fc.combine" combine %[[Y]] region 1
-// CHECK-NEXT:   hls.stage 5 "gelu0" elementwise %[[G]] region 0
-// CHECK-NEXT:   hls.stage 6 "write" write %[[Y]], %[[G]]
+// CHECK-NEXT:   hls.stage 3 "fc.combine" combine %[[Y]] region 1
+// CHECK-NEXT:   hls.stage 4 "gelu0" elementwise %[[G]] region 0
+// CHECK-NEXT:   hls.stage 5 "write" write %[[Y]], %[[G]]
 // CHECK-NEXT:   hls.stream "x>quantize0" of %[[X]] from "load" to "quantize0" width 512 depth 2
-// CHECK-NEXT:   hls.stream "fc.products" of %[[Y]] from "fc.mul" to "fc.acc" width 9216 depth 2
+// CHECK-NEXT:   hls.stream "fc.sums" of %[[Y]] from "fc.mul" to "fc.combine" width 1024 depth 2
 // CHECK-NEXT:   hls.stream "kc>gelu0" of %[[KC]] from "load" to "gelu0" width 512 depth 4
 // CHECK-NEXT:   hls.stream "fc>write" of %[[Y]] from "fc.combine" to "write" width 2048 depth 2 columns 64
 // CHECK-NEXT: }

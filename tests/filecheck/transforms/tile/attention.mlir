@@ -42,12 +42,12 @@ hls.kernel @kernel_0(%x: tensor<1x4x64xf32>, %wq: tensor<192x64x!fpq.float<e2m1>
 // CHECK-NEXT:   hls.buffer "cached_attention0.q" whole of %qkv as tensor<4x64xf32> in bram banks 1 pack 16 copies 1 bits 8192
 // CHECK-NEXT:   hls.buffer "cached_attention0.result" whole of %o as tensor<4x64xf32> in bram banks 1 pack 16 copies 1 bits 8192
 // CHECK:        hls.stage 0 "load" load %x, %wq, %sq, %qs, %wp, %sp, %off
-// CHECK:        hls.stage 4 "mat_qkv.combine" combine %qkv region 1
-// CHECK-NEXT:   hls.stage 5 "cached_attention0.store_kv" write %k1, %v1 region 1
-// CHECK-NEXT:   hls.stage 6 "cached_attention0.load_kv" load %kc, %vc region 2
-// CHECK-NEXT:   hls.stage 7 "cached_attention0.attend" attention %o region 2
-// CHECK-NEXT:   hls.stage 8 "quantize1" quantize %d region 3
-// CHECK:        hls.stage 12 "write" write %y
+// CHECK:        hls.stage 3 "mat_qkv.combine" combine %qkv region 1
+// CHECK-NEXT:   hls.stage 4 "cached_attention0.store_kv" write %k1, %v1 region 1
+// CHECK-NEXT:   hls.stage 5 "cached_attention0.load_kv" load %kc, %vc region 2
+// CHECK-NEXT:   hls.stage 6 "cached_attention0.attend" attention %o region 2
+// CHECK-NEXT:   hls.stage 7 "quantize1" quantize %d region 3
+// CHECK:        hls.stage 10 "write" write %y
 // CHECK:        hls.stream "mat_qkv>cached_attention0" of %qkv from "mat_qkv.combine" to "cached_attention0.store_kv" width 1024 depth 2 columns 32
 // CHECK-NEXT:   hls.stream "cached_attention0.keys" of %kc from "cached_attention0.load_kv" to "cached_attention0.attend" width 512 depth 2
 // CHECK-NEXT:   hls.stream "cached_attention0.values" of %vc from "cached_attention0.load_kv" to "cached_attention0.attend" width 512 depth 2

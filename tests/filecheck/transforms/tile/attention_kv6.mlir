@@ -33,8 +33,8 @@ hls.kernel @kernel_0(%x: tensor<1x4x64xf32>, %wq: tensor<192x64x!fpq.float<e2m1>
 // CHECK-NEXT:   hls.buffer "cached_attention0.fresh_k" scratch of %o as tensor<4x64xf32> in bram banks 1 pack 16 copies 1 bits 8192
 // CHECK-NEXT:   hls.buffer "cached_attention0.fresh_v" scratch of %o as tensor<4x64xf32> in bram banks 1 pack 16 copies 1 bits 8192
 // CHECK:        hls.stage 0 "load" load %x, %wq, %sq, %qs, %off
-// CHECK:        hls.stage 5 "cached_attention0.store_kv" write %kc1, %ks1, %vc1, %vs1 region 1
-// CHECK-NEXT:   hls.stage 6 "cached_attention0.load_kv" load %kc, %ks, %vc, %vs region 2
-// CHECK-NEXT:   hls.stage 7 "cached_attention0.attend" attention %o region 2
+// CHECK:        hls.stage 4 "cached_attention0.store_kv" write %kc1, %ks1, %vc1, %vs1 region 1
+// CHECK-NEXT:   hls.stage 5 "cached_attention0.load_kv" load %kc, %ks, %vc, %vs region 2
+// CHECK-NEXT:   hls.stage 6 "cached_attention0.attend" attention %o region 2
 // CHECK:        hls.stream "cached_attention0.keys" of %kc from "cached_attention0.load_kv" to "cached_attention0.attend" width 512 depth 2
 // CHECK-NEXT:   hls.stream "cached_attention0.values" of %vc from "cached_attention0.load_kv" to "cached_attention0.attend" width 512 depth 2

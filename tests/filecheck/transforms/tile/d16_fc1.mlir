@@ -9,7 +9,8 @@
 // rows stay on chip (URAM); the small per-PE banks of the weight tile go to
 // LUTRAM.  The quantizer and the layer are two DATAFLOW regions: the layer
 // waits for all activation codes.  Each PE sums its 16 lanes' products in one
-// cycle (13-bit lane sums) and accumulates them exactly over a group (16 bits).
+// cycle (13-bit lane sums) and accumulates them exactly over a group in its
+// multiply stage (16 bits): one stream of group sums to the combination.
 
 hls.kernel @kernel_0(%x: tensor<512x1024xf32>, %w: tensor<4096x1024x!fpq.float<e2m1>>, %s: tensor<4096x8xf32>, %b: tensor<4096xf32>) -> tensor<512x4096xf32> attributes {target = "vck190", lanes = 16 : i64} {
   %c, %cs = fpq.quantize %x {quant = #fpq.quant<e2m1, group 128>} : tensor<512x1024xf32> -> (tensor<512x1024x!fpq.float<e2m1>>, tensor<512x8xf32>)
@@ -39,15 +40,13 @@ hls.kernel @kernel_0(%x: tensor<512x1024xf32>, %w: tensor<4096x1024x!fpq.float<e
 // CHECK-NEXT:   hls.stage 0 "load" load %[[X]], %[[W]], %[[S]], %[[B]]
 // CHECK-NEXT:   hls.stage 1 "quantize0" quantize %[[C]] region 0
 // CHECK-NEXT:   hls.stage 2 "fc1.mul" lut_multiply %[[Y]] region 1
-// CHECK-NEXT:   hls.stage 3 "fc1.acc" accumulate %[[Y]] region 1
-// CHECK-NEXT:   hls.stage 4 "fc1.combine" combine %[[Y]] region 1
-// CHECK-NEXT:   hls.stage 5 "write" write %[[Y]]
+// CHECK-NEXT:   hls.stage 3 "fc1.combine" combine %[[Y]] region 1
+// CHECK-NEXT:   hls.stage 4 "write" write %[[Y]]
 // CHECK-NEXT:   hls.stream "x>quantize0" of %[[X]] from "load" to "quantize0" width 512 depth 2
 // CHECK-NEXT:   hls.stream "w>fc1" of %[[W]] from "load" to "fc1.mul" width 512 depth 2
 // CHECK-NEXT:   hls.stream "s>fc1" of %[[S]] from "load" to "fc1.combine" width 32 depth 2
 // CHECK-NEXT:   hls.stream "b>fc1" of %[[B]] from "load" to "fc1.combine" width 32 depth 2
-// CHECK-NEXT:   hls.stream "fc1.products" of %[[Y]] from "fc1.mul" to "fc1.acc" width 6656 depth 2
-// CHECK-NEXT:   hls.stream "fc1.sums" of %[[Y]] from "fc1.acc" to "fc1.combine" width 8192 depth 2
+// CHECK-NEXT:   hls.stream "fc1.sums" of %[[Y]] from "fc1.mul" to "fc1.combine" width 8192 depth 2
 // CHECK-NEXT:   hls.stream "fc1>write" of %[[Y]] from "fc1.combine" to "write" width 16384 depth 2 columns 512
 // CHECK-NEXT: }
 // CHECK-NEXT: hls.return %[[Y]]
@@ -74,4 +73,4 @@ hls.kernel @kernel_0(%x: tensor<512x1024xf32>, %w: tensor<4096x1024x!fpq.float<e
 // CHECK:        hls.buffer "fc1.acc" scratch of %{{.*}} as tensor<64xi23> in registers banks 1 pack 1 copies 1 bits 1472
 // CHECK-NEXT:   hls.buffer "fc1.total" scratch of %{{.*}} as tensor<64xf32> in registers banks 1 pack 1 copies 1 bits 2048
 // CHECK-NEXT:   hls.buffer "fc1.x" whole of %{{.*}} as tensor<512x1024x!fpq.float<e2m3>> in uram banks 1 pack 16 copies 1 bits 3145728
-// CHECK:        hls.stream "fc1.products" of %{{.*}} from "fc1.mul" to "fc1.acc" width 1088 depth 2
+// CHECK:        hls.stream "fc1.sums" of %{{.*}} from "fc1.mul" to "fc1.combine" width 1472 depth 2

@@ -55,14 +55,12 @@ hls.kernel @kernel_0(%x: tensor<4x32xf32>, %w1: tensor<64x32x!fpq.float<e2m1>>, 
 // CHECK-NEXT:   hls.stage 1 "hadamard0" transform %h region 0
 // CHECK-NEXT:   hls.stage 2 "quantize0" quantize %c region 0
 // CHECK-NEXT:   hls.stage 3 "fc1.mul" lut_multiply %f region 1
-// CHECK-NEXT:   hls.stage 4 "fc1.acc" accumulate %f region 1
-// CHECK-NEXT:   hls.stage 5 "fc1.combine" combine %f region 1
-// CHECK-NEXT:   hls.stage 6 "gelu0" elementwise %g region 1
-// CHECK-NEXT:   hls.stage 7 "dual_quantize0" quantize %nc region 1
-// CHECK-NEXT:   hls.stage 8 "fc2.mul" lut_multiply %y region 2
-// CHECK-NEXT:   hls.stage 9 "fc2.acc" accumulate %y region 2
-// CHECK-NEXT:   hls.stage 10 "fc2.combine" combine %y region 2
-// CHECK-NEXT:   hls.stage 11 "write" write %y
+// CHECK-NEXT:   hls.stage 4 "fc1.combine" combine %f region 1
+// CHECK-NEXT:   hls.stage 5 "gelu0" elementwise %g region 1
+// CHECK-NEXT:   hls.stage 6 "dual_quantize0" quantize %nc region 1
+// CHECK-NEXT:   hls.stage 7 "fc2.mul" lut_multiply %y region 2
+// CHECK-NEXT:   hls.stage 8 "fc2.combine" combine %y region 2
+// CHECK-NEXT:   hls.stage 9 "write" write %y
 // CHECK-NEXT:   hls.stream "x>hadamard0" of %x from "load" to "hadamard0" width 512 depth 2
 // CHECK-NEXT:   hls.stream "w1>fc1" of %w1 from "load" to "fc1.mul" width 512 depth 2
 // CHECK-NEXT:   hls.stream "s1>fc1" of %s1 from "load" to "fc1.combine" width 32 depth 2
@@ -70,12 +68,10 @@ hls.kernel @kernel_0(%x: tensor<4x32xf32>, %w1: tensor<64x32x!fpq.float<e2m1>>, 
 // CHECK-NEXT:   hls.stream "s2>fc2" of %s2 from "load" to "fc2.combine" width 32 depth 2
 // CHECK-NEXT:   hls.stream "b2>fc2" of %b2 from "load" to "fc2.combine" width 32 depth 2
 // CHECK-NEXT:   hls.stream "hadamard0>quantize0" of %h from "hadamard0" to "quantize0" width 512 depth 2
-// CHECK-NEXT:   hls.stream "fc1.products" of %f from "fc1.mul" to "fc1.acc" width 416 depth 2
-// CHECK-NEXT:   hls.stream "fc1.sums" of %f from "fc1.acc" to "fc1.combine" width 416 depth 2
+// CHECK-NEXT:   hls.stream "fc1.sums" of %f from "fc1.mul" to "fc1.combine" width 416 depth 2
 // CHECK-NEXT:   hls.stream "fc1>gelu0" of %f from "fc1.combine" to "gelu0" width 1024 depth 2 columns 32
 // CHECK-NEXT:   hls.stream "gelu0>dual_quantize0" of %g from "gelu0" to "dual_quantize0" width 512 depth 2 columns 32
-// CHECK-NEXT:   hls.stream "fc2.products" of %y from "fc2.mul" to "fc2.acc" width 832 depth 2
-// CHECK-NEXT:   hls.stream "fc2.sums" of %y from "fc2.acc" to "fc2.combine" width 832 depth 2
+// CHECK-NEXT:   hls.stream "fc2.sums" of %y from "fc2.mul" to "fc2.combine" width 832 depth 2
 // CHECK-NEXT:   hls.stream "fc2>write" of %y from "fc2.combine" to "write" width 1024 depth 2
 // CHECK-NEXT: }
 // CHECK-NEXT: hls.return %y : tensor<4x32xf32>

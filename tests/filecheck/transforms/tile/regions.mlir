@@ -23,11 +23,10 @@ hls.kernel @kernel_0(%x: tensor<1x8x64xf32>, %w: tensor<64x64x!fpq.float<e2m1>>,
 // CHECK:        hls.stage 1 "gelu0" elementwise %a region 0
 // CHECK-NEXT:   hls.stage 2 "quantize0" quantize %c region 0
 // CHECK-NEXT:   hls.stage 3 "fc.mul" lut_multiply %y region 1
-// CHECK-NEXT:   hls.stage 4 "fc.acc" accumulate %y region 1
-// CHECK-NEXT:   hls.stage 5 "fc.combine" combine %y region 1
-// CHECK-NEXT:   hls.stage 6 "residual0" elementwise %r region 1
-// CHECK-NEXT:   hls.stage 7 "residual1" elementwise %z region 1
-// CHECK-NEXT:   hls.stage 8 "write" write %z
+// CHECK-NEXT:   hls.stage 4 "fc.combine" combine %y region 1
+// CHECK-NEXT:   hls.stage 5 "residual0" elementwise %r region 1
+// CHECK-NEXT:   hls.stage 6 "residual1" elementwise %z region 1
+// CHECK-NEXT:   hls.stage 7 "write" write %z
 // CHECK:        hls.stream "x>gelu0" of %x from "load" to "gelu0"
 // CHECK:        hls.stream "x>residual1" of %x from "load" to "residual1" width 512 depth 2 columns 32
 // CHECK-NOT:    "gelu0>residual0"
