@@ -84,7 +84,10 @@ def load_build(build: Path) -> tuple[ModuleOp, WeightStore]:
     """The final IR and weight store of a build directory, checked whole and verified."""
     check_build(build, _package_version("fpqc"))
     ir_path = build / BUILD_IR
-    module = parse_module_file(ir_path)
+    try:
+        module = parse_module_file(ir_path)
+    except FpqcError as e:  # the IR of another fpqc (the dialects changed since) or edited by hand
+        raise FpqcError(f"{e}; recompile the model") from None
     try:
         module.verify()
     except (VerifyException, DiagnosticException) as e:

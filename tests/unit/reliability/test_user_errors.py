@@ -100,6 +100,12 @@ def truncated_ir(build: Path) -> None:
     (build / "model.hls.mlir").write_text(text[: len(text) // 3])
 
 
+def unknown_stage_kind(build: Path) -> None:
+    """A stage kind this fpqc does not have, as in a build of an older fpqc (same size: the inventory passes)."""
+    text = (build / "model.hls.mlir").read_text()
+    (build / "model.hls.mlir").write_text(text.replace(" lut_multiply ", " lut_multiplx "))
+
+
 def code_out_of_range(build: Path) -> None:
     """A weight code no 4-bit format has, written in place (the archive keeps its size)."""
     with np.load(build / "weights.npz") as data:
@@ -149,6 +155,8 @@ FPQC_ROWS = [
      "is missing from the build"),
     ("build: truncated IR", lambda d: ["run", corrupted_build(d, "ir", truncated_ir), "--inputs", d / "inputs.npz",
                                        "-o", d / "o.npz"], "model.hls.mlir has changed since fpqc wrote it"),
+    ("build: IR of another fpqc", lambda d: ["run", corrupted_build(d, "stage", unknown_stage_kind), "--inputs",
+                                             d / "inputs.npz", "-o", d / "o.npz"], "(a stage kind); recompile the model"),
     ("build: a weight code outside its format", lambda d: ["run", corrupted_build(d, "codes", code_out_of_range),
                                                            "--inputs", d / "inputs.npz", "-o", d / "o.npz"],
      "code 200 is not a code of e2m1"),
