@@ -46,6 +46,31 @@
 
 namespace fpqc {
 
+// Registers written in a stage's innermost loops: v's low BITS bits into r,
+// what `r = v` does.  Through the base class: `r = v` first builds a temporary
+// ap_int, and in C simulation each ap_int write stores, reloads and stores its
+// value again (ap_private's clearUnusedBits is volatile), so the PE array's
+// loops would wait on memory twice per element.
+template <int BITS>
+inline void set_int(ap_int<BITS>& r, long long v) {
+#pragma HLS INLINE
+    static_cast<ap_int_base<BITS, true>&>(r) = v;
+}
+template <int BITS>
+inline void set_uint(ap_uint<BITS>& r, unsigned long long v) {
+#pragma HLS INLINE
+    static_cast<ap_int_base<BITS, false>&>(r) = v;
+}
+
+// v's low BITS bits as a signed number: what ap_int<BITS>(v) holds, in a plain
+// integer (a sign extension: wires in hardware).
+template <int BITS>
+inline long long wrap_signed(long long v) {
+#pragma HLS INLINE
+    static_assert(BITS >= 1 && BITS <= 64, "wrap_signed: 1 to 64 bits");
+    return (long long)((unsigned long long)v << (64 - BITS)) >> (64 - BITS);
+}
+
 // One beat of a stream: N elements side by side.
 template <class T, int N>
 struct Beat {

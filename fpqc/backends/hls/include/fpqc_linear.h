@@ -124,10 +124,10 @@ struct WeightMover {
         }
     }
 
-    static ap_uint<WBITS> code(const ap_uint<32> (&u)[U32S], int j) {
+    static unsigned code(const ap_uint<32> (&u)[U32S], int j) {
 #pragma HLS INLINE
         const int lo = (j % PER_U32) * WBITS;
-        return ap_uint<WBITS>(u[j / PER_U32].to_uint() >> lo);  // bits [lo, lo + WBITS)
+        return u[j / PER_U32].to_uint() >> lo;  // bits [lo, lo + WBITS) (set_uint keeps those)
     }
 
     void begin(int vectors) {
@@ -161,7 +161,7 @@ struct WeightMover {
         for (int l = 0; l < LANES; ++l) {
 #pragma HLS UNROLL
             const int j = pos + l;
-            wbuf[side][o][k0 + l] = j < PER_WORD ? code(word, j) : code(next, j - PER_WORD);
+            set_uint(wbuf[side][o][k0 + l], j < PER_WORD ? code(word, j) : code(next, j - PER_WORD));
         }
         pos += LANES;
         if (spill) {
@@ -236,13 +236,12 @@ inline float bias_of(float (&pe_b)[2][NB], int side, int o) {
 
 // The sum of one PE's LANES products: PROD[(x_code << WBITS) | w_code] (the
 // LUT multipliers' ROM) of the activation vector x[k0 ..] and the weight row.
-// The adder tree sums in 64 bits and keeps SUM_BITS: the low SUM_BITS bits of a
-// sum depend only on those of its terms, so synthesis trims the rest, and
-// SUM_BITS holds any exact sum.  (Summing in the ap_int itself gives the same
-// bits, but C simulation then stores and reloads it after every product: the
-// ROM's shorts may alias its storage.)
+// The adder tree sums in 64 bits and keeps SUM_BITS (wrap_signed): the low
+// SUM_BITS bits of a sum depend only on those of its terms, so synthesis trims
+// the rest, and SUM_BITS holds any exact sum.  (Summing in an ap_int gives the
+// same bits, but C simulation then stores and reloads it after every product.)
 template <int SUM_BITS, int WBITS, int LANES, int XBITS, class PROD_T, int KX, int KB>
-ap_int<SUM_BITS> lane_sum(const ap_uint<XBITS> (&x)[KX], const ap_uint<WBITS> (&w)[KB], int k0, const PROD_T* ptable) {
+long long lane_sum(const ap_uint<XBITS> (&x)[KX], const ap_uint<WBITS> (&w)[KB], int k0, const PROD_T* ptable) {
 #pragma HLS INLINE
     static_assert(SUM_BITS <= 64, "lane_sum: a lane sum fits in 64 bits");
     long long sum = 0;
@@ -252,7 +251,7 @@ ap_int<SUM_BITS> lane_sum(const ap_uint<XBITS> (&x)[KX], const ap_uint<WBITS> (&
         const unsigned wi = w[k0 + l].to_uint();
         sum += ptable[(xi << WBITS) | wi];
     }
-    return ap_int<SUM_BITS>(sum);
+    return wrap_signed<SUM_BITS>(sum);
 }
 
 }  // namespace linear_detail
@@ -329,17 +328,21 @@ void linear_mul(ap_uint<XBITS> (&x)[RX][K], hls::stream<ap_uint<WORD_BITS> >& wo
 #pragma HLS DEPENDENCE variable = pe_w inter false
                     mover.step(words, pe_w, 1 - cur);  // the other copy: never the one read here
                     const int c = kv % (G / LANES);
-                    Beat<ap_int<ACC_BITS>, PES> beat;
                     for (int p = 0; p < PES; ++p) {
 #pragma HLS UNROLL
                         const long long lane = p < PL ? linear_detail::lane_sum<SUM_BITS, WBITS, LANES>(
                                                             x[base + i], pe_w[cur][ob * PL + p], kv * LANES, ptable)
-                                                            .to_int64()
                                                       : 0LL;
-                        acc[p] = (c == 0 ? 0LL : acc[p].to_int64()) + lane;
-                        beat.v[p] = acc[p];
+                        set_int(acc[p], (c == 0 ? 0LL : acc[p].to_int64()) + lane);
                     }
-                    if (c == G / LANES - 1) sums.write(beat);
+                    if (c == G / LANES - 1) {
+                        Beat<ap_int<ACC_BITS>, PES> beat;
+                        for (int p = 0; p < PES; ++p) {
+#pragma HLS UNROLL
+                            beat.v[p] = acc[p];
+                        }
+                        sums.write(beat);
+                    }
                 }
             }
         }
@@ -374,24 +377,26 @@ void dual_linear_mul(ap_uint<NBITS> (&xn)[RX][K], ap_uint<PBITS> (&xp)[RX][K],
 #pragma HLS DEPENDENCE variable = pe_w inter false
                     mover.step(words, pe_w, 1 - cur);
                     const int c = kv % (G / LANES);
-                    Beat<ap_int<ACC_BITS>, 2 * PES> beat;
                     for (int p = 0; p < PES; ++p) {
 #pragma HLS UNROLL
                         const bool on = p < PL;
                         const long long neg = on ? linear_detail::lane_sum<SUM_BITS, WBITS, LANES>(
                                                        xn[base + i], pe_w[cur][ob * PL + p], kv * LANES, nprod)
-                                                       .to_int64()
                                                  : 0LL;
                         const long long pos = on ? linear_detail::lane_sum<SUM_BITS, WBITS, LANES>(
                                                        xp[base + i], pe_w[cur][ob * PL + p], kv * LANES, pprod)
-                                                       .to_int64()
                                                  : 0LL;
-                        acc[p] = (c == 0 ? 0LL : acc[p].to_int64()) + neg;
-                        acc[PES + p] = (c == 0 ? 0LL : acc[PES + p].to_int64()) + pos;
-                        beat.v[p] = acc[p];
-                        beat.v[PES + p] = acc[PES + p];
+                        set_int(acc[p], (c == 0 ? 0LL : acc[p].to_int64()) + neg);
+                        set_int(acc[PES + p], (c == 0 ? 0LL : acc[PES + p].to_int64()) + pos);
                     }
-                    if (c == G / LANES - 1) sums.write(beat);
+                    if (c == G / LANES - 1) {
+                        Beat<ap_int<ACC_BITS>, 2 * PES> beat;
+                        for (int p = 0; p < 2 * PES; ++p) {
+#pragma HLS UNROLL
+                            beat.v[p] = acc[p];
+                        }
+                        sums.write(beat);
+                    }
                 }
             }
         }
