@@ -40,6 +40,8 @@ of 128), the coarser scales are repeated onto the finer groups first, and
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from fpqc.numerics.errors import NumericsError
@@ -54,6 +56,7 @@ def product_unit(fa: Format, fb: Format) -> np.float32:
     return np.float32(unit)
 
 
+@functools.lru_cache(maxsize=None)
 def _max_abs_units(fmt: Format) -> int:
     return int(np.max(np.abs(fmt.units(np.arange(fmt.n_codes)))))
 

@@ -19,9 +19,9 @@ from collections.abc import Mapping
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.interpreter import Interpreter, InterpreterFunctions
-from xdsl.interpreters.arith import ArithFunctions
 from xdsl.interpreters.func import FuncFunctions
 
+from fpqc.backends.interp.arith_ops import FpqcArithFunctions
 from fpqc.backends.interp.fpq_ops import FpqFunctions
 from fpqc.backends.interp.hls_ops import HlsFunctions, Launcher
 from fpqc.backends.interp.liveness import DropDeadValues
@@ -33,7 +33,7 @@ from fpqc.weights import WeightStore
 
 INTERPRETER_FUNCTIONS: tuple[type[InterpreterFunctions], ...] = (
     FuncFunctions,
-    ArithFunctions,
+    FpqcArithFunctions,
     OnnxFunctions,
     FpqFunctions,
     HlsFunctions,
