@@ -12,7 +12,9 @@ time on numpy arrays, laid out as the host lays out the kernel's ports
 
 A kernel with ``max_rows`` takes the launch's token rows as its last
 parameter; its row ports (``"rows": true``) then hold that many rows on axis 1.
-A scalar port (a KV-cache offset) is passed by value.  A result that updates
+An argument passed again and again (a weight) can be laid out once
+(``device.lay_out("kernel_0", 1, w_codes)``, a :class:`LaidOut`) and passed
+as such to every launch.  A scalar port (a KV-cache offset) is passed by value.  A result that updates
 an argument in place (``"updates": PORT``, a KV cache) has no parameter of its
 own: the device returns the argument's memory after the launch.  Kernels keep
 no state between launches that a result depends on, so any sequence of
@@ -72,6 +74,15 @@ def _from_port(port: dict, memory: np.ndarray, rows: int | None) -> np.ndarray:
     return memory.astype(np.float32).reshape(shape)
 
 
+class LaidOut:
+    """An argument already in its port's memory layout (:meth:`CsimDevice.lay_out`); a launch uses it as it is."""
+
+    __slots__ = ("memory",)
+
+    def __init__(self, memory: np.ndarray) -> None:
+        self.memory = memory
+
+
 def _launch_rows(kernel: dict, inputs: list[dict], args: Sequence[np.ndarray]) -> int | None:
     """The token rows of a launch of a kernel with ``max_rows`` (axis 1 of its row arguments)."""
     if kernel.get("max_rows") is None:
@@ -103,11 +114,24 @@ class CsimDevice:
             ] + ([ctypes.c_int] if kernel.get("max_rows") is not None else [])
             self.functions[name] = function
 
-    def launch(self, kernel: str, args: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
-        """Run ``kernel`` on ``args`` (its input ports, in order); its results, in order."""
+    def _kernel(self, kernel: str) -> dict:
         described = self.kernels.get(kernel)
         if described is None:
             raise FpqcError(f"the C simulation has no kernel {kernel}; recompile the build")
+        return described
+
+    def lay_out(self, kernel: str, index: int, value: np.ndarray) -> LaidOut:
+        """Input ``index`` of ``kernel`` laid out in its port's memory once, for launches to share: a port
+        the kernel neither updates in place nor sizes by the launch's rows (a weight)."""
+        ports = self._kernel(kernel)["ports"]
+        port = [p for p in ports if p["direction"] == "in"][index]
+        if port.get("scalar") or port.get("rows") or any(p.get("updates") == port["name"] for p in ports):
+            raise FpqcError(f"kernel {kernel}: port {port['name']} changes from launch to launch; pass its value")
+        return LaidOut(_to_port(port, value, None))
+
+    def launch(self, kernel: str, args: Sequence[np.ndarray | LaidOut]) -> tuple[np.ndarray, ...]:
+        """Run ``kernel`` on ``args`` (its input ports, in order); its results, in order."""
+        described = self._kernel(kernel)
         ports = described["ports"]
         inputs = [p for p in ports if p["direction"] == "in"]
         outputs = [p for p in ports if p["direction"] == "out"]
@@ -115,7 +139,10 @@ class CsimDevice:
             raise FpqcError(f"kernel {kernel}: {len(args)} arguments for {len(inputs)} input ports")
         rows = _launch_rows(described, inputs, args)
         memory = {
-            p["name"]: (int(np.asarray(a)) if p.get("scalar") else _to_port(p, a, rows)) for p, a in zip(inputs, args)
+            p["name"]: (
+                a.memory if isinstance(a, LaidOut) else int(np.asarray(a)) if p.get("scalar") else _to_port(p, a, rows)
+            )
+            for p, a in zip(inputs, args)
         }
         memory.update({p["name"]: _empty_port(p, rows) for p in outputs if "updates" not in p})
         params = [

@@ -4,7 +4,8 @@ A launch's results depend only on its arguments (kernels keep no state between
 launches, :mod:`~fpqc.backends.hls.csim_device`), so launches whose arguments
 are known run at the same time in ``jobs`` processes, each with the build's
 kernels loaded.  A weight argument is not sent through a pipe: the caller names
-its key in the build's ``weights.npz`` and the worker reads it there once::
+its key in the build's ``weights.npz`` and the worker reads it there and lays it
+out in its port's memory (packed codes) once::
 
     pool = CsimPool(Path("build"), jobs=2)
     future = pool.submit("kernel_0", (x, w_codes, w_scales), stored=(None, "fc1.codes", "fc1.scales"))
@@ -77,7 +78,7 @@ class _Stored:
 
 
 _WORKER: dict[str, Any] = {}
-"""A worker process's C simulation, the build's weights and what it has read of them."""
+"""A worker process's C simulation, the build's weights, and those it has laid out, by (kernel, argument, key)."""
 
 
 def _start_worker(build: str) -> None:
@@ -86,8 +87,9 @@ def _start_worker(build: str) -> None:
 
 
 def _launch(kernel: str, args: tuple) -> tuple[np.ndarray, ...]:
-    read = _WORKER["read"]
-    for arg in args:
-        if isinstance(arg, _Stored) and arg.key not in read:
-            read[arg.key] = _WORKER["weights"][arg.key]
-    return _WORKER["device"].launch(kernel, tuple(read[a.key] if isinstance(a, _Stored) else a for a in args))
+    device, read = _WORKER["device"], _WORKER["read"]
+    for index, arg in enumerate(args):
+        if isinstance(arg, _Stored) and (kernel, index, arg.key) not in read:
+            read[kernel, index, arg.key] = device.lay_out(kernel, index, _WORKER["weights"][arg.key])
+    return device.launch(kernel, tuple(read[kernel, i, a.key] if isinstance(a, _Stored) else a
+                                       for i, a in enumerate(args)))

@@ -146,6 +146,20 @@ def test_default_jobs_spread_a_large_build_within_memory(tmp_path: Path, monkeyp
     assert verify.default_jobs(tmp_path) == 8  # every core
 
 
+def test_only_weights_are_laid_out_once(builds: tuple[Path, Path]) -> None:
+    """Workers lay out each weight once (every jobs-2 test above runs that way); the activations' port (sized by
+    the launch's rows) and a KV cache (updated in place) cannot be shared between launches."""
+    good, _ = builds
+    device = CsimDevice(good)
+    with pytest.raises(FpqcError, match="port .* changes from launch to launch"):
+        device.lay_out("kernel_0", 0, np.zeros((1, 1, 128), np.float32))
+    all_ports = device.kernels["kernel_0"]["ports"]
+    ports = [p for p in all_ports if p["direction"] == "in"]
+    cache = next(i for i, p in enumerate(ports) if any(q.get("updates") == p["name"] for q in all_ports))
+    with pytest.raises(FpqcError, match="changes from launch to launch"):
+        device.lay_out("kernel_0", cache, np.zeros(ports[cache]["shape"], np.float32))
+
+
 def test_a_worker_that_dies_is_one_error(builds: tuple[Path, Path]) -> None:
     good, _ = builds
     CsimDevice(good)  # the kernels, compiled for the workers to load
