@@ -375,7 +375,7 @@ def _verify_teacher_forcing(model: VarModel, checker: _CheckingLauncher, report:
     if differing and checker.first_bad is None:
         report.note = (
             "every kernel launch agrees, but the step program's logits differ from @main's: the step-program "
-            "pass or the KV cache's wiring is wrong (fpqc-opt --step-program shows the step functions)"
+            "pass or the KV cache's wiring is wrong (the build's ir/3-step.mlir shows the step functions)"
         )
 
 
@@ -391,7 +391,7 @@ def _teacher_forcing_rows(model: VarModel, path: Path) -> tuple[np.ndarray, np.n
     labels, tokens = np.asarray(data[names.label]), np.asarray(data[names.tokens])
     config = model.config
     shape = (config.L - config.first_l, config.Cvae)
-    if labels.ndim != 1 or labels.dtype.kind not in "iu" or not 1 <= len(labels):
+    if labels.ndim != 1 or labels.dtype.kind not in "iu" or len(labels) == 0:
         raise FpqcError(f"{path}: '{names.label}' must be N >= 1 integer class labels, got {list(labels.shape)} "
                         f"{labels.dtype}")
     if tokens.shape != (len(labels), *shape) or tokens.dtype != np.float32:
