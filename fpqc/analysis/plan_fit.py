@@ -38,24 +38,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
 
 from fpqc.dialects import fpq, hls
 from fpqc.dialects.hls import Storage
 from fpqc.errors import FpqcError
-from fpqc.numerics import Format, accumulator_bits
+from fpqc.numerics import Format, accumulator_bits, max_abs_units
 from fpqc.targets import Target
-
-
-def _max_units(fmt: Format) -> int:
-    return int(np.max(np.abs(fmt.units(np.arange(fmt.n_codes)))))
 
 
 def product_bits(fx: Format, fw: Format) -> int:
     """Bits of the magnitude of an exact product of two codes, in product units."""
-    return (_max_units(fx) * _max_units(fw)).bit_length()
+    return (max_abs_units(fx) * max_abs_units(fw)).bit_length()
 
 
 def multiplier_luts(fx: Format, fw: Format, target: Target) -> int:
@@ -77,21 +72,24 @@ class Multiplier:
         return accumulator_bits(self.fx, self.fw, self.group)
 
 
+def linear_multipliers(op: fpq.QLinearOp | fpq.DualQLinearOp) -> list[Multiplier]:
+    """The multipliers of one linear layer: one per activation code plane (a dual layer has two)."""
+    group, fw = op.combine_group_size(), op.w_quant.format
+    if isinstance(op, fpq.DualQLinearOp):
+        return [Multiplier(op.neg_quant.format, fw, group), Multiplier(op.pos_quant.format, fw, group)]
+    return [Multiplier(op.x_quant.format, fw, group)]
+
+
 def multipliers(kernel: hls.KernelOp) -> list[Multiplier]:
     """The distinct multipliers of ``kernel``'s linear layers (a dual layer has two)."""
     found: dict[tuple[Format, Format], Multiplier] = {}
     for op in kernel.body.block.ops:
-        if isinstance(op, fpq.QLinearOp):
-            pairs = [(op.x_quant.format, op.w_quant.format)]
-        elif isinstance(op, fpq.DualQLinearOp):
-            pairs = [(op.neg_quant.format, op.w_quant.format), (op.pos_quant.format, op.w_quant.format)]
-        else:
+        if not isinstance(op, fpq.QLinearOp | fpq.DualQLinearOp):
             continue
-        group = op.combine_group_size()
-        for fx, fw in pairs:
-            known = found.get((fx, fw))
-            if known is None or known.group < group:
-                found[(fx, fw)] = Multiplier(fx, fw, group)
+        for m in linear_multipliers(op):
+            known = found.get((m.fx, m.fw))
+            if known is None or known.group < m.group:
+                found[(m.fx, m.fw)] = m
     return list(found.values())
 
 

@@ -57,6 +57,7 @@ _EXPORTS = {
     "ght_f32": "hadamard",
     "ght_matrix": "hadamard",
     "group_partial_sums": "products",
+    "max_abs_units": "products",
     "hadamard_matrix": "hadamard",
     "layernorm_f32": "block",
     "linear_f32": "float_linear",

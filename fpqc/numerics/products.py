@@ -57,13 +57,14 @@ def product_unit(fa: Format, fb: Format) -> np.float32:
 
 
 @functools.lru_cache(maxsize=None)
-def _max_abs_units(fmt: Format) -> int:
+def max_abs_units(fmt: Format) -> int:
+    """The largest magnitude of a code of ``fmt`` in its units (NaN and infinity codes count 0)."""
     return int(np.max(np.abs(fmt.units(np.arange(fmt.n_codes)))))
 
 
 def product_table(fa: Format, fb: Format) -> np.ndarray:
     """int64 [fa.n_codes, fb.n_codes]: exact products in units of ``product_unit``."""
-    if _max_abs_units(fa) * _max_abs_units(fb) >= 2**63:
+    if max_abs_units(fa) * max_abs_units(fb) >= 2**63:
         raise NumericsError(f"products of {fa} x {fb} do not fit in 64 bits; use narrower formats")
     ua = fa.units(np.arange(fa.n_codes))
     ub = fb.units(np.arange(fb.n_codes))
@@ -72,7 +73,7 @@ def product_table(fa: Format, fb: Format) -> np.ndarray:
 
 def accumulator_bits(fa: Format, fb: Format, group_size: int) -> int:
     """Signed bits that hold any exact sum of ``group_size`` products of fa x fb."""
-    bound = _max_abs_units(fa) * _max_abs_units(fb) * int(group_size)
+    bound = max_abs_units(fa) * max_abs_units(fb) * int(group_size)
     return bound.bit_length() + 1
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from xdsl.ir import Operation, SSAValue
 
+from fpqc.analysis.plan_fit import linear_multipliers
 from fpqc.backends.hls.codes import code_format
 from fpqc.dialects import fpq, hls
 from fpqc.dialects.hls import element_bits
@@ -335,8 +336,8 @@ class StageCalls:
         if None in (sums, words, scales):
             raise FpqcError(f"kernel @{self.e.name}: the plan lacks a stream of {op.name}; rerun the tile pass")
         mul, comb = (self.region(op, s) for s in ("mul", "combine"))
-        x_formats = (op.neg_quant.format, op.pos_quant.format) if dual else (op.x_quant.format,)
-        sum_bits = max(accumulator_bits(fx, fw, self.lanes) for fx in x_formats)  # a lane sum's: the adder tree's
+        # a lane sum's bits: the adder tree's, an exact sum of ``lanes`` products of each multiplier
+        sum_bits = max(accumulator_bits(m.fx, m.fw, self.lanes) for m in linear_multipliers(op))
         acc_buffer = self.e.buffer(f"{label}.acc")
         acc_bits = element_bits(acc_buffer.contents.get_element_type())
         pe_w = self.buffer_ref(self.e.tile_buffer(op.weight_codes), mul)

@@ -61,7 +61,7 @@ from enum import Enum
 from xdsl.dialects.builtin import Float32Type, IntegerType, TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
 
-from fpqc.analysis.plan_fit import Multiplier
+from fpqc.analysis.plan_fit import linear_multipliers
 from fpqc.dialects import fpq
 from fpqc.dialects.hls import BufferKind, LoopAttr, StageKind, Storage, element_bits
 from fpqc.targets import Target
@@ -389,15 +389,8 @@ class LinearRule(Rule):
             loop("k", k, self.k_tile(op, choices), "lanes"),
         ]
 
-    def multipliers(self, op: Operation) -> list[Multiplier]:
-        group = op.combine_group_size()
-        fw = op.w_quant.format
-        if isinstance(op, fpq.DualQLinearOp):
-            return [Multiplier(op.neg_quant.format, fw, group), Multiplier(op.pos_quant.format, fw, group)]
-        return [Multiplier(op.x_quant.format, fw, group)]
-
     def accumulator_bits(self, op: Operation) -> int:
-        return max(m.accumulator_bits for m in self.multipliers(op))
+        return max(m.accumulator_bits for m in linear_multipliers(op))
 
     def tiles(self, op: Operation, choices: Choices, label: str) -> list[Spec]:
         """Tiles in the PE array's weight buffers (the planner merges those of the kernel's layers)."""
