@@ -48,6 +48,7 @@ from fpqc.analysis.pipeline_graph import pipeline_graphs
 from fpqc.backends.html.report_page import report_page
 from fpqc.context import make_context, parse_module_file, print_module
 from fpqc.errors import FpqcError
+from fpqc.files.background_writes import BackgroundWrites
 from fpqc.files.checksums import BackgroundChecksums, file_sha256
 from fpqc.files.build_directory import (
     BUILD_IR,
@@ -355,7 +356,8 @@ def _write_build(
     report.class_dropout_removed = removed_class_dropout(module)
     var_files: VarBuildFiles | None = None
     (staging / "ir").mkdir()
-    with store.activate(), tqdm(total=len(stages) + 1, desc="compile", unit="stage", disable=None, leave=False) as bar:
+    with (store.activate(), BackgroundWrites() as writes,
+          tqdm(total=len(stages) + 1, desc="compile", unit="stage", disable=None, leave=False) as bar):
         pipeline: list[str] = []
         for index, (stage, spec) in enumerate(stages):
             bar.set_postfix_str(stage)
@@ -381,23 +383,22 @@ def _write_build(
         bar.set_postfix_str("write")
         (staging / BUILD_IR).write_text(text)
         pruned = store.subset(_live_weight_keys(module))
-        pruned.save(staging / BUILD_WEIGHTS)
-        emitted = emit_build(module, pruned, staging, target_desc)
+        writes.submit(lambda: pruned.save(staging / BUILD_WEIGHTS))
+        emitted = emit_build(module, pruned, staging, target_desc, writes)
+        report.kernels = list(emitted.kernels)
+        if emitted.kernels:
+            report.placement = placement(module)
+            report.fit = module_fit(module, target_desc)
+            report.pipelines = pipeline_graphs(module)
+            report.cost = estimate(module, target_desc)
+        report.packed_weight_bytes = emitted.weight_bytes
+        if var_files is not None:
+            var_files.write(staging)
+        (staging / "report.json").write_text(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
+        (staging / "report.txt").write_text(report.summary() + "\n" + report.details() + "\n")
+        (staging / "report.html").write_text(report_page(report.to_json(), evaluated))
+        writes.wait()
         bar.update()
-    report.kernels = list(emitted.kernels)
-    if emitted.kernels:
-        report.placement = placement(module)
-        report.fit = module_fit(module, target_desc)
-        report.pipelines = pipeline_graphs(module)
-        report.cost = estimate(module, target_desc)
-    report.packed_weight_bytes = emitted.weight_bytes
-    if var_files is not None:
-        var_files.write(staging)
-    (staging / "report.json").write_text(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
-    (staging / "report.txt").write_text(report.summary() + "\n" + report.details() + "\n")
-    (staging / "report.html").write_text(
-        report_page(report.to_json(), evaluated)
-    )
     write_manifest(staging, {
         "fpqc": _package_version("fpqc"),
         "xdsl": _package_version("xdsl"),

@@ -11,10 +11,10 @@ from xdsl.dialects.builtin import Builtin, ModuleOp
 from xdsl.dialects.func import Func
 from xdsl.ir import Dialect
 from xdsl.parser import Parser
-from xdsl.printer import Printer
 from xdsl.utils.exceptions import ParseError
 
 from fpqc.errors import FpqcError
+from fpqc.printer import FpqcPrinter
 
 
 def _fresh_builtin() -> Dialect:
@@ -47,8 +47,9 @@ def make_context() -> Context:
 
 
 def print_module(module: ModuleOp) -> str:
+    """``module``'s text as xDSL prints it (by ``FpqcPrinter``, faster), with a final newline."""
     out = StringIO()
-    Printer(stream=out).print_op(module)
+    FpqcPrinter(stream=out).print_op(module)
     out.write("\n")
     return out.getvalue()
 

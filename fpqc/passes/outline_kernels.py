@@ -187,13 +187,12 @@ class OutlineKernelsPass(ModulePass):
             _dedupe_kernels(op, new, taken, rewriter)
 
 
-def _type_text(t: Attribute, rows_free: bool) -> str:
-    """A type as text; with ``rows_free``, axis 1 of a ranked tensor (the token rows) reads ``?``."""
+def _type_key(t: Attribute, rows_free: bool) -> Attribute | tuple:
+    """A type as a dictionary key; with ``rows_free``, axis 1 of a ranked tensor (the token rows) is left out."""
     if rows_free and isinstance(t, TensorType) and len(t.get_shape()) >= 2:
-        shape = list(t.get_shape())
-        dims = "x".join(["?" if i == 1 else str(d) for i, d in enumerate(shape)])
-        return f"tensor<{dims}x{t.get_element_type()}>"
-    return str(t)
+        shape = t.get_shape()
+        return (shape[:1], shape[2:], t.get_element_type())
+    return t
 
 
 def _tensor_types(kernel: hls.KernelOp) -> list[Attribute]:
@@ -203,8 +202,8 @@ def _tensor_types(kernel: hls.KernelOp) -> list[Attribute]:
     return types
 
 
-def kernel_signature(kernel: hls.KernelOp, rows_free: bool = False) -> str:
-    """A string equal for two kernels exactly when their bodies compute the same function.
+def kernel_signature(kernel: hls.KernelOp, rows_free: bool = False) -> tuple:
+    """A key equal for two kernels exactly when their bodies compute the same function.
 
     It covers the function type, the hardware parameters and, op by op, the
     name, properties, attributes, operands (as argument numbers or earlier
@@ -214,24 +213,25 @@ def kernel_signature(kernel: hls.KernelOp, rows_free: bool = False) -> str:
     scales) have equal signatures.  A hardware plan (``hls.plan``, written
     later by the ``tile`` pass) is left out: it follows from the rest.
     """
-    refs: dict[SSAValue, str] = {arg: f"a{i}" for i, arg in enumerate(kernel.args)}
+    refs: dict[SSAValue, tuple[int, int]] = {arg: (-1, i) for i, arg in enumerate(kernel.args)}
     function = kernel.function_type
-    parts = [
-        ",".join(_type_text(t, rows_free) for t in (*function.inputs.data, *function.outputs.data)),
-        kernel.target.data,
-        str(kernel.lanes.value.data),
+    parts: list[tuple] = [
+        tuple(_type_key(t, rows_free) for t in (*function.inputs.data, *function.outputs.data)),
+        (kernel.target.data, kernel.lanes.value.data),
     ]
     for index, body_op in enumerate(kernel.body.block.ops):
         if isinstance(body_op, hls.PlanOp):
             continue
         for j, result in enumerate(body_op.results):
-            refs[result] = f"r{index}.{j}"
-        props = ",".join(f"{k}={v}" for k, v in sorted(body_op.properties.items()))
-        attrs = ",".join(f"{k}={v}" for k, v in sorted(body_op.attributes.items()))
-        operands = ",".join(refs[v] for v in body_op.operands)
-        results = ",".join(_type_text(r.type, rows_free) for r in body_op.results)
-        parts.append(f"{body_op.name}({operands}){{{props}}}{{{attrs}}}->({results})")
-    return "\n".join(parts)
+            refs[result] = (index, j)
+        parts.append((
+            body_op.name,
+            tuple(refs[v] for v in body_op.operands),
+            tuple(sorted(body_op.properties.items())),
+            tuple(sorted(body_op.attributes.items())),
+            tuple(_type_key(r.type, rows_free) for r in body_op.results),
+        ))
+    return tuple(parts)
 
 
 def _row_counts(kernels: list[hls.KernelOp]) -> list[int] | None:
@@ -272,11 +272,11 @@ def _dedupe_kernels(
 ) -> None:
     """Merge identical kernels among ``new``, then kernels that differ only in their number of
     token rows into the one with the most rows (``max_rows``); renumber the survivors in order."""
-    first: dict[str, hls.KernelOp] = {}
+    first: dict[tuple, hls.KernelOp] = {}
     rename: dict[str, hls.KernelOp] = {}
     for kernel in new:
         rename[kernel.sym_name.data] = first.setdefault(kernel_signature(kernel), kernel)
-    families: dict[str, list[hls.KernelOp]] = {}
+    families: dict[tuple, list[hls.KernelOp]] = {}
     for kernel in first.values():
         families.setdefault(kernel_signature(kernel, rows_free=True), []).append(kernel)
     for family in families.values():

@@ -38,10 +38,11 @@ from fpqc.backends.hls.host_schedule import MAIN_DRIVER, SCHEDULE_FILE, host_sch
 from fpqc.backends.hls.kernel_cpp import KernelEmitter
 from fpqc.backends.hls.tables import TableSet
 from fpqc.backends.hls.vitis import EXECUTABLES, vitis_files
-from fpqc.backends.hls.weight_blob import write_weight_blob
+from fpqc.backends.hls.weight_blob import WeightBlob, weight_blob
 from fpqc.backends.model_signature import main_function
 from fpqc.passes.step_program import prologue_function, step_functions
 from fpqc.dialects import hls, onnx
+from fpqc.files.background_writes import BackgroundWrites
 from fpqc.targets import Target
 from fpqc.weights import WeightStore
 
@@ -71,8 +72,15 @@ def _compact_json(data: dict) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n"
 
 
-def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Target) -> EmitResult:
-    """Write the HLS backend's files for hls-level ``module`` into ``build_dir``."""
+def _write_with(store: WeightStore, blob: WeightBlob, path: Path) -> None:
+    with store.activate():
+        blob.write(path)
+
+
+def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Target,
+               writes: BackgroundWrites | None = None) -> EmitResult:
+    """Write the HLS backend's files for hls-level ``module`` into ``build_dir``; ``weights.bin``
+    by ``writes`` when given (in the background: wait for it before reading the file)."""
     build_dir = Path(build_dir)
     main = main_function(module)
     schedule = host_schedule(main)
@@ -88,8 +96,13 @@ def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Ta
     # @main's fpq.constants first, in program order: the host's constants only add entries after them.
     constants.sort(key=lambda constant: isinstance(constant[1], onnx.ConstantOp))
     build_dir.mkdir(parents=True, exist_ok=True)
-    with store.activate():
-        manifest = write_weight_blob(constants, build_dir / "weights.bin")
+    blob = weight_blob(constants)
+    manifest = blob.manifest()
+    if writes is None:
+        with store.activate():
+            blob.write(build_dir / "weights.bin")
+    else:
+        writes.submit(lambda: _write_with(store, blob, build_dir / "weights.bin"))
     offsets = {e["name"]: e["offset"] for e in manifest["entries"]}
     for buffer, _ in constants:
         buffer.offset = offsets.get(buffer.weight)
