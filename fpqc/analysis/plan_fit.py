@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.ir import Operation
 
 from fpqc.dialects import fpq, hls
@@ -190,7 +190,7 @@ UNITS = {Storage.BRAM: "BRAM36", Storage.URAM: "URAM", Storage.LUTRAM: "LUTs", S
 class BufferFit:
     name: str
     storage: Storage
-    contents: str
+    contents: TensorType
     bits: int
     cost: int
     """Blocks, LUTs or flip-flops, as :data:`UNITS` names them for the storage."""
@@ -315,7 +315,7 @@ def kernel_fit(kernel: hls.KernelOp, target: Target) -> KernelFit:
             fit.lutram_luts += cost
         else:
             fit.registers += cost
-        fit.buffers.append(BufferFit(buffer.buffer_name.data, storage, str(buffer.contents), bits, cost))
+        fit.buffers.append(BufferFit(buffer.buffer_name.data, storage, buffer.contents, bits, cost))
     return fit
 
 

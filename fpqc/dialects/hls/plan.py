@@ -182,7 +182,12 @@ class PlanOp(IRDLOperation):
         return pe
 
     def tile_of(self, op: Operation) -> TileOp | None:
-        return next((t for t in self.entries_of(TileOp) if t.target.owner is op), None)
+        """The ``hls.tile`` of ``op`` in this plan (it names ``op``'s first result: found among its uses)."""
+        if not op.results:
+            return None
+        block = self.body.block
+        return next((use.operation for use in op.results[0].uses
+                     if isinstance(use.operation, TileOp) and use.operation.parent is block), None)
 
     def buffer(self, name: str) -> BufferOp | None:
         return next((b for b in self.entries_of(BufferOp) if b.buffer_name.data == name), None)

@@ -7,6 +7,8 @@ keywords (``width 512``); each checks its names are unique and finds its kernel 
 
 from __future__ import annotations
 
+import functools
+
 from xdsl.dialects.builtin import IntegerAttr, i64
 from xdsl.ir import Operation, SSAValue
 from xdsl.parser import Parser, UnresolvedOperand
@@ -15,8 +17,10 @@ from xdsl.utils.exceptions import VerifyException
 from fpqc.dialects.hls.kernel import KernelOp
 
 
+@functools.cache
 def int_attr(value: int) -> IntegerAttr:
-    """An i64 integer property."""
+    """An i64 integer property (one attribute for each value: attributes are immutable, and a plan
+    holds thousands of the same few integers)."""
     return IntegerAttr(value, i64)
 
 
