@@ -379,11 +379,17 @@ def _write_build(
             if stage == "raised":
                 _check_finite_weights(model, module)
                 var_files = _check_raised(model, module, report, allow_partial_raise, vae)
+            if stage == "quantized":
+                # The weights are final (the later stages move them into functions and kernels): the
+                # writer quantizes them and writes weights.npz beside those stages.
+                written = store.subset(_live_weight_keys(module))
+                writes.submit(lambda: written.save(staging / BUILD_WEIGHTS))
             bar.update()
         bar.set_postfix_str("write")
         (staging / BUILD_IR).write_text(text)
         pruned = store.subset(_live_weight_keys(module))
-        writes.submit(lambda: pruned.save(staging / BUILD_WEIGHTS))
+        if pruned.keys() != written.keys():  # a later stage added or dropped a weight after all
+            writes.submit(lambda: pruned.save(staging / BUILD_WEIGHTS))
         emitted = emit_build(module, pruned, staging, target_desc, writes)
         report.kernels = list(emitted.kernels)
         if emitted.kernels:

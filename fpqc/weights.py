@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -89,6 +90,23 @@ class LazyWeight:
 
 
 Entry = np.ndarray | LazyWeight
+
+
+def lazy_results(compute: Callable[[], tuple[np.ndarray, ...]],
+                 specs: Iterable[tuple[tuple[int, ...], np.dtype]]) -> list[LazyWeight]:
+    """Lazy weights of the arrays ``compute()`` returns (a weight's codes and its scales), one per
+    ``(shape, dtype)`` of ``specs``: ``compute`` runs on the first read of any of them, once
+    whatever the thread, and its arrays are kept for the others' reads (and later ones)."""
+    lock = threading.Lock()
+    results: list[tuple[np.ndarray, ...]] = []
+
+    def once() -> tuple[np.ndarray, ...]:
+        with lock:
+            if not results:
+                results.append(compute())
+            return results[0]
+
+    return [LazyWeight(shape, dtype, lambda i=i: once()[i]) for i, (shape, dtype) in enumerate(specs)]
 
 
 def read_entry(entry: Entry) -> np.ndarray:

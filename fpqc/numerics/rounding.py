@@ -78,8 +78,8 @@ _CHUNK = 1 << 16
 """Values encoded at a time: the temporaries of one chunk stay in the CPU caches."""
 
 _COMPILED_ENCODE_FROM = 1 << 19
-"""Values from which encode runs the compiled, parallel loop: above the blocks ``quantize_weight``
-encodes (``scales._BLOCK``), so that a compile quantizes its weights without starting numba."""
+"""Values from which encode runs the compiled, parallel loop (unless given a ``chunk``: a compile's
+weights are encoded in numpy, without starting numba)."""
 
 
 def check_rounding(rounding: str) -> str:
@@ -216,29 +216,34 @@ class QuantizerTable:
         table.setflags(write=False)
         return shift, table
 
-    def encode(self, x) -> np.ndarray:
+    def encode(self, x, chunk: int | None = None) -> np.ndarray:
         """Codes (uint8, same shape) of float32 values ``x`` by the LUT algorithm (fast form).
 
         The codes are laid out in memory like ``x`` when ``x`` is Fortran-ordered, else in C order.
+        Without ``chunk``, a large ``x`` runs the compiled loop (numba) and a small one numpy passes
+        over chunks that stay in the CPU caches; with it, numpy passes over ``chunk`` values at a
+        time (a compile's weights, in a background thread: few passes take the GIL few times).
+        The codes are the same.
         """
         v = np.asarray(x, dtype=np.float32)
         if v.flags.f_contiguous and not v.flags.c_contiguous:
-            return self.encode(v.T).T
+            return self.encode(v.T, chunk).T
         flat = np.ascontiguousarray(v).reshape(-1)
         codes = np.empty(flat.size, dtype=np.uint8)
-        if flat.size >= _COMPILED_ENCODE_FROM:
+        if chunk is None and flat.size >= _COMPILED_ENCODE_FROM:
             from fpqc.numerics import ordered_loops  # numba: for the interpreter's activations
 
             ordered_loops.encode_keys(self._table, self._shift, flat.view(np.uint32), codes)
             return codes.reshape(v.shape)
+        chunk = chunk or _CHUNK
         shift, low = np.uint32(self._shift), np.uint32((1 << self._shift) - 1)
-        for start in range(0, flat.size, _CHUNK):
-            bits = flat[start : start + _CHUNK].view(np.uint32)
+        for start in range(0, flat.size, chunk):
+            bits = flat[start : start + chunk].view(np.uint32)
             index = bits >> shift
             inside = bits + low  # key + 1 exactly when the low bits are not all zero
             inside >>= shift
             index += inside  # 2·key + (the value is not its interval's first)
-            np.take(self._table, index, out=codes[start : start + _CHUNK], mode="clip")
+            np.take(self._table, index, out=codes[start : start + chunk], mode="clip")
         return codes.reshape(v.shape)
 
     def encode_scalar(self, v: float) -> int:

@@ -157,8 +157,11 @@ def quantize_groups(x, fmt: Format, group_size: int | None, rounding: str = "rne
     return codes.reshape(x.shape), scales.reshape(*x.shape[:-1], k // group_size)
 
 
-_BLOCK = 1 << 18
-"""Elements of a weight quantized at a time by :func:`quantize_weight` (its temporaries stay in cache)."""
+_BLOCK = 1 << 22
+"""Elements of a weight quantized at a time by :func:`quantize_weight`: its temporaries (a few times
+16 MB) are held at once.  Few, long numpy passes: ``fpqc compile`` quantizes in a background thread,
+which takes the GIL back after each pass (a pass over 2^16 values took longer to wait for the GIL
+beside the compile's Python work than to run)."""
 
 
 def quantize_weight(w, fmt: Format, group_size: int | None, scale_kind: str = "fp32",
@@ -169,7 +172,9 @@ def quantize_weight(w, fmt: Format, group_size: int | None, scale_kind: str = "f
 
     Computed a block of rows at a time in the memory order ``w`` is stored in, so a
     Fortran-ordered ``w`` (a transposed view of a ``[K, O]`` array) is never copied
-    whole: its codes are written transposed, one block of K rows at a time.
+    whole: its codes are written transposed, one block of K rows at a time.  The codes
+    are encoded in numpy (:meth:`~fpqc.numerics.rounding.QuantizerTable.encode` with a chunk):
+    a compile does not start numba.
     """
     w = np.asarray(w)
     if group_size is None:
@@ -177,8 +182,9 @@ def quantize_weight(w, fmt: Format, group_size: int | None, scale_kind: str = "f
         return np.ascontiguousarray(quantize(w, fmt, scales, axis=None, rounding=rounding)), scales
     o, k = w.shape
     group_view(w, -1, group_size)  # checks that group_size divides K
+    table = fmt.quantizer_table(rounding)
     if w.flags.f_contiguous and not w.flags.c_contiguous:
-        return _quantize_stored_transposed(w.T, fmt, group_size, scale_kind, rounding)
+        return _quantize_stored_transposed(w.T, fmt, table, group_size, scale_kind)
     w = np.ascontiguousarray(w)
     codes = np.empty((o, k), dtype=np.uint8)
     scales = np.empty((o, k // group_size), dtype=np.float32)
@@ -188,23 +194,24 @@ def quantize_weight(w, fmt: Format, group_size: int | None, scale_kind: str = "f
         s = scales_of_absmax(np.max(np.abs(groups), axis=-1).astype(np.float32), fmt, scale_kind)
         scales[r : r + rows] = s
         x = np.asarray(groups, dtype=np.float32) / s[:, :, None]
-        codes[r : r + rows] = fmt.encode(x, rounding=rounding).reshape(-1, k)
+        codes[r : r + rows] = table.encode(x, chunk=_BLOCK).reshape(-1, k)
     return codes, scales
 
 
-def _quantize_stored_transposed(t: np.ndarray, fmt: Format, group_size: int, scale_kind: str,
-                                rounding: str) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`quantize_weight` of ``tᵀ`` for a C-ordered ``t [K, O]``: groups run down t's columns."""
+def _quantize_stored_transposed(t: np.ndarray, fmt: Format, table, group_size: int,
+                                scale_kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`quantize_weight` of ``tᵀ`` for a C-ordered ``t [K, O]``: groups run down t's columns,
+    a block of whole groups of rows at a time."""
     k, o = t.shape
-    rows = max(d for d in range(1, group_size + 1) if group_size % d == 0 and (d == 1 or d * o <= _BLOCK))
-    absmax = np.zeros((k // group_size, o), dtype=t.dtype)
-    for r in range(0, k, rows):
-        np.maximum(absmax[r // group_size], np.max(np.abs(t[r : r + rows]), axis=0), out=absmax[r // group_size])
-    scales = scales_of_absmax(absmax.astype(np.float32), fmt, scale_kind)
+    rows = group_size * max(1, _BLOCK // (group_size * o))
     codes = np.empty((o, k), dtype=np.uint8)
+    scales = np.empty((k // group_size, o), dtype=np.float32)
     for r in range(0, k, rows):
-        x = np.asarray(t[r : r + rows], dtype=np.float32) / scales[r // group_size]
-        codes[:, r : r + rows] = fmt.encode(x, rounding=rounding).T
+        groups = t[r : r + rows].reshape(-1, group_size, o)
+        s = scales_of_absmax(np.max(np.abs(groups), axis=1).astype(np.float32), fmt, scale_kind)
+        scales[r // group_size : r // group_size + len(s)] = s
+        x = np.asarray(groups, dtype=np.float32) / s[:, None, :]
+        codes[:, r : r + rows] = table.encode(x.reshape(-1, o), chunk=_BLOCK).T
     return codes, np.ascontiguousarray(scales.T)
 
 

@@ -37,10 +37,17 @@ def is_constant(value: SSAValue) -> bool:
 
 def constant_view(value: SSAValue) -> np.ndarray | None:
     """Like :func:`constant_value`, in any memory order and not kept by the store: for reading a weight once."""
+    entry = constant_entry(value)
+    return None if entry is None else read_entry(entry)
+
+
+def constant_entry(value: SSAValue) -> Entry | None:
+    """The array or lazy weight behind the constant ``value`` (nothing is computed), else None: for
+    a lazy weight derived from it (read it with ``read_entry``)."""
     op = value.owner
     if not isinstance(op, CONSTANT_OPS):
         return None
-    return read_entry(resolve_entry(op.value))
+    return resolve_entry(op.value)
 
 
 def derived_constant(

@@ -170,11 +170,26 @@ def test_the_compiled_encode_is_the_chunked_one(name, rounding, monkeypatch):
     np.testing.assert_array_equal(compiled, table.encode(values))
 
 
-def test_a_compile_encodes_its_weight_blocks_in_numpy():
-    """quantize_weight's blocks stay below the compiled encode's threshold: a compile does not start numba."""
-    from fpqc.numerics import rounding, scales
+def test_a_compile_encodes_its_weights_in_numpy():
+    """quantize_weight encodes in numpy (chunks given): quantizing a weight larger than the compiled
+    encode's threshold does not start numba."""
+    import subprocess
+    import sys
 
-    assert scales._BLOCK < rounding._COMPILED_ENCODE_FROM
+    from fpqc.numerics import rounding
+
+    rows = 2 * rounding._COMPILED_ENCODE_FROM // 1024
+    script = (
+        "import sys, numpy as np\n"
+        "from fpqc.numerics import Format\n"
+        "from fpqc.numerics.scales import quantize_weight\n"
+        f"w = np.random.default_rng(0).standard_normal((1024, {rows}), dtype=np.float32)\n"
+        "quantize_weight(w, Format.parse('e2m1'), 128)\n"
+        "quantize_weight(w.T.copy().T, Format.parse('e2m1'), 128)\n"
+        "print('numba' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
 
 
 @pytest.mark.parametrize("name, group", [("e2m1", 32), ("e2m3", None), ("e4m3", 16), ("int4", 64), ("e3m2", 8)])
