@@ -65,6 +65,7 @@ from fpqc.files.build_directory import (
 from fpqc.frontend.onnx_import.class_dropout import REMOVED_NOTE, removed_class_dropout
 from fpqc.frontend.onnx_import.loading import external_data_files, load_model
 from fpqc.frontend.var_build_files import VarBuildFiles
+from fpqc.garbage_collection import seldom_collected
 from fpqc.passes import ALL_PASSES
 from fpqc.passes.pipelines import RAISE_PIPELINE, STEP_PIPELINE, Recipe, outline_spec, recipe_for, tile_spec
 from fpqc.passes.tiling.explore import DesignPoint
@@ -307,29 +308,29 @@ def compile_model(
     except OSError as e:
         raise FpqcError(f"{output}: cannot create its parent directory ({e.strerror}); choose another -o") from None
 
-    checksums = BackgroundChecksums([model, *external_data_files(model, load_model(model))])
-    module, store = load_onnx(model, input_shapes, streaming=True)
-    stages = [
-        ("onnx", None),
-        ("raised", RAISE_PIPELINE),
-        ("quantized", quantize_pipeline),
-        ("step", STEP_PIPELINE),
-        # Outline the step program's kernels when the model has one (a VAR), else @main's.
-        # Outline kernels from the step program when the model has one (a VAR), else from @main; the
-        # hardware plan follows (the tile pass, run by _write_build to keep its design points).
-        ("hls", lambda m: outline_spec(target_desc.name, steps=bool(step_functions(m)))),
-    ]
-    with exclusive(output):
-        recover(output)
-        check_output(output)
-        staging = new_staging(output)
-        try:
-            report = _write_build(staging, model, module, store, stages, target_desc, recipe, calib, vae,
-                                  allow_partial_raise, evaluated, checksums, tile_options)
-            put_in_place(staging, output)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+    with seldom_collected():  # a compile's IR lives until its end: no use collecting it again and again
+        checksums = BackgroundChecksums([model, *external_data_files(model, load_model(model))])
+        module, store = load_onnx(model, input_shapes, streaming=True)
+        stages = [
+            ("onnx", None),
+            ("raised", RAISE_PIPELINE),
+            ("quantized", quantize_pipeline),
+            ("step", STEP_PIPELINE),
+            # Outline kernels from the step program when the model has one (a VAR), else from @main; the
+            # hardware plan follows (the tile pass, run by _write_build to keep its design points).
+            ("hls", lambda m: outline_spec(target_desc.name, steps=bool(step_functions(m)))),
+        ]
+        with exclusive(output):
+            recover(output)
+            check_output(output)
+            staging = new_staging(output)
+            try:
+                report = _write_build(staging, model, module, store, stages, target_desc, recipe, calib, vae,
+                                      allow_partial_raise, evaluated, checksums, tile_options)
+                put_in_place(staging, output)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
     return report
 
 
