@@ -45,7 +45,7 @@ from fpqc.analysis.cost_model import Estimate, estimate
 from fpqc.analysis.placement import Placement, placement
 from fpqc.analysis.plan_fit import ModuleFit, Usage, module_fit
 from fpqc.analysis.pipeline_graph import pipeline_graphs
-from fpqc.backends.html.report_page import report_page
+from fpqc.backends.html.report_drawer import ReportDrawer
 from fpqc.context import make_context, parse_module_file, print_module
 from fpqc.errors import FpqcError
 from fpqc.files.background_writes import BackgroundWrites
@@ -308,7 +308,8 @@ def compile_model(
     except OSError as e:
         raise FpqcError(f"{output}: cannot create its parent directory ({e.strerror}); choose another -o") from None
 
-    with seldom_collected():  # a compile's IR lives until its end: no use collecting it again and again
+    # A compile's IR lives until its end: no use collecting it again and again.
+    with seldom_collected(), ReportDrawer() as drawer:
         checksums = BackgroundChecksums([model, *external_data_files(model, load_model(model))])
         module, store = load_onnx(model, input_shapes, streaming=True)
         stages = [
@@ -326,7 +327,7 @@ def compile_model(
             staging = new_staging(output)
             try:
                 report = _write_build(staging, model, module, store, stages, target_desc, recipe, calib, vae,
-                                      allow_partial_raise, evaluated, checksums, tile_options)
+                                      allow_partial_raise, evaluated, checksums, drawer, tile_options)
                 put_in_place(staging, output)
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -347,6 +348,7 @@ def _write_build(
     allow_partial_raise: bool,
     evaluated: list[dict] | None,
     checksums: BackgroundChecksums,
+    drawer: ReportDrawer,
     tile_options: str = "",
 ) -> CompileReport:
     """Run the stages on ``module`` and write every file of the build into ``staging``."""
@@ -399,12 +401,13 @@ def _write_build(
             report.pipelines = pipeline_graphs(module)
             report.cost = estimate(module, target_desc)
         report.packed_weight_bytes = emitted.weight_bytes
+        page = drawer.draw(report.to_json(), evaluated)
         if var_files is not None:
             var_files.write(staging)
         (staging / "report.json").write_text(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
         (staging / "report.txt").write_text(report.summary() + "\n" + report.details() + "\n")
-        (staging / "report.html").write_text(report_page(report.to_json(), evaluated))
         writes.wait()
+        (staging / "report.html").write_text(page.result())
         bar.update()
     write_manifest(staging, {
         "fpqc": _package_version("fpqc"),
