@@ -159,9 +159,18 @@ def quantize_groups(x, fmt: Format, group_size: int | None, rounding: str = "rne
 
 _BLOCK = 1 << 22
 """Elements of a weight quantized at a time by :func:`quantize_weight`: its temporaries (a few times
-16 MB) are held at once.  Few, long numpy passes: ``fpqc compile`` quantizes in a background thread,
-which takes the GIL back after each pass (a pass over 2^16 values took longer to wait for the GIL
-beside the compile's Python work than to run)."""
+16 MB) are held at once.  Few numpy passes: ``fpqc compile`` quantizes in a background thread, which
+waits for the GIL after each pass (blocks of 2^18 values took it back so often that a d16 build's
+weights were quantized five times slower beside the compile than alone)."""
+
+
+_ENCODE_CHUNK = 1 << 18
+"""Values of a block encoded by one numpy pass: its temporaries stay in the CPU's caches (2^22 at a
+time took four times as long), and a pass is long enough to be worth the GIL's wait after it."""
+
+_TRANSPOSED_COLUMNS = 512
+"""Columns of a block of codes transposed at a time: the rows they span stay in the CPU's caches
+while numpy walks down them (the whole block at once took twice as long)."""
 
 
 def quantize_weight(w, fmt: Format, group_size: int | None, scale_kind: str = "fp32",
@@ -194,7 +203,7 @@ def quantize_weight(w, fmt: Format, group_size: int | None, scale_kind: str = "f
         s = scales_of_absmax(np.max(np.abs(groups), axis=-1).astype(np.float32), fmt, scale_kind)
         scales[r : r + rows] = s
         x = np.asarray(groups, dtype=np.float32) / s[:, :, None]
-        codes[r : r + rows] = table.encode(x, chunk=_BLOCK).reshape(-1, k)
+        codes[r : r + rows] = table.encode(x, chunk=_ENCODE_CHUNK).reshape(-1, k)
     return codes, scales
 
 
@@ -211,7 +220,9 @@ def _quantize_stored_transposed(t: np.ndarray, fmt: Format, table, group_size: i
         s = scales_of_absmax(np.max(np.abs(groups), axis=1).astype(np.float32), fmt, scale_kind)
         scales[r // group_size : r // group_size + len(s)] = s
         x = np.asarray(groups, dtype=np.float32) / s[:, None, :]
-        codes[:, r : r + rows] = table.encode(x.reshape(-1, o), chunk=_BLOCK).T
+        block = table.encode(x.reshape(-1, o), chunk=_ENCODE_CHUNK)
+        for c in range(0, o, _TRANSPOSED_COLUMNS):  # the block's columns are rows of the codes
+            codes[c : c + _TRANSPOSED_COLUMNS, r : r + rows] = block[:, c : c + _TRANSPOSED_COLUMNS].T
     return codes, np.ascontiguousarray(scales.T)
 
 

@@ -39,17 +39,19 @@ def words_for(n_codes: int, bits: int) -> int:
 def pack_codes(codes: np.ndarray, bits: int) -> np.ndarray:
     """uint32 words holding ``codes`` (flattened), floor(32/bits) per word, little-endian."""
     per = 32 // bits
-    flat = codes.reshape(-1)
-    lanes = np.zeros((words_for(flat.size, bits), per), dtype=np.uint8)
-    lanes.reshape(-1)[: flat.size] = flat
-    lanes &= np.uint8((1 << bits) - 1)
+    flat = np.ascontiguousarray(codes, dtype=np.uint8).reshape(-1)
+    n_words = words_for(flat.size, bits)
+    if flat.size != n_words * per:  # the last word's unused codes are zeros
+        flat = np.concatenate([flat, np.zeros(n_words * per - flat.size, np.uint8)])
+    mask = np.uint8((1 << bits) - 1)
     if 8 % bits == 0:  # whole bytes of codes: a word is its four bytes, little-endian
-        per_byte = lanes.reshape(-1, 8 // bits)
-        packed = per_byte[:, 0].copy()
+        per_byte = flat.reshape(-1, 8 // bits)
+        packed = per_byte[:, 0] & mask
         for i in range(1, per_byte.shape[1]):
-            packed |= per_byte[:, i] << np.uint8(i * bits)
+            packed |= (per_byte[:, i] & mask) << np.uint8(i * bits)
         return packed.view("<u4")
-    words = np.zeros(len(lanes), dtype="<u4")
+    lanes = flat.reshape(n_words, per) & mask
+    words = np.zeros(n_words, dtype="<u4")
     for i in range(per):  # code i of every word at once
         words |= lanes[:, i].astype("<u4") << np.uint32(i * bits)
     return words

@@ -64,14 +64,15 @@ def test_weights_are_packed_little_endian(tmp_path):
 
 
 @pytest.mark.parametrize("bits", range(1, 9))
-def test_pack_roundtrip(bits):
-    codes = np.random.default_rng(bits).integers(0, 1 << bits, size=37).astype(np.uint8)
+@pytest.mark.parametrize("size", [37, 480])  # a last word part-filled; whole words only
+def test_pack_roundtrip(bits, size):
+    codes = np.random.default_rng(bits).integers(0, 1 << bits, size=size).astype(np.uint8)
     words = pack_codes(codes, bits)
     per = 32 // bits
-    assert words.dtype == np.dtype("<u4") and words.size == -(-37 // per)
+    assert words.dtype == np.dtype("<u4") and words.size == -(-size // per)
     expected = [sum(int(c) << (i * bits) for i, c in enumerate(codes[w * per:(w + 1) * per])) for w in range(words.size)]
     assert words.tolist() == expected  # code i of a word in bits [i*bits, (i+1)*bits)
-    np.testing.assert_array_equal(unpack_codes(words, bits, 37), codes)
+    np.testing.assert_array_equal(unpack_codes(words, bits, size), codes)
 
 
 def test_emission_is_deterministic(tmp_path):
