@@ -151,6 +151,16 @@ def _combine_group(acc, partial, xs, ws, unit, lo, hi):
             row[o] = row[o] + (scale * ws[o]) * (np.float32(sums[o]) * unit)
 
 
+@numba.njit(cache=True, nogil=True)
+def _combine_groups(acc, partials, xs, ws, unit, lo, hi):
+    for t in range(lo, hi):
+        row = acc[t]
+        for i in range(partials.shape[0]):  # each element's groups in order: _combine_group's sums
+            scale, sums, scales = xs[i, t], partials[i, t], ws[i]
+            for o in range(row.shape[0]):
+                row[o] = row[o] + (scale * scales[o]) * (np.float32(sums[o]) * unit)
+
+
 _NEG_INF = np.float32(-np.inf)
 
 
@@ -286,6 +296,12 @@ def combine_group(acc: np.ndarray, partial: np.ndarray, xs: np.ndarray, ws: np.n
     ``xs`` [T] and ``ws`` [O] float32 scales (:mod:`fpqc.numerics.products`).
     """
     _run(_combine_group, acc.shape[0], 4 * acc.size, acc, partial, xs, ws, unit)
+
+
+def combine_groups(acc: np.ndarray, partials: np.ndarray, xs: np.ndarray, ws: np.ndarray, unit: np.float32) -> None:
+    """Every group of a quantized linear layer, in place and in order: :func:`combine_group` of
+    ``partials[i]`` [T, O], ``xs[i]`` [T] and ``ws[i]`` [O] for i = 0, 1, ... (one pass over ``acc``)."""
+    _run(_combine_groups, acc.shape[0], 4 * partials.size, acc, partials, xs, ws, unit)
 
 
 def quantize_groups(x: np.ndarray, max_value: np.float32, table: np.ndarray, shift: int, codes: np.ndarray,

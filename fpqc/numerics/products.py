@@ -148,23 +148,34 @@ def combine_groups(partials, x_scales, w_scales, unit) -> np.ndarray:
     return acc
 
 
+BATCHED_PRODUCTS = 1 << 21
+"""Group sums (G·T·O) up to which :func:`qlinear` multiplies every group at once (8 MB of float32):
+a small layer's time goes to per-group calls, a large one's memory would grow with its groups."""
+
+
 def qlinear(x_codes, fa: Format, x_scales, w_codes, fb: Format, w_scales, group_size: int,
             bias=None) -> np.ndarray:
     """float32 [T, O] = x @ w.T of quantized x [T, K] and w [O, K], bit-exact per the contract.
 
     ``x_scales`` is [T, K/gx] and ``w_scales`` [O, K/gw] (a [T] or [O] vector is
     one scale per row; a leading 1 broadcasts); ``group_size`` is the finer of
-    gx and gw.  Groups are multiplied one at a time, so memory stays O(T*O).
+    gx and gw.  Groups are multiplied one at a time, so memory stays O(T*O), unless all their
+    sums together are small (:data:`BATCHED_PRODUCTS`); the result is the same.
     """
+    from fpqc.numerics import ordered_loops  # numba: imported by the interpreter, not by a compile
+
     ua, ub = split_groups(x_codes, fa, w_codes, fb, group_size)
     g, t, o = ua.shape[0], ua.shape[1], ub.shape[2]
-    xs = check_group_scales(x_scales, t, g, "activation")
-    ws = check_group_scales(w_scales, o, g, "weight")
+    xs = np.ascontiguousarray(check_group_scales(x_scales, t, g, "activation").T)  # [G, T]
+    ws = np.ascontiguousarray(check_group_scales(w_scales, o, g, "weight").T)  # [G, O]
     unit = product_unit(fa, fb)
     acc = np.zeros((t, o), dtype=np.float32)
-    partial = np.empty((t, o), dtype=ua.dtype)  # one buffer for every group: a fresh one each costs page faults
-    for i in range(g):
-        acc = combine_group(acc, np.matmul(ua[i], ub[i], out=partial), xs[:, i], ws[:, i], unit)
+    if g * t * o <= BATCHED_PRODUCTS:  # every group's sums at once, combined in one pass
+        ordered_loops.combine_groups(acc, np.matmul(ua, ub), xs, ws, unit)
+    else:
+        partial = np.empty((t, o), dtype=ua.dtype)  # one buffer for every group: a fresh one each costs page faults
+        for i in range(g):
+            ordered_loops.combine_group(acc, np.matmul(ua[i], ub[i], out=partial), xs[i], ws[i], unit)
     if bias is not None:
         acc = acc + np.asarray(bias, dtype=np.float32)
     return acc

@@ -97,7 +97,12 @@ def slow_qlinear(xc, fa, xs, wc, fb, ws, group_size, bias=None):
     [(E2M1, E2M1, 64, 64, 64), (E2M1, E2M1, None, 64, 64), (E4M3, E2M1, 32, None, 32),
      (E1M2, E2M1, 64, 64, 64), (INT4, INT4, None, None, 128), (E4M3, E4M3, 128, 64, 64)],
 )
-def test_qlinear_contract_order_and_accuracy(fa, fb, gx, gw, gs):
+@pytest.mark.parametrize("batched", [True, False])  # every group at once; group after group
+def test_qlinear_contract_order_and_accuracy(fa, fb, gx, gw, gs, batched, monkeypatch):
+    from fpqc.numerics import products
+
+    if not batched:
+        monkeypatch.setattr(products, "BATCHED_PRODUCTS", 0)
     rng = np.random.default_rng(1)
     t_rows, o_rows, k = 5, 6, 256
     x = (rng.standard_normal((t_rows, k)) * np.exp2(rng.uniform(-3, 3, (t_rows, 1)))).astype(
