@@ -19,6 +19,12 @@ It is written into a staging directory beside ``-o`` and swapped into place at
 the end (:mod:`fpqc.files.build_directory`): a failure or interruption leaves the
 old build or the new one, whole; only a directory fpqc provably wrote is replaced.
 
+A compile uses two cores: a background thread quantizes the weights and writes
+``weights.npz`` (from the end of the quantize stage on) and ``weights.bin``
+(:mod:`fpqc.files.background_writes`) while the main thread runs the later stages
+and emits the rest, and a helper process draws ``report.html``
+(:mod:`fpqc.backends.html.report_drawer`).
+
 A graph that looks like a VAR (AdaLN-modulated blocks, the block-causal mask)
 compiles only when raising recognised every block and every linear layer
 (:func:`~fpqc.analysis.var_blocks.recognise_blocks`); otherwise compile stops
