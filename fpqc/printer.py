@@ -5,7 +5,7 @@ most of them equal; xDSL's printer builds each one's text anew, a string and a
 ``print()`` call per dimension.  A type's text depends on nothing but the type (it
 names no SSA value, block or resource), so this printer keeps each type's text and
 writes it again when the type recurs, and writes text without newlines straight to
-the stream.  Its output is xDSL's, byte for byte (``tests/unit/test_printer.py``
+the stream.  Its output is xDSL's, byte for byte (``tests/unit/compiler/test_printer.py``
 compares the two on every stage of a compile).  ``fpqc.context.print_module`` prints
 with it.
 """
@@ -51,4 +51,3 @@ class FpqcPrinter(Printer):
                 text = self._type_texts[attribute] = out.getvalue()
             seen = self._seen_types[id(attribute)] = (attribute, text)
         self.print_string(seen[1])
-

@@ -96,7 +96,7 @@ import numpy as np
 from fpqc.numerics.errors import NumericsError
 from fpqc.numerics.c_arrays import c_float, emit_product_table, emit_quantizer_tables
 from fpqc.numerics.formats import Format
-from fpqc.numerics.products import check_group_scales, combine_group, product_unit, split_groups
+from fpqc.numerics.products import combine_group, group_major_scales, product_unit, split_groups
 from fpqc.numerics.scales import expand_scales, group_view
 
 PRESETS = {"dfq-w4a4": "e1m2/e2m1", "dfq-w6a6": "int6/e2m3", "mixedformat": "e2m1/e2m1"}
@@ -202,15 +202,15 @@ def dual_qlinear(neg_codes, pos_codes, dual: DualFormat, s_neg, s_pos, w_codes, 
     un, wn = split_groups(neg_codes, dual.neg, w_codes, w_fmt, group_size)
     up, wp = split_groups(pos_codes, dual.pos, w_codes, w_fmt, group_size)
     g, t, o = un.shape[0], un.shape[1], wn.shape[2]
-    sn = check_group_scales(s_neg, t, g, "negative-side activation")
-    sp = check_group_scales(s_pos, t, g, "positive-side activation")
-    ws = check_group_scales(w_scales, o, g, "weight")
+    sn = group_major_scales(s_neg, t, g, "negative-side activation")
+    sp = group_major_scales(s_pos, t, g, "positive-side activation")
+    ws = group_major_scales(w_scales, o, g, "weight")
     unit_n, unit_p = product_unit(dual.neg, w_fmt), product_unit(dual.pos, w_fmt)
     acc = np.zeros((t, o), dtype=np.float32)
     partial_n, partial_p = np.empty((t, o), dtype=un.dtype), np.empty((t, o), dtype=up.dtype)  # reused (qlinear)
     for i in range(g):
-        acc = combine_group(acc, np.matmul(un[i], wn[i], out=partial_n), sn[:, i], ws[:, i], unit_n)
-        acc = combine_group(acc, np.matmul(up[i], wp[i], out=partial_p), sp[:, i], ws[:, i], unit_p)
+        acc = combine_group(acc, np.matmul(un[i], wn[i], out=partial_n), sn[i], ws[i], unit_n)
+        acc = combine_group(acc, np.matmul(up[i], wp[i], out=partial_p), sp[i], ws[i], unit_p)
     if bias is not None:
         acc = acc + np.asarray(bias, dtype=np.float32)
     return acc

@@ -135,16 +135,22 @@ def combine_group(
     return acc
 
 
+def group_major_scales(scales, rows: int, g: int, what: str) -> np.ndarray:
+    """:func:`check_group_scales` as contiguous float32 ``[g, rows]``: one group's scales side by side."""
+    return np.ascontiguousarray(check_group_scales(scales, rows, g, what).T)
+
+
 def combine_groups(partials, x_scales, w_scales, unit) -> np.ndarray:
     """float32 [T, O] from partial sums [G, T, O] in the contract's order (module docstring)."""
-    partials = np.asarray(partials)
+    from fpqc.numerics import ordered_loops  # numba: imported by the interpreter, not by a compile
+
+    partials = np.ascontiguousarray(partials)
+    if partials.dtype not in (np.float32, np.float64):
+        partials = partials.astype(np.float64)
     g, t, o = partials.shape
-    xs = check_group_scales(x_scales, t, g, "activation")
-    ws = check_group_scales(w_scales, o, g, "weight")
-    unit = np.float32(unit)
     acc = np.zeros((t, o), dtype=np.float32)
-    for i in range(g):
-        acc = combine_group(acc, partials[i], xs[:, i], ws[:, i], unit)
+    ordered_loops.combine_groups(acc, partials, group_major_scales(x_scales, t, g, "activation"),
+                                 group_major_scales(w_scales, o, g, "weight"), np.float32(unit))
     return acc
 
 
@@ -166,8 +172,7 @@ def qlinear(x_codes, fa: Format, x_scales, w_codes, fb: Format, w_scales, group_
 
     ua, ub = split_groups(x_codes, fa, w_codes, fb, group_size)
     g, t, o = ua.shape[0], ua.shape[1], ub.shape[2]
-    xs = np.ascontiguousarray(check_group_scales(x_scales, t, g, "activation").T)  # [G, T]
-    ws = np.ascontiguousarray(check_group_scales(w_scales, o, g, "weight").T)  # [G, O]
+    xs, ws = group_major_scales(x_scales, t, g, "activation"), group_major_scales(w_scales, o, g, "weight")
     unit = product_unit(fa, fb)
     acc = np.zeros((t, o), dtype=np.float32)
     if g * t * o <= BATCHED_PRODUCTS:  # every group's sums at once, combined in one pass
