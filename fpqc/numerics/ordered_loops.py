@@ -12,10 +12,12 @@ operations); these loops, compiled by numba, follow it element by element::
     combine_group  acc[t,o]  = acc[t,o] + (xs[t]·ws[o])·(float32(partial[t,o])·unit)   (one group)
     softmax_rows   e[r,j] = exp_f32(x[r,j] − max_j x[r,j]);  out[r,j] = e[r,j] / ((e[r,0] + e[r,1]) + ...)
 
-and two loops that have no order to keep but are on the same path: ``lookup``
-(``table[codes]`` without numpy's conversion of every code to a 64-bit index) and
+and loops that have no order to keep but are on the same path: ``lookup``
+(``table[codes]`` without numpy's conversion of every code to a 64-bit index),
 ``encode_keys`` (the fast form of the LUT quantizer, :mod:`fpqc.numerics.rounding`,
-in one pass over the float32 bit patterns instead of numpy's four).
+in one pass over the float32 bit patterns instead of numpy's four), and
+``quantize_groups`` / ``quantize_columns`` (a group's scale and codes in one pass; the
+latter for a weight stored transposed, groups down its columns).
 
 Every ``+`` and ``·`` is one float32 operation rounded to nearest even: numba
 compiles without fast-math, so LLVM neither reassociates the sums nor fuses a
@@ -26,9 +28,11 @@ contract's definition bit for bit (``tests/unit/numerics/test_ordered_loops.py``
 compares them with it, NaN, infinities and subnormals included).
 
 The callers pass C-contiguous float32 arrays and a preallocated ``out``.  A call
-with at least ``PARALLEL_WORK`` multiply-adds splits its heads or rows into one
-contiguous share per core, computed by a pool of Python threads (the loops
-release the GIL); which thread computes an output never changes how.  Threads
+from the main thread with at least ``PARALLEL_WORK`` multiply-adds splits its heads
+or rows into one contiguous share per core, computed by a pool of Python threads
+(the loops release the GIL); which thread computes an output never changes how.
+A call from another thread runs on that thread alone: ``fpqc compile`` quantizes its
+weights in a background thread and leaves the other core to its main thread.  Threads
 that wait block rather than spin, so they leave the cores to numpy's BLAS
 between calls.  The compiled code is cached beside this file (numba's
 ``cache=True``).
@@ -37,6 +41,7 @@ between calls.  The compiled code is cached beside this file (numba's
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
@@ -230,6 +235,47 @@ def _quantize_groups(x, max_value, table, shift, codes, scales, lo, hi):
                 codes[r, first + c] = _code_of_bits(table, s, low, bits[c])
 
 
+
+_BAND = 64
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _quantize_columns(t, max_value, table, shift, codes, scales, lo, hi):
+    """``_quantize_groups`` of ``tᵀ`` for ``t`` [K, O] (groups run down its columns), columns lo..hi:
+    ``codes`` [O, K], ``scales`` [G, O]."""
+    groups = scales.shape[0]
+    size = t.shape[0] // groups
+    low = np.uint32((1 << shift) - 1)
+    s = np.uint32(shift)
+    tops = np.empty(hi - lo, np.float32)
+    ratio = np.empty(1, np.float32)
+    bits = ratio.view(np.uint32)
+    for g in range(groups):
+        first = g * size
+        tops[:] = 0  # each column's absmax in the group; NaN when it holds one (as numpy's max)
+        for r in range(first, first + size):
+            for o in range(lo, hi):
+                v = abs(t[r, o])
+                top = tops[o - lo]
+                tops[o - lo] = v if (v > top or v != v) and top == top else top
+        for o in range(lo, hi):
+            top = tops[o - lo]
+            if top != top or top == np.inf:
+                scales[g, o] = np.float32(np.nan)
+            elif top == 0:
+                scales[g, o] = np.float32(1)
+            else:
+                scales[g, o] = np.float32(top / max_value)
+        # rows a band at a time: the band's rows stay in the caches while each column's codes are written
+        for band in range(first, first + size, _BAND):
+            end = min(band + _BAND, first + size)
+            for o in range(lo, hi):
+                scale = scales[g, o]
+                for r in range(band, end):
+                    ratio[0] = np.float32(t[r, o] / scale)
+                    codes[o, r] = _code_of_bits(table, s, low, bits[0])
+
+
 PARALLEL_WORK = 1 << 22  # operations from which a call is shared among the cores
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 _pool: ThreadPoolExecutor | None = None
@@ -248,7 +294,8 @@ if hasattr(os, "register_at_fork"):
 def _run(loop, units: int, work: int, *arrays) -> None:
     """``loop(*arrays, lo, hi)`` over ``range(units)``: at once, or one contiguous share per core."""
     global _pool
-    shares = min(_CORES, units) if work >= PARALLEL_WORK else 1
+    alone = work < PARALLEL_WORK or threading.current_thread() is not threading.main_thread()
+    shares = 1 if alone else min(_CORES, units)
     if shares <= 1:
         loop(*arrays, 0, units)
         return
@@ -310,6 +357,13 @@ def quantize_groups(x: np.ndarray, max_value: np.float32, table: np.ndarray, shi
     ``max_value``; 1 for a group of zeros, NaN for one with a NaN or an infinity) and the codes of
     ``x / scale`` by a quantizer's key table (``QuantizerTable.key_table``)."""
     _run(_quantize_groups, x.shape[0], 8 * x.size, x, max_value, table, shift, codes, scales)
+
+
+def quantize_columns(t: np.ndarray, max_value: np.float32, table: np.ndarray, shift: int, codes: np.ndarray,
+                     scales: np.ndarray) -> None:
+    """:func:`quantize_groups` of ``tᵀ`` for a C-ordered ``t`` [K, O] whose groups run down its columns
+    (``codes`` [O, K], ``scales`` [G, O]): a weight stored transposed, quantized without copying it."""
+    _run(_quantize_columns, t.shape[1], 8 * t.size, t, max_value, table, shift, codes, scales)
 
 
 def softmax_rows(x: np.ndarray, out: np.ndarray) -> None:

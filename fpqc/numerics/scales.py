@@ -158,10 +158,9 @@ def quantize_groups(x, fmt: Format, group_size: int | None, rounding: str = "rne
 
 
 _BLOCK = 1 << 22
-"""Elements of a weight quantized at a time by :func:`quantize_weight`: its temporaries (a few times
-16 MB) are held at once.  Few numpy passes: ``fpqc compile`` quantizes in a background thread, which
-waits for the GIL after each pass (blocks of 2^18 values took it back so often that a d16 build's
-weights were quantized five times slower beside the compile than alone)."""
+"""Elements of a weight quantized at a time in numpy by :func:`quantize_weight` (scales other than
+fp32): its temporaries (a few times 16 MB) are held at once.  Few numpy passes: ``fpqc compile``
+quantizes in a background thread, which waits for the GIL after each pass."""
 
 
 _ENCODE_CHUNK = 1 << 18
@@ -179,11 +178,11 @@ def quantize_weight(w, fmt: Format, group_size: int | None, scale_kind: str = "f
     ``compute_scales(w, fmt, -1, group_size)`` and ``quantize(w, fmt, scales, -1, group_size)``
     (``group_size=None``: one scale for the tensor, axis None), codes and scales in C order.
 
-    Computed a block of rows at a time in the memory order ``w`` is stored in, so a
-    Fortran-ordered ``w`` (a transposed view of a ``[K, O]`` array) is never copied
-    whole: its codes are written transposed, one block of K rows at a time.  The codes
-    are encoded in numpy (:meth:`~fpqc.numerics.rounding.QuantizerTable.encode` with a chunk):
-    a compile does not start numba.
+    Computed in the memory order ``w`` is stored in, so a Fortran-ordered ``w`` (a transposed
+    view of a ``[K, O]`` array) is never copied: its codes are written transposed.  fp32 scales
+    are computed with the codes in one compiled pass (numba, releasing the GIL: ``fpqc compile``
+    quantizes in a background thread beside its passes); other scale kinds a block of rows at a
+    time in numpy.
     """
     w = np.asarray(w)
     if group_size is None:
@@ -191,8 +190,13 @@ def quantize_weight(w, fmt: Format, group_size: int | None, scale_kind: str = "f
         return np.ascontiguousarray(quantize(w, fmt, scales, axis=None, rounding=rounding)), scales
     o, k = w.shape
     group_view(w, -1, group_size)  # checks that group_size divides K
+    stored_transposed = w.flags.f_contiguous and not w.flags.c_contiguous
+    if scale_kind == "fp32" and stored_transposed:
+        return _quantize_columns(w.T, fmt, group_size, rounding)
+    if scale_kind == "fp32":
+        return quantize_groups(w, fmt, group_size, rounding)
     table = fmt.quantizer_table(rounding)
-    if w.flags.f_contiguous and not w.flags.c_contiguous:
+    if stored_transposed:
         return _quantize_stored_transposed(w.T, fmt, table, group_size, scale_kind)
     w = np.ascontiguousarray(w)
     codes = np.empty((o, k), dtype=np.uint8)
@@ -205,6 +209,20 @@ def quantize_weight(w, fmt: Format, group_size: int | None, scale_kind: str = "f
         x = np.asarray(groups, dtype=np.float32) / s[:, :, None]
         codes[r : r + rows] = table.encode(x, chunk=_ENCODE_CHUNK).reshape(-1, k)
     return codes, scales
+
+
+def _quantize_columns(t: np.ndarray, fmt: Format, group_size: int, rounding: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`quantize_groups` of ``tᵀ`` for a C-ordered ``t [K, O]`` (groups run down its columns), in one
+    compiled pass that releases the GIL, without copying ``t``."""
+    from fpqc.numerics import ordered_loops
+
+    k, o = t.shape
+    shift, table = fmt.quantizer_table(rounding).key_table
+    codes = np.empty((o, k), dtype=np.uint8)
+    scales = np.empty((k // group_size, o), dtype=np.float32)
+    t = np.asarray(t, dtype=np.float32)
+    ordered_loops.quantize_columns(t, np.float32(fmt.max_value), table, shift, codes, scales)
+    return codes, np.ascontiguousarray(scales.T)
 
 
 def _quantize_stored_transposed(t: np.ndarray, fmt: Format, table, group_size: int,

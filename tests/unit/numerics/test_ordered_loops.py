@@ -188,26 +188,31 @@ def test_the_compiled_encode_is_the_chunked_one(name, rounding, monkeypatch):
     np.testing.assert_array_equal(compiled, table.encode(values))
 
 
-def test_a_compile_encodes_its_weights_in_numpy():
-    """quantize_weight encodes in numpy (chunks given): quantizing a weight larger than the compiled
-    encode's threshold does not start numba."""
-    import subprocess
-    import sys
+@pytest.mark.parametrize("name, group", [("e2m1", 32), ("e2m3", None), ("e4m3", 16), ("int4", 64)])
+@pytest.mark.parametrize("rounding", ["rne", "ties-up"])
+@pytest.mark.parametrize("columns", [3, 4096])  # one core, and shared among the cores
+def test_quantize_columns_is_quantize_groups_of_the_transpose(name, group, rounding, columns):
+    """A weight stored transposed ([K, O], groups down its columns) quantizes as its transpose does,
+    bit for bit, with the same adversarial groups as above, and K longer than a band of rows."""
+    from fpqc.numerics import quantize_groups
+    from fpqc.numerics.formats import Format
 
-    from fpqc.numerics import rounding
-
-    rows = 2 * rounding._COMPILED_ENCODE_FROM // 1024
-    script = (
-        "import sys, numpy as np\n"
-        "from fpqc.numerics import Format\n"
-        "from fpqc.numerics.scales import quantize_weight\n"
-        f"w = np.random.default_rng(0).standard_normal((1024, {rows}), dtype=np.float32)\n"
-        "quantize_weight(w, Format.parse('e2m1'), 128)\n"
-        "quantize_weight(w.T.copy().T, Format.parse('e2m1'), 128)\n"
-        "print('numba' in sys.modules)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "False"
+    fmt = Format.parse(name)
+    rng = np.random.default_rng(5)
+    k = 256
+    x = (rng.standard_normal((columns, k)) * np.exp2(rng.integers(-30, 30, (columns, 1)))).astype(np.float32)
+    x[0, :8], x[0, 8:16] = 0.0, -0.0
+    x[1, 3], x[1, 40], x[1, 170] = np.nan, np.inf, -np.inf
+    x[2, :] = rng.integers(1, 200, k).astype(np.uint32).view(np.float32) * rng.choice([-1, 1], k)  # subnormal
+    x[-1, :] = np.float32(3e38) * rng.choice([-1, 1], k)
+    want_codes, want_scales = quantize_groups(x, fmt, group, rounding)
+    size = group or k
+    shift, table = fmt.quantizer_table(rounding).key_table
+    codes = np.empty((columns, k), np.uint8)
+    scales = np.empty((k // size, columns), np.float32)
+    ordered_loops.quantize_columns(np.ascontiguousarray(x.T), np.float32(fmt.max_value), table, shift, codes, scales)
+    np.testing.assert_array_equal(codes, want_codes)
+    np.testing.assert_array_equal(_bits(scales.T), _bits(want_scales))
 
 
 @pytest.mark.parametrize("name, group", [("e2m1", 32), ("e2m3", None), ("e4m3", 16), ("int4", 64), ("e3m2", 8)])
