@@ -367,6 +367,7 @@ def _write_build(
     (staging / "ir").mkdir()
     with (store.activate(), BackgroundWrites() as writes,
           tqdm(total=len(stages) + 1, desc="compile", unit="stage", disable=None, leave=False) as bar):
+        writes.submit(_load_weight_loops)
         pipeline: list[str] = []
         for index, (stage, spec) in enumerate(stages):
             bar.set_postfix_str(stage)
@@ -432,6 +433,14 @@ def _write_build(
         "calibration": None if calib is None else {"file": calib.name, "sha256": file_sha256(calib)},
     })
     return report
+
+
+def _load_weight_loops() -> None:
+    """The writer's first job: load the compiled loops that quantize and fold the weights (numba starts in
+    about a second), beside the main thread's first stages rather than when the weights are due."""
+    from fpqc.numerics import ordered_loops
+
+    ordered_loops.load_weight_loops()
 
 
 def load_evaluation(path: Path) -> list[dict]:

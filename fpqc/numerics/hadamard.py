@@ -9,7 +9,7 @@ The transform is ``x -> x @ Q`` with ``Q = blockdiag(Q_0, Q_1, ...)``, one
 -H]]``, so ``H[i, j] = (-1)^popcount(i & j)``, symmetric, ``H @ H.T = n I``)
 and ``D_b`` the diagonal of the random signs of block ``b``.  ``Q`` is
 orthogonal, so folding it into a weight, ``W' = W @ Q`` (``fold_weight``,
-float64, offline, block by block), keeps the layer's function: ``(x Q) (W Q)^T = x W^T``.
+float64, offline, by the FWHT's butterflies), keeps the layer's function: ``(x Q) (W Q)^T = x W^T``.
 
 Random signs (``random_signs``)
 -------------------------------
@@ -113,25 +113,24 @@ def ght_matrix(dim: int, block: int = 128, seed: int = 0) -> np.ndarray:
 def fold_weight(w, block: int = 128, seed: int = 0) -> np.ndarray:
     """float32 ``W @ ght_matrix(K, block, seed)`` of a weight ``W [O, K]``, in float64 (offline).
 
-    Computed block by block -- ``W[:, b] @ Q_b`` for each block ``b`` of Q's
-    diagonal, whose off-diagonal zeros add nothing -- in the memory order ``W``
-    is stored in: a Fortran-ordered ``W`` (a transposed view of a ``[K, O]``
-    array) is folded as ``Q_bᵀ @ Wᵀ[b]`` and returned as the transposed view of
-    a ``[K, O]`` array.  Each product and sum is that of the dense ``W @ Q``.
+    Each output is ``float32(c · Σ_i (W[o, b+i]·s[b+i])·H[i, j])`` with ``c = float64(1/sqrt(block))``,
+    the sum computed by the butterflies of the fast Walsh-Hadamard transform in float64, stages
+    ascending (the module docstring's order; one compiled pass,
+    :func:`~fpqc.numerics.ordered_loops.fold_hadamard_columns`): a fixed order on every machine, where
+    a BLAS product's depends on the library.  A Fortran-ordered ``W`` (a transposed view of a
+    ``[K, O]`` array) is folded as stored and returned as the transposed view of a ``[K, O]`` array.
     """
+    from fpqc.numerics import ordered_loops
+
     w = np.asarray(w)
     if w.ndim != 2:
         raise NumericsError(f"fold_weight needs a weight [O, K]; got shape {w.shape}")
+    _check_dim(w.shape[1], block)
     transposed = w.flags.f_contiguous and not w.flags.c_contiguous
-    stored = w.T if transposed else w
+    stored = np.ascontiguousarray(w.T)  # [K, O]: blocks run down the columns (a copy only for a C-ordered W)
     out = np.empty(stored.shape, dtype=np.float32)
-    for i, q in enumerate(ght_blocks(w.shape[1], block, seed)):
-        b = i * block
-        if transposed:
-            out[b : b + block] = q.T @ stored[b : b + block].astype(np.float64)
-        else:
-            out[:, b : b + block] = stored[:, b : b + block].astype(np.float64) @ q
-    return out.T if transposed else out
+    ordered_loops.fold_hadamard_columns(stored, random_signs(w.shape[1], seed), block, out)
+    return out.T if transposed else np.ascontiguousarray(out.T)
 
 
 def ght_congruence(h, block: int = 128, seed: int = 0) -> np.ndarray:

@@ -276,6 +276,38 @@ def _quantize_columns(t, max_value, table, shift, codes, scales, lo, hi):
                     codes[o, r] = _code_of_bits(table, s, low, bits[0])
 
 
+
+_FOLD_TILE = 128
+
+
+@numba.njit(cache=True, nogil=True)
+def _fold_hadamard_columns(t, signs, block, scale, out, lo, hi):
+    """``out[b + j, o] = float32(scale · Σ_i (t[b + i, o]·signs[b + i])·H[i, j])`` for each block ``b`` of
+    ``block`` rows, columns lo..hi: in float64, the sum by the Walsh-Hadamard butterflies, stages ascending,
+    a tile of columns at a time (the tile stays in the caches through the stages)."""
+    buf = np.empty((block, _FOLD_TILE), np.float64)
+    for b in range(0, t.shape[0], block):
+        for first in range(lo, hi, _FOLD_TILE):
+            n = min(_FOLD_TILE, hi - first)
+            for i in range(block):
+                sign, source, row = signs[b + i], t[b + i, first : first + n], buf[i]
+                for c in range(n):
+                    row[c] = np.float64(source[c]) * sign
+            h = 1
+            while h < block:
+                for start in range(0, block, 2 * h):
+                    for i in range(start, start + h):
+                        upper, lower = buf[i], buf[i + h]
+                        for c in range(n):
+                            x, y = upper[c], lower[c]
+                            upper[c] = x + y
+                            lower[c] = x - y
+                h *= 2
+            for i in range(block):
+                row, target = buf[i], out[b + i, first : first + n]
+                for c in range(n):
+                    target[c] = np.float32(row[c] * scale)
+
 PARALLEL_WORK = 1 << 22  # operations from which a call is shared among the cores
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 _pool: ThreadPoolExecutor | None = None
@@ -364,6 +396,25 @@ def quantize_columns(t: np.ndarray, max_value: np.float32, table: np.ndarray, sh
     """:func:`quantize_groups` of ``tᵀ`` for a C-ordered ``t`` [K, O] whose groups run down its columns
     (``codes`` [O, K], ``scales`` [G, O]): a weight stored transposed, quantized without copying it."""
     _run(_quantize_columns, t.shape[1], 8 * t.size, t, max_value, table, shift, codes, scales)
+
+
+def fold_hadamard_columns(t: np.ndarray, signs: np.ndarray, block: int, out: np.ndarray) -> None:
+    """``out`` [K, O] float32 = ``Qᵀ t`` for ``t`` [K, O] and ``Q = blockdiag(D_b H / sqrt(block))`` (signs
+    ``D`` [K] float64 of ±1): :func:`fpqc.numerics.hadamard.fold_weight`'s definition, in float64."""
+    scale = 1.0 / np.sqrt(np.float64(block))
+    _run(_fold_hadamard_columns, t.shape[1], t.size * (block.bit_length() + 1), t, signs, np.int64(block),
+         scale, out)
+
+
+def load_weight_loops() -> None:
+    """Load (or compile) the loops of a compile's weights -- :func:`quantize_columns`, :func:`quantize_groups`
+    and :func:`fold_hadamard_columns` -- by running each once on a tiny input."""
+    table = np.zeros(2, np.uint8)
+    table.setflags(write=False)  # as a quantizer's key table: numba compiles read-only arrays apart
+    zeros = np.zeros((2, 2), np.float32)  # zeros: scale 1, key 0, whatever the table
+    quantize_columns(zeros, np.float32(1), table, 23, np.empty((2, 2), np.uint8), np.empty((1, 2), np.float32))
+    quantize_groups(zeros, np.float32(1), table, 23, np.empty((2, 2), np.uint8), np.empty((2, 1), np.float32))
+    fold_hadamard_columns(zeros, np.ones(2), 2, np.empty((2, 2), np.float32))
 
 
 def softmax_rows(x: np.ndarray, out: np.ndarray) -> None:

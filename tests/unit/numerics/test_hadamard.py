@@ -77,16 +77,32 @@ def test_fold_weight_keeps_the_layer():
     np.testing.assert_allclose((x @ q) @ wq.T, x @ w.T, rtol=0, atol=1e-4)
 
 
-@pytest.mark.parametrize("shape", [(48, 512), (384, 128), (5, 1920)])
-def test_fold_weight_is_the_dense_product_in_either_memory_order(shape):
-    """Block by block, in C or Fortran order, the fold is W @ Q's float64 products and sums, rounded once."""
-    w = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
-    dense = (w.astype(np.float64) @ ght_matrix(shape[1], 128, seed=3)).astype(np.float32)
+def _butterflies_f64(w: np.ndarray, signs: np.ndarray, block: int) -> np.ndarray:
+    """The fold's definition, stage by stage in numpy: float64 butterflies on each block of W·s, times c."""
+    y = (w.astype(np.float64) * signs).reshape(-1, block)
+    h = 1
+    while h < block:
+        v = y.reshape(y.shape[0], block // (2 * h), 2, h)
+        y = np.stack((v[:, :, 0, :] + v[:, :, 1, :], v[:, :, 0, :] - v[:, :, 1, :]), axis=2).reshape(-1, block)
+        h *= 2
+    return (y * (1 / np.sqrt(np.float64(block)))).astype(np.float32).reshape(w.shape)
+
+
+@pytest.mark.parametrize(("shape", "block"), [((48, 512), 128), ((384, 128), 128), ((5, 1920), 128),
+                                              ((300, 64), 8), ((7, 512), 256), ((2, 4), 1)])
+def test_fold_weight_is_the_butterflies_in_either_memory_order(shape, block):
+    """In C or Fortran order, the fold is its definition bit for bit (float64 butterflies, rounded once),
+    and W @ Q's dense product to float32 rounding."""
+    rng = np.random.default_rng(1)
+    w = (rng.standard_normal(shape) * np.exp2(rng.integers(-20, 20, shape))).astype(np.float32)
+    want = _butterflies_f64(w, random_signs(shape[1], 3), block)
     stored_transposed = np.ascontiguousarray(w.T).T
-    folded = fold_weight(stored_transposed, 128, seed=3)
+    folded = fold_weight(stored_transposed, block, seed=3)
     assert folded.flags.f_contiguous and not folded.flags.c_contiguous
-    assert np.array_equal(fold_weight(w, 128, seed=3).view(np.uint32), dense.view(np.uint32))
-    assert np.array_equal(np.ascontiguousarray(folded).view(np.uint32), dense.view(np.uint32))
+    assert np.array_equal(fold_weight(w, block, seed=3).view(np.uint32), want.view(np.uint32))
+    assert np.array_equal(np.ascontiguousarray(folded).view(np.uint32), want.view(np.uint32))
+    dense = w.astype(np.float64) @ ght_matrix(shape[1], block, seed=3)
+    np.testing.assert_allclose(want, dense, rtol=2**-23, atol=0)
 
 
 @pytest.mark.parametrize("block", [1, 2, 4, 8, 16, 32, 64, 128, 256])
