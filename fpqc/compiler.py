@@ -383,8 +383,8 @@ def _write_build(
                 tile = tile_spec(target_desc.name, tile_options)
                 report.design_points = _plan_hardware(module, tile)
                 pipeline.append(tile)
-            text = print_module(module)
-            (staging / "ir" / f"{index}-{stage}.mlir").write_text(text)
+            if index < len(stages) - 1:  # the last stage's IR is printed once the helpers have their work
+                (staging / "ir" / f"{index}-{stage}.mlir").write_text(print_module(module))
             report.stages[stage] = _op_histogram(module)
             if stage == "raised":
                 _check_finite_weights(model, module)
@@ -396,7 +396,6 @@ def _write_build(
                 writes.submit(lambda: written.save(staging / BUILD_WEIGHTS))
             bar.update()
         bar.set_postfix_str("write")
-        (staging / BUILD_IR).write_text(text)
         pruned = store.subset(_live_weight_keys(module))
         if pruned.keys() != written.keys():  # a later stage added or dropped a weight after all
             writes.submit(lambda: pruned.save(staging / BUILD_WEIGHTS))
@@ -409,6 +408,9 @@ def _write_build(
             report.cost = estimate(module, target_desc)
         report.packed_weight_bytes = emitted.weight_bytes
         page = drawer.draw(report.to_json(), evaluated)
+        text = print_module(module)
+        (staging / "ir" / f"{len(stages) - 1}-{stages[-1][0]}.mlir").write_text(text)
+        (staging / BUILD_IR).write_text(text)
         if var_files is not None:
             var_files.write(staging)
         (staging / "report.json").write_text(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")

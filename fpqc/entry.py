@@ -7,16 +7,22 @@ covers the run, so an interrupt while starting up is reported like any other.
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable
 
 
 def _guarded(load: Callable[[], Callable[[], int]]) -> int:
     try:
-        return load()()
+        code = load()()
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    # The process ends now: its objects are left to the operating system.  The interpreter's last
+    # collection would otherwise walk a large model's IR, garbage since the command returned
+    # (VAR-d16's compile: most of a second).
+    gc.freeze()
+    return code
 
 
 def fpqc() -> int:

@@ -17,7 +17,9 @@ and loops that have no order to keep but are on the same path: ``lookup``
 ``encode_keys`` (the fast form of the LUT quantizer, :mod:`fpqc.numerics.rounding`,
 in one pass over the float32 bit patterns instead of numpy's four), and
 ``quantize_groups`` / ``quantize_columns`` (a group's scale and codes in one pass; the
-latter for a weight stored transposed, groups down its columns).
+latter for a weight stored transposed, groups down its columns), ``fold_hadamard_columns``
+(the offline Hadamard fold of a weight, :mod:`fpqc.numerics.hadamard`) and ``pack_words``
+(codes of 3, 5, 6 or 7 bits into 32-bit words, where numpy takes a pass per code of a word).
 
 Every ``+`` and ``·`` is one float32 operation rounded to nearest even: numba
 compiles without fast-math, so LLVM neither reassociates the sums nor fuses a
@@ -308,6 +310,18 @@ def _fold_hadamard_columns(t, signs, block, scale, out, lo, hi):
                 for c in range(n):
                     target[c] = np.float32(row[c] * scale)
 
+
+@numba.njit(cache=True, nogil=True)
+def _pack_words(codes, bits, words, lo, hi):
+    per = 32 // bits
+    mask = np.uint32((1 << bits) - 1)
+    for w in range(lo, hi):
+        word = np.uint32(0)
+        first = w * per
+        for i in range(per):
+            word |= (np.uint32(codes[first + i]) & mask) << np.uint32(i * bits)
+        words[w] = word
+
 PARALLEL_WORK = 1 << 22  # operations from which a call is shared among the cores
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 _pool: ThreadPoolExecutor | None = None
@@ -406,15 +420,22 @@ def fold_hadamard_columns(t: np.ndarray, signs: np.ndarray, block: int, out: np.
          scale, out)
 
 
+def pack_words(codes: np.ndarray, bits: int, words: np.ndarray) -> None:
+    """``words[w]`` = the uint32 of codes ``codes[w·per : (w+1)·per]`` (``per`` = 32 // bits), code i in bits
+    [i·bits, (i+1)·bits) (:func:`fpqc.backends.hls.codes.pack_codes`); ``codes`` holds ``per`` per word."""
+    _run(_pack_words, words.size, codes.size, codes, np.int64(bits), words)
+
+
 def load_weight_loops() -> None:
-    """Load (or compile) the loops of a compile's weights -- :func:`quantize_columns`, :func:`quantize_groups`
-    and :func:`fold_hadamard_columns` -- by running each once on a tiny input."""
+    """Load (or compile) the loops of a compile's weights -- :func:`quantize_columns`, :func:`quantize_groups`,
+    :func:`fold_hadamard_columns` and :func:`pack_words` -- by running each once on a tiny input."""
     table = np.zeros(2, np.uint8)
     table.setflags(write=False)  # as a quantizer's key table: numba compiles read-only arrays apart
     zeros = np.zeros((2, 2), np.float32)  # zeros: scale 1, key 0, whatever the table
     quantize_columns(zeros, np.float32(1), table, 23, np.empty((2, 2), np.uint8), np.empty((1, 2), np.float32))
     quantize_groups(zeros, np.float32(1), table, 23, np.empty((2, 2), np.uint8), np.empty((2, 1), np.float32))
     fold_hadamard_columns(zeros, np.ones(2), 2, np.empty((2, 2), np.float32))
+    pack_words(np.zeros(5, np.uint8), 6, np.empty(1, "<u4"))
 
 
 def softmax_rows(x: np.ndarray, out: np.ndarray) -> None:
