@@ -72,6 +72,7 @@ from fpqc.frontend.onnx_import.class_dropout import REMOVED_NOTE, removed_class_
 from fpqc.frontend.onnx_import.loading import external_data_files, load_model
 from fpqc.frontend.var_build_files import VarBuildFiles
 from fpqc.garbage_collection import seldom_collected
+from fpqc.numerics.scales import COMPILED_WEIGHTS_FROM
 from fpqc.passes import ALL_PASSES
 from fpqc.passes.pipelines import RAISE_PIPELINE, STEP_PIPELINE, Recipe, outline_spec, recipe_for, tile_spec
 from fpqc.passes.tiling.explore import DesignPoint
@@ -367,7 +368,8 @@ def _write_build(
     (staging / "ir").mkdir()
     with (store.activate(), BackgroundWrites() as writes,
           tqdm(total=len(stages) + 1, desc="compile", unit="stage", disable=None, leave=False) as bar):
-        writes.submit(_load_weight_loops)
+        if any(store.nbytes(k) >= 4 * COMPILED_WEIGHTS_FROM for k in store.keys()):
+            writes.submit(_load_weight_loops)
         pipeline: list[str] = []
         for index, (stage, spec) in enumerate(stages):
             bar.set_postfix_str(stage)

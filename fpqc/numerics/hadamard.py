@@ -115,12 +115,12 @@ def fold_weight(w, block: int = 128, seed: int = 0) -> np.ndarray:
 
     Each output is ``float32(c · Σ_i (W[o, b+i]·s[b+i])·H[i, j])`` with ``c = float64(1/sqrt(block))``,
     the sum computed by the butterflies of the fast Walsh-Hadamard transform in float64, stages
-    ascending (the module docstring's order; one compiled pass,
+    ascending (the module docstring's order; a large weight in one compiled pass,
     :func:`~fpqc.numerics.ordered_loops.fold_hadamard_columns`): a fixed order on every machine, where
     a BLAS product's depends on the library.  A Fortran-ordered ``W`` (a transposed view of a
     ``[K, O]`` array) is folded as stored and returned as the transposed view of a ``[K, O]`` array.
     """
-    from fpqc.numerics import ordered_loops
+    from fpqc.numerics.scales import COMPILED_WEIGHTS_FROM
 
     w = np.asarray(w)
     if w.ndim != 2:
@@ -128,9 +128,27 @@ def fold_weight(w, block: int = 128, seed: int = 0) -> np.ndarray:
     _check_dim(w.shape[1], block)
     transposed = w.flags.f_contiguous and not w.flags.c_contiguous
     stored = np.ascontiguousarray(w.T)  # [K, O]: blocks run down the columns (a copy only for a C-ordered W)
-    out = np.empty(stored.shape, dtype=np.float32)
-    ordered_loops.fold_hadamard_columns(stored, random_signs(w.shape[1], seed), block, out)
+    signs = random_signs(w.shape[1], seed)
+    if w.size >= COMPILED_WEIGHTS_FROM:
+        from fpqc.numerics import ordered_loops
+
+        out = np.empty(stored.shape, dtype=np.float32)
+        ordered_loops.fold_hadamard_columns(stored, signs, block, out)
+    else:
+        out = _butterflies_f64(stored, signs, block)
     return out.T if transposed else np.ascontiguousarray(out.T)
+
+
+def _butterflies_f64(t: np.ndarray, signs: np.ndarray, block: int) -> np.ndarray:
+    """:func:`fold_weight` of ``tᵀ`` for ``t`` [K, O] in numpy, a stage of butterflies at a time."""
+    k, o = t.shape
+    y = (t.astype(np.float64) * signs[:, None]).reshape(k // block, block, o)
+    h = 1
+    while h < block:
+        v = y.reshape(k // block, block // (2 * h), 2, h, o)
+        y = np.stack((v[:, :, 0] + v[:, :, 1], v[:, :, 0] - v[:, :, 1]), axis=2).reshape(k // block, block, o)
+        h *= 2
+    return (y * (1 / np.sqrt(np.float64(block)))).astype(np.float32).reshape(k, o)
 
 
 def ght_congruence(h, block: int = 128, seed: int = 0) -> np.ndarray:

@@ -157,6 +157,11 @@ def quantize_groups(x, fmt: Format, group_size: int | None, rounding: str = "rne
     return codes.reshape(x.shape), scales.reshape(*x.shape[:-1], k // group_size)
 
 
+COMPILED_WEIGHTS_FROM = 1 << 20
+"""Values of a weight from which it is quantized, folded and packed by compiled loops (numba, in one pass
+each, releasing the GIL); a smaller weight in numpy, with the same results: a model without such
+weights compiles without starting numba (about a second)."""
+
 _BLOCK = 1 << 22
 """Elements of a weight quantized at a time in numpy by :func:`quantize_weight` (scales other than
 fp32): its temporaries (a few times 16 MB) are held at once.  Few numpy passes: ``fpqc compile``
@@ -179,10 +184,10 @@ def quantize_weight(w, fmt: Format, group_size: int | None, scale_kind: str = "f
     (``group_size=None``: one scale for the tensor, axis None), codes and scales in C order.
 
     Computed in the memory order ``w`` is stored in, so a Fortran-ordered ``w`` (a transposed
-    view of a ``[K, O]`` array) is never copied: its codes are written transposed.  fp32 scales
-    are computed with the codes in one compiled pass (numba, releasing the GIL: ``fpqc compile``
-    quantizes in a background thread beside its passes); other scale kinds a block of rows at a
-    time in numpy.
+    view of a ``[K, O]`` array) is never copied: its codes are written transposed.  A large
+    weight's fp32 scales are computed with its codes in one compiled pass (numba, releasing the
+    GIL: ``fpqc compile`` quantizes in a background thread beside its passes); other weights a
+    block of rows at a time in numpy.
     """
     w = np.asarray(w)
     if group_size is None:
@@ -191,9 +196,9 @@ def quantize_weight(w, fmt: Format, group_size: int | None, scale_kind: str = "f
     o, k = w.shape
     group_view(w, -1, group_size)  # checks that group_size divides K
     stored_transposed = w.flags.f_contiguous and not w.flags.c_contiguous
-    if scale_kind == "fp32" and stored_transposed:
-        return _quantize_columns(w.T, fmt, group_size, rounding)
-    if scale_kind == "fp32":
+    if scale_kind == "fp32" and w.size >= COMPILED_WEIGHTS_FROM:
+        if stored_transposed:
+            return _quantize_columns(w.T, fmt, group_size, rounding)
         return quantize_groups(w, fmt, group_size, rounding)
     table = fmt.quantizer_table(rounding)
     if stored_transposed:

@@ -13,6 +13,7 @@ from xdsl.ir import Attribute
 from fpqc.dialects import fpq
 from fpqc.errors import FpqcError
 from fpqc.numerics import Format
+from fpqc.numerics.scales import COMPILED_WEIGHTS_FROM
 
 WORD_LAYOUT = "uint32 little-endian, code i of a word in bits [i*bits, (i+1)*bits)"
 """How codes sit in a word, as ``weights.json`` states it."""
@@ -37,11 +38,14 @@ def words_for(n_codes: int, bits: int) -> int:
 
 
 def pack_codes(codes: np.ndarray, bits: int) -> np.ndarray:
-    """uint32 words holding ``codes`` (flattened), floor(32/bits) per word, little-endian."""
+    """uint32 words holding ``codes`` (flattened), floor(32/bits) per word, little-endian.
+
+    A large weight's codes of 3, 5, 6 or 7 bits are packed by a compiled loop: numpy takes one pass
+    per code of a word (a VAR-d16's fp6 weights: 1.3 s, against 0.5 s)."""
     per = 32 // bits
     flat = np.ascontiguousarray(codes, dtype=np.uint8).reshape(-1)
     n_words = words_for(flat.size, bits)
-    if 8 % bits and flat.size >= _COMPILED_PACK_FROM:  # a weight: one compiled pass (numba) over its whole words
+    if 8 % bits and flat.size >= COMPILED_WEIGHTS_FROM:  # one compiled pass (numba) over its whole words
         from fpqc.numerics import ordered_loops
 
         words = np.empty(n_words, dtype="<u4")
@@ -63,11 +67,6 @@ def pack_codes(codes: np.ndarray, bits: int) -> np.ndarray:
     for i in range(per):  # code i of every word at once
         words |= lanes[:, i].astype("<u4") << np.uint32(i * bits)
     return words
-
-
-_COMPILED_PACK_FROM = 1 << 16
-"""Codes of 3, 5, 6 or 7 bits from which :func:`pack_codes` runs a compiled loop: numpy takes one pass
-per code of a word (a VAR-d16's fp6 weights: 1.3 s, against 0.5 s)."""
 
 
 def unpack_codes(words: np.ndarray, bits: int, n_codes: int) -> np.ndarray:

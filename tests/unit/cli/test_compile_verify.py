@@ -73,7 +73,8 @@ def test_compile_and_verify_bit_exact(mlp: Path, tmp_path: Path, fmt: str) -> No
 
 
 def test_a_compile_does_not_start_numba(mlp: Path, tmp_path: Path) -> None:
-    """Only the interpreter's compiled loops need numba (seconds to import and start)."""
+    """A model without large weights compiles in numpy: only the interpreter's compiled loops and a
+    large model's weights need numba (seconds to import and start)."""
     script = (
         "import sys\n"
         "from fpqc.cli import main\n"

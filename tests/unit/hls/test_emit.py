@@ -76,14 +76,14 @@ def test_pack_roundtrip(bits, size):
 
 
 @pytest.mark.parametrize("bits", [3, 5, 6, 7])
-@pytest.mark.parametrize("size", [(1 << 16) + 37, (1 << 16) + 60, 5 << 20])  # part-filled last word; cores share
+@pytest.mark.parametrize("size", [(1 << 20) + 37, (1 << 20) + 60, 5 << 20])  # part-filled last word; cores share
 def test_compiled_packing_is_numpys(bits, size, monkeypatch):
     """A weight's codes of 3, 5, 6 or 7 bits, packed by the compiled loop, give numpy's words."""
     from fpqc.backends.hls import codes as codes_module
 
     codes = np.random.default_rng(bits).integers(0, 256, size=size).astype(np.uint8)  # bits above the code's too
     compiled = pack_codes(codes, bits)
-    monkeypatch.setattr(codes_module, "_COMPILED_PACK_FROM", 1 << 62)
+    monkeypatch.setattr(codes_module, "COMPILED_WEIGHTS_FROM", 1 << 62)
     np.testing.assert_array_equal(compiled, pack_codes(codes, bits))
 
 

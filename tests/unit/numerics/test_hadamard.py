@@ -90,9 +90,13 @@ def _butterflies_f64(w: np.ndarray, signs: np.ndarray, block: int) -> np.ndarray
 
 @pytest.mark.parametrize(("shape", "block"), [((48, 512), 128), ((384, 128), 128), ((5, 1920), 128),
                                               ((300, 64), 8), ((7, 512), 256), ((2, 4), 1)])
-def test_fold_weight_is_the_butterflies_in_either_memory_order(shape, block):
-    """In C or Fortran order, the fold is its definition bit for bit (float64 butterflies, rounded once),
-    and W @ Q's dense product to float32 rounding."""
+@pytest.mark.parametrize("compiled", [False, True])
+def test_fold_weight_is_the_butterflies_in_either_memory_order(shape, block, compiled, monkeypatch):
+    """In C or Fortran order, in numpy or compiled, the fold is its definition bit for bit (float64
+    butterflies, rounded once), and W @ Q's dense product to float32 rounding."""
+    from fpqc.numerics import scales
+
+    monkeypatch.setattr(scales, "COMPILED_WEIGHTS_FROM", 0 if compiled else 1 << 62)
     rng = np.random.default_rng(1)
     w = (rng.standard_normal(shape) * np.exp2(rng.integers(-20, 20, shape))).astype(np.float32)
     want = _butterflies_f64(w, random_signs(shape[1], 3), block)

@@ -104,13 +104,14 @@ def test_quantize_rejects_mismatched_scales():
     [("e2m1", 128, "fp32", (384, 1024)), ("e2m3", "K", "fp32", (200, 1920)), ("int4", 128, "fp32", (96, 3840)),
      ("e4m3", 32, "e8m0", (64, 256)), ("e2m1", None, "fp32", (40, 256)), ("e2m1", 1920, "fp32", (1000, 1920))],
 )
-@pytest.mark.parametrize("block", [None, 7000])  # one block; many, the last one partial
+@pytest.mark.parametrize("block", [None, 7000, "compiled"])  # numpy: one block, many (the last partial); numba
 def test_quantize_weight_is_compute_scales_then_quantize(name, group, scale_kind, shape, block, monkeypatch):
     """In C and in Fortran order (a transposed view), with zero, infinite, NaN and all -0.0 groups."""
     from fpqc.numerics import scales as scales_module
     from fpqc.numerics.scales import quantize_weight
 
-    if block is not None:
+    monkeypatch.setattr(scales_module, "COMPILED_WEIGHTS_FROM", 0 if block == "compiled" else 1 << 62)
+    if isinstance(block, int):
         monkeypatch.setattr(scales_module, "_BLOCK", block)
 
     fmt = Format.parse(name)
