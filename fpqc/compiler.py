@@ -366,9 +366,10 @@ def _write_build(
     report.class_dropout_removed = removed_class_dropout(module)
     var_files: VarBuildFiles | None = None
     (staging / "ir").mkdir()
+    ir_files = [staging / "ir" / f"{index}-{stage}.mlir" for index, (stage, _) in enumerate(stages)]
     with (store.activate(), BackgroundWrites() as writes,
           tqdm(total=len(stages) + 1, desc="compile", unit="stage", disable=None, leave=False) as bar):
-        if any(store.nbytes(k) >= 4 * COMPILED_WEIGHTS_FROM for k in store.keys()):
+        if any(store.entry(k).size >= COMPILED_WEIGHTS_FROM for k in store.keys()):
             writes.submit(_load_weight_loops)
         pipeline: list[str] = []
         for index, (stage, spec) in enumerate(stages):
@@ -386,7 +387,7 @@ def _write_build(
                 report.design_points = _plan_hardware(module, tile)
                 pipeline.append(tile)
             if index < len(stages) - 1:  # the last stage's IR is printed once the helpers have their work
-                (staging / "ir" / f"{index}-{stage}.mlir").write_text(print_module(module))
+                ir_files[index].write_text(print_module(module))
             report.stages[stage] = _op_histogram(module)
             if stage == "raised":
                 _check_finite_weights(model, module)
@@ -411,7 +412,7 @@ def _write_build(
         report.packed_weight_bytes = emitted.weight_bytes
         page = drawer.draw(report.to_json(), evaluated)
         text = print_module(module)
-        (staging / "ir" / f"{len(stages) - 1}-{stages[-1][0]}.mlir").write_text(text)
+        ir_files[-1].write_text(text)
         (staging / BUILD_IR).write_text(text)
         if var_files is not None:
             var_files.write(staging)

@@ -126,29 +126,19 @@ def fold_weight(w, block: int = 128, seed: int = 0) -> np.ndarray:
     if w.ndim != 2:
         raise NumericsError(f"fold_weight needs a weight [O, K]; got shape {w.shape}")
     _check_dim(w.shape[1], block)
-    transposed = w.flags.f_contiguous and not w.flags.c_contiguous
-    stored = np.ascontiguousarray(w.T)  # [K, O]: blocks run down the columns (a copy only for a C-ordered W)
     signs = random_signs(w.shape[1], seed)
     if w.size >= COMPILED_WEIGHTS_FROM:
         from fpqc.numerics import ordered_loops
 
+        stored = np.ascontiguousarray(w.T)  # [K, O]: blocks run down the columns (a copy only for a C-ordered W)
         out = np.empty(stored.shape, dtype=np.float32)
         ordered_loops.fold_hadamard_columns(stored, signs, block, out)
+        folded = out.T
     else:
-        out = _butterflies_f64(stored, signs, block)
-    return out.T if transposed else np.ascontiguousarray(out.T)
-
-
-def _butterflies_f64(t: np.ndarray, signs: np.ndarray, block: int) -> np.ndarray:
-    """:func:`fold_weight` of ``tᵀ`` for ``t`` [K, O] in numpy, a stage of butterflies at a time."""
-    k, o = t.shape
-    y = (t.astype(np.float64) * signs[:, None]).reshape(k // block, block, o)
-    h = 1
-    while h < block:
-        v = y.reshape(k // block, block // (2 * h), 2, h, o)
-        y = np.stack((v[:, :, 0] + v[:, :, 1], v[:, :, 0] - v[:, :, 1]), axis=2).reshape(k // block, block, o)
-        h *= 2
-    return (y * (1 / np.sqrt(np.float64(block)))).astype(np.float32).reshape(k, o)
+        sums = _butterfly_stages(w.astype(np.float64) * signs, block)
+        folded = (sums * (1 / np.sqrt(np.float64(block)))).astype(np.float32)
+    transposed = w.flags.f_contiguous and not w.flags.c_contiguous
+    return np.asfortranarray(folded) if transposed else np.ascontiguousarray(folded)
 
 
 def ght_congruence(h, block: int = 128, seed: int = 0) -> np.ndarray:
@@ -183,6 +173,11 @@ def fwht_f32(x, block: int) -> np.ndarray:
     if x.ndim == 0:
         raise NumericsError("fwht_f32 needs at least one axis (blocks run along the last)")
     _check_dim(x.shape[-1], block)
+    return _butterfly_stages(x, block) * fwht_scale(block)
+
+
+def _butterfly_stages(x: np.ndarray, block: int) -> np.ndarray:
+    """``x @ H`` on each block of the last axis by the butterflies, stages ascending, in ``x``'s dtype."""
     y = x.reshape(-1, block)
     h = 1
     while h < block:
@@ -190,7 +185,7 @@ def fwht_f32(x, block: int) -> np.ndarray:
         a, b = v[:, :, 0, :], v[:, :, 1, :]
         y = np.stack((a + b, a - b), axis=2).reshape(-1, block)
         h *= 2
-    return (y * fwht_scale(block)).reshape(x.shape)
+    return y.reshape(x.shape)
 
 
 def ght_f32(x, signs, block: int) -> np.ndarray:

@@ -237,7 +237,6 @@ def _quantize_groups(x, max_value, table, shift, codes, scales, lo, hi):
                 codes[r, first + c] = _code_of_bits(table, s, low, bits[c])
 
 
-
 _BAND = 64
 
 
@@ -276,7 +275,6 @@ def _quantize_columns(t, max_value, table, shift, codes, scales, lo, hi):
                 for r in range(band, end):
                     ratio[0] = np.float32(t[r, o] / scale)
                     codes[o, r] = _code_of_bits(table, s, low, bits[0])
-
 
 
 _FOLD_TILE = 128
@@ -321,6 +319,7 @@ def _pack_words(codes, bits, words, lo, hi):
         for i in range(per):
             word |= (np.uint32(codes[first + i]) & mask) << np.uint32(i * bits)
         words[w] = word
+
 
 PARALLEL_WORK = 1 << 22  # operations from which a call is shared among the cores
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

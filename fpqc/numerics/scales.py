@@ -142,7 +142,7 @@ def quantize(x, fmt: Format, scales, axis: int | None = -1, group_size: int | No
 def quantize_groups(x, fmt: Format, group_size: int | None, rounding: str = "rne") -> tuple[np.ndarray, np.ndarray]:
     """``(codes, scales)`` of ``x`` in groups of ``group_size`` along its last axis (None: whole rows) with fp32
     scales: :func:`compute_scales` then :func:`quantize`, bit for bit, in one compiled pass over each group."""
-    from fpqc.numerics import ordered_loops  # numba: for the interpreter's activations
+    from fpqc.numerics import ordered_loops  # numba: the interpreter's activations, a compile's large weights
 
     x = np.asarray(x, dtype=np.float32)
     k = x.shape[-1]
