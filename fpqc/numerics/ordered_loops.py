@@ -209,6 +209,24 @@ def _encode_keys(table, shift, bits, out, lo, hi):
         out[i] = _code_of_bits(table, s, low, bits[i])
 
 
+_MAGNITUDE = np.uint32(0x7FFFFFFF)  # a float32's bits without the sign
+_INF_BITS = np.uint32(0x7F800000)  # +inf: a magnitude's bits above it are a NaN's
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _scale_of_top(top, max_value, cast):
+    """The fp32 scale of a group whose largest magnitude has the bits ``top`` (uint32, sign cleared):
+    NaN when the group holds a NaN or an infinity, 1 for a group of zeros, else absmax / ``max_value``
+    (``cast``: a float32 scratch array of one element).  Magnitudes order as their bits do, so a group's
+    absmax is an integer maximum (one the compiler vectorises), a NaN's bits above every other."""
+    if top >= _INF_BITS:
+        return np.float32(np.nan)
+    if top == 0:
+        return np.float32(1)
+    cast.view(np.uint32)[0] = top
+    return np.float32(cast[0] / max_value)
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")  # a scale that underflowed to 0 divides as IEEE does
 def _quantize_groups(x, max_value, table, shift, codes, scales, lo, hi):
     groups = scales.shape[1]
@@ -217,24 +235,20 @@ def _quantize_groups(x, max_value, table, shift, codes, scales, lo, hi):
     s = np.uint32(shift)
     ratios = np.empty(size, np.float32)
     bits = ratios.view(np.uint32)
+    x_bits = x.view(np.uint32)
     for r in range(lo, hi):
+        row, row_bits, row_codes = x[r], x_bits[r], codes[r]
         for g in range(groups):
             first = g * size
-            top = np.float32(0)  # the group's absmax; NaN when it holds one (as numpy's max)
+            top = np.uint32(0)
             for c in range(first, first + size):
-                v = abs(x[r, c])
-                top = v if (v > top or v != v) and top == top else top
-            if top != top or top == np.inf:
-                scale = np.float32(np.nan)
-            elif top == 0:
-                scale = np.float32(1)
-            else:
-                scale = np.float32(top / max_value)
+                top = max(top, row_bits[c] & _MAGNITUDE)
+            scale = _scale_of_top(top, max_value, ratios)
             scales[r, g] = scale
             for c in range(size):
-                ratios[c] = np.float32(x[r, first + c] / scale)
+                ratios[c] = row[first + c] / scale
             for c in range(size):
-                codes[r, first + c] = _code_of_bits(table, s, low, bits[c])
+                row_codes[first + c] = _code_of_bits(table, s, low, bits[c])
 
 
 _BAND = 64
@@ -248,25 +262,19 @@ def _quantize_columns(t, max_value, table, shift, codes, scales, lo, hi):
     size = t.shape[0] // groups
     low = np.uint32((1 << shift) - 1)
     s = np.uint32(shift)
-    tops = np.empty(hi - lo, np.float32)
+    tops = np.empty(hi - lo, np.uint32)
     ratio = np.empty(1, np.float32)
     bits = ratio.view(np.uint32)
+    t_bits = t.view(np.uint32)
     for g in range(groups):
         first = g * size
-        tops[:] = 0  # each column's absmax in the group; NaN when it holds one (as numpy's max)
+        tops[:] = 0  # each column's largest magnitude in the group, as bits (_scale_of_top)
         for r in range(first, first + size):
+            row_bits = t_bits[r]
             for o in range(lo, hi):
-                v = abs(t[r, o])
-                top = tops[o - lo]
-                tops[o - lo] = v if (v > top or v != v) and top == top else top
+                tops[o - lo] = max(tops[o - lo], row_bits[o] & _MAGNITUDE)
         for o in range(lo, hi):
-            top = tops[o - lo]
-            if top != top or top == np.inf:
-                scales[g, o] = np.float32(np.nan)
-            elif top == 0:
-                scales[g, o] = np.float32(1)
-            else:
-                scales[g, o] = np.float32(top / max_value)
+            scales[g, o] = _scale_of_top(tops[o - lo], max_value, ratio)
         # rows a band at a time: the band's rows stay in the caches while each column's codes are written
         for band in range(first, first + size, _BAND):
             end = min(band + _BAND, first + size)

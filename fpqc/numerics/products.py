@@ -41,6 +41,7 @@ of 128), the coarser scales are repeated onto the finer groups first, and
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -77,6 +78,17 @@ def accumulator_bits(fa: Format, fb: Format, group_size: int) -> int:
     return bound.bit_length() + 1
 
 
+def exact_sum_dtype(fa: Format, fb: Format, group_size: int) -> np.dtype:
+    """float32 when every exact group sum of ``fa`` x ``fb`` fits its 24 bits, else float64 (NumericsError past 53)."""
+    bits = accumulator_bits(fa, fb, group_size)
+    if bits > 53:
+        raise NumericsError(
+            f"exact sums of {group_size} products of {fa} x {fb} need {bits} bits, more than "
+            "float64 holds exactly (53); use a smaller group size"
+        )
+    return np.dtype(np.float32 if bits <= 24 else np.float64)
+
+
 def split_groups(x_codes, fa: Format, w_codes, fb: Format, group_size: int):
     """Unit arrays ``[G, T, gs]`` and ``[G, gs, O]`` in the dtype that keeps matmul exact."""
     x_codes, w_codes = np.asarray(x_codes), np.asarray(w_codes)
@@ -88,13 +100,7 @@ def split_groups(x_codes, fa: Format, w_codes, fb: Format, group_size: int):
     (t, k), o = x_codes.shape, w_codes.shape[0]
     if group_size <= 0 or k % group_size:
         raise NumericsError(f"group size {group_size} does not divide the reduction size K={k}")
-    bits = accumulator_bits(fa, fb, group_size)
-    if bits > 53:
-        raise NumericsError(
-            f"exact sums of {group_size} products of {fa} x {fb} need {bits} bits, more than "
-            "float64 holds exactly (53); use a smaller group size"
-        )
-    dtype = np.float32 if bits <= 24 else np.float64
+    dtype = exact_sum_dtype(fa, fb, group_size)
     g = k // group_size
     ua = fa.units(x_codes, dtype).reshape(t, g, group_size).transpose(1, 0, 2)
     ub = fb.units(w_codes, dtype).reshape(o, g, group_size).transpose(1, 2, 0)
@@ -154,6 +160,34 @@ def combine_groups(partials, x_scales, w_scales, unit) -> np.ndarray:
     return acc
 
 
+@dataclass(frozen=True)
+class QLinearWeight:
+    """A quantized weight as :func:`qlinear_weight` readies it for activations of one format: exact
+    units ``[G, gs, O]`` (C order, in :func:`exact_sum_dtype`) and float32 scales ``[G, O]``.  A layer
+    that runs many times with the same weight (a generation's steps) readies it once."""
+
+    fa: Format
+    fb: Format
+    group_size: int
+    units: np.ndarray
+    scales: np.ndarray
+
+
+def qlinear_weight(fa: Format, w_codes, fb: Format, w_scales, group_size: int) -> QLinearWeight:
+    """``w_codes`` [O, K] of ``fb`` and ``w_scales`` ([O, K/gw] or [O]) readied for :func:`qlinear_ready`
+    with activations of ``fa`` (``group_size`` the finer of the two sides' groups)."""
+    w_codes = np.asarray(w_codes)
+    if w_codes.ndim != 2:
+        raise NumericsError(f"qlinear needs weights [O, K]; got {w_codes.shape}")
+    o, k = w_codes.shape
+    if group_size <= 0 or k % group_size:
+        raise NumericsError(f"group size {group_size} does not divide the reduction size K={k}")
+    g = k // group_size
+    units = fb.units(w_codes, exact_sum_dtype(fa, fb, group_size)).reshape(o, g, group_size)
+    return QLinearWeight(fa, fb, group_size, np.ascontiguousarray(units.transpose(1, 2, 0)),
+                         group_major_scales(w_scales, o, g, "weight"))
+
+
 BATCHED_PRODUCTS = 1 << 21
 """Group sums (G·T·O) up to which :func:`qlinear` multiplies every group at once (8 MB of float32):
 a small layer's time goes to per-group calls, a large one's memory would grow with its groups."""
@@ -168,19 +202,31 @@ def qlinear(x_codes, fa: Format, x_scales, w_codes, fb: Format, w_scales, group_
     gx and gw.  Groups are multiplied one at a time, so memory stays O(T*O), unless all their
     sums together are small (:data:`BATCHED_PRODUCTS`); the result is the same.
     """
+    return qlinear_ready(x_codes, x_scales, qlinear_weight(fa, w_codes, fb, w_scales, group_size), bias)
+
+
+def qlinear_ready(x_codes, x_scales, weight: QLinearWeight, bias=None) -> np.ndarray:
+    """:func:`qlinear` of activations ``x_codes`` [T, K] of ``weight.fa`` with a weight readied by
+    :func:`qlinear_weight`."""
     from fpqc.numerics import ordered_loops  # numba: imported by the interpreter, not by a compile
 
-    ua, ub = split_groups(x_codes, fa, w_codes, fb, group_size)
-    g, t, o = ua.shape[0], ua.shape[1], ub.shape[2]
-    xs, ws = group_major_scales(x_scales, t, g, "activation"), group_major_scales(w_scales, o, g, "weight")
-    unit = product_unit(fa, fb)
+    x_codes = np.asarray(x_codes)
+    g, gs, o = weight.units.shape
+    if x_codes.ndim != 2 or x_codes.shape[1] != g * gs:
+        raise NumericsError(
+            f"qlinear needs activations [T, K] and weights [O, K]; got {x_codes.shape} and {(o, g * gs)}"
+        )
+    t = x_codes.shape[0]
+    ua = weight.fa.units(x_codes, weight.units.dtype).reshape(t, g, gs).transpose(1, 0, 2)
+    xs, ws = group_major_scales(x_scales, t, g, "activation"), weight.scales
+    unit = product_unit(weight.fa, weight.fb)
     acc = np.zeros((t, o), dtype=np.float32)
     if g * t * o <= BATCHED_PRODUCTS:  # every group's sums at once, combined in one pass
-        ordered_loops.combine_groups(acc, np.matmul(ua, ub), xs, ws, unit)
+        ordered_loops.combine_groups(acc, np.matmul(ua, weight.units), xs, ws, unit)
     else:
         partial = np.empty((t, o), dtype=ua.dtype)  # one buffer for every group: a fresh one each costs page faults
         for i in range(g):
-            ordered_loops.combine_group(acc, np.matmul(ua[i], ub[i], out=partial), xs[i], ws[i], unit)
+            ordered_loops.combine_group(acc, np.matmul(ua[i], weight.units[i], out=partial), xs[i], ws[i], unit)
     if bias is not None:
         acc = acc + np.asarray(bias, dtype=np.float32)
     return acc

@@ -48,6 +48,7 @@ from xdsl.dialects.func import FuncOp
 from xdsl.interpreter import Interpreter
 
 from fpqc.backends.interp.hls_ops import Launcher
+from fpqc.backends.interp.ready_weights import ReadyWeights
 from fpqc.backends.interp.runner import model_input_names, run_function, run_module
 from fpqc.compiler import load_build, load_onnx, run_pipeline
 from fpqc.dialects.tensor_types import element_type_to_dtype
@@ -164,6 +165,8 @@ class VarModel:
     source: Path
     launcher: Launcher | None = None
     """Runs the kernel launches on another device (:mod:`fpqc.runtime.devices`); None: the interpreter."""
+    ready: ReadyWeights = field(default_factory=ReadyWeights)
+    """The quantized weights every run of this model shares, readied once (:mod:`fpqc.backends.interp.ready_weights`)."""
 
     @property
     def batch(self) -> int:
@@ -229,7 +232,8 @@ class VarModel:
             feed = {self.inputs.label: labels[rows].astype(np.int64)}
             if cache is None:
                 feed[self.inputs.tokens] = inputs[rows].astype(np.float32)
-                result = run_module(self.module, feed, self.store, listeners=tuple(observers), launcher=self.launcher)
+                result = run_module(self.module, feed, self.store, listeners=tuple(observers), launcher=self.launcher,
+                                    ready=self.ready)
                 logits = next(iter(result.values()))[:, step.begin:step.end]
             else:
                 first = self.config.first_l
@@ -244,7 +248,7 @@ class VarModel:
         out = []
         for _, real, rows in self._batches(len(labels)):
             feed = {self.inputs.label: labels[rows].astype(np.int64), self.inputs.tokens: inputs[rows].astype(np.float32)}
-            result = run_module(self.module, feed, self.store, launcher=self.launcher)
+            result = run_module(self.module, feed, self.store, launcher=self.launcher, ready=self.ready)
             out.append(next(iter(result.values()))[:real])
         return np.concatenate(out, axis=0)
 
@@ -263,7 +267,8 @@ class VarModel:
         if start not in cache.prologue:
             prologue = prologue_function(self.module)
             cache.prologue[start] = run_function(
-                self.module, PROLOGUE, _arguments(prologue, feed, (), ()), self.store, listeners=tuple(observers)
+                self.module, PROLOGUE, _arguments(prologue, feed, (), ()), self.store, listeners=tuple(observers),
+                ready=self.ready,
             )
         caches = cache.batches.get(start)
         if caches is None:
@@ -274,7 +279,7 @@ class VarModel:
             ]
         logits, *cache.batches[start] = run_function(
             self.module, function.sym_name.data, _arguments(function, feed, cache.prologue[start], caches),
-            self.store, listeners=tuple(observers), launcher=self.launcher,
+            self.store, listeners=tuple(observers), launcher=self.launcher, ready=self.ready,
         )
         return logits
 

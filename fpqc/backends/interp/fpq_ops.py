@@ -29,11 +29,12 @@ from fpqc.numerics import (
     compute_scales,
     dequantize,
     gelu_tanh_f32,
-    qlinear,
+    qlinear_ready,
     quantize,
     quantize_groups,
     silu_f32,
 )
+from fpqc.backends.interp.ready_weights import ReadyWeights
 from fpqc.weights import resolve
 
 
@@ -136,6 +137,10 @@ def _attention(op: fpq.AttentionOp, qkv: np.ndarray, q_scale: np.ndarray, mask: 
 
 @register_impls
 class FpqFunctions(InterpreterFunctions):
+    def __init__(self, ready: ReadyWeights | None = None) -> None:
+        super().__init__()
+        self.ready = ready if ready is not None else ReadyWeights()
+
     @impl(fpq.ConstantOp)
     def run_constant(self, interpreter: Interpreter, op: fpq.ConstantOp, args: tuple[Any, ...]):
         return (resolve(op.value),)
@@ -232,16 +237,8 @@ class FpqFunctions(InterpreterFunctions):
         group = op.combine_group_size()
         groups = k // group
         xc = _rows(x_codes)
-        y = qlinear(
-            xc,
-            op.x_quant.format,
-            _scales_per_group(x_scales, xc.shape[0], groups),
-            w_codes,
-            op.w_quant.format,
-            _scales_per_group(w_scales, w_codes.shape[0], groups),
-            group,
-            bias[0] if bias else None,
-        )
+        weight = self.ready.get(op.x_quant.format, w_codes, op.w_quant.format, w_scales, group)
+        y = qlinear_ready(xc, _scales_per_group(x_scales, xc.shape[0], groups), weight, bias[0] if bias else None)
         return (y.reshape(out_shape),)
 
     @impl(fpq.HadamardOp)

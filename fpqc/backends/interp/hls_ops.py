@@ -35,6 +35,13 @@ Launcher = Callable[[hls.CallOp, tuple[Any, ...]], tuple[Any, ...]]
 """Runs one kernel launch on a device: ``launcher(call, args) -> results``."""
 
 
+def _kernels(interpreter: Interpreter) -> dict[str, hls.KernelOp]:
+    """The module's kernels by name, found once per interpreter (a symbol lookup walks the module)."""
+    return interpreter.get_data(
+        HlsFunctions, "kernels", lambda: {op.sym_name.data: op for op in interpreter.module.ops if isinstance(op, hls.KernelOp)}
+    )
+
+
 @register_impls
 class HlsFunctions(InterpreterFunctions):
     def __init__(self, launcher: Launcher | None = None) -> None:
@@ -45,7 +52,9 @@ class HlsFunctions(InterpreterFunctions):
     def run_call(self, interpreter: Interpreter, op: hls.CallOp, args: tuple[Any, ...]) -> PythonValues:
         if self.launcher is not None:
             return self.launcher(op, args)
-        return interpreter.call_op(op.callee.string_value(), args)
+        name = op.callee.string_value()
+        kernel = _kernels(interpreter).get(name)
+        return interpreter.call_op(name if kernel is None else kernel, args)  # by name: xDSL's error if none
 
     @impl_callable(hls.KernelOp)
     def call_kernel(self, interpreter: Interpreter, op: hls.KernelOp, args: tuple[Any, ...]) -> PythonValues:

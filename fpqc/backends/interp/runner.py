@@ -25,6 +25,7 @@ from fpqc.backends.interp.arith_ops import FpqcArithFunctions
 from fpqc.backends.interp.fpq_ops import FpqFunctions
 from fpqc.backends.interp.hls_ops import HlsFunctions, Launcher
 from fpqc.backends.interp.liveness import DropDeadValues
+from fpqc.backends.interp.ready_weights import ReadyWeights
 from fpqc.backends.interp.onnx_ops import OnnxFunctions
 from fpqc.backends.model_signature import input_names, main_function, output_names
 from fpqc.dialects.tensor_types import element_type_to_dtype
@@ -42,18 +43,27 @@ INTERPRETER_FUNCTIONS: tuple[type[InterpreterFunctions], ...] = (
 
 
 def make_interpreter(
-    module: ModuleOp, listeners: tuple[Interpreter.Listener, ...] = (), launcher: Launcher | None = None
+    module: ModuleOp,
+    listeners: tuple[Interpreter.Listener, ...] = (),
+    launcher: Launcher | None = None,
+    ready: ReadyWeights | None = None,
 ) -> Interpreter:
     """xDSL's interpreter on ``module`` with every dialect of :data:`INTERPRETER_FUNCTIONS`.
 
     With ``launcher``, kernel launches run on that device instead of in the interpreter.  Every
     intermediate is dropped once no later op reads it (:mod:`fpqc.backends.interp.liveness`).
+    ``ready`` keeps quantized weights readied by earlier runs (:mod:`fpqc.backends.interp.ready_weights`).
     """
     drop = DropDeadValues()
     interpreter = Interpreter(module, listeners=(*listeners, drop))
     drop.attach(interpreter)
     for functions in INTERPRETER_FUNCTIONS:
-        interpreter.register_implementations(functions(launcher) if functions is HlsFunctions else functions())
+        if functions is HlsFunctions:
+            interpreter.register_implementations(HlsFunctions(launcher))
+        elif functions is FpqFunctions:
+            interpreter.register_implementations(FpqFunctions(ready))
+        else:
+            interpreter.register_implementations(functions())
     return interpreter
 
 
@@ -101,12 +111,14 @@ def run_function(
     store: WeightStore | None = None,
     listeners: tuple[Interpreter.Listener, ...] = (),
     launcher: Launcher | None = None,
+    ready: ReadyWeights | None = None,
 ) -> tuple[np.ndarray, ...]:
     """Run the function ``@name`` of ``module`` on positional ``args``; return its results in order.
 
-    ``launcher`` runs the kernel launches on another device (:mod:`fpqc.backends.interp.hls_ops`).
+    ``launcher`` runs the kernel launches on another device (:mod:`fpqc.backends.interp.hls_ops`); ``ready``
+    keeps the quantized weights readied for later runs (:func:`make_interpreter`).
     """
-    interpreter = make_interpreter(module, listeners, launcher)
+    interpreter = make_interpreter(module, listeners, launcher, ready)
     store = store if store is not None else WeightStore()
     with store.activate():
         results = interpreter.call_op(name, args)
@@ -119,15 +131,16 @@ def run_module(
     store: WeightStore | None = None,
     listeners: tuple[Interpreter.Listener, ...] = (),
     launcher: Launcher | None = None,
+    ready: ReadyWeights | None = None,
 ) -> dict[str, np.ndarray]:
     """Run ``@main`` on ``inputs``; return its results by name (see module docstring).
 
     ``listeners`` observe every op the interpreter runs (e.g. to record intermediates);
-    ``launcher`` runs the kernel launches on another device.
+    ``launcher`` runs the kernel launches on another device; ``ready`` as in :func:`make_interpreter`.
     """
     main = main_function(module)
     args = main_arguments(module, inputs)
-    interpreter = make_interpreter(module, listeners, launcher)
+    interpreter = make_interpreter(module, listeners, launcher, ready)
     store = store if store is not None else WeightStore()
     with store.activate():
         results = interpreter.call_op("main", args)

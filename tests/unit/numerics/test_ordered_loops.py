@@ -203,6 +203,7 @@ def test_quantize_columns_is_quantize_groups_of_the_transpose(name, group, round
     x = (rng.standard_normal((columns, k)) * np.exp2(rng.integers(-30, 30, (columns, 1)))).astype(np.float32)
     x[0, :8], x[0, 8:16] = 0.0, -0.0
     x[1, 3], x[1, 40], x[1, 170] = np.nan, np.inf, -np.inf
+    x[1, 100] = np.uint32(0xFFC00001).view(np.float32)  # a NaN with its sign set and a payload
     x[2, :] = rng.integers(1, 200, k).astype(np.uint32).view(np.float32) * rng.choice([-1, 1], k)  # subnormal
     x[-1, :] = np.float32(3e38) * rng.choice([-1, 1], k)
     want_codes, want_scales = quantize_groups(x, fmt, group, rounding)
@@ -220,7 +221,8 @@ def test_quantize_columns_is_quantize_groups_of_the_transpose(name, group, round
 @pytest.mark.parametrize("rows", [3, 4096])  # one core, and shared among the cores
 def test_quantize_groups_is_compute_scales_then_quantize(name, group, rounding, rows):
     """The interpreter's one-pass quantizer against the contract's two steps, bit for bit: groups of zeros,
-    of subnormals, with a NaN or an infinity of either sign, of huge values, and random magnitudes."""
+    of subnormals, with a NaN or an infinity of either sign, of huge values, and random magnitudes (a group's
+    absmax is taken on the bits of its magnitudes)."""
     from fpqc.numerics import compute_scales, quantize, quantize_groups
     from fpqc.numerics.formats import Format
 
@@ -230,6 +232,7 @@ def test_quantize_groups_is_compute_scales_then_quantize(name, group, rounding, 
     x[0, :8] = 0.0
     x[0, 8:16] = -0.0
     x[1, 3], x[1, 40], x[1, 70] = np.nan, np.inf, -np.inf
+    x[1, 100] = np.uint32(0xFFC00001).view(np.float32)  # a NaN with its sign set and a payload
     x[2, :] = rng.integers(1, 200, 128).astype(np.uint32).view(np.float32) * rng.choice([-1, 1], 128)  # subnormal
     x[-1, :] = np.float32(3e38) * rng.choice([-1, 1], 128)
     x = x[None]  # leading axes are kept

@@ -128,6 +128,26 @@ def test_qlinear_contract_order_and_accuracy(fa, fb, gx, gw, gs, batched, monkey
     partials = group_partial_sums(xc, fa, wc, fb, gs)
     combined = combine_groups(partials, xs, ws, product_unit(fa, fb))
     assert np.array_equal(combined + bias, y)
+    # a weight readied once serves any activations of its format
+    weight = products.qlinear_weight(fa, wc, fb, ws, gs)
+    assert weight.units.flags.c_contiguous and weight.units.shape == (g, gs, o_rows)
+    for rows in (xc, xc[::-1], xc[:1]):
+        scales = xs if rows is xc else xs[::-1] if rows.shape[0] == t_rows else xs[:1]
+        assert np.array_equal(products.qlinear_ready(rows, scales, weight, bias),
+                              slow_qlinear(rows, fa, scales, wc, fb, ws, gs, bias))
+
+
+def test_qlinear_shapes_are_checked():
+    from fpqc.numerics.products import qlinear_ready, qlinear_weight
+
+    codes = np.zeros((4, 64), np.uint8)
+    with pytest.raises(NumericsError, match="weights \\[O, K\\]"):
+        qlinear_weight(E2M1, codes[0], E2M1, np.ones(64, np.float32), 32)
+    with pytest.raises(NumericsError, match="group size 48"):
+        qlinear_weight(E2M1, codes, E2M1, np.ones((4, 1), np.float32), 48)
+    weight = qlinear_weight(E2M1, codes, E2M1, np.ones((4, 2), np.float32), 32)
+    with pytest.raises(NumericsError, match="activations \\[T, K\\]"):
+        qlinear_ready(np.zeros((3, 32), np.uint8), np.ones((3, 1), np.float32), weight)
 
 
 def test_combine_groups_order_is_fixed():

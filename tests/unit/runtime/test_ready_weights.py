@@ -1,0 +1,48 @@
+"""Quantized weights readied once and reused by every run of a model (fpqc.backends.interp.ready_weights)."""
+
+import numpy as np
+import pytest
+
+from fpqc.backends.interp import ready_weights
+from fpqc.backends.interp.ready_weights import ReadyWeights
+from fpqc.numerics import Format, compute_scales, quantize
+from fpqc.numerics.products import qlinear, qlinear_ready
+
+E2M1 = Format.parse("e2m1")
+
+
+def _weight(rows: int, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    w = np.random.default_rng(seed).standard_normal((rows, k)).astype(np.float32)
+    scales = compute_scales(w, E2M1, group_size=32)
+    return quantize(w, E2M1, scales, group_size=32), scales
+
+
+def test_a_weight_is_readied_once_per_pair_of_arrays():
+    ready = ReadyWeights()
+    codes, scales = _weight(8, 64, 0)
+    first = ready.get(E2M1, codes, E2M1, scales, 32)
+    assert ready.get(E2M1, codes, E2M1, scales, 32) is first
+    assert ready.get(E2M1, codes.copy(), E2M1, scales, 32) is not first  # another array: readied anew
+    assert ready.get(E2M1, codes, E2M1, scales.copy(), 32) is not first
+    assert ready.get(E2M1, codes, E2M1, scales, 16) is not first  # another grouping (finer activation groups)
+
+
+def test_readied_weights_give_qlinears_bits():
+    ready = ReadyWeights()
+    codes, scales = _weight(8, 64, 1)
+    x = np.random.default_rng(2).standard_normal((5, 64)).astype(np.float32)
+    x_scales = compute_scales(x, E2M1, group_size=32)
+    x_codes = quantize(x, E2M1, x_scales, group_size=32)
+    for _ in range(2):  # readied, then found
+        got = qlinear_ready(x_codes, x_scales, ready.get(E2M1, codes, E2M1, scales[None], 32))  # leading axes
+        assert np.array_equal(got, qlinear(x_codes, E2M1, x_scales, codes, E2M1, scales, 32))
+
+
+@pytest.mark.parametrize("limit", ["READY_UP_TO", "READY_BYTES"])
+def test_weights_past_the_limits_are_readied_at_each_use(limit, monkeypatch):
+    monkeypatch.setattr(ready_weights, limit, 100)
+    ready = ReadyWeights()
+    codes, scales = _weight(8, 64, 3)  # 512 values, 2 KB of units
+    first = ready.get(E2M1, codes, E2M1, scales, 32)
+    again = ready.get(E2M1, codes, E2M1, scales, 32)
+    assert again is not first and np.array_equal(again.units, first.units)
