@@ -48,6 +48,20 @@ def l2_normalize_f32(x: np.ndarray, eps: float) -> np.ndarray:
     return x * rsqrt_f32(np.maximum(sum_last_f32(x * x), eps2))
 
 
+def attention_heads(qkv: np.ndarray, heads: int, q_scale: np.ndarray, eps: float
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Queries, keys and values ``[B, H, L, D]`` of ``qkv`` [B, L, 3C] (the three projections side by side,
+    each ``H`` heads of ``D``): ``l2_normalize(q)·q_scale[h]``, ``l2_normalize(k)`` and ``v``, in fp32, in one
+    compiled pass (the same bits as :func:`l2_normalize_f32` on each head, then the product with its scale)."""
+    qkv = np.ascontiguousarray(qkv, np.float32)
+    b, length, width = qkv.shape
+    depth = width // (3 * heads)
+    q, k, v = (np.empty((b, heads, length, depth), np.float32) for _ in range(3))
+    eps2 = np.float32(eps) * np.float32(eps)
+    ordered_loops.attention_heads(qkv, np.ascontiguousarray(q_scale, np.float32).reshape(heads), eps2, q, k, v)
+    return q, k, v
+
+
 def _batched(a: np.ndarray, lead: tuple[int, ...]) -> np.ndarray:
     """``a [..., r, c]`` broadcast to ``lead + [r, c]`` as a C-contiguous float32 ``[B, r, c]``."""
     a = np.broadcast_to(np.asarray(a, np.float32), lead + a.shape[-2:])
@@ -118,6 +132,7 @@ def block_causal_attend(
 
 __all__ = [
     "attend",
+    "attention_heads",
     "block_causal_attend",
     "l2_normalize_f32",
     "scores_f32",

@@ -21,7 +21,7 @@ from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_i
 from fpqc.dialects import fpq
 from fpqc.errors import FpqcError
 from fpqc.numerics.dual_format import DualFormat, compute_dual_scales, dual_qlinear, dual_quantize
-from fpqc.numerics.attention import attend, block_causal_attend, l2_normalize_f32
+from fpqc.numerics.attention import attend, attention_heads, block_causal_attend
 from fpqc.numerics.block import layernorm_f32, modulate_f32, residual_f32
 from fpqc.numerics.float_linear import linear_f32
 from fpqc.numerics.hadamard import fwht_f32, ght_f32
@@ -92,13 +92,7 @@ def attention_keys_values(
     op: fpq.AttentionOp | fpq.CachedAttentionOp, qkv: np.ndarray, q_scale: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Normalised, scaled queries and normalised keys and values, ``[B, H, L, D]`` each, in fp32."""
-    heads = op.num_heads.value.data
-    eps = op.eps.value.data
-    c = qkv.shape[-1] // 3
-    qkv = qkv.astype(np.float32)
-    q, k, v = (_heads(qkv[..., i * c:(i + 1) * c], heads) for i in range(3))
-    q = l2_normalize_f32(q, eps) * q_scale.astype(np.float32).reshape(1, heads, 1, 1)
-    return q, l2_normalize_f32(k, eps), v
+    return attention_heads(qkv, op.num_heads.value.data, q_scale, op.eps.value.data)
 
 
 def _kv_rows(op: fpq.CachedAttentionOp, x: np.ndarray) -> list[np.ndarray]:

@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from fpqc.numerics import ordered_loops
-from fpqc.numerics.attention import scores_f32, softmax_f32, sum_last_f32, weighted_sum_f32
+from fpqc.numerics.attention import (
+    attention_heads,
+    l2_normalize_f32,
+    scores_f32,
+    softmax_f32,
+    sum_last_f32,
+    weighted_sum_f32,
+)
 from fpqc.numerics.float_linear import linear_f32
 from fpqc.numerics.products import combine_group
 from fpqc.numerics.transcendental import exp_f32
@@ -150,6 +157,34 @@ def test_softmax_is_exp_of_the_gap_to_the_maximum_over_the_left_to_right_sum(sha
         expected = e / _sum_defined(e)
         got = softmax_f32(x)
     np.testing.assert_array_equal(_bits(got), _bits(expected))
+
+
+@pytest.mark.parametrize("batch, length, heads, depth", [(1, 1, 1, 1), (2, 5, 2, 8), (10, 64, 2, 64), (16, 256, 4, 64)])
+def test_attention_heads_are_the_normalised_heads_of_qkv(batch, length, heads, depth):
+    """One compiled pass gives the bits of l2_normalize_f32 on each head of q and k (then q's scale per head), and
+    v's head rows: rows of zeros, of subnormals (below eps), with a NaN or an infinity, of huge values; the last
+    case on every core."""
+    rng = np.random.default_rng(9)
+    width = 3 * heads * depth
+    with np.errstate(all="ignore"):
+        qkv = _awkward(rng, (batch, length, width)) * np.float32(4)
+        qkv[0, 0, :depth] = 0.0
+        qkv[0, -1, heads * depth:heads * depth + depth] = np.float32(1e-30)
+        qkv[-1, 0, 0], qkv[-1, -1, heads * depth] = np.nan, np.inf
+        qkv[-1, length // 2, :] = np.float32(3e38)
+        q_scale = rng.uniform(0.5, 4, heads).astype(np.float32)
+        eps = 1e-6
+
+        def heads_of(part):
+            x = qkv[..., part * heads * depth:(part + 1) * heads * depth]
+            return x.reshape(batch, length, heads, depth).transpose(0, 2, 1, 3)
+
+        want_q = l2_normalize_f32(heads_of(0), eps) * q_scale.reshape(1, heads, 1, 1)
+        want_k = l2_normalize_f32(heads_of(1), eps)
+        q, k, v = attention_heads(qkv, heads, q_scale, eps)
+    for got, want in ((q, want_q), (k, want_k), (v, heads_of(2))):
+        assert got.shape == (batch, heads, length, depth) and got.flags.c_contiguous
+        np.testing.assert_array_equal(_bits(got), _bits(np.ascontiguousarray(want)))
 
 
 def test_a_forked_child_shares_its_work_among_threads_of_its_own():
