@@ -59,6 +59,7 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         allow_partial_raise=args.allow_partial_raise,
         evaluation=_optional_path(args.eval),
         tile_options=args.tile,
+        verify_each=args.verify_each or None,
     )
     if args.recipe is None and args.format == "fp4" and args.calib is None:
         print("note: no --calib, so fp4 compiles with the fp4-baseline recipe; "
@@ -359,6 +360,9 @@ def _build_parser() -> argparse.ArgumentParser:
     compile_p.add_argument("--tile", default="", metavar="OPTIONS",
                            help="fix choices of the hardware plan, e.g. 'pes=256 attention_units=4 row_tile=128' "
                                 "(options of the tile pass; default: the cost model's best design point)")
+    compile_p.add_argument("--verify-each", action="store_true",
+                           help="verify the IR after every stage, not only after raise, quantize and the hardware plan "
+                                "(for work on fpqc's passes; also FPQC_VERIFY_EACH=1)")
     compile_p.add_argument("-o", "--output", required=True, help="build directory to write")
     compile_p.set_defaults(handler=_cmd_compile)
 

@@ -25,6 +25,13 @@ A compile uses two cores: a background thread quantizes the weights and writes
 and emits the rest, and a helper process draws ``report.html``
 (:mod:`fpqc.backends.html.report_drawer`).
 
+The IR is verified where a user's model or calibration shapes it -- after the
+raise and quantize stages -- and at the end, after the hardware plan, as LLVM
+verifies its input and output.  The step and hls stages, which only restructure
+verified IR, are verified too with ``verify_each`` (``fpqc compile
+--verify-each``, or ``FPQC_VERIFY_EACH=1``, which the test suite sets): their
+verification is a tenth of a VAR-d16 compile.
+
 A graph that looks like a VAR (AdaLN-modulated blocks, the block-causal mask)
 compiles only when raising recognised every block and every linear layer
 (:func:`~fpqc.analysis.var_blocks.recognise_blocks`); otherwise compile stops
@@ -36,6 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 import json
+import os
 import shutil
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -113,14 +121,24 @@ def parse_pipeline(spec: str) -> PassPipeline:
         raise FpqcError(f"invalid pass pipeline '{spec}': {detail}") from None
 
 
-def run_pipeline(module: ModuleOp, spec: str, stage: str) -> None:
-    """Apply a pass pipeline (``fpqc-opt -p`` syntax) and verify the result."""
+def run_pipeline(module: ModuleOp, spec: str, stage: str, verify: bool = True) -> None:
+    """Apply a pass pipeline (``fpqc-opt -p`` syntax) and, unless ``verify`` is False, verify the result."""
     pipeline = parse_pipeline(spec)
     try:
         pipeline.apply(make_context(), module)
-        module.verify()
+        if verify:
+            module.verify()
     except (VerifyException, DiagnosticException) as e:
         raise FpqcError(f"{stage} stage produced invalid IR: {_first_failure(module, e)}") from None
+
+
+VERIFIED_STAGES = frozenset({"raised", "quantized"})
+"""The stages whose IR a compile verifies without ``verify_each``: those a user's model and calibration shape."""
+
+
+def verify_each_default() -> bool:
+    """Whether a compile verifies every stage when not told: ``FPQC_VERIFY_EACH=1`` in the environment."""
+    return os.environ.get("FPQC_VERIFY_EACH", "") == "1"
 
 
 def _first_failure(module: ModuleOp, error: Exception) -> str:
@@ -290,16 +308,20 @@ def compile_model(
     allow_partial_raise: bool = False,
     evaluation: Path | None = None,
     tile_options: str = "",
+    verify_each: bool | None = None,
 ) -> CompileReport:
     """Compile ``model`` into the build directory ``output`` (see module docstring).
 
     ``vae`` is the VQVAE the build carries for generation (``vae.npz`` or a released
     ``.pth``); ``allow_partial_raise`` compiles a VAR whose blocks are not all recognised;
     ``tile_options`` fix choices of the ``tile`` pass (``"pes=256 row_tile=128"``; default: the
-    cost model's best design point).
+    cost model's best design point); ``verify_each`` verifies the IR after every stage (default:
+    :func:`verify_each_default`), not only after those of :data:`VERIFIED_STAGES` and the last.
     """
     from fpqc.targets import load_target
 
+    if verify_each is None:
+        verify_each = verify_each_default()
     target_desc = load_target(target)
     recipe = recipe_for(format_name, recipe_name, calib)
     quantize_pipeline = recipe.pipeline(calib)
@@ -334,7 +356,7 @@ def compile_model(
             staging = new_staging(output)
             try:
                 report = _write_build(staging, model, module, store, stages, target_desc, recipe, calib, vae,
-                                      allow_partial_raise, evaluated, checksums, drawer, tile_options)
+                                      allow_partial_raise, evaluated, checksums, drawer, tile_options, verify_each)
                 put_in_place(staging, output)
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -357,6 +379,7 @@ def _write_build(
     checksums: BackgroundChecksums,
     drawer: ReportDrawer,
     tile_options: str = "",
+    verify_each: bool = False,
 ) -> CompileReport:
     """Run the stages on ``module`` and write every file of the build into ``staging``."""
     from fpqc.backends.hls.build import emit_build
@@ -380,11 +403,11 @@ def _write_build(
                 report.notes.append("no per-scale step program: the model was raised only in part")
                 spec = None
             if spec is not None:
-                run_pipeline(module, spec, stage)
+                run_pipeline(module, spec, stage, verify=verify_each or stage in VERIFIED_STAGES)
                 pipeline.append(spec)
             if stage == "hls":
                 tile = tile_spec(target_desc.name, tile_options)
-                report.design_points = _plan_hardware(module, tile)
+                report.design_points = _plan_hardware(module, tile, verify_each)
                 pipeline.append(tile)
             if index < len(stages) - 1:  # the last stage's IR is printed once the helpers have their work
                 ir_files[index].write_text(print_module(module))
@@ -458,14 +481,16 @@ def load_evaluation(path: Path) -> list[dict]:
     if not isinstance(rows, list) or not all(isinstance(r, dict) and keys <= r.keys() for r in rows):
         raise FpqcError(f"{path}: not an eval.json of fpqc eval (a list of recipes with {', '.join(sorted(keys))})")
     return rows
-def _plan_hardware(module: ModuleOp, spec: str) -> dict[str, list[DesignPoint]]:
-    """Run the ``tile`` pass ``spec`` on ``module``; the design points it explored for each kernel, best first."""
+def _plan_hardware(module: ModuleOp, spec: str, verified_each: bool) -> dict[str, list[DesignPoint]]:
+    """Run the ``tile`` pass ``spec`` on ``module`` and verify the final IR; the design points it explored for
+    each kernel, best first."""
     (tile,) = parse_pipeline(spec).passes
     points = tile.plan_module(module)
     try:
         module.verify()
     except (VerifyException, DiagnosticException) as e:
-        raise FpqcError(f"hls stage produced invalid IR: {_first_failure(module, e)}") from None
+        where = "hls stage" if verified_each else "step or hls stage (--verify-each tells which)"
+        raise FpqcError(f"{where} produced invalid IR: {_first_failure(module, e)}") from None
     return points
 
 

@@ -62,6 +62,7 @@ token axis) cannot be cut per scale: the pass stops naming it.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,6 +136,7 @@ def _cache_types(op: fpq.AttentionOp, shape: list[int]) -> list[TensorType]:
     return stored
 
 
+@functools.lru_cache(maxsize=4096)  # a step copies thousands of ops of a few dozen types; a type is built once
 def _with_rows(t: TensorType, n: int) -> TensorType:
     shape = list(t.get_shape())
     shape[1] = n
