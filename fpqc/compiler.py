@@ -382,7 +382,7 @@ def _write_build(
     verify_each: bool = False,
 ) -> CompileReport:
     """Run the stages on ``module`` and write every file of the build into ``staging``."""
-    from fpqc.backends.hls.build import emit_build
+    from fpqc.backends.hls.build import build_layout, emit_build, write_weights
 
     report = CompileReport(model.name, target_desc.name, target_desc.platform, recipe)
     report.float_weight_bytes = sum(store.nbytes(k) for k in store.keys())
@@ -425,15 +425,18 @@ def _write_build(
         pruned = store.subset(_live_weight_keys(module))
         if pruned.keys() != written.keys():  # a later stage added or dropped a weight after all
             writes.submit(lambda: pruned.save(staging / BUILD_WEIGHTS))
-        emitted = emit_build(module, pruned, staging, target_desc, writes)
-        report.kernels = list(emitted.kernels)
-        if emitted.kernels:
+        # The report's figures first, so that the drawer draws while the backend's files are written.
+        layout = build_layout(module)
+        writes.submit(lambda: write_weights(layout, pruned, staging))
+        report.kernels = list(layout.kernels)
+        if layout.kernels:
             report.placement = placement(module)
             report.fit = module_fit(module, target_desc)
             report.pipelines = pipeline_graphs(module)
             report.cost = estimate(module, target_desc)
-        report.packed_weight_bytes = emitted.weight_bytes
+        report.packed_weight_bytes = layout.weight_bytes
         page = drawer.draw(report.to_json(), evaluated)
+        emitted = emit_build(module, pruned, staging, target_desc, writes, layout)
         text = print_module(module)
         ir_files[-1].write_text(text)
         (staging / BUILD_IR).write_text(text)

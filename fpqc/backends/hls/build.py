@@ -1,6 +1,7 @@
 """The HLS backend's build: hls-level IR -> Vitis HLS C++, packed weights, host schedule, build files.
 
-``emit_build(module, store, build_dir, target)`` writes::
+``emit_build(module, store, build_dir, target)`` writes (``build_layout`` first, when a caller needs
+the schedules and the weights' layout before the files)::
 
     kernels/<kernel>.cpp       one extern "C" top function per hls.kernel (identical kernels
                                were merged by outline-kernels: one source, many launches)
@@ -34,7 +35,7 @@ from xdsl.dialects.builtin import ModuleOp
 
 from fpqc.backends.hls.csim_sources import csim_main
 from fpqc.backends.hls.host_program import host_program_files
-from fpqc.backends.hls.host_schedule import MAIN_DRIVER, SCHEDULE_FILE, host_schedule
+from fpqc.backends.hls.host_schedule import MAIN_DRIVER, SCHEDULE_FILE, HostSchedule, host_schedule
 from fpqc.backends.hls.kernel_cpp import KernelEmitter
 from fpqc.backends.hls.tables import TableSet
 from fpqc.backends.hls.vitis import EXECUTABLES, vitis_files
@@ -72,40 +73,65 @@ def _compact_json(data: dict) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n"
 
 
-def _write_with(store: WeightStore, blob: WeightBlob, path: Path) -> None:
-    with store.activate():
-        blob.write(path)
+@dataclass
+class BuildLayout:
+    """The host schedules of an hls-level module and the layout of its ``weights.bin``: what a build's
+    report needs, known before any file is written (:func:`build_layout`)."""
+
+    schedule: HostSchedule
+    steps: list[tuple[str, HostSchedule]]
+    blob: WeightBlob
+    kernels: list[str]
+
+    @property
+    def weight_bytes(self) -> int:
+        return self.blob.manifest()["total_bytes"]
 
 
-def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Target,
-               writes: BackgroundWrites | None = None) -> EmitResult:
-    """Write the HLS backend's files for hls-level ``module`` into ``build_dir``; ``weights.bin``
-    by ``writes`` when given (in the background: wait for it before reading the file)."""
-    build_dir = Path(build_dir)
-    main = main_function(module)
-    schedule = host_schedule(main)
-    kernels = {op.sym_name.data: op for op in module.ops if isinstance(op, hls.KernelOp)}
-
-    tables = TableSet()
-    emitters = {name: KernelEmitter(kernel, tables) for name, kernel in kernels.items()}
-    sources = {name: emitter.emit() for name, emitter in emitters.items()}
-
+def build_layout(module: ModuleOp) -> BuildLayout:
+    """The host schedules of ``@main``, the prologue and the step functions, and every constant they read
+    placed in ``weights.bin`` (the schedules' buffers learn their offsets)."""
+    schedule = host_schedule(main_function(module))
     prologue = prologue_function(module)
     steps = [(f.sym_name.data, host_schedule(f)) for f in ([prologue] if prologue else []) + step_functions(module)]
     constants = [*schedule.constants, *(c for _, step in steps for c in step.constants)]
     # @main's fpq.constants first, in program order: the host's constants only add entries after them.
     constants.sort(key=lambda constant: isinstance(constant[1], onnx.ConstantOp))
-    build_dir.mkdir(parents=True, exist_ok=True)
     blob = weight_blob(constants)
-    manifest = blob.manifest()
-    if writes is None:
-        with store.activate():
-            blob.write(build_dir / "weights.bin")
-    else:
-        writes.submit(lambda: _write_with(store, blob, build_dir / "weights.bin"))
-    offsets = {e["name"]: e["offset"] for e in manifest["entries"]}
+    offsets = {e["name"]: e["offset"] for e in blob.manifest()["entries"]}
     for buffer, _ in constants:
         buffer.offset = offsets.get(buffer.weight)
+    kernels = [op.sym_name.data for op in module.ops if isinstance(op, hls.KernelOp)]
+    return BuildLayout(schedule, steps, blob, kernels)
+
+
+def write_weights(layout: BuildLayout, store: WeightStore, build_dir: Path) -> None:
+    """Write ``weights.bin`` of ``layout`` into ``build_dir`` from ``store``."""
+    with store.activate():
+        layout.blob.write(Path(build_dir) / "weights.bin")
+
+
+def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Target,
+               writes: BackgroundWrites | None = None, layout: BuildLayout | None = None) -> EmitResult:
+    """Write the HLS backend's files for hls-level ``module`` into ``build_dir``; ``weights.bin``
+    by ``writes`` when given (in the background: wait for it before reading the file).
+
+    ``layout``: the module's :func:`build_layout` when the caller has it, and has had :func:`write_weights`
+    write ``weights.bin`` from it (a compile starts that write before it draws the report)."""
+    build_dir = Path(build_dir)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    if layout is None:
+        layout = build_layout(module)
+        if writes is None:
+            write_weights(layout, store, build_dir)
+        else:
+            writes.submit(lambda: write_weights(layout, store, build_dir))
+    schedule, steps = layout.schedule, layout.steps
+    kernels = {op.sym_name.data: op for op in module.ops if isinstance(op, hls.KernelOp)}
+    tables = TableSet()
+    emitters = {name: KernelEmitter(kernel, tables) for name, kernel in kernels.items()}
+    sources = {name: emitter.emit() for name, emitter in emitters.items()}
+    manifest = layout.blob.manifest()
     files: dict[str, str | bytes] = {}
     for name, source in sources.items():
         files[f"kernels/{name}.cpp"] = source
