@@ -89,6 +89,13 @@ def exact_sum_dtype(fa: Format, fb: Format, group_size: int) -> np.dtype:
     return np.dtype(np.float32 if bits <= 24 else np.float64)
 
 
+def _group_count(k: int, group_size: int) -> int:
+    """Groups of ``group_size`` along a reduction of ``k``; NumericsError unless they divide it."""
+    if group_size <= 0 or k % group_size:
+        raise NumericsError(f"group size {group_size} does not divide the reduction size K={k}")
+    return k // group_size
+
+
 def split_groups(x_codes, fa: Format, w_codes, fb: Format, group_size: int):
     """Unit arrays ``[G, T, gs]`` and ``[G, gs, O]`` in the dtype that keeps matmul exact."""
     x_codes, w_codes = np.asarray(x_codes), np.asarray(w_codes)
@@ -98,10 +105,8 @@ def split_groups(x_codes, fa: Format, w_codes, fb: Format, group_size: int):
             f"and {w_codes.shape}"
         )
     (t, k), o = x_codes.shape, w_codes.shape[0]
-    if group_size <= 0 or k % group_size:
-        raise NumericsError(f"group size {group_size} does not divide the reduction size K={k}")
     dtype = exact_sum_dtype(fa, fb, group_size)
-    g = k // group_size
+    g = _group_count(k, group_size)
     ua = fa.units(x_codes, dtype).reshape(t, g, group_size).transpose(1, 0, 2)
     ub = fb.units(w_codes, dtype).reshape(o, g, group_size).transpose(1, 2, 0)
     return ua, ub
@@ -180,9 +185,7 @@ def qlinear_weight(fa: Format, w_codes, fb: Format, w_scales, group_size: int) -
     if w_codes.ndim != 2:
         raise NumericsError(f"qlinear needs weights [O, K]; got {w_codes.shape}")
     o, k = w_codes.shape
-    if group_size <= 0 or k % group_size:
-        raise NumericsError(f"group size {group_size} does not divide the reduction size K={k}")
-    g = k // group_size
+    g = _group_count(k, group_size)
     units = fb.units(w_codes, exact_sum_dtype(fa, fb, group_size)).reshape(o, g, group_size)
     return QLinearWeight(fa, fb, group_size, np.ascontiguousarray(units.transpose(1, 2, 0)),
                          group_major_scales(w_scales, o, g, "weight"))

@@ -127,9 +127,8 @@ def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Ta
         else:
             writes.submit(lambda: write_weights(layout, store, build_dir))
     schedule, steps = layout.schedule, layout.steps
-    kernels = {op.sym_name.data: op for op in module.ops if isinstance(op, hls.KernelOp)}
     tables = TableSet()
-    emitters = {name: KernelEmitter(kernel, tables) for name, kernel in kernels.items()}
+    emitters = {op.sym_name.data: KernelEmitter(op, tables) for op in module.ops if isinstance(op, hls.KernelOp)}
     sources = {name: emitter.emit() for name, emitter in emitters.items()}
     manifest = layout.blob.manifest()
     files: dict[str, str | bytes] = {}
@@ -157,4 +156,4 @@ def emit_build(module: ModuleOp, store: WeightStore, build_dir: Path, target: Ta
             path.write_text(content)
     for script in EXECUTABLES:
         (build_dir / "vitis" / script).chmod(0o755)
-    return EmitResult(list(kernels), manifest["total_bytes"], sorted([*files, "weights.bin"]))
+    return EmitResult(list(layout.kernels), layout.weight_bytes, sorted([*files, "weights.bin"]))
