@@ -59,11 +59,12 @@ from fpqc.analysis.cost_model import Estimate, estimate
 from fpqc.analysis.placement import Placement, placement
 from fpqc.analysis.plan_fit import ModuleFit, Usage, module_fit
 from fpqc.analysis.pipeline_graph import pipeline_graphs
+from fpqc.background_checks import BackgroundChecks
 from fpqc.backends.html.report_drawer import ReportDrawer
 from fpqc.context import make_context, parse_module_file, print_module
 from fpqc.errors import FpqcError
 from fpqc.files.background_writes import BackgroundWrites
-from fpqc.files.checksums import BackgroundChecksums, file_sha256
+from fpqc.files.checksums import BackgroundChecksums, file_blake3
 from fpqc.files.build_directory import (
     BUILD_IR,
     BUILD_WEIGHTS,
@@ -85,7 +86,7 @@ from fpqc.passes import ALL_PASSES
 from fpqc.passes.pipelines import RAISE_PIPELINE, STEP_PIPELINE, Recipe, outline_spec, recipe_for, tile_spec
 from fpqc.passes.tiling.explore import DesignPoint
 from fpqc.passes.step_program import step_functions
-from fpqc.weights import WeightStore
+from fpqc.weights import Entry, WeightStore, read_entry
 
 
 def load_onnx(
@@ -390,7 +391,7 @@ def _write_build(
     var_files: VarBuildFiles | None = None
     (staging / "ir").mkdir()
     ir_files = [staging / "ir" / f"{index}-{stage}.mlir" for index, (stage, _) in enumerate(stages)]
-    with (store.activate(), BackgroundWrites() as writes,
+    with (store.activate(), BackgroundWrites() as writes, BackgroundChecks() as checks,
           tqdm(total=len(stages) + 1, desc="compile", unit="stage", disable=None, leave=False) as bar):
         if any(store.entry(k).size >= COMPILED_WEIGHTS_FROM for k in store.keys()):
             writes.submit(_load_weight_loops)
@@ -413,7 +414,7 @@ def _write_build(
                 ir_files[index].write_text(print_module(module))
             report.stages[stage] = _op_histogram(module)
             if stage == "raised":
-                _check_finite_weights(model, module)
+                _check_finite_weights(model, module, checks)
                 var_files = _check_raised(model, module, report, allow_partial_raise, vae)
             if stage == "quantized":
                 # The weights are final (the later stages move them into functions and kernels): the
@@ -454,14 +455,14 @@ def _write_build(
         "torch": _package_version("torch"),
         "numpy": _package_version("numpy"),
         "model": model.name,
-        "model_sha256": checksums.result(),
+        "model_blake3": checksums.result(),
         "target": target_desc.name,
         "platform": target_desc.platform,
         "part": target_desc.part,
         "kernels": list(emitted.kernels),
         "recipe": recipe.name,
         "pipeline": pipeline,
-        "calibration": None if calib is None else {"file": calib.name, "sha256": file_sha256(calib)},
+        "calibration": None if calib is None else {"file": calib.name, "blake3": file_blake3(calib)},
     })
     return report
 
@@ -497,27 +498,33 @@ def _plan_hardware(module: ModuleOp, spec: str, verified_each: bool) -> dict[str
     return points
 
 
-def _check_finite_weights(model: Path, module: ModuleOp) -> None:
-    """Refuse a linear layer or embedding whose weights are empty or hold ±Inf (outputs Inf or NaN).
+def _check_finite_weights(model: Path, module: ModuleOp, checks: BackgroundChecks) -> None:
+    """Refuse a linear layer or embedding whose weights are empty (now) or hold ±Inf (outputs Inf or NaN;
+    by ``checks``, which read the weights beside the next stage).
 
     (Masks may hold -Inf; NaN anywhere is refused at import.)
     """
     from fpqc.dialects import fpq
-    from fpqc.passes.constants import constant_view
+    from fpqc.passes.constants import constant_entry
+
+    def refuse_infinity(entry: Entry, what: str) -> None:
+        array = read_entry(entry)
+        # (the max and min of an array are finite only when all of it is: no temporary array)
+        if not (np.isfinite(np.max(array)) and np.isfinite(np.min(array))):
+            raise FpqcError(
+                f"{model}: {what} has {int((~np.isfinite(array)).sum())} infinite weight(s) of {array.size}; "
+                "its outputs would be Inf or NaN. Fix the weights before exporting"
+            )
 
     for op in module.walk():
         if isinstance(op, (fpq.LinearOp, fpq.EmbeddingOp)):
-            weight = op.weight if isinstance(op, fpq.LinearOp) else op.table
-            array = constant_view(weight)
+            entry = constant_entry(op.weight if isinstance(op, fpq.LinearOp) else op.table)
+            if entry is None:
+                continue
             what = f"the {fpq.role_of(op)} linear layer" if fpq.role_of(op) else f"an {op.name}"
-            if array is not None and array.size == 0:
-                raise FpqcError(f"{model}: {what} has an empty weight {list(array.shape)}; fix the model's shapes")
-            # (the max and min of an array are finite only when all of it is: no temporary array)
-            if array is not None and not (np.isfinite(np.max(array)) and np.isfinite(np.min(array))):
-                raise FpqcError(
-                    f"{model}: {what} has {int((~np.isfinite(array)).sum())} infinite weight(s) of {array.size}; "
-                    "its outputs would be Inf or NaN. Fix the weights before exporting"
-                )
+            if entry.size == 0:
+                raise FpqcError(f"{model}: {what} has an empty weight {list(entry.shape)}; fix the model's shapes")
+            checks.submit(lambda entry=entry, what=what: refuse_infinity(entry, what))
 
 
 def _check_raised(

@@ -168,8 +168,9 @@ def combine_groups(partials, x_scales, w_scales, unit) -> np.ndarray:
 @dataclass(frozen=True)
 class QLinearWeight:
     """A quantized weight as :func:`qlinear_weight` readies it for activations of one format: exact
-    units ``[G, gs, O]`` (C order, in :func:`exact_sum_dtype`) and float32 scales ``[G, O]``.  A layer
-    that runs many times with the same weight (a generation's steps) readies it once."""
+    units ``[G, gs, O]`` (in :func:`exact_sum_dtype`; a view of the units ``[O, K]``, which BLAS reads
+    transposed as they are: a transposed copy would cost more than most products) and float32 scales
+    ``[G, O]``.  A layer that runs many times with the same weight (a generation's steps) readies it once."""
 
     fa: Format
     fb: Format
@@ -187,8 +188,7 @@ def qlinear_weight(fa: Format, w_codes, fb: Format, w_scales, group_size: int) -
     o, k = w_codes.shape
     g = _group_count(k, group_size)
     units = fb.units(w_codes, exact_sum_dtype(fa, fb, group_size)).reshape(o, g, group_size)
-    return QLinearWeight(fa, fb, group_size, np.ascontiguousarray(units.transpose(1, 2, 0)),
-                         group_major_scales(w_scales, o, g, "weight"))
+    return QLinearWeight(fa, fb, group_size, units.transpose(1, 2, 0), group_major_scales(w_scales, o, g, "weight"))
 
 
 BATCHED_PRODUCTS = 1 << 21

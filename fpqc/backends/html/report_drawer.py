@@ -14,10 +14,10 @@ weights) while the helper draws.  The page is :func:`report_page`'s, byte for by
         (staging / "report.html").write_text(page.result())
     # the helper has exited (killed, should the compile fail before it drew)
 
-The helper is this module run by a fresh interpreter (``python -m``): it inherits none
-of the compile's threads or their locks, and runs none of the caller's ``__main__``.  It
-reads the report and the evaluation as one JSON document on stdin and writes the page
-to stdout.
+The helper is :mod:`fpqc.backends.html.draw_page` run by a fresh interpreter (``python
+-m``): it inherits none of the compile's threads or their locks, and runs none of the
+caller's ``__main__``.  It reads the report and the evaluation as one JSON document on
+stdin and writes the page to stdout.
 """
 
 from __future__ import annotations
@@ -31,8 +31,10 @@ from pathlib import Path
 from typing import IO
 from types import TracebackType
 
-from fpqc.backends.html.report_page import report_page
 from fpqc.errors import FpqcError
+
+HELPER = "fpqc.backends.html.draw_page"
+"""The helper's module."""
 
 _PACKAGE_ROOT = Path(__file__).resolve().parents[3]
 """The directory holding the ``fpqc`` package, on the helper's path whatever put it on the caller's."""
@@ -63,7 +65,7 @@ class ReportDrawer:
         path = os.pathsep.join(p for p in (str(_PACKAGE_ROOT), os.environ.get("PYTHONPATH")) if p)
         self._errors = tempfile.TemporaryFile()  # not a pipe: nobody reads it while the helper runs
         self._process = subprocess.Popen(
-            [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            [sys.executable, "-m", HELPER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=self._errors, env={**os.environ, "PYTHONPATH": path},
         )
 
@@ -89,14 +91,3 @@ class ReportDrawer:
             if stream is not None:
                 stream.close()
 
-
-def main() -> None:
-    """The helper: import matplotlib now, then draw the page of the JSON document on stdin."""
-    import matplotlib.figure  # noqa: F401  (what the first chart would otherwise wait for)
-
-    document = json.loads(sys.stdin.buffer.read())
-    sys.stdout.buffer.write(report_page(document["report"], document["evaluation"]).encode())
-
-
-if __name__ == "__main__":
-    main()

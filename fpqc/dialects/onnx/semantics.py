@@ -24,11 +24,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from onnx import helper as onnx_helper
 
 from fpqc.dialects.onnx.shape_inference import (
     broadcast_shapes,
     normalize_axis,
+    onnx_numpy_dtype,
     range_length,
     reduced_axes,
     reshape_shape,
@@ -94,7 +94,7 @@ def _reshape(inputs: Sequence[np.ndarray], attrs: Mapping[str, Any]) -> np.ndarr
 
 
 def _cast(x: np.ndarray, to: int) -> np.ndarray:
-    return x.astype(onnx_helper.tensor_dtype_to_np_dtype(to))
+    return x.astype(onnx_numpy_dtype(to))
 
 
 def _exp(x: np.ndarray) -> np.ndarray:

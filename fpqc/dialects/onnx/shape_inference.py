@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from onnx import helper as onnx_helper
 from xdsl.ir import Attribute
 
 from fpqc.dialects.tensor_types import UnsupportedElementType, element_type_of
@@ -159,12 +158,21 @@ def range_length(start: float, limit: float, delta: float) -> int:
     return max(int(np.ceil((limit - start) / delta)), 0)
 
 
-def onnx_element_type(onnx_dtype: int) -> Attribute:
-    """The element type of the ONNX ``TensorProto.DataType`` code ``onnx_dtype``."""
+def onnx_numpy_dtype(onnx_dtype: int) -> np.dtype:
+    """The numpy dtype of the ONNX ``TensorProto.DataType`` code ``onnx_dtype``."""
+    # onnx imported here: with ml_dtypes it takes 1.5 s to import, which a C-simulation worker or a
+    # built model's run, reading no ONNX file, would pay for nothing
+    from onnx import helper as onnx_helper
+
     try:
-        dtype = onnx_helper.tensor_dtype_to_np_dtype(onnx_dtype)
+        return onnx_helper.tensor_dtype_to_np_dtype(onnx_dtype)
     except KeyError:
         raise InferenceError(f"unknown ONNX data type {onnx_dtype}") from None
+
+
+def onnx_element_type(onnx_dtype: int) -> Attribute:
+    """The element type of the ONNX ``TensorProto.DataType`` code ``onnx_dtype``."""
+    dtype = onnx_numpy_dtype(onnx_dtype)
     try:
         return element_type_of(dtype)
     except UnsupportedElementType as e:

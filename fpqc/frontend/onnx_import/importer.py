@@ -30,6 +30,7 @@ from xdsl.dialects.func import FuncOp, ReturnOp
 from xdsl.ir import Attribute, Block, Region, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
+from fpqc.background_checks import BackgroundChecks
 from fpqc.dialects.onnx import (
     ONNX_OPS,
     ConstantOp,
@@ -114,12 +115,18 @@ class _Importer:
     # names the live nodes and the graph outputs read
     used: set[str] = field(default_factory=set)
     reader: TensorReader = field(init=False)
+    # the NaN checks of external data, read beside the import (see _refuse_nan)
+    checks: BackgroundChecks = field(init=False)
 
     def __post_init__(self) -> None:
         self.reader = TensorReader(self.path)
 
     def run(self) -> tuple[ModuleOp, WeightStore]:
         """The module with the graph as ``@main``, and the weight store of its large constants."""
+        with BackgroundChecks() as self.checks:
+            return self._import_graph()
+
+    def _import_graph(self) -> tuple[ModuleOp, WeightStore]:
         graph = self.model.graph
         self.initializers = {init.name: init for init in graph.initializer}
         inputs = [i for i in graph.input if i.name not in self.initializers]
@@ -235,7 +242,7 @@ class _Importer:
         name = self._resolve(name)
         if name not in self.values and name in self.initializers:
             value = self.reader.entry(self.initializers.pop(name))
-            self._check_no_nan(read_entry(value), f"initializer '{name}'", user)
+            self._refuse_nan(value, f"initializer '{name}'", user)
             self.values[name] = _Constant(value, name)
         try:
             return self.values[name]
@@ -254,6 +261,14 @@ class _Importer:
                 value.ssa = ConstantOp(attr).result
             return value.ssa
         return value
+
+    def _refuse_nan(self, entry: Entry, what: str, user: str) -> None:
+        """:meth:`_check_no_nan` of an initializer: now if it is in memory, by the background checks if it is
+        external data (reading it is most of the time an import of a large model would spend on checks)."""
+        if isinstance(entry, LazyWeight):
+            self.checks.submit(lambda: self._check_no_nan(entry.compute(), what, user))
+        else:
+            self._check_no_nan(entry, what, user)
 
     def _check_no_nan(self, array: np.ndarray, what: str, user: str) -> None:
         """A constant with a NaN would make every output NaN: refuse it (the max of an array with a NaN is NaN)."""

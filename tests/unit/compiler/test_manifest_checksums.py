@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 import onnx
+from blake3 import blake3
 from onnx import TensorProto, helper, numpy_helper
 
 from fpqc.compiler import compile_model
@@ -38,6 +38,6 @@ def test_manifest_checksums_the_model_and_its_external_data(tmp_path: Path) -> N
     model = linear_with_external_data(tmp_path / "model" / "m.onnx")
     compile_model(model, tmp_path / "build", format_name="fp8")
     manifest = json.loads((tmp_path / "build" / "manifest.json").read_text())
-    expected = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(model.parent.iterdir())}
+    expected = {p.name: blake3(p.read_bytes()).hexdigest() for p in sorted(model.parent.iterdir())}
     assert set(expected) == {"m.onnx", "w1", "w2"}
-    assert manifest["model_sha256"] == expected
+    assert manifest["model_blake3"] == expected
