@@ -18,9 +18,36 @@ class Run:
     cpu_seconds: float  # user + system time of the process (all its threads)
     peak_bytes: int
     load: float  # 1-minute load average when the run ended
+    steal: float | None = None  # share of the machine's CPU time its hypervisor took during the run
 
     def __str__(self) -> str:
-        return f"{self.seconds:7.2f} s ({self.cpu_seconds:.2f} s CPU) {self.peak_bytes / 1e9:5.2f} GB"
+        stolen = "" if self.steal is None else f", {100 * self.steal:.0f}% stolen"
+        return f"{self.seconds:7.2f} s ({self.cpu_seconds:.2f} s CPU{stolen}) {self.peak_bytes / 1e9:5.2f} GB"
+
+
+class StolenTime:
+    """The share of the machine's CPU time a virtual machine's hypervisor gave to others between
+    construction and :meth:`share` (``steal`` in ``/proc/stat``; None where there is no such file).
+    On a shared machine it says more about a figure than the load average: half the CPU stolen
+    doubles a run's wall time whatever its own load."""
+
+    def __init__(self) -> None:
+        self._start = self._ticks()
+
+    @staticmethod
+    def _ticks() -> tuple[int, int] | None:
+        try:
+            with open("/proc/stat") as f:
+                fields = [int(v) for v in f.readline().split()[1:9]]
+        except (OSError, ValueError):
+            return None
+        return fields[7], sum(fields)  # steal, all (user nice system idle iowait irq softirq steal)
+
+    def share(self) -> float | None:
+        end = self._ticks()
+        if self._start is None or end is None or end[1] == self._start[1]:
+            return None
+        return (end[0] - self._start[0]) / (end[1] - self._start[1])
 
 
 def measure(args: list[str], quiet: bool = True) -> Run:
@@ -29,6 +56,7 @@ def measure(args: list[str], quiet: bool = True) -> Run:
     Raises ``RuntimeError`` with the child's stderr when it fails.
     """
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    stolen = StolenTime()
     start = time.perf_counter()
     child = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL if quiet else None, stderr=subprocess.PIPE)
     stderr = child.stderr.read() if child.stderr else b""
@@ -37,7 +65,7 @@ def measure(args: list[str], quiet: bool = True) -> Run:
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({child.returncode}):\n{stderr.decode(errors='replace')}")
-    return Run(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, os.getloadavg()[0])
+    return Run(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, os.getloadavg()[0], stolen.share())
 
 
 def python(*args: str) -> list[str]:
