@@ -22,6 +22,7 @@ def test_a_weight_is_readied_once_per_pair_of_arrays():
     codes, scales = _weight(8, 64, 0)
     first = ready.get(E2M1, codes, E2M1, scales, 32)
     assert ready.get(E2M1, codes, E2M1, scales, 32) is first
+    assert first.units.flags.c_contiguous  # a kept weight's units: copied once in the products' order
     assert ready.get(E2M1, codes.copy(), E2M1, scales, 32) is not first  # another array: readied anew
     assert ready.get(E2M1, codes, E2M1, scales.copy(), 32) is not first
     assert ready.get(E2M1, codes, E2M1, scales, 16) is not first  # another grouping (finer activation groups)
@@ -46,3 +47,4 @@ def test_weights_past_the_limits_are_readied_at_each_use(limit, monkeypatch):
     first = ready.get(E2M1, codes, E2M1, scales, 32)
     again = ready.get(E2M1, codes, E2M1, scales, 32)
     assert again is not first and np.array_equal(again.units, first.units)
+    assert not first.units.flags.c_contiguous  # a view of the units [O, K]: no copy for a single use
