@@ -10,6 +10,7 @@ once).  ``b3sum FILE`` prints the same digest.
 from __future__ import annotations
 
 import mmap
+import os
 import threading
 from pathlib import Path
 
@@ -25,7 +26,7 @@ def file_blake3(path: Path) -> str:
     """The BLAKE3 digest of the file ``path``, as hex."""
     digest = blake3()
     with open(path, "rb") as f:
-        size = Path(path).stat().st_size
+        size = os.fstat(f.fileno()).st_size
         for offset in range(0, size, _WINDOW):
             with mmap.mmap(f.fileno(), min(_WINDOW, size - offset), offset=offset, access=mmap.ACCESS_READ) as window:
                 digest.update(window)

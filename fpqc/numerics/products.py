@@ -96,6 +96,13 @@ def _group_count(k: int, group_size: int) -> int:
     return k // group_size
 
 
+def _weight_units(w_codes: np.ndarray, fb: Format, dtype: np.dtype, group_size: int) -> np.ndarray:
+    """The exact units ``[G, gs, O]`` of weight codes ``[O, K]``: a view of their units ``[O, K]``."""
+    o, k = w_codes.shape
+    g = _group_count(k, group_size)
+    return fb.units(w_codes, dtype).reshape(o, g, group_size).transpose(1, 2, 0)
+
+
 def split_groups(x_codes, fa: Format, w_codes, fb: Format, group_size: int):
     """Unit arrays ``[G, T, gs]`` and ``[G, gs, O]`` in the dtype that keeps matmul exact."""
     x_codes, w_codes = np.asarray(x_codes), np.asarray(w_codes)
@@ -104,12 +111,10 @@ def split_groups(x_codes, fa: Format, w_codes, fb: Format, group_size: int):
             f"qlinear needs activations [T, K] and weights [O, K]; got {x_codes.shape} "
             f"and {w_codes.shape}"
         )
-    (t, k), o = x_codes.shape, w_codes.shape[0]
+    t, k = x_codes.shape
     dtype = exact_sum_dtype(fa, fb, group_size)
-    g = _group_count(k, group_size)
-    ua = fa.units(x_codes, dtype).reshape(t, g, group_size).transpose(1, 0, 2)
-    ub = fb.units(w_codes, dtype).reshape(o, g, group_size).transpose(1, 2, 0)
-    return ua, ub
+    ua = fa.units(x_codes, dtype).reshape(t, _group_count(k, group_size), group_size).transpose(1, 0, 2)
+    return ua, _weight_units(w_codes, fb, dtype, group_size)
 
 
 def group_partial_sums(x_codes, fa: Format, w_codes, fb: Format, group_size: int) -> np.ndarray:
@@ -185,10 +190,9 @@ def qlinear_weight(fa: Format, w_codes, fb: Format, w_scales, group_size: int) -
     w_codes = np.asarray(w_codes)
     if w_codes.ndim != 2:
         raise NumericsError(f"qlinear needs weights [O, K]; got {w_codes.shape}")
-    o, k = w_codes.shape
-    g = _group_count(k, group_size)
-    units = fb.units(w_codes, exact_sum_dtype(fa, fb, group_size)).reshape(o, g, group_size)
-    return QLinearWeight(fa, fb, group_size, units.transpose(1, 2, 0), group_major_scales(w_scales, o, g, "weight"))
+    units = _weight_units(w_codes, fb, exact_sum_dtype(fa, fb, group_size), group_size)
+    g, _, o = units.shape
+    return QLinearWeight(fa, fb, group_size, units, group_major_scales(w_scales, o, g, "weight"))
 
 
 BATCHED_PRODUCTS = 1 << 21

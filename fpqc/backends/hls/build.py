@@ -85,7 +85,7 @@ class BuildLayout:
 
     @property
     def weight_bytes(self) -> int:
-        return self.blob.manifest()["total_bytes"]
+        return self.blob.total_bytes
 
 
 def build_layout(module: ModuleOp) -> BuildLayout:
@@ -98,7 +98,7 @@ def build_layout(module: ModuleOp) -> BuildLayout:
     # @main's fpq.constants first, in program order: the host's constants only add entries after them.
     constants.sort(key=lambda constant: isinstance(constant[1], onnx.ConstantOp))
     blob = weight_blob(constants)
-    offsets = {e["name"]: e["offset"] for e in blob.manifest()["entries"]}
+    offsets = {e["name"]: e["offset"] for e in blob.entries}
     for buffer, _ in constants:
         buffer.offset = offsets.get(buffer.weight)
     kernels = [op.sym_name.data for op in module.ops if isinstance(op, hls.KernelOp)]
