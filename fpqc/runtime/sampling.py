@@ -35,19 +35,51 @@ def guided_logits(cond: np.ndarray, uncond: np.ndarray, cfg: float, ratio: float
 
 def filter_top_k_top_p(logits: np.ndarray, top_k: int = 0, top_p: float = 0.0) -> np.ndarray:
     """A copy of ``logits [..., V]`` with the entries outside top-k, then outside the nucleus, at −inf."""
+    return _filtered(logits, top_k, top_p)[0]
+
+
+def _filtered(logits: np.ndarray, top_k: int, top_p: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`filter_top_k_top_p`'s result and its candidates: column indices ``[..., m]``, ascending, of
+    each row's m largest entries, m the most entries above −inf in any row; every other entry is −inf.
+
+    Top-p and the draw look at the candidates only and give the same bits as over the whole row: the
+    entries left out are −inf, which sort first, weigh exactly 0 in a softmax and its left-to-right
+    sums, and stay −inf; taking the candidates in column order keeps ties in the whole row's stable
+    order.  After top-k, m is k unless there are ties at the k-th value.
+    """
     out = np.array(logits, dtype=np.float32, copy=True)
     V = out.shape[-1]
-    if top_k > 0:
-        kth = np.partition(out, V - min(top_k, V), axis=-1)[..., V - min(top_k, V), None]
-        out[out < kth] = -np.inf
+    k = min(top_k, V)
+    largest = None
+    if k > 0:
+        largest = np.argpartition(out, V - k, axis=-1)
+        out[out < np.take_along_axis(out, largest[..., V - k, None], axis=-1)] = -np.inf
+    candidates = _candidates(out, largest, k)
     if top_p > 0:
-        order = np.argsort(out, axis=-1, kind="stable")
-        ascending = np.take_along_axis(out, order, axis=-1)
+        values = np.take_along_axis(out, candidates, axis=-1)
+        order = np.argsort(values, axis=-1, kind="stable")
+        ascending = np.take_along_axis(values, order, axis=-1)
         remove_sorted = _cumulative_f32(softmax_f32(ascending)).astype(np.float64) <= np.float64(1.0 - top_p)
         remove_sorted[..., -1] = False
-        remove = np.zeros_like(remove_sorted)
-        np.put_along_axis(remove, order, remove_sorted, axis=-1)
-        out[remove] = -np.inf
+        out[_scattered(out.shape, np.take_along_axis(candidates, order, axis=-1), remove_sorted)] = -np.inf
+    return out, candidates
+
+
+def _candidates(out: np.ndarray, largest: np.ndarray | None, k: int) -> np.ndarray:
+    """The candidates of :func:`_filtered`; ``largest`` an ``argpartition`` of the rows at ``V - k``, if made."""
+    V = out.shape[-1]
+    m = int(np.max(np.count_nonzero(out != -np.inf, axis=-1), initial=0))
+    if m >= V or m == 0:  # (no entry above −inf: the whole row, as the contract has it)
+        return np.broadcast_to(np.arange(V), out.shape).copy()
+    if largest is None or m != k:
+        largest = np.argpartition(out, V - m, axis=-1)
+    return np.sort(largest[..., V - m:], axis=-1)
+
+
+def _scattered(shape: tuple[int, ...], columns: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    """A bool array of ``shape``: ``flags`` at ``columns`` of each row, False elsewhere."""
+    out = np.zeros(shape, dtype=bool)
+    np.put_along_axis(out, columns, flags, axis=-1)
     return out
 
 
@@ -57,12 +89,21 @@ def _cumulative_f32(p: np.ndarray) -> np.ndarray:
 
 
 def sample_tokens(logits: np.ndarray, rng: np.random.Generator, top_k: int = 0, top_p: float = 0.0) -> np.ndarray:
-    """One token per row of ``logits [..., V]`` (top-k, then top-p, then a draw): int64 ``[...]``."""
-    filtered = filter_top_k_top_p(logits, top_k, top_p)
-    V = filtered.shape[-1]
-    cdf = _cumulative_f32(softmax_f32(filtered.reshape(-1, V))).astype(np.float64)
+    """One token per row of ``logits [..., V]`` (top-k, then top-p, then a draw): int64 ``[...]``.
+
+    The draw's cumulative sum over the whole row only rises at the candidates (:func:`_filtered`), so the
+    count of its entries at most ``u·c_(V-1)`` is the column of the first candidate above it (V − 1 if none).
+    A row whose softmax is NaN throughout (all −inf, or a NaN logit) counts none: token 0.
+    """
+    filtered, candidates = _filtered(logits, top_k, top_p)
+    V, m = filtered.shape[-1], candidates.shape[-1]
+    columns = candidates.reshape(-1, m)
+    cdf = _cumulative_f32(softmax_f32(np.take_along_axis(filtered.reshape(-1, V), columns, axis=-1))).astype(np.float64)
     u = rng.random(cdf.shape[0]) * cdf[:, -1]
-    idx = np.minimum((cdf <= u[:, None]).sum(axis=-1), V - 1)
+    below = (cdf <= u[:, None]).sum(axis=-1)
+    first_above = np.take_along_axis(columns, np.minimum(below, m - 1)[:, None], axis=-1)[:, 0]
+    idx = np.where(below < m, first_above, V - 1)
+    idx[np.isnan(cdf[:, -1])] = 0  # no finite weight in the row (all −inf, or NaN): every c_j is NaN, none counts
     return idx.astype(np.int64).reshape(filtered.shape[:-1])
 
 
