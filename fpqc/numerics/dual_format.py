@@ -212,7 +212,7 @@ def dual_qlinear(neg_codes, pos_codes, dual: DualFormat, s_neg, s_pos, w_codes, 
         acc = combine_group(acc, np.matmul(un[i], wn[i], out=partial_n), sn[i], ws[i], unit_n)
         acc = combine_group(acc, np.matmul(up[i], wp[i], out=partial_p), sp[i], ws[i], unit_p)
     if bias is not None:
-        acc = acc + np.asarray(bias, dtype=np.float32)
+        np.add(acc, np.asarray(bias, dtype=np.float32), out=acc)
     return acc
 
 

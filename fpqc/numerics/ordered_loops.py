@@ -25,7 +25,9 @@ Every ``+`` and ``·`` is one float32 operation rounded to nearest even: numba
 compiles without fast-math, so LLVM neither reassociates the sums nor fuses a
 multiply and an add.  The innermost loop of ``dot_rows``, ``weighted_rows`` and
 ``f64_dot_rows`` runs over independent outputs (``j``, ``d``, ``o``), which the compiler vectorises
-without changing any single output's order.  The results are those of the
+without changing any single output's order; ``dot_rows`` and ``weighted_rows`` add four terms to
+an output per pass (``((acc + t0) + t1) + ...``, still one rounding each), which saves three of
+every four loads and stores of it.  The results are those of the
 contract's definition bit for bit (``tests/unit/numerics/test_ordered_loops.py``
 compares them with it, NaN, infinities and subnormals included).
 
@@ -77,7 +79,14 @@ def _dot_rows(q, kt, out, lo, hi):
             first = kt[b, 0]
             for j in range(m):
                 acc[j] = qi[0] * first[j]
-            for d in range(1, depth):
+            d = 1
+            while d + 4 <= depth:  # four terms per pass over acc, added one after another as below
+                q0, q1, q2, q3 = qi[d], qi[d + 1], qi[d + 2], qi[d + 3]
+                k0, k1, k2, k3 = kt[b, d], kt[b, d + 1], kt[b, d + 2], kt[b, d + 3]
+                for j in range(m):
+                    acc[j] = (((acc[j] + q0 * k0[j]) + q1 * k1[j]) + q2 * k2[j]) + q3 * k3[j]
+                d += 4
+            for d in range(d, depth):
                 qd = qi[d]
                 kd = kt[b, d]
                 for j in range(m):
@@ -95,7 +104,14 @@ def _weighted_rows(p, v, out, lo, hi):
             first = v[b, 0]
             for d in range(depth):
                 acc[d] = pi[0] * first[d]
-            for j in range(1, m):
+            j = 1
+            while j + 4 <= m:  # four terms per pass over acc, added one after another as below
+                p0, p1, p2, p3 = pi[j], pi[j + 1], pi[j + 2], pi[j + 3]
+                v0, v1, v2, v3 = v[b, j], v[b, j + 1], v[b, j + 2], v[b, j + 3]
+                for d in range(depth):
+                    acc[d] = (((acc[d] + p0 * v0[d]) + p1 * v1[d]) + p2 * v2[d]) + p3 * v3[d]
+                j += 4
+            for j in range(j, m):
                 pj = pi[j]
                 vj = v[b, j]
                 for d in range(depth):
@@ -161,13 +177,17 @@ def _combine_group(acc, partial, xs, ws, unit, lo, hi):
 
 
 @numba.njit(cache=True, nogil=True)
-def _combine_groups(acc, partials, xs, ws, unit, lo, hi):
+def _combine_groups(out, partials, xs, ws, unit, bias, lo, hi):
     for t in range(lo, hi):
-        row = acc[t]
+        row = out[t]
+        row[:] = np.float32(0.0)
         for i in range(partials.shape[0]):  # each element's groups in order: _combine_group's sums
             scale, sums, scales = xs[i, t], partials[i, t], ws[i]
             for o in range(row.shape[0]):
                 row[o] = row[o] + (scale * scales[o]) * (np.float32(sums[o]) * unit)
+        if bias.shape[0]:
+            for o in range(row.shape[0]):
+                row[o] = row[o] + bias[o]
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -428,10 +448,16 @@ def combine_group(acc: np.ndarray, partial: np.ndarray, xs: np.ndarray, ws: np.n
     _run(_combine_group, acc.shape[0], 4 * acc.size, acc, partial, xs, ws, unit)
 
 
-def combine_groups(acc: np.ndarray, partials: np.ndarray, xs: np.ndarray, ws: np.ndarray, unit: np.float32) -> None:
-    """Every group of a quantized linear layer, in place and in order: :func:`combine_group` of
-    ``partials[i]`` [T, O], ``xs[i]`` [T] and ``ws[i]`` [O] for i = 0, 1, ... (one pass over ``acc``)."""
-    _run(_combine_groups, acc.shape[0], 4 * partials.size, acc, partials, xs, ws, unit)
+_NO_BIAS = np.empty(0, np.float32)
+
+
+def combine_groups(out: np.ndarray, partials: np.ndarray, xs: np.ndarray, ws: np.ndarray, unit: np.float32,
+                   bias: np.ndarray | None = None) -> None:
+    """A whole quantized linear layer into ``out`` [T, O] float32 (its contents ignored): from +0.0,
+    :func:`combine_group` of ``partials[i]`` [T, O], ``xs[i]`` [T] and ``ws[i]`` [O] for i = 0, 1, ...,
+    then ``+ bias[o]`` when a float32 ``bias`` [O] is given (one pass over ``out``)."""
+    bias = _NO_BIAS if bias is None else bias
+    _run(_combine_groups, out.shape[0], 4 * partials.size, out, partials, xs, ws, unit, bias)
 
 
 def quantize_groups(x: np.ndarray, max_value: np.float32, table: np.ndarray, shift: int, codes: np.ndarray,

@@ -164,10 +164,10 @@ def combine_groups(partials, x_scales, w_scales, unit) -> np.ndarray:
     if partials.dtype not in (np.float32, np.float64):
         partials = partials.astype(np.float64)
     g, t, o = partials.shape
-    acc = np.zeros((t, o), dtype=np.float32)
-    ordered_loops.combine_groups(acc, partials, group_major_scales(x_scales, t, g, "activation"),
+    out = np.empty((t, o), dtype=np.float32)
+    ordered_loops.combine_groups(out, partials, group_major_scales(x_scales, t, g, "activation"),
                                  group_major_scales(w_scales, o, g, "weight"), np.float32(unit))
-    return acc
+    return out
 
 
 @dataclass(frozen=True)
@@ -227,13 +227,15 @@ def qlinear_ready(x_codes, x_scales, weight: QLinearWeight, bias=None) -> np.nda
     ua = weight.fa.units(x_codes, weight.units.dtype).reshape(t, g, gs).transpose(1, 0, 2)
     xs, ws = group_major_scales(x_scales, t, g, "activation"), weight.scales
     unit = product_unit(weight.fa, weight.fb)
+    bias = None if bias is None else np.ascontiguousarray(np.broadcast_to(np.asarray(bias, np.float32), (o,)))
+    if g * t * o <= BATCHED_PRODUCTS:  # every group's sums at once, combined in one pass with the bias
+        acc = np.empty((t, o), dtype=np.float32)
+        ordered_loops.combine_groups(acc, np.matmul(ua, weight.units), xs, ws, unit, bias)
+        return acc
     acc = np.zeros((t, o), dtype=np.float32)
-    if g * t * o <= BATCHED_PRODUCTS:  # every group's sums at once, combined in one pass
-        ordered_loops.combine_groups(acc, np.matmul(ua, weight.units), xs, ws, unit)
-    else:
-        partial = np.empty((t, o), dtype=ua.dtype)  # one buffer for every group: a fresh one each costs page faults
-        for i in range(g):
-            ordered_loops.combine_group(acc, np.matmul(ua[i], weight.units[i], out=partial), xs[i], ws[i], unit)
+    partial = np.empty((t, o), dtype=ua.dtype)  # one buffer for every group: a fresh one each costs page faults
+    for i in range(g):
+        ordered_loops.combine_group(acc, np.matmul(ua[i], weight.units[i], out=partial), xs[i], ws[i], unit)
     if bias is not None:
-        acc = acc + np.asarray(bias, dtype=np.float32)
+        np.add(acc, bias, out=acc)
     return acc

@@ -132,19 +132,23 @@ def test_group_combination_is_the_contracts_step(rows, outputs, dtype):
 @pytest.mark.parametrize("groups, rows, outputs, dtype", [(1, 3, 5, np.float32), (3, 40, 300, np.float64),
                                                      (4, 1100, 1024, np.float32)])
 def test_all_groups_at_once_are_each_group_in_turn(groups, rows, outputs, dtype):
-    """combine_groups (qlinear's small layers) against combine_group group after group; the last on every core."""
+    """combine_groups (qlinear's small layers) against combine_group group after group, then the bias; the last on
+    every core."""
     from fpqc.numerics import ordered_loops
 
     rng = np.random.default_rng(6)
     partials = rng.integers(-(2**40), 2**40, (groups, rows, outputs)).astype(dtype)
     xs, ws = _awkward(rng, (groups, rows)), _awkward(rng, (groups, outputs))
     unit = np.float32(2.0**-4)
-    expected, got = np.zeros((rows, outputs), np.float32), np.zeros((rows, outputs), np.float32)
+    bias = _awkward(rng, (outputs,))
+    expected, got = np.zeros((rows, outputs), np.float32), np.full((rows, outputs), np.nan, np.float32)
     with np.errstate(all="ignore"):
         for i in range(groups):
             combine_group(expected, partials[i], xs[i], ws[i], unit)
-        ordered_loops.combine_groups(got, partials, xs, ws, unit)
-    np.testing.assert_array_equal(_bits(got), _bits(expected))
+        ordered_loops.combine_groups(got, partials, xs, ws, unit)  # from +0.0, whatever ``got`` held
+        np.testing.assert_array_equal(_bits(got), _bits(expected))
+        ordered_loops.combine_groups(got, partials, xs, ws, unit, bias)
+        np.testing.assert_array_equal(_bits(got), _bits(expected + bias))  # the bias last, one fp32 add
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (5, 9), (3, 4, 700), (64, 2048)])  # the last on every core
