@@ -69,53 +69,29 @@ def _sum_rows(x, out, lo, hi):
 
 
 @numba.njit(cache=True, nogil=True)
-def _dot_rows(q, kt, out, lo, hi):
-    n, depth = q.shape[1], q.shape[2]
-    m = kt.shape[2]
+def _combined_rows(a, rows, out, lo, hi):
+    """``out[b, i, :]`` = Σ_r ``a[b, i, r]·rows[b, r, :]`` left to right: dot_rows and weighted_rows."""
+    n, terms = a.shape[1], a.shape[2]
+    width = rows.shape[2]
     for b in range(lo, hi):
         for i in range(n):
             acc = out[b, i]
-            qi = q[b, i]
-            first = kt[b, 0]
-            for j in range(m):
-                acc[j] = qi[0] * first[j]
-            d = 1
-            while d + 4 <= depth:  # four terms per pass over acc, added one after another as below
-                q0, q1, q2, q3 = qi[d], qi[d + 1], qi[d + 2], qi[d + 3]
-                k0, k1, k2, k3 = kt[b, d], kt[b, d + 1], kt[b, d + 2], kt[b, d + 3]
-                for j in range(m):
-                    acc[j] = (((acc[j] + q0 * k0[j]) + q1 * k1[j]) + q2 * k2[j]) + q3 * k3[j]
-                d += 4
-            for d in range(d, depth):
-                qd = qi[d]
-                kd = kt[b, d]
-                for j in range(m):
-                    acc[j] = acc[j] + qd * kd[j]
-
-
-@numba.njit(cache=True, nogil=True)
-def _weighted_rows(p, v, out, lo, hi):
-    n, m = p.shape[1], p.shape[2]
-    depth = v.shape[2]
-    for b in range(lo, hi):
-        for i in range(n):
-            acc = out[b, i]
-            pi = p[b, i]
-            first = v[b, 0]
-            for d in range(depth):
-                acc[d] = pi[0] * first[d]
-            j = 1
-            while j + 4 <= m:  # four terms per pass over acc, added one after another as below
-                p0, p1, p2, p3 = pi[j], pi[j + 1], pi[j + 2], pi[j + 3]
-                v0, v1, v2, v3 = v[b, j], v[b, j + 1], v[b, j + 2], v[b, j + 3]
-                for d in range(depth):
-                    acc[d] = (((acc[d] + p0 * v0[d]) + p1 * v1[d]) + p2 * v2[d]) + p3 * v3[d]
-                j += 4
-            for j in range(j, m):
-                pj = pi[j]
-                vj = v[b, j]
-                for d in range(depth):
-                    acc[d] = acc[d] + pj * vj[d]
+            ai = a[b, i]
+            first = rows[b, 0]
+            for c in range(width):
+                acc[c] = ai[0] * first[c]
+            r = 1
+            while r + 4 <= terms:  # four terms per pass over acc, added one after another as below
+                a0, a1, a2, a3 = ai[r], ai[r + 1], ai[r + 2], ai[r + 3]
+                r0, r1, r2, r3 = rows[b, r], rows[b, r + 1], rows[b, r + 2], rows[b, r + 3]
+                for c in range(width):
+                    acc[c] = (((acc[c] + a0 * r0[c]) + a1 * r1[c]) + a2 * r2[c]) + a3 * r3[c]
+                r += 4
+            for r in range(r, terms):
+                ar = ai[r]
+                row = rows[b, r]
+                for c in range(width):
+                    acc[c] = acc[c] + ar * row[c]
 
 
 _ROW_BLOCK = 8  # rows of x sharing one pass over a tile of wt
@@ -416,12 +392,12 @@ def sum_rows(x: np.ndarray, out: np.ndarray) -> None:
 
 def dot_rows(q: np.ndarray, kt: np.ndarray, out: np.ndarray) -> None:
     """``out[b, i, j]`` = Σ_d ``q[b, i, d]·kt[b, d, j]`` left to right (q [B, n, D], kt [B, D, m])."""
-    _run(_dot_rows, q.shape[0], q.size * kt.shape[2], q, kt, out)
+    _run(_combined_rows, q.shape[0], q.size * kt.shape[2], q, kt, out)
 
 
 def weighted_rows(p: np.ndarray, v: np.ndarray, out: np.ndarray) -> None:
     """``out[b, i, d]`` = Σ_j ``p[b, i, j]·v[b, j, d]`` left to right (p [B, n, m], v [B, m, D])."""
-    _run(_weighted_rows, p.shape[0], p.size * v.shape[2], p, v, out)
+    _run(_combined_rows, p.shape[0], p.size * v.shape[2], p, v, out)
 
 
 def f64_dot_rows(x: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:
