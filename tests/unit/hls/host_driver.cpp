@@ -7,13 +7,17 @@
 //          "ratio": F, "top_k": K, "top_p": P}                     -> guided logits (f32), then tokens (i64)
 //      or {"mode": "op", "op": NAME, "args": [TENSOR...], "slots": [...], "results": [TENSOR...]}
 //                                                                  -> every result's data, in order
+//      or {"mode": "fingerprint", "file": PATH}                    -> fingerprint() of the file's bytes (u64)
 // where TENSOR is {"dtype": "f32"|"int64", "shape": [...], "data": [...]} (results: no data).
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "error.h"
+#include "fingerprint.h"
 #include "host_ops.h"
 #include "json.h"
 #include "sampling.h"
@@ -57,6 +61,12 @@ int main(int argc, char** argv) {
         const double u = rng.random();
         std::fwrite(&u, sizeof u, 1, out);
       }
+    } else if (mode == "fingerprint") {
+      std::ifstream file(spec.at("file").str(), std::ios::binary);
+      std::ostringstream bytes;
+      bytes << file.rdbuf();
+      const std::uint64_t value = fingerprint(bytes.str());
+      std::fwrite(&value, sizeof value, 1, out);
     } else if (mode == "sample") {
       const std::vector<float> cond = floats(spec.at("cond")), uncond = floats(spec.at("uncond"));
       const std::vector<float> guided = guided_logits(cond.data(), uncond.data(), cond.size(), spec.at("cfg").number(),

@@ -1,5 +1,6 @@
 """The C++ host program's arithmetic against fpqc's Python, bit for bit: numpy's generator, guidance and
-top-k/top-p sampling, the float linear layer and the other host ops (host_driver.cpp runs them)."""
+top-k/top-p sampling, the float linear layer, the other host ops and the schedule's fingerprint
+(host_driver.cpp runs them)."""
 
 import json
 import subprocess
@@ -8,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fpqc.backends.hls.host_program import SOURCE_DIR
+from fpqc.backends.hls.host_program import SOURCE_DIR, fingerprint
 from fpqc.backends.hls.build import INCLUDE_DIR
 from fpqc.dialects.onnx.semantics import evaluate
 from fpqc.numerics import silu_f32
@@ -16,7 +17,7 @@ from fpqc.numerics.float_linear import linear_f32
 from fpqc.runtime.sampling import guided_logits, sample_tokens
 
 DRIVER = Path(__file__).parent / "host_driver.cpp"
-SOURCES = ["json.cpp", "tensor.cpp", "host_ops.cpp", "sampling.cpp"]
+SOURCES = ["json.cpp", "tensor.cpp", "host_ops.cpp", "sampling.cpp", "fingerprint.cpp"]
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +151,18 @@ def test_a_bad_host_op_is_one_error_naming_it(driver):
         _op(driver, "fpq.embedding", [table, np.array([5], np.int64)], [((1, 2), np.float32)])
     with pytest.raises(AssertionError, match="onnx.Tanh.*does not implement"):
         _op(driver, "onnx.Tanh", [table], [((3, 2), np.float32)])
+
+
+@pytest.mark.parametrize("text", [
+    "",
+    "a",
+    '{"format": "fpqc-host-schedule", "kernels": []}',
+    "é ü ∑ \u0000 \u00ff",  # multi-byte UTF-8 and a NUL
+    "x" * 6000,  # both of Adler-32's sums wrap past 65521
+    "".join(chr(c) for c in range(1, 0x800)) * 3,
+])
+def test_the_schedule_fingerprint_is_pythons(driver, tmp_path, text):
+    schedule = tmp_path / "host_schedule.json"
+    schedule.write_bytes(text.encode())
+    raw = driver({"mode": "fingerprint", "file": str(schedule)})
+    assert int(raw.view(np.uint64)[0]) == fingerprint(text)

@@ -20,7 +20,7 @@ from fpqc.runtime.cpp_host import host_library_command
 
 REPO = Path(__file__).resolve().parents[3]
 FPQC = str(Path(sys.executable).parent / "fpqc")
-CHECKED_ELSEWHERE = ("json.cpp", "tensor.cpp", "host_ops.cpp", "sampling.cpp")
+CHECKED_ELSEWHERE = ("json.cpp", "tensor.cpp", "host_ops.cpp", "sampling.cpp", "fingerprint.cpp")
 
 
 @pytest.fixture(scope="module")

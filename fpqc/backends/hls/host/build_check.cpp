@@ -8,6 +8,7 @@
 
 #include "build_info.h"
 #include "error.h"
+#include "fingerprint.h"
 
 namespace fpqc_host {
 
@@ -28,15 +29,6 @@ std::string platform_words(const std::string& name) {
 }
 
 }  // namespace
-
-std::uint64_t fingerprint(const std::string& bytes) {
-  std::uint64_t hash = 0xcbf29ce484222325ull;
-  for (unsigned char c : bytes) {
-    hash ^= c;
-    hash *= 0x100000001b3ull;
-  }
-  return hash;
-}
 
 void check_build(const std::string& build, const Json& manifest, const std::string& schedule_text,
                  const Schedule& schedule, const Device& device) {

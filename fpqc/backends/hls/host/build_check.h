@@ -2,7 +2,6 @@
 #ifndef FPQC_HOST_BUILD_CHECK_H
 #define FPQC_HOST_BUILD_CHECK_H
 
-#include <cstdint>
 #include <string>
 
 #include "device.h"
@@ -10,9 +9,6 @@
 #include "schedule.h"
 
 namespace fpqc_host {
-
-// FNV-1a, 64 bits, of `bytes` (fpqc/backends/hls/host_program.py computes the same).
-std::uint64_t fingerprint(const std::string& bytes);
 
 // Check BUILD/manifest.json (fpqc version, platform, kernel names), host_schedule.json (format
 // and fingerprint) and the device (its kernels, their parameters and, on a board, its platform)

@@ -9,7 +9,7 @@ namespace fpqc_host {
 extern const char* const kFpqcVersion;             // the fpqc that wrote the build
 extern const char* const kPlatform;                // the Vitis platform of the build's target
 extern const char* const kScheduleFormat;          // host_schedule.json's "format"
-extern const std::uint64_t kScheduleFingerprint;   // FNV-1a (64 bits) of host_schedule.json's bytes
+extern const std::uint64_t kScheduleFingerprint;   // fingerprint() of host_schedule.json's bytes
 
 }  // namespace fpqc_host
 
