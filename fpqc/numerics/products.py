@@ -42,11 +42,15 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from fpqc.numerics.errors import NumericsError
 from fpqc.numerics.formats import Format
+
+if TYPE_CHECKING:
+    from fpqc.numerics.int8_group_sums import Int8Groups
 
 
 def product_unit(fa: Format, fb: Format) -> np.float32:
@@ -175,13 +179,16 @@ class QLinearWeight:
     """A quantized weight as :func:`qlinear_weight` readies it for activations of one format: exact
     units ``[G, gs, O]`` (in :func:`exact_sum_dtype`; a view of the units ``[O, K]``, which BLAS reads
     transposed as they are: a transposed copy would cost more than most products) and float32 scales
-    ``[G, O]``.  A layer that runs many times with the same weight (a generation's steps) readies it once."""
+    ``[G, O]``.  A layer that runs many times with the same weight (a generation's steps) readies it once,
+    and a large one may instead hold its units packed for int8 products (:func:`int8_weight`; ``units``
+    None)."""
 
     fa: Format
     fb: Format
     group_size: int
-    units: np.ndarray
+    units: np.ndarray | None
     scales: np.ndarray
+    packed: Int8Groups | None = None
 
 
 def qlinear_weight(fa: Format, w_codes, fb: Format, w_scales, group_size: int) -> QLinearWeight:
@@ -193,6 +200,17 @@ def qlinear_weight(fa: Format, w_codes, fb: Format, w_scales, group_size: int) -
     units = _weight_units(w_codes, fb, exact_sum_dtype(fa, fb, group_size), group_size)
     g, _, o = units.shape
     return QLinearWeight(fa, fb, group_size, units, group_major_scales(w_scales, o, g, "weight"))
+
+
+def int8_weight(weight: QLinearWeight) -> QLinearWeight | None:
+    """``weight`` with its units packed for int8 products (:mod:`fpqc.numerics.int8_group_sums`: the same
+    bits, four times float32 BLAS on VAR-d16's layers, a byte a weight), or None where they would not be
+    exact."""
+    from fpqc.numerics.int8_group_sums import int8_exact, pack_groups
+
+    if weight.units is None or not int8_exact(weight.fa, weight.fb, weight.group_size):
+        return None
+    return QLinearWeight(weight.fa, weight.fb, weight.group_size, None, weight.scales, pack_groups(weight.units))
 
 
 BATCHED_PRODUCTS = 1 << 21
@@ -218,16 +236,25 @@ def qlinear_ready(x_codes, x_scales, weight: QLinearWeight, bias=None) -> np.nda
     from fpqc.numerics import ordered_loops  # numba: imported by the interpreter, not by a compile
 
     x_codes = np.asarray(x_codes)
-    g, gs, o = weight.units.shape
+    (g, o), gs = weight.scales.shape, weight.group_size
     if x_codes.ndim != 2 or x_codes.shape[1] != g * gs:
         raise NumericsError(
             f"qlinear needs activations [T, K] and weights [O, K]; got {x_codes.shape} and {(o, g * gs)}"
         )
     t = x_codes.shape[0]
-    ua = weight.fa.units(x_codes, weight.units.dtype).reshape(t, g, gs).transpose(1, 0, 2)
     xs, ws = group_major_scales(x_scales, t, g, "activation"), weight.scales
     unit = product_unit(weight.fa, weight.fb)
     bias = None if bias is None else np.ascontiguousarray(np.broadcast_to(np.asarray(bias, np.float32), (o,)))
+    if weight.packed is not None:  # int8 products, group by group
+        ua = np.ascontiguousarray(weight.fa.units(x_codes, np.int8).reshape(t, g, gs).transpose(1, 0, 2))
+        acc = np.zeros((t, o), dtype=np.float32)
+        with weight.packed.one_thread():
+            for i in range(g):
+                ordered_loops.combine_group(acc, weight.packed.group_sums(ua[i], i), xs[i], ws[i], unit)
+        if bias is not None:
+            np.add(acc, bias, out=acc)
+        return acc
+    ua = weight.fa.units(x_codes, weight.units.dtype).reshape(t, g, gs).transpose(1, 0, 2)
     if g * t * o <= BATCHED_PRODUCTS:  # every group's sums at once, combined in one pass with the bias
         acc = np.empty((t, o), dtype=np.float32)
         ordered_loops.combine_groups(acc, np.matmul(ua, weight.units), xs, ws, unit, bias)

@@ -39,12 +39,30 @@ def test_readied_weights_give_qlinears_bits():
         assert np.array_equal(got, qlinear(x_codes, E2M1, x_scales, codes, E2M1, scales, 32))
 
 
-@pytest.mark.parametrize("limit", ["READY_UP_TO", "READY_BYTES"])
-def test_weights_past_the_limits_are_readied_at_each_use(limit, monkeypatch):
-    monkeypatch.setattr(ready_weights, limit, 100)
+@pytest.mark.parametrize("limits", [{"READY_BYTES": 100}, {"READY_UP_TO": 100, "READY_PACKED_BYTES": 100}])
+def test_weights_past_the_limits_are_readied_at_each_use(limits, monkeypatch):
+    for limit, value in limits.items():
+        monkeypatch.setattr(ready_weights, limit, value)
     ready = ReadyWeights()
     codes, scales = _weight(8, 64, 3)  # 512 values, 2 KB of units
     first = ready.get(E2M1, codes, E2M1, scales, 32)
     again = ready.get(E2M1, codes, E2M1, scales, 32)
     assert again is not first and np.array_equal(again.units, first.units)
     assert not first.units.flags.c_contiguous  # a view of the units [O, K]: no copy for a single use
+
+
+def test_a_large_weight_is_packed_for_int8_products_on_its_second_use(monkeypatch):
+    monkeypatch.setattr(ready_weights, "READY_UP_TO", 100)
+    ready = ReadyWeights()
+    codes, scales = _weight(8, 64, 4)  # 512 values: "large"
+    x = np.random.default_rng(5).standard_normal((5, 64)).astype(np.float32)
+    x_scales = compute_scales(x, E2M1, group_size=32)
+    x_codes = quantize(x, E2M1, x_scales, group_size=32)
+    expected = qlinear(x_codes, E2M1, x_scales, codes, E2M1, scales, 32)
+    first = ready.get(E2M1, codes, E2M1, scales, 32)
+    assert first.packed is None  # a single use (a teacher-forcing forward) does not pay for packing
+    second = ready.get(E2M1, codes, E2M1, scales, 32)
+    assert second.packed is not None and second.units is None
+    assert ready.get(E2M1, codes, E2M1, scales, 32) is second
+    for weight in (first, second):
+        assert np.array_equal(qlinear_ready(x_codes, x_scales, weight).view(np.uint32), expected.view(np.uint32))
