@@ -60,8 +60,9 @@ from fpqc.analysis.placement import Placement, placement
 from fpqc.analysis.plan_fit import ModuleFit, Usage, module_fit
 from fpqc.analysis.pipeline_graph import pipeline_graphs
 from fpqc.background_checks import BackgroundChecks
+from fpqc.background_prints import BackgroundPrints
 from fpqc.backends.html.report_drawer import ReportDrawer
-from fpqc.context import make_context, parse_module_file, print_module
+from fpqc.context import make_context, parse_module_file
 from fpqc.errors import FpqcError
 from fpqc.files.background_writes import BackgroundWrites
 from fpqc.files.checksums import BackgroundChecksums, file_blake3
@@ -391,7 +392,7 @@ def _write_build(
     var_files: VarBuildFiles | None = None
     (staging / "ir").mkdir()
     ir_files = [staging / "ir" / f"{index}-{stage}.mlir" for index, (stage, _) in enumerate(stages)]
-    with (store.activate(), BackgroundWrites() as writes, BackgroundChecks() as checks,
+    with (store.activate(), BackgroundWrites() as writes, BackgroundChecks() as checks, BackgroundPrints() as prints,
           tqdm(total=len(stages) + 1, desc="compile", unit="stage", disable=None, leave=False) as bar):
         if any(store.entry(k).size >= COMPILED_WEIGHTS_FROM for k in store.keys()):
             writes.submit(_load_weight_loops)
@@ -410,8 +411,8 @@ def _write_build(
                 tile = tile_spec(target_desc.name, tile_options)
                 report.design_points = _plan_hardware(module, tile, verify_each)
                 pipeline.append(tile)
-            if index < len(stages) - 1:  # the last stage's IR is printed once the helpers have their work
-                ir_files[index].write_text(print_module(module))
+            # each stage's IR is printed beside the next stage (the last one's beside the build's other files)
+            prints.submit(module, [ir_files[index]] + ([staging / BUILD_IR] if index == len(stages) - 1 else []))
             report.stages[stage] = _op_histogram(module)
             if stage == "raised":
                 _check_finite_weights(model, module, checks)
@@ -438,14 +439,12 @@ def _write_build(
         report.packed_weight_bytes = layout.weight_bytes
         page = drawer.draw(report.to_json(), evaluated)
         emitted = emit_build(module, pruned, staging, target_desc, writes, layout)
-        text = print_module(module)
-        ir_files[-1].write_text(text)
-        (staging / BUILD_IR).write_text(text)
         if var_files is not None:
             var_files.write(staging)
         (staging / "report.json").write_text(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
         (staging / "report.txt").write_text(report.summary() + "\n" + report.details() + "\n")
         writes.wait()
+        prints.wait()
         (staging / "report.html").write_text(page.result())
         bar.update()
     write_manifest(staging, {

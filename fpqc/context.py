@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from io import StringIO
 from pathlib import Path
 
 from xdsl.context import Context
@@ -14,7 +13,7 @@ from xdsl.parser import Parser
 from xdsl.utils.exceptions import ParseError
 
 from fpqc.errors import FpqcError
-from fpqc.printer import FpqcPrinter
+from fpqc.printer import print_module  # noqa: F401 -- the callers' spelling
 
 
 def _fresh_builtin() -> Dialect:
@@ -44,14 +43,6 @@ def make_context() -> Context:
     for dialect in fpqc_dialects():
         ctx.load_dialect(dialect)
     return ctx
-
-
-def print_module(module: ModuleOp) -> str:
-    """``module``'s text as xDSL prints it (by ``FpqcPrinter``, faster), with a final newline."""
-    out = StringIO()
-    FpqcPrinter(stream=out).print_op(module)
-    out.write("\n")
-    return out.getvalue()
 
 
 _ESCAPES = set('"nt\\')

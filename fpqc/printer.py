@@ -6,8 +6,7 @@ most of them equal; xDSL's printer builds each one's text anew, a string and a
 names no SSA value, block or resource), so this printer keeps each type's text and
 writes it again when the type recurs, and writes text without newlines straight to
 the stream.  Its output is xDSL's, byte for byte (``tests/unit/compiler/test_printer.py``
-compares the two on every stage of a compile).  ``fpqc.context.print_module`` prints
-with it.
+compares the two on every stage of a compile).  :func:`print_module` prints with it.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from io import StringIO
 
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Attribute, TypeAttribute
 from xdsl.printer import Printer
 
@@ -51,3 +51,11 @@ class FpqcPrinter(Printer):
                 text = self._type_texts[attribute] = out.getvalue()
             seen = self._seen_types[id(attribute)] = (attribute, text)
         self.print_string(seen[1])
+
+
+def print_module(module: ModuleOp) -> str:
+    """``module``'s text as xDSL prints it (by ``FpqcPrinter``, faster), with a final newline."""
+    out = StringIO()
+    FpqcPrinter(stream=out).print_op(module)
+    out.write("\n")
+    return out.getvalue()
