@@ -40,12 +40,13 @@ def words_for(n_codes: int, bits: int) -> int:
 def pack_codes(codes: np.ndarray, bits: int) -> np.ndarray:
     """uint32 words holding ``codes`` (flattened), floor(32/bits) per word, little-endian.
 
-    A large weight's codes of 3, 5, 6 or 7 bits are packed by a compiled loop: numpy takes one pass
-    per code of a word (a VAR-d16's fp6 weights: 1.3 s, against 0.5 s)."""
+    A large weight's codes narrower than a byte are packed by a compiled loop: numpy takes one pass
+    per code of a word (a VAR-d16's fp6 weights: 1.3 s, against 0.5 s), or for codes that fill
+    whole bytes, two per code of a byte (50M fp4 codes: 0.11 s, against 0.07 s)."""
     per = 32 // bits
     flat = np.ascontiguousarray(codes, dtype=np.uint8).reshape(-1)
     n_words = words_for(flat.size, bits)
-    if 8 % bits and flat.size >= COMPILED_WEIGHTS_FROM:  # one compiled pass (numba) over its whole words
+    if bits < 8 and flat.size >= COMPILED_WEIGHTS_FROM:  # one compiled pass (numba) over its whole words
         from fpqc.numerics import ordered_loops
 
         words = np.empty(n_words, dtype="<u4")
