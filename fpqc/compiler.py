@@ -22,12 +22,14 @@ old build or the new one, whole; only a directory fpqc provably wrote is replace
 A compile uses two cores: a background thread quantizes the weights and writes
 ``weights.npz`` (from the end of the quantize stage on) and ``weights.bin``
 (:mod:`fpqc.files.background_writes`) while the main thread runs the later stages
-and emits the rest, and a helper process draws ``report.html``
+and emits the rest, forked children print (and verify) each stage's IR beside the
+next stage (:mod:`fpqc.background_prints`), and a helper process draws ``report.html``
 (:mod:`fpqc.backends.html.report_drawer`).
 
 The IR is verified where a user's model or calibration shapes it -- after the
 raise and quantize stages -- and at the end, after the hardware plan, as LLVM
-verifies its input and output.  The step and hls stages, which only restructure
+verifies its input and output: by the children that print those stages, whose
+error is the compile's even when a later stage failed meanwhile.  The step and hls stages, which only restructure
 verified IR, are verified too with ``verify_each`` (``fpqc compile
 --verify-each``, or ``FPQC_VERIFY_EACH=1``, which the test suite sets): their
 verification is a tenth of a VAR-d16 compile.
@@ -404,15 +406,20 @@ def _write_build(
                 # A VAR raised only in part has no scales to step through: generation reruns @main.
                 report.notes.append("no per-scale step program: the model was raised only in part")
                 spec = None
+            check = None  # a stage verified without verify_each is verified by its printing child
             if spec is not None:
-                run_pipeline(module, spec, stage, verify=verify_each or stage in VERIFIED_STAGES)
+                run_pipeline(module, spec, stage, verify=verify_each)
                 pipeline.append(spec)
+                if not verify_each and stage in VERIFIED_STAGES:
+                    check = _invalid_ir_check(f"{stage} stage")
             if stage == "hls":
                 tile = tile_spec(target_desc.name, tile_options)
                 report.design_points = _plan_hardware(module, tile, verify_each)
                 pipeline.append(tile)
+                if not verify_each:
+                    check = _invalid_ir_check("step or hls stage (--verify-each tells which)")
             # each stage's IR is printed beside the next stage (the last one's beside the build's other files)
-            prints.submit(module, [ir_files[index]] + ([staging / BUILD_IR] if index == len(stages) - 1 else []))
+            prints.submit(module, [ir_files[index]] + ([staging / BUILD_IR] if index == len(stages) - 1 else []), check)
             report.stages[stage] = _op_histogram(module)
             if stage == "raised":
                 _check_finite_weights(model, module, checks)
@@ -484,17 +491,27 @@ def load_evaluation(path: Path) -> list[dict]:
     if not isinstance(rows, list) or not all(isinstance(r, dict) and keys <= r.keys() for r in rows):
         raise FpqcError(f"{path}: not an eval.json of fpqc eval (a list of recipes with {', '.join(sorted(keys))})")
     return rows
-def _plan_hardware(module: ModuleOp, spec: str, verified_each: bool) -> dict[str, list[DesignPoint]]:
-    """Run the ``tile`` pass ``spec`` on ``module`` and verify the final IR; the design points it explored for
-    each kernel, best first."""
+def _plan_hardware(module: ModuleOp, spec: str, verify: bool) -> dict[str, list[DesignPoint]]:
+    """Run the ``tile`` pass ``spec`` on ``module`` and, if ``verify``, verify the final IR; the design points it
+    explored for each kernel, best first."""
     (tile,) = parse_pipeline(spec).passes
     points = tile.plan_module(module)
-    try:
-        module.verify()
-    except (VerifyException, DiagnosticException) as e:
-        where = "hls stage" if verified_each else "step or hls stage (--verify-each tells which)"
-        raise FpqcError(f"{where} produced invalid IR: {_first_failure(module, e)}") from None
+    if verify:
+        _invalid_ir_check("hls stage")(module)
     return points
+
+
+def _invalid_ir_check(where: str) -> Callable[[ModuleOp], None]:
+    """A check of a module, for :class:`BackgroundPrints`: FpqcError ``<where> produced invalid IR: ...`` for one
+    that does not verify."""
+
+    def check(module: ModuleOp) -> None:
+        try:
+            module.verify()
+        except (VerifyException, DiagnosticException) as e:
+            raise FpqcError(f"{where} produced invalid IR: {_first_failure(module, e)}") from None
+
+    return check
 
 
 def _check_finite_weights(model: Path, module: ModuleOp, checks: BackgroundChecks) -> None:

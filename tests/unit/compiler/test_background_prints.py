@@ -1,5 +1,6 @@
-"""IR printed by forked children beside the compile (fpqc.background_prints): the text of the module as it
-was when submitted, one clear error for a file not written, and no child left behind or holding a pipe."""
+"""IR printed (and verified) by forked children beside the compile (fpqc.background_prints): the text of the
+module as it was when submitted, a refused check as the compile's error, one clear error for a file not
+written, and no child left behind or holding a pipe."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def test_a_failed_compile_leaves_no_child_behind(module, tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         with BackgroundPrints() as prints:
             prints.submit(module[0], [tmp_path / "never.mlir"])
-            (pid, _, _), = prints._children
+            (pid, *_), = prints._children
             raise KeyboardInterrupt
     assert time.monotonic() - start < 10  # killed, not waited for
     with pytest.raises(ChildProcessError):
@@ -73,3 +74,30 @@ def test_a_child_holds_none_of_the_parents_pipes(module, tmp_path, monkeypatch):
             assert pipe.read() == b""  # the end of the pipe now, not when the child exits
         assert time.monotonic() - start < 10
         raise KeyboardInterrupt  # kills the sleeping child
+
+
+def _refuse(module):
+    raise FpqcError("raised stage produced invalid IR: onnx.Add: the operands do not fit")
+
+
+def test_a_refused_check_is_the_error_and_nothing_is_written(module, tmp_path):
+    with pytest.raises(FpqcError, match="^raised stage produced invalid IR: onnx.Add"):
+        with BackgroundPrints() as prints:
+            prints.submit(module[0], [tmp_path / "1-raised.mlir"], check=_refuse)
+    assert not (tmp_path / "1-raised.mlir").exists()
+
+
+def test_a_passed_check_prints(module, tmp_path):
+    with BackgroundPrints() as prints:
+        prints.submit(module[0], [tmp_path / "1-raised.mlir"], check=lambda m: None)
+    assert (tmp_path / "1-raised.mlir").read_text() == print_module(module[0])
+
+
+def test_a_refused_check_comes_before_what_failed_after_it(module, tmp_path):
+    """A later stage may fail on the invalid IR (here: any error); the user hears of the invalid stage."""
+    with pytest.raises(FpqcError, match="^raised stage produced invalid IR") as caught:
+        with BackgroundPrints() as prints:
+            prints.submit(module[0], [tmp_path / "0-onnx.mlir"])
+            prints.submit(module[0], [tmp_path / "1-raised.mlir"], check=_refuse)
+            raise AttributeError("a later pass met the invalid IR")
+    assert isinstance(caught.value.__cause__, AttributeError)

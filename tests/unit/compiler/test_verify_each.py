@@ -8,26 +8,36 @@ import pytest
 from xdsl.dialects.builtin import ModuleOp, StringAttr
 
 from fpqc import compiler
+from fpqc.background_prints import BackgroundPrints
 from fpqc.errors import FpqcError
 from fpqc.passes.step_program import StepProgramPass
 
 DIGITS = Path(__file__).resolve().parents[3] / "examples" / "digits" / "var.onnx"
 
 
-def _verified_stages(monkeypatch, tmp_path, verify_each: bool | None) -> int:
-    """How many times a compile of the digits model verifies the whole module."""
-    calls = []
-    original = ModuleOp.verify
-    monkeypatch.setattr(ModuleOp, "verify", lambda self, *a, **k: (calls.append(1), original(self, *a, **k))[1])
+def _verified_stages(monkeypatch, tmp_path, verify_each: bool | None) -> tuple[int, list[str]]:
+    """How many times a compile of the digits model verifies the whole module itself, and the IR files whose
+    printing children verify it first."""
+    calls, checked = [], []
+    original_verify, original_submit = ModuleOp.verify, BackgroundPrints.submit
+
+    def submit(self, module, paths, check=None):
+        if check is not None:
+            checked.append(paths[0].name)
+        original_submit(self, module, paths, check)
+
+    monkeypatch.setattr(ModuleOp, "verify", lambda self, *a, **k: (calls.append(1), original_verify(self, *a, **k))[1])
+    monkeypatch.setattr(BackgroundPrints, "submit", submit)
     compiler.compile_model(DIGITS, tmp_path / f"build-{verify_each}", verify_each=verify_each)
-    return len(calls)
+    return len(calls), checked
 
 
 def test_the_default_verifies_raise_quantize_and_the_end(monkeypatch, tmp_path):
     monkeypatch.delenv("FPQC_VERIFY_EACH")
     assert not compiler.verify_each_default()
-    assert _verified_stages(monkeypatch, tmp_path, None) == 3  # raised, quantized, the final IR
-    assert _verified_stages(monkeypatch, tmp_path, True) == 5  # ... and step and hls
+    # raised, quantized and the final IR, each by the child that prints it (its calls are not counted here)
+    assert _verified_stages(monkeypatch, tmp_path, None) == (0, ["1-raised.mlir", "2-quantized.mlir", "4-hls.mlir"])
+    assert _verified_stages(monkeypatch, tmp_path, True) == (5, [])  # ... and step and hls, here at once
 
 
 def test_the_environment_turns_it_on(monkeypatch):
