@@ -29,10 +29,11 @@ next stage (:mod:`fpqc.background_prints`), and a helper process draws ``report.
 The IR is verified where a user's model or calibration shapes it -- after the
 raise and quantize stages -- and at the end, after the hardware plan, as LLVM
 verifies its input and output: by the children that print those stages, whose
-error is the compile's even when a later stage failed meanwhile.  The step and hls stages, which only restructure
-verified IR, are verified too with ``verify_each`` (``fpqc compile
---verify-each``, or ``FPQC_VERIFY_EACH=1``, which the test suite sets): their
-verification is a tenth of a VAR-d16 compile.
+error is the compile's even when a later stage failed meanwhile.  The step and hls
+stages, which only restructure verified IR, are verified too with ``verify_each``
+(``fpqc compile --verify-each``, or ``FPQC_VERIFY_EACH=1``, which the test suite
+sets), every stage then in the main thread: their verification is a tenth of a
+VAR-d16 compile.
 
 A graph that looks like a VAR (AdaLN-modulated blocks, the block-causal mask)
 compiles only when raising recognised every block and every linear layer
