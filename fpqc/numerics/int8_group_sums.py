@@ -15,19 +15,21 @@ shifted by 128 (how oneDNN makes a signed operand unsigned).
 
 Whether the kernel is there and exact is checked once, on products at the bounds of
 the formats' units, against numpy's int64 sums; where it is not (another processor,
-a torch without oneDNN), the caller uses float32 BLAS.  A weight is packed once
+a torch without oneDNN), the caller uses float32 BLAS.  Callers run the products with torch on
+one thread (:func:`~fpqc.numerics.torch_threads.one_torch_thread`): with torch's OpenMP
+threads each product's workers spin on after it, taking both cores from the loop that
+combines the group sums (a VAR-d16 generation: 26 s on float32 BLAS, 29 s on int8 with
+torch's two threads, 19 s with one).  A weight is packed once
 (:func:`pack_groups`) and multiplies activations of any rows::
 
     packed = pack_groups(units)                 # units [G, gs, O], integers in a format that fits
-    with packed.one_thread():
+    with one_torch_thread():                    # see above
         sums = packed.group_sums(x_units, g)    # float32 [T, O]: group g's exact sums
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,20 +63,6 @@ class Int8Groups:
     """torch tensors, oneDNN's layout of each group"""
     group_size: int
     outputs: int
-
-    @contextlib.contextmanager
-    def one_thread(self) -> Iterator[None]:
-        """Run :meth:`group_sums` on the calling thread alone while inside: with torch's OpenMP threads, each
-        product's workers spin on after it, taking both cores from the loop that combines the group sums
-        (a VAR-d16 generation: 26 s on float32 BLAS, 29 s on int8 with torch's two threads, 19 s with one)."""
-        import torch
-
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(threads)
 
     def group_sums(self, x_units: np.ndarray, group: int) -> np.ndarray:
         """float32 ``[T, O]``: the exact sums of group ``group`` of int8 activation units ``x_units`` ``[T, gs]``

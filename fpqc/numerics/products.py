@@ -48,6 +48,7 @@ import numpy as np
 
 from fpqc.numerics.errors import NumericsError
 from fpqc.numerics.formats import Format
+from fpqc.numerics.torch_threads import one_torch_thread
 
 if TYPE_CHECKING:
     from fpqc.numerics.int8_group_sums import Int8Groups
@@ -248,7 +249,7 @@ def qlinear_ready(x_codes, x_scales, weight: QLinearWeight, bias=None) -> np.nda
     if weight.packed is not None:  # int8 products, group by group
         ua = np.ascontiguousarray(weight.fa.units(x_codes, np.int8).reshape(t, g, gs).transpose(1, 0, 2))
         acc = np.zeros((t, o), dtype=np.float32)
-        with weight.packed.one_thread():
+        with one_torch_thread():  # torch's spinning workers would take the combining loop's cores
             for i in range(g):
                 ordered_loops.combine_group(acc, weight.packed.group_sums(ua[i], i), xs[i], ws[i], unit)
         if bias is not None:

@@ -31,10 +31,9 @@ thread.  The ``galt`` pass (:mod:`fpqc.passes.galt`) folds the result; see
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +46,7 @@ from fpqc.files.npz import open_npz
 from fpqc.numerics import Format
 from fpqc.numerics.hadamard import ght_matrix
 from fpqc.numerics.rounding import ROUNDING_MODES
+from fpqc.numerics.torch_threads import one_torch_thread
 from fpqc.quant.calibration import checked_rows, existing_calibration
 
 SELECTIONS = ("heldout", "last")
@@ -171,7 +171,7 @@ def learn_smoothing(
     """
     settings.check()
     fmt = Format.parse(settings.format)
-    with _one_torch_thread():
+    with one_torch_thread():
         ws = [torch.from_numpy(np.ascontiguousarray(w, dtype=np.float32)) for w in weights]
         q_t = torch.from_numpy(np.asarray(q, dtype=np.float32))
         heldout = settings.select == "heldout"
@@ -198,16 +198,6 @@ def learn_smoothing(
         if best > (1 - MIN_GAIN) * before:
             return Smoothing(np.ones(q_t.shape[0]), before, best)
         return Smoothing(best_s.numpy().astype(np.float64), before, best)
-
-
-@contextlib.contextmanager
-def _one_torch_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 @dataclass(frozen=True)
