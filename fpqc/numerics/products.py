@@ -41,6 +41,7 @@ of 128), the coarser scales are repeated onto the finer groups first, and
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -248,22 +249,26 @@ def qlinear_ready(x_codes, x_scales, weight: QLinearWeight, bias=None) -> np.nda
     bias = None if bias is None else np.ascontiguousarray(np.broadcast_to(np.asarray(bias, np.float32), (o,)))
     if weight.packed is not None:  # int8 products, group by group
         ua = np.ascontiguousarray(weight.fa.units(x_codes, np.int8).reshape(t, g, gs).transpose(1, 0, 2))
-        acc = np.zeros((t, o), dtype=np.float32)
         with one_torch_thread():  # torch's spinning workers would take the combining loop's cores
-            for i in range(g):
-                ordered_loops.combine_group(acc, weight.packed.group_sums(ua[i], i), xs[i], ws[i], unit)
-        if bias is not None:
-            np.add(acc, bias, out=acc)
-        return acc
+            return _group_by_group(lambda i: weight.packed.group_sums(ua[i], i), (t, o), xs, ws, unit, bias)
     ua = weight.fa.units(x_codes, weight.units.dtype).reshape(t, g, gs).transpose(1, 0, 2)
     if g * t * o <= BATCHED_PRODUCTS:  # every group's sums at once, combined in one pass with the bias
         acc = np.empty((t, o), dtype=np.float32)
         ordered_loops.combine_groups(acc, np.matmul(ua, weight.units), xs, ws, unit, bias)
         return acc
-    acc = np.zeros((t, o), dtype=np.float32)
     partial = np.empty((t, o), dtype=ua.dtype)  # one buffer for every group: a fresh one each costs page faults
-    for i in range(g):
-        ordered_loops.combine_group(acc, np.matmul(ua[i], weight.units[i], out=partial), xs[i], ws[i], unit)
+    return _group_by_group(lambda i: np.matmul(ua[i], weight.units[i], out=partial), (t, o), xs, ws, unit, bias)
+
+
+def _group_by_group(sums_of: Callable[[int], np.ndarray], shape: tuple[int, int], xs: np.ndarray, ws: np.ndarray,
+                    unit: np.float32, bias: np.ndarray | None) -> np.ndarray:
+    """float32 ``shape`` [T, O]: the contract's combination of the groups, whose exact sums [T, O] ``sums_of(i)``
+    makes one group at a time (int8 products, or a layer too large for all of them at once), then ``+ bias``."""
+    from fpqc.numerics import ordered_loops
+
+    acc = np.zeros(shape, dtype=np.float32)
+    for i in range(xs.shape[0]):
+        ordered_loops.combine_group(acc, sums_of(i), xs[i], ws[i], unit)
     if bias is not None:
         np.add(acc, bias, out=acc)
     return acc

@@ -71,12 +71,11 @@ class ReadyWeights:
             weight = replace(weight, units=np.ascontiguousarray(weight.units))
             self._entries[key] = (w_codes, w_scales, weight)
             self._bytes += size
-        elif np.size(w_codes) > READY_UP_TO and self._used_before.pop(key, None) is not None:
-            packed = int8_weight(weight) if self._packed_bytes + np.size(w_codes) <= READY_PACKED_BYTES else None
-            if packed is not None:
+        elif np.size(w_codes) > READY_UP_TO:
+            if self._used_before.pop(key, None) is None:  # a first use: readied for it alone
+                self._used_before[key] = (w_codes, w_scales)
+            elif self._packed_bytes + np.size(w_codes) <= READY_PACKED_BYTES and (packed := int8_weight(weight)):
                 weight = packed
                 self._entries[key] = (w_codes, w_scales, weight)
                 self._packed_bytes += np.size(w_codes) + weight.scales.nbytes
-        elif np.size(w_codes) > READY_UP_TO:
-            self._used_before[key] = (w_codes, w_scales)
         return weight
