@@ -22,6 +22,7 @@ import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 
 from fpqc.errors import FpqcError
+from fpqc.frontend.onnx_import.onnx_messages import load_model_proto
 from fpqc.frontend.var.infer_config import infer_var_config
 from fpqc.frontend.var.vqvae_checkpoint import config_fields, load_state_dict, vqvae_config_from_state
 
@@ -33,10 +34,8 @@ CHECKPOINT_SUFFIXES = (".pth", ".pt")
 
 def fpqc_metadata(model: Path) -> dict[str, str]:
     """The ``fpqc.*`` metadata of an ONNX file (its VAR configuration, export route)."""
-    import onnx
-
     try:
-        proto = onnx.load(str(model), load_external_data=False)
+        proto = load_model_proto(model)
     except Exception as e:  # onnx raises DecodeError, OSError, ... for unreadable files
         raise FpqcError(f"{model}: not a readable ONNX file ({e})") from None
     return {p.key: p.value for p in proto.metadata_props if p.key.startswith("fpqc.")}

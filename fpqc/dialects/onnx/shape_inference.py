@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 from xdsl.ir import Attribute
 
+from fpqc.dialects.onnx.data_types import numpy_dtype
 from fpqc.dialects.tensor_types import UnsupportedElementType, element_type_of
 
 Shape = tuple[int, ...]
@@ -160,12 +161,8 @@ def range_length(start: float, limit: float, delta: float) -> int:
 
 def onnx_numpy_dtype(onnx_dtype: int) -> np.dtype:
     """The numpy dtype of the ONNX ``TensorProto.DataType`` code ``onnx_dtype``."""
-    # onnx imported here: with ml_dtypes it takes 1.5 s to import, which a C-simulation worker or a
-    # built model's run, reading no ONNX file, would pay for nothing
-    from onnx import helper as onnx_helper
-
     try:
-        return onnx_helper.tensor_dtype_to_np_dtype(onnx_dtype)
+        return numpy_dtype(onnx_dtype)
     except KeyError:
         raise InferenceError(f"unknown ONNX data type {onnx_dtype}") from None
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import onnx
 from xdsl.dialects.builtin import ModuleOp
 
+from fpqc.frontend.onnx_import import onnx_messages as onnx
 from fpqc.frontend.onnx_import.loading import DEFAULT_DOMAINS
 
 REMOVED_ATTR = "onnx.class_dropout_removed"

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import onnx
 from tqdm import tqdm
 from xdsl.builder import ImplicitBuilder
 from xdsl.dialects.builtin import (
@@ -41,6 +40,7 @@ from fpqc.dialects.onnx import (
 )
 from fpqc.dialects.tensor_types import tensor_type_of
 from fpqc.errors import FpqcError
+from fpqc.frontend.onnx_import import onnx_messages as onnx
 from fpqc.frontend.onnx_import.class_dropout import REMOVED_ATTR, class_dropout_aliases
 from fpqc.frontend.onnx_import.folding import fold
 from fpqc.frontend.onnx_import.liveness import live_nodes_in_order

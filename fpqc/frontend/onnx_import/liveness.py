@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import networkx as nx
-import onnx
+
+from fpqc.frontend.onnx_import import onnx_messages as onnx
 
 
 def live_nodes_in_order(graph: onnx.GraphProto, resolve: Callable[[str], str]) -> tuple[list[int], set[str]]:

@@ -14,12 +14,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import onnx
-from onnx import numpy_helper
 
 from fpqc.dialects.onnx import ONNX_OPS
+from fpqc.dialects.onnx.data_types import numpy_dtype
 from fpqc.errors import FpqcError
 from fpqc.files.model_paths import file_beside
+from fpqc.frontend.onnx_import import onnx_messages as onnx
 from fpqc.weights import Entry, LazyWeight
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
@@ -36,7 +36,7 @@ def load_model(path: Path) -> onnx.ModelProto:
     if not path.is_file():
         raise FpqcError(f"{path}: not an ONNX model (not a file)")
     try:
-        model = onnx.load(str(path), load_external_data=False)
+        model = onnx.load_model_proto(path)
     except Exception as e:  # noqa: BLE001 -- protobuf raises several kinds of decode errors
         raise FpqcError(f"{path}: not an ONNX model ({first_line(e)})") from None
     if model.ir_version == 0 or not model.HasField("graph"):
@@ -58,7 +58,7 @@ class TensorReader:
     def entry(self, tensor: onnx.TensorProto) -> Entry:
         """The initializer's value: a read-only view where the data allows, a lazy weight for external data."""
         try:
-            dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type)).newbyteorder("<")
+            dtype = numpy_dtype(tensor.data_type).newbyteorder("<")
         except (KeyError, TypeError):
             raise FpqcError(f"{self.path}: initializer '{tensor.name}' has unknown data type {tensor.data_type}") from None
         shape = tuple(tensor.dims)
@@ -75,7 +75,7 @@ class TensorReader:
                 )
             return np.frombuffer(tensor.raw_data, dtype=dtype).reshape(shape)
         try:
-            return numpy_helper.to_array(tensor)
+            return onnx.to_array(tensor)
         except (ValueError, TypeError) as e:
             raise FpqcError(f"{self.path}: initializer '{tensor.name}' cannot be read ({first_line(e)})") from None
 

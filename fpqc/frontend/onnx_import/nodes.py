@@ -7,8 +7,6 @@ the importer prefixes the file and the node.
 from __future__ import annotations
 
 import numpy as np
-import onnx
-from onnx import numpy_helper
 from xdsl.dialects.builtin import (
     ArrayAttr,
     Float32Type,
@@ -23,6 +21,7 @@ from xdsl.irdl import OptionalDef, VerificationContext
 from xdsl.utils.exceptions import VerifyException
 
 from fpqc.dialects.onnx import InferenceError, OnnxOp, normalize_axis
+from fpqc.frontend.onnx_import import onnx_messages as onnx
 from fpqc.frontend.onnx_import.loading import first_line
 from fpqc.weights import dense_attr
 
@@ -42,7 +41,7 @@ def attribute_property(attr: onnx.AttributeProto) -> Attribute:
     if kind == onnx.AttributeProto.INTS:
         return ArrayAttr([IntegerAttr(v, i64) for v in attr.ints])
     if kind == onnx.AttributeProto.TENSOR:
-        return dense_attr(numpy_helper.to_array(attr.t))
+        return dense_attr(onnx.to_array(attr.t))
     raise ValueError(f"attributes of type {onnx.AttributeProto.AttributeType.Name(kind)} are not supported")
 
 
@@ -51,9 +50,9 @@ def constant_node_value(node: onnx.NodeProto) -> np.ndarray:
     if len(node.attribute) != 1:
         raise ValueError("a Constant node needs exactly one value attribute")
     attr = node.attribute[0]
-    value = onnx.helper.get_attribute_value(attr)
+    value = onnx.attribute_value(attr)
     if attr.name == "value":
-        return numpy_helper.to_array(value)
+        return onnx.to_array(value)
     if attr.name in ("value_float", "value_floats"):
         return np.array(value, dtype=np.float32)
     if attr.name in ("value_int", "value_ints"):
