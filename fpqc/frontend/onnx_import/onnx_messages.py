@@ -51,13 +51,16 @@ TEXT_FORMAT_SUFFIXES = frozenset({".txtpb", ".textproto", ".prototxt", ".pbtxt",
 
 @functools.cache
 def _generated_module() -> ModuleType:
-    """The onnx package's generated protobuf module (see the module docstring)."""
-    if "onnx" in sys.modules:
-        return sys.modules["onnx"].onnx_ml_pb2
+    """The onnx package's generated protobuf module (see the module docstring); the package's own
+    attribute where onnx is imported already or lays its files out otherwise."""
     spec = importlib.util.find_spec("onnx")  # finds the package without running it
     if spec is None or not spec.submodule_search_locations:
         raise ImportError("the onnx package is not installed (pip install onnx)")
     path = Path(next(iter(spec.submodule_search_locations))) / "onnx_ml_pb2.py"
+    if "onnx" in sys.modules or not path.is_file():
+        import onnx
+
+        return onnx.onnx_ml_pb2
     generated = importlib.util.spec_from_file_location("fpqc_onnx_ml_pb2", path)
     module = importlib.util.module_from_spec(generated)
     generated.loader.exec_module(module)

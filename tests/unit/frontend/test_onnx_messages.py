@@ -36,6 +36,22 @@ def test_the_messages_are_onnxs_own_classes_whether_onnx_comes_first_or_later() 
     assert onnx_messages.ModelProto is onnx.ModelProto  # this process imported onnx first
 
 
+def test_an_onnx_laid_out_otherwise_gives_its_own_module(tmp_path: Path) -> None:
+    script = (
+        "import importlib.machinery, importlib.util, sys\n"
+        "from fpqc.frontend.onnx_import import onnx_messages as m\n"
+        "elsewhere = importlib.machinery.ModuleSpec('onnx', None, is_package=True)\n"
+        f"elsewhere.submodule_search_locations = [{str(tmp_path)!r}]  # no onnx_ml_pb2.py there\n"
+        "importlib.util.find_spec = lambda name: elsewhere\n"
+        "module = m._generated_module.__wrapped__()\n"
+        "import onnx\n"
+        "assert module is onnx.onnx_ml_pb2 and module.ModelProto is m.ModelProto\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.stdout.strip() == "ok", result.stderr
+
+
 def test_every_onnx_data_type_has_the_dtype_onnx_gives_it() -> None:
     for name, code in onnx.TensorProto.DataType.items():
         if code == onnx.TensorProto.UNDEFINED:
