@@ -54,11 +54,11 @@ from pathlib import Path
 from typing import Mapping
 
 import numpy as np
-import onnx
 import torch
 from tqdm import tqdm
 
 from fpqc.files.npz import read_npz
+from fpqc.frontend.onnx_import.onnx_messages import ModelProto, load_model_proto
 from fpqc.frontend.var_build_files import CONFIG_METADATA
 
 from .config import VARConfig, VQVAEConfig
@@ -180,7 +180,7 @@ def export_var(cfg: VARConfig, out_dir: str | os.PathLike, var_state=None, vae_s
             del var  # the weights are in the raw export now
             steps.update()
             steps.set_postfix_str("writing the weights")
-            model = onnx.load(str(raw), load_external_data=False)
+            model = load_model_proto(raw)
             del model.metadata_props[:]
             for k, v in ((CONFIG_METADATA, cfg.to_json()), (META_ROUTE, route), (META_DROPOUT, "1" if class_dropout else "0")):
                 p = model.metadata_props.add()
@@ -200,10 +200,9 @@ def export_var(cfg: VARConfig, out_dir: str | os.PathLike, var_state=None, vae_s
     return out_dir / "var.onnx"
 
 
-def op_histogram(path_or_model: str | os.PathLike | onnx.ModelProto) -> dict[str, int]:
+def op_histogram(path_or_model: str | os.PathLike | ModelProto) -> dict[str, int]:
     """``{op_type: count}`` of the top-level graph, most frequent first."""
-    m = path_or_model if isinstance(path_or_model, onnx.ModelProto) else onnx.load(str(path_or_model),
-                                                                                   load_external_data=False)
+    m = path_or_model if isinstance(path_or_model, ModelProto) else load_model_proto(Path(path_or_model))
     hist: dict[str, int] = {}
     for n in m.graph.node:
         hist[n.op_type] = hist.get(n.op_type, 0) + 1

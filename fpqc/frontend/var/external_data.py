@@ -15,9 +15,8 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-import onnx
-
 from fpqc.files.model_paths import file_beside
+from fpqc.frontend.onnx_import import onnx_messages as onnx
 
 
 def _source(tensor: onnx.TensorProto, model_path: Path) -> tuple[Path, int, int] | None:

@@ -114,3 +114,15 @@ def test_load_model_proto_reads_what_onnx_load_reads(tmp_path: Path) -> None:
     broken.write_bytes(binary.read_bytes()[:-3])
     with pytest.raises(DecodeError):
         onnx_messages.load_model_proto(broken)
+
+
+def test_a_generation_imports_neither_onnx_nor_ml_dtypes() -> None:
+    """The VQVAE decoder of ``fpqc generate`` and ``fpqc eval`` shares the VAR export's modules (its weight
+    names, the external-data writer): they read and write ONNX through these messages."""
+    script = (
+        "import sys\n"
+        "import fpqc.runtime.host_vqvae, fpqc.frontend.var.export\n"
+        "print([name for name in ('onnx', 'ml_dtypes') if name in sys.modules])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stderr
