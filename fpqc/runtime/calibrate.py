@@ -37,9 +37,9 @@ key                            array            meaning
 
 The index (also written as ``calib.json`` beside ``calib.npz``) holds the model,
 the generation settings (classes, samples per class, cfg, top-k, top-p, seed),
-``rows_per_scale``, ``patch_nums``, the seconds calibration took, and per layer
-``{"name", "linear", "role", "block", "in_features", "scales"}`` (the scales
-that have keys).
+``rows_per_scale``, ``patch_nums`` and per layer ``{"name", "linear", "role",
+"block", "in_features", "scales"}`` (the scales that have keys) -- not the time
+calibration took, so that the same model and settings give the same bytes.
 
 Histogram bins (fixed, the same for every layer): the edges are 0 and ±2^e for
 e = -12, -11.5, ..., 12 (half octaves), ascending; bin 0 holds values below
@@ -196,7 +196,6 @@ class Calibration:
             "format": "fpqc-calibration",
             "version": 1,
             **self.settings,
-            "seconds": round(self.seconds, 3),
             "histogram_edges": HIST_EDGES.tolist(),
             "layers": [
                 {"name": l.name, "linear": l.linear, "role": l.role, "block": l.block,

@@ -88,3 +88,12 @@ def test_same_seed_same_file(tiny: Path):
     for key in a:
         if key != "__index__":
             np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_the_same_calibration_gives_the_same_bytes(tiny: Path, calib: Path, tmp_path: Path):
+    """The files hold statistics and settings, not the time the run took."""
+    again = tmp_path / "calib.npz"
+    assert main(["calibrate", str(tiny), "--classes", "0-1", "--samples", "2", "--rows", str(ROWS),
+                 "-o", str(again)]) == 0
+    assert again.read_bytes() == calib.read_bytes()
+    assert again.with_suffix(".json").read_bytes() == calib.with_suffix(".json").read_bytes()
