@@ -67,12 +67,13 @@ def _generated_module() -> ModuleType:
     return module
 
 
-ModelProto = _generated_module().ModelProto
-GraphProto = _generated_module().GraphProto
-NodeProto = _generated_module().NodeProto
-TensorProto = _generated_module().TensorProto
-AttributeProto = _generated_module().AttributeProto
-ValueInfoProto = _generated_module().ValueInfoProto
+_messages = _generated_module()
+ModelProto = _messages.ModelProto
+GraphProto = _messages.GraphProto
+NodeProto = _messages.NodeProto
+TensorProto = _messages.TensorProto
+AttributeProto = _messages.AttributeProto
+ValueInfoProto = _messages.ValueInfoProto
 
 
 def load_model_proto(path: Path) -> Any:
