@@ -17,7 +17,6 @@ in one of onnx's text formats are handed to the onnx package, imported then.
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import sys
 from pathlib import Path
@@ -49,7 +48,6 @@ TEXT_FORMAT_SUFFIXES = frozenset({".txtpb", ".textproto", ".prototxt", ".pbtxt",
 """File suffixes that onnx.load reads as a text format rather than binary protobuf."""
 
 
-@functools.cache
 def _generated_module() -> ModuleType:
     """The onnx package's generated protobuf module (see the module docstring); the package's own
     attribute where onnx is imported already or lays its files out otherwise."""
