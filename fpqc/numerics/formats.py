@@ -228,18 +228,18 @@ class Format:
     # ------------------------------------------------------- encode / decode
     def decode(self, codes) -> np.ndarray:
         """float32 values of ``codes`` (integers in ``0 .. n_codes - 1``; NumericsError otherwise)."""
-        return self.decode_table()[self._checked(codes)]
+        return self.decode_table()[self.checked_codes(codes)]
 
     def units(self, codes, dtype=np.int64) -> np.ndarray:
         """Exact integer ``value / step`` of ``codes`` as ``dtype`` (default int64; NaN/inf codes -> 0)."""
-        table, codes = _units_table(self, np.dtype(dtype)), self._checked(codes)
+        table, codes = _units_table(self, np.dtype(dtype)), self.checked_codes(codes)
         if codes.size < _COMPILED_LOOKUP_FROM:
             return table[codes]
         from fpqc.numerics import ordered_loops  # numba: only for the interpreter's large arrays
 
         return ordered_loops.lookup(table, codes)
 
-    def _checked(self, codes) -> np.ndarray:
+    def checked_codes(self, codes) -> np.ndarray:
         """``codes`` as an index array, refusing a code this format does not have (e.g. 16 for a 4-bit format)."""
         c = np.asarray(codes)
         if c.size and (int(c.max()) >= self.n_codes or (c.dtype.kind != "u" and int(c.min()) < 0)):

@@ -368,7 +368,7 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
 
 
-def _run(loop, units: int, work: int, *arrays) -> None:
+def run_in_shares(loop, units: int, work: int, *arrays) -> None:
     """``loop(*arrays, lo, hi)`` over ``range(units)``: at once, or one contiguous share per core."""
     global _pool
     alone = work < PARALLEL_WORK or threading.current_thread() is not threading.main_thread()
@@ -387,17 +387,17 @@ def _run(loop, units: int, work: int, *arrays) -> None:
 
 def sum_rows(x: np.ndarray, out: np.ndarray) -> None:
     """``out[r]`` = the left-to-right fp32 sum of ``x[r, :]`` (``x`` [R, C], C ≥ 1)."""
-    _run(_sum_rows, x.shape[0], x.size, x, out)
+    run_in_shares(_sum_rows, x.shape[0], x.size, x, out)
 
 
 def dot_rows(q: np.ndarray, kt: np.ndarray, out: np.ndarray) -> None:
     """``out[b, i, j]`` = Σ_d ``q[b, i, d]·kt[b, d, j]`` left to right (q [B, n, D], kt [B, D, m])."""
-    _run(_combined_rows, q.shape[0], q.size * kt.shape[2], q, kt, out)
+    run_in_shares(_combined_rows, q.shape[0], q.size * kt.shape[2], q, kt, out)
 
 
 def weighted_rows(p: np.ndarray, v: np.ndarray, out: np.ndarray) -> None:
     """``out[b, i, d]`` = Σ_j ``p[b, i, j]·v[b, j, d]`` left to right (p [B, n, m], v [B, m, D])."""
-    _run(_combined_rows, p.shape[0], p.size * v.shape[2], p, v, out)
+    run_in_shares(_combined_rows, p.shape[0], p.size * v.shape[2], p, v, out)
 
 
 def f64_dot_rows(x: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:
@@ -410,9 +410,9 @@ def f64_dot_rows(x: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:
     """
     work = x.size * w.shape[0]
     if x.shape[0] < _ROW_BLOCK:
-        _run(_f64_dot_outputs, -(-w.shape[0] // 4), work, x, w, out)
+        run_in_shares(_f64_dot_outputs, -(-w.shape[0] // 4), work, x, w, out)
     else:
-        _run(_f64_dot_rows, -(-x.shape[0] // _ROW_BLOCK), work, x, np.ascontiguousarray(w.T), out)
+        run_in_shares(_f64_dot_rows, -(-x.shape[0] // _ROW_BLOCK), work, x, np.ascontiguousarray(w.T), out)
 
 
 def combine_group(acc: np.ndarray, partial: np.ndarray, xs: np.ndarray, ws: np.ndarray, unit: np.float32) -> None:
@@ -421,7 +421,7 @@ def combine_group(acc: np.ndarray, partial: np.ndarray, xs: np.ndarray, ws: np.n
     ``acc`` [T, O] float32; ``partial`` [T, O] the group's exact sums (float32 or float64);
     ``xs`` [T] and ``ws`` [O] float32 scales (:mod:`fpqc.numerics.products`).
     """
-    _run(_combine_group, acc.shape[0], 4 * acc.size, acc, partial, xs, ws, unit)
+    run_in_shares(_combine_group, acc.shape[0], 4 * acc.size, acc, partial, xs, ws, unit)
 
 
 _NO_BIAS = np.empty(0, np.float32)
@@ -433,7 +433,7 @@ def combine_groups(out: np.ndarray, partials: np.ndarray, xs: np.ndarray, ws: np
     :func:`combine_group` of ``partials[i]`` [T, O], ``xs[i]`` [T] and ``ws[i]`` [O] for i = 0, 1, ...,
     then ``+ bias[o]`` when a float32 ``bias`` [O] is given (one pass over ``out``)."""
     bias = _NO_BIAS if bias is None else bias
-    _run(_combine_groups, out.shape[0], 4 * partials.size, out, partials, xs, ws, unit, bias)
+    run_in_shares(_combine_groups, out.shape[0], 4 * partials.size, out, partials, xs, ws, unit, bias)
 
 
 def quantize_groups(x: np.ndarray, max_value: np.float32, table: np.ndarray, shift: int, codes: np.ndarray,
@@ -441,28 +441,28 @@ def quantize_groups(x: np.ndarray, max_value: np.float32, table: np.ndarray, shi
     """Each group of ``x`` [R, K] (``scales`` [R, G]: K / G values a group): its fp32 scale (absmax /
     ``max_value``; 1 for a group of zeros, NaN for one with a NaN or an infinity) and the codes of
     ``x / scale`` by a quantizer's key table (``QuantizerTable.key_table``)."""
-    _run(_quantize_groups, x.shape[0], 8 * x.size, x, max_value, table, shift, codes, scales)
+    run_in_shares(_quantize_groups, x.shape[0], 8 * x.size, x, max_value, table, shift, codes, scales)
 
 
 def quantize_columns(t: np.ndarray, max_value: np.float32, table: np.ndarray, shift: int, codes: np.ndarray,
                      scales: np.ndarray) -> None:
     """:func:`quantize_groups` of ``tᵀ`` for a C-ordered ``t`` [K, O] whose groups run down its columns
     (``codes`` [O, K], ``scales`` [G, O]): a weight stored transposed, quantized without copying it."""
-    _run(_quantize_columns, t.shape[1], 8 * t.size, t, max_value, table, shift, codes, scales)
+    run_in_shares(_quantize_columns, t.shape[1], 8 * t.size, t, max_value, table, shift, codes, scales)
 
 
 def fold_hadamard_columns(t: np.ndarray, signs: np.ndarray, block: int, out: np.ndarray) -> None:
     """``out`` [K, O] float32 = ``Qᵀ t`` for ``t`` [K, O] and ``Q = blockdiag(D_b H / sqrt(block))`` (signs
     ``D`` [K] float64 of ±1): :func:`fpqc.numerics.hadamard.fold_weight`'s definition, in float64."""
     scale = 1.0 / np.sqrt(np.float64(block))
-    _run(_fold_hadamard_columns, t.shape[1], t.size * (block.bit_length() + 1), t, signs, np.int64(block),
+    run_in_shares(_fold_hadamard_columns, t.shape[1], t.size * (block.bit_length() + 1), t, signs, np.int64(block),
          scale, out)
 
 
 def pack_words(codes: np.ndarray, bits: int, words: np.ndarray) -> None:
     """``words[w]`` = the uint32 of codes ``codes[w·per : (w+1)·per]`` (``per`` = 32 // bits), code i in bits
     [i·bits, (i+1)·bits) (:func:`fpqc.backends.hls.codes.pack_codes`); ``codes`` holds ``per`` per word."""
-    _run(_pack_words, words.size, codes.size, codes, np.int64(bits), words)
+    run_in_shares(_pack_words, words.size, codes.size, codes, np.int64(bits), words)
 
 
 def load_weight_loops() -> None:
@@ -482,26 +482,26 @@ def attention_heads(qkv: np.ndarray, q_scale: np.ndarray, eps2: np.float32, q: n
     """Queries, keys and values ``[B, H, L, D]`` from ``qkv`` [B, L, 3·H·D] (float32, C order): each query and key
     head row ``x`` as ``x · rsqrt_f32(max(Σx², eps2))`` (the sum left to right from ``x_0·x_0``), each query's
     then times ``q_scale[h]``; the values copied (:func:`fpqc.numerics.attention.attention_heads`)."""
-    _run(_attention_heads, qkv.shape[0], 4 * qkv.size, qkv, q_scale, eps2, q, k, v)
+    run_in_shares(_attention_heads, qkv.shape[0], 4 * qkv.size, qkv, q_scale, eps2, q, k, v)
 
 
 def softmax_rows(x: np.ndarray, out: np.ndarray) -> None:
     """``out[r]`` = the softmax of ``x[r]`` (``x`` [R, C] float32, C ≥ 1) in the contract's order."""
-    _run(_softmax_rows, x.shape[0], 16 * x.size, x, out)
+    run_in_shares(_softmax_rows, x.shape[0], 16 * x.size, x, out)
 
 
 def lookup(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """``table[codes]`` for a 1-D ``table`` and integer ``codes`` within it: an array of ``codes``' shape."""
     flat = np.ascontiguousarray(codes).reshape(-1)
     out = np.empty(flat.size, table.dtype)
-    _run(_lookup, flat.size, flat.size, table, flat, out)
+    run_in_shares(_lookup, flat.size, flat.size, table, flat, out)
     return out.reshape(np.shape(codes))
 
 
 def encode_keys(table: np.ndarray, shift: int, bits: np.ndarray, out: np.ndarray) -> None:
     """``out[i] = table[(bits[i] >> shift) + ((bits[i] + 2^shift − 1) >> shift)]`` in uint32 arithmetic
     (``bits`` the uint32 patterns of float32 values; :meth:`fpqc.numerics.rounding.QuantizerTable.encode`)."""
-    _run(_encode_keys, bits.size, 4 * bits.size, table, np.int64(shift), bits, out)
+    run_in_shares(_encode_keys, bits.size, 4 * bits.size, table, np.int64(shift), bits, out)
 
 
 __all__ = [

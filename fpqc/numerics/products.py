@@ -176,14 +176,23 @@ def combine_groups(partials, x_scales, w_scales, unit) -> np.ndarray:
     return out
 
 
+def _compiled_layer():
+    """:func:`fpqc.numerics.compiled_qlinear.compiled_qlinear` (it imports numba: the interpreter does, a compile
+    does not)."""
+    from fpqc.numerics.compiled_qlinear import compiled_qlinear
+
+    return compiled_qlinear()
+
+
 @dataclass(frozen=True)
 class QLinearWeight:
     """A quantized weight as :func:`qlinear_weight` readies it for activations of one format: exact
     units ``[G, gs, O]`` (in :func:`exact_sum_dtype`; a view of the units ``[O, K]``, which BLAS reads
     transposed as they are: a transposed copy would cost more than most products) and float32 scales
-    ``[G, O]``.  A layer that runs many times with the same weight (a generation's steps) readies it once,
-    and a large one may instead hold its units packed for int8 products (:func:`int8_weight`; ``units``
-    None)."""
+    ``[G, O]``.  A large weight is instead read from its ``codes`` ``[O, K]`` by the compiled layer
+    (:mod:`fpqc.numerics.compiled_qlinear`; ``units`` None).  A layer that runs many times with the same
+    weight (a generation's steps) readies it once, and a large one may instead hold its units packed for
+    int8 products (:func:`int8_weight`; ``units`` None)."""
 
     fa: Format
     fb: Format
@@ -191,6 +200,13 @@ class QLinearWeight:
     units: np.ndarray | None
     scales: np.ndarray
     packed: Int8Groups | None = None
+    codes: np.ndarray | None = None
+
+
+COMPILED_FROM = 1 << 20
+"""Values of a weight from which :func:`qlinear_weight` leaves it to the compiled layer where one is built
+and its sums are exact in float32 (VAR-d16's layers: 1.5-2x the BLAS path); a smaller layer's product
+costs little next to the interpreter's other work, and a generation keeps its units ready instead."""
 
 
 def qlinear_weight(fa: Format, w_codes, fb: Format, w_scales, group_size: int) -> QLinearWeight:
@@ -199,7 +215,13 @@ def qlinear_weight(fa: Format, w_codes, fb: Format, w_scales, group_size: int) -
     w_codes = np.asarray(w_codes)
     if w_codes.ndim != 2:
         raise NumericsError(f"qlinear needs weights [O, K]; got {w_codes.shape}")
-    units = _weight_units(w_codes, fb, exact_sum_dtype(fa, fb, group_size), group_size)
+    o, k = w_codes.shape
+    dtype = exact_sum_dtype(fa, fb, group_size)
+    if w_codes.size >= COMPILED_FROM and dtype == np.float32 and _compiled_layer() is not None:
+        scales = group_major_scales(w_scales, o, _group_count(k, group_size), "weight")
+        codes = np.ascontiguousarray(fb.checked_codes(w_codes), dtype=np.uint8)
+        return QLinearWeight(fa, fb, group_size, None, scales, codes=codes)
+    units = _weight_units(w_codes, fb, dtype, group_size)
     g, _, o = units.shape
     return QLinearWeight(fa, fb, group_size, units, group_major_scales(w_scales, o, g, "weight"))
 
@@ -210,9 +232,12 @@ def int8_weight(weight: QLinearWeight) -> QLinearWeight | None:
     exact."""
     from fpqc.numerics.int8_group_sums import int8_exact, pack_groups
 
-    if weight.units is None or not int8_exact(weight.fa, weight.fb, weight.group_size):
+    if weight.packed is not None or not int8_exact(weight.fa, weight.fb, weight.group_size):
         return None
-    return QLinearWeight(weight.fa, weight.fb, weight.group_size, None, weight.scales, pack_groups(weight.units))
+    units = weight.units
+    if units is None:  # read from its codes by the compiled layer
+        units = _weight_units(weight.codes, weight.fb, np.float32, weight.group_size)
+    return QLinearWeight(weight.fa, weight.fb, weight.group_size, None, weight.scales, pack_groups(units))
 
 
 BATCHED_PRODUCTS = 1 << 21
@@ -251,6 +276,9 @@ def qlinear_ready(x_codes, x_scales, weight: QLinearWeight, bias=None) -> np.nda
         ua = np.ascontiguousarray(weight.fa.units(x_codes, np.int8).reshape(t, g, gs).transpose(1, 0, 2))
         with one_torch_thread():  # torch's spinning workers would take the combining loop's cores
             return _group_by_group(lambda i: weight.packed.group_sums(ua[i], i), (t, o), xs, ws, unit, bias)
+    if weight.codes is not None:  # the compiled layer, from the codes
+        x_codes = np.ascontiguousarray(weight.fa.checked_codes(x_codes), dtype=np.uint8)
+        return _compiled_layer().layer(x_codes, weight.fa, xs, weight.codes, weight.fb, ws, unit, bias)
     ua = weight.fa.units(x_codes, weight.units.dtype).reshape(t, g, gs).transpose(1, 0, 2)
     if g * t * o <= BATCHED_PRODUCTS:  # every group's sums at once, combined in one pass with the bias
         acc = np.empty((t, o), dtype=np.float32)

@@ -17,7 +17,8 @@ lives; the arrays must not be changed in place (a weight store's never are, and
 the interpreter's values are immutable).  Only weights of at most
 :data:`READY_UP_TO` values are kept -- in a large layer the product outweighs the
 readying, and keeping its units would cost memory -- and at most
-:data:`READY_BYTES` in all.  A larger weight met a second time (a generation's next
+:data:`READY_BYTES` in all; a weight the compiled layer reads from its codes
+(:data:`~fpqc.numerics.products.COMPILED_FROM`) counts as large.  A larger weight met a second time (a generation's next
 scale) is kept packed for int8 products where those are exact
 (:func:`~fpqc.numerics.products.int8_weight`: a byte a weight, products up to four
 times faster, packing as long as one product, so not on a first use), up to
@@ -66,12 +67,12 @@ class ReadyWeights:
         if entry is not None and entry[0] is w_codes and entry[1] is w_scales:
             return entry[2]
         weight = qlinear_weight(fa, w_codes, fb, np.reshape(w_scales, (-1, np.shape(w_scales)[-1])), group_size)
-        size = weight.units.nbytes + weight.scales.nbytes
-        if np.size(w_codes) <= READY_UP_TO and self._bytes + size <= READY_BYTES:
+        large = np.size(w_codes) > READY_UP_TO or weight.units is None  # the latter read from its codes
+        if not large and self._bytes + weight.units.nbytes + weight.scales.nbytes <= READY_BYTES:
             weight = replace(weight, units=np.ascontiguousarray(weight.units))
             self._entries[key] = (w_codes, w_scales, weight)
-            self._bytes += size
-        elif np.size(w_codes) > READY_UP_TO:
+            self._bytes += weight.units.nbytes + weight.scales.nbytes
+        elif large:
             if self._used_before.pop(key, None) is None:  # a first use: readied for it alone
                 self._used_before[key] = (w_codes, w_scales)
             elif self._packed_bytes + np.size(w_codes) <= READY_PACKED_BYTES and (packed := int8_weight(weight)):
