@@ -3,40 +3,29 @@
 :func:`fpqc.numerics.products.qlinear` computes each group's exact sums with BLAS, one
 array ``[T, O]`` a group, which the combining loop then reads back: on VAR-d16's layers
 those arrays, G times the layer's output, cost as much as the products.
-``qlinear_kernel.c`` beside this file computes the same layer tile by tile (a tile's
-sums and accumulators stay in registers across all its groups) straight from the
-codes; its combination is the contract's, compiled with ``-ffp-contract=off`` and
-without fast-math, and only the exact integer sums are computed with fused
-multiply-adds (``tests/unit/numerics/test_compiled_qlinear.py`` compares every bit
-with the BLAS path)::
+``qlinear_kernel.c`` computes the same layer tile by tile (a tile's sums and accumulators
+stay in registers across all its groups) straight from the codes; its combination is the
+contract's, compiled with ``-ffp-contract=off`` and without fast-math, and only the exact
+integer sums are computed with fused multiply-adds
+(``tests/unit/numerics/test_compiled_qlinear.py`` compares every bit with the BLAS path)::
 
     kernel = compiled_qlinear()                   # None where no C compiler is found
     y = kernel.layer(x_codes, fa, xs, w_codes, fb, ws, unit, bias)   # xs [G, T], ws [G, O]
 
-The library is built once per machine with ``$CC`` (default ``gcc``) and
-``-O3 -march=native``, and kept beside this file in ``__pycache__`` (or in
-``~/.cache/fpqc`` where that is not writable) under a name that hashes the
-source, the compiler, its flags and the processor's features, as numba caches its
-loops.  Rows are packed, then outputs computed, each in one share per core.
+The library is built on first use (:mod:`fpqc.numerics.c_library`).  Rows are packed, then
+outputs computed, each in one share per core.
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
-import hashlib
-import os
-import subprocess
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
+from fpqc.numerics.c_library import c_library
 from fpqc.numerics.formats import Format
 from fpqc.numerics.ordered_loops import run_in_shares
-
-SOURCE = Path(__file__).with_name("qlinear_kernel.c")
-CFLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fno-fast-math", "-shared", "-fPIC")
 
 
 class CompiledQLinear:
@@ -90,52 +79,9 @@ def _unit_table(fmt: Format) -> np.ndarray:
 
 @functools.cache
 def compiled_qlinear() -> CompiledQLinear | None:
-    """The compiled layer, built on first use; None where it cannot be built or loaded (no compiler)."""
-    compiler = os.environ.get("CC", "gcc")
-    try:
-        version = subprocess.run([compiler, "--version"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    key = hashlib.sha256("\0".join([SOURCE.read_text(), version, *CFLAGS, _processor_features()]).encode())
-    name = f"qlinear_kernel-{key.hexdigest()[:16]}.so"
-    for directory in (SOURCE.parent / "__pycache__", Path.home() / ".cache" / "fpqc"):
-        library = directory / name
-        if library.is_file() or _build(compiler, directory, library):
-            try:
-                return CompiledQLinear(ctypes.CDLL(str(library)))
-            except OSError:
-                continue
-    return None
-
-
-def _build(compiler: str, directory: Path, library: Path) -> bool:
-    """Compile the library to a temporary file in ``directory`` and move it into place; False on failure."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=library.stem, suffix=".tmp")
-        os.close(handle)
-    except OSError:
-        return False
-    try:
-        result = subprocess.run([compiler, *CFLAGS, str(SOURCE), "-o", temporary], capture_output=True)
-        if result.returncode != 0:
-            return False
-        os.replace(temporary, library)
-        return True
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-
-
-def _processor_features() -> str:
-    """The processor's feature flags (``-march=native`` compiles for them), or '' where they cannot be read."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return line
-    except OSError:
-        pass
-    return ""
+    """The compiled layer, built on first use; None where it cannot be built (no C compiler)."""
+    library = c_library("qlinear_kernel.c")
+    return None if library is None else CompiledQLinear(library)
 
 
 __all__ = ["CompiledQLinear", "compiled_qlinear"]

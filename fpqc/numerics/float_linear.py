@@ -11,8 +11,10 @@ The product of two fp32 values is exact in float64 (24 + 24 significant bits), s
 rounding steps are the K float64 additions, left to right, and the final rounding to fp32.
 Starting from +0.0 makes a sum of zeros +0 whatever the zeros' signs.
 
-A compiled loop (:func:`fpqc.numerics.ordered_loops.f64_dot_rows`) runs exactly these
-additions, vectorised across the outputs.
+The C layer (:mod:`fpqc.numerics.compiled_float_linear`, tiles of sums in registers) runs
+exactly these additions for a layer of at least a tile of rows; for fewer rows, or where no C
+compiler is found, numba's loop (:func:`fpqc.numerics.ordered_loops.f64_dot_rows`) does,
+vectorised across the outputs.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from fpqc.numerics import ordered_loops
+from fpqc.numerics.compiled_float_linear import compiled_float_linear
 
 
 def linear_f32(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
@@ -27,8 +30,12 @@ def linear_f32(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None = None) -> 
     x = np.asarray(x, np.float32)
     w = np.asarray(w, np.float32)
     rows = np.ascontiguousarray(x.reshape(-1, x.shape[-1]))
-    y = np.empty((rows.shape[0], w.shape[0]), np.float32)
-    ordered_loops.f64_dot_rows(rows, np.ascontiguousarray(w), y)
+    kernel = compiled_float_linear()
+    if kernel is not None and rows.shape[0] >= kernel.rows_per_tile:
+        y = kernel.layer(rows, np.ascontiguousarray(w))
+    else:
+        y = np.empty((rows.shape[0], w.shape[0]), np.float32)
+        ordered_loops.f64_dot_rows(rows, np.ascontiguousarray(w), y)
     y = y.reshape(*x.shape[:-1], w.shape[0])
     if bias is not None:
         y = y + np.asarray(bias, np.float32)

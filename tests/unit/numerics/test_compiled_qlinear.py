@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fpqc.numerics import c_library as c_library_module
 from fpqc.numerics import compiled_qlinear as compiled_module
 from fpqc.numerics import products
 from fpqc.numerics.errors import NumericsError
@@ -87,24 +88,30 @@ def test_without_a_compiler_the_blas_path_is_used(monkeypatch):
     f = Format.parse("e2m1")
     monkeypatch.setenv("CC", "/nonexistent/cc")
     monkeypatch.setattr(products, "COMPILED_FROM", 1)
+    c_library_module.c_library.cache_clear()
     compiled_module.compiled_qlinear.cache_clear()
     try:
         assert compiled_module.compiled_qlinear() is None
         weight = qlinear_weight(f, np.zeros((4, 128), np.uint8), f, np.ones((4, 1), np.float32), 128)
         assert weight.codes is None and weight.units is not None
     finally:
+        c_library_module.c_library.cache_clear()
         compiled_module.compiled_qlinear.cache_clear()
 
 
-def test_the_library_is_built_once_and_named_by_its_inputs(tmp_path, monkeypatch):
-    monkeypatch.setattr(compiled_module.Path, "home", lambda: tmp_path)
-    compiled_module.compiled_qlinear.cache_clear()
+def test_a_library_is_built_once_into_a_name_of_its_inputs(tmp_path, monkeypatch):
+    monkeypatch.setattr(c_library_module.Path, "home", lambda: tmp_path)
+    c_library_module.c_library.cache_clear()
     try:
-        kernel = _compiled()
-        libraries = sorted((compiled_module.SOURCE.parent / "__pycache__").glob("qlinear_kernel-*.so"))
-        libraries += sorted((tmp_path / ".cache" / "fpqc").glob("qlinear_kernel-*.so"))
+        assert c_library_module.c_library("qlinear_kernel.c") is not None
+        source = c_library_module.Path(c_library_module.__file__).with_name("qlinear_kernel.c")
+        libraries = [*(source.parent / "__pycache__").glob("qlinear_kernel-*.so"),
+                     *(tmp_path / ".cache" / "fpqc").glob("qlinear_kernel-*.so")]
         assert libraries, "the built library is kept"
-        assert not [p for p in libraries[0].parent.iterdir() if p.suffix == ".tmp"], "no temporary file is left"
-        assert kernel.rows_per_tile >= 1 and kernel.outputs_per_panel >= 8
+        assert not list(libraries[0].parent.glob("qlinear_kernel-*.tmp")), "no temporary file is left"
+        built = {p: p.stat().st_mtime_ns for p in libraries}
+        c_library_module.c_library.cache_clear()
+        assert c_library_module.c_library("qlinear_kernel.c") is not None
+        assert {p: p.stat().st_mtime_ns for p in libraries} == built, "a second process loads it, builds nothing"
     finally:
-        compiled_module.compiled_qlinear.cache_clear()
+        c_library_module.c_library.cache_clear()

@@ -1,7 +1,11 @@
-"""The float-level linear layer: BLAS fast path and the left-to-right contract give the same bits."""
+"""The float-level linear layer: numba's loop, the compiled tiles and the left-to-right contract give the same bits."""
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from fpqc.numerics import ordered_loops
+from fpqc.numerics.compiled_float_linear import compiled_float_linear
 from fpqc.numerics.float_linear import linear_f32
 
 
@@ -53,3 +57,32 @@ def test_leading_axes_and_non_finite_inputs():
     assert y.shape == (2, 3, 6)
     np.testing.assert_array_equal(y.reshape(6, 6), _left_to_right(x.reshape(6, 8), w))
     assert np.isinf(y[1, 2]).all()
+
+
+def test_a_layer_of_many_rows_takes_the_compiled_tiles_with_the_same_bits():
+    kernel = compiled_float_linear()
+    assert kernel is not None, "gcc builds fpqc/numerics/float_linear_kernel.c on every machine the tests run on"
+    rng = np.random.default_rng(2)
+    rows = 2 * kernel.rows_per_tile + 1  # whole tiles and a padded one
+    x = (rng.standard_normal((rows, 40)) * 10.0 ** rng.integers(-30, 30, (rows, 40))).astype(np.float32)
+    w = rng.standard_normal((kernel.outputs_per_panel + 3, 40)).astype(np.float32)
+    x[0], x[3], w[:, :3] = 0.0, 0.0, 1.0  # orders that matter: left to right, 1 and 0; right to left, 0 and 1
+    x[0, :3], x[3, :3] = [2.0**60, -(2.0**60), 1.0], [1.0, 2.0**60, -(2.0**60)]
+    x[1, 5], x[2] = np.inf, -0.0  # an infinity; a row of negative zeros sums to +0
+    expected = _left_to_right(x, w)
+    np.testing.assert_array_equal(linear_f32(x, w).view(np.uint32), expected.view(np.uint32))
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.integers(1, 40), k=st.integers(1, 300), outputs=st.integers(1, 50), spread=st.integers(0, 40),
+       special=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_the_compiled_layer_gives_the_ordered_loops_bits(rows, k, outputs, spread, special, seed):
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((rows, k)) * 2.0 ** rng.integers(-spread, spread + 1, (rows, k))).astype(np.float32)
+    w = (rng.standard_normal((outputs, k)) * 2.0 ** rng.integers(-spread, spread + 1, (outputs, k))).astype(np.float32)
+    if special:
+        x[0, 0], w[-1, -1], x[-1, -1] = np.nan, -np.inf, 1e-45  # NaN, infinity, the smallest subnormal
+    expected = np.empty((rows, outputs), np.float32)
+    ordered_loops.f64_dot_rows(x, w, expected)
+    got = compiled_float_linear().layer(x, w)
+    np.testing.assert_array_equal(got.view(np.uint32), expected.view(np.uint32))

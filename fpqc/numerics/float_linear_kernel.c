@@ -1,0 +1,101 @@
+/* The float-level linear layer, bit for bit, with its sums in registers.
+ *
+ * fpqc/numerics/float_linear.py defines the layer: for every row t and output o,
+ *
+ *     acc = +0.0 (double);  for k = 0, 1, ..., K-1:  acc = acc + double(x[t][k]) * double(w[o][k])
+ *     y[t][o] = float(acc)
+ *
+ * The product of two floats is exact in double, so a fused multiply-add rounds exactly where the
+ * contract's addition does (fma(a, b, acc) = round(a*b + acc) = round(round(a*b) + acc)), and the
+ * sum of an exact -0 product with +0.0 is +0.0 either way: `tile_dots` alone is compiled with
+ * contraction allowed, everything else with -ffp-contract=off and without fast-math.
+ *
+ * A tile of MR rows by NR outputs keeps its NR * MR sums in registers for the whole of K, in the
+ * contract's order; rows are packed as doubles into [K][MR] blocks (one broadcast a row and step),
+ * weight columns into [K][NR] panels.  Rows past T and outputs past O are zero and never stored.
+ */
+
+#include <stdint.h>
+
+#ifdef __AVX512F__
+enum { VL = 8, NV = 2, MR = 12 };
+#else
+enum { VL = 4, NV = 3, MR = 4 };
+#endif
+enum { NR = VL * NV, PACK_STEPS = 64 };
+
+typedef double vd __attribute__((vector_size(VL * 8)));
+typedef double vd_unaligned __attribute__((vector_size(VL * 8), aligned(8)));
+
+/* s[i * NV + v] = the ordered sum over k < kn of a[k * MR + i] * panel[k * NR + v * VL + lane], from +0.0. */
+__attribute__((noinline, optimize("fp-contract=fast")))
+static void tile_dots(const double *a, const double *panel, long kn, vd *s)
+{
+    vd acc[MR][NV];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) acc[i][v] = (vd){0};
+    for (long k = 0; k < kn; k++) {
+        vd b[NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) b[v] = *(const vd_unaligned *)(panel + k * NR + v * VL);
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) {
+            double x = a[k * MR + i];
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; v++) acc[i][v] += x * b[v];
+        }
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) s[i * NV + v] = acc[i][v];
+}
+
+long float_linear_rows_per_tile(void) { return MR; }
+
+long float_linear_outputs_per_panel(void) { return NR; }
+
+/* Rows [t0, t1) of x [T, K] (t0 a multiple of MR) as doubles into blocks [K][MR], from packed + t0 * K. */
+void float_linear_pack_rows(const float *x, long rows, long k_size, long t0, long t1, double *packed)
+{
+    for (long tile = t0; tile < t1; tile += MR) {
+        double *block = packed + tile * k_size;
+        for (int i = 0; i < MR; i++) {
+            long t = tile + i;
+            for (long k = 0; k < k_size; k++) block[k * MR + i] = t < rows ? (double)x[t * k_size + k] : 0.0;
+        }
+    }
+}
+
+/* Outputs [o0, o1) for every row, from rows packed by float_linear_pack_rows and w [O, K]; `panel`
+ * holds K * NR doubles.  out [T, O]. */
+void float_linear_outputs(const double *packed_rows, const float *w, float *out, long rows, long outputs,
+                          long k_size, long o0, long o1, double *panel)
+{
+    for (long ob = o0; ob < o1; ob += NR) {
+        long on = o1 - ob < NR ? o1 - ob : NR;
+        for (long k0 = 0; k0 < k_size; k0 += PACK_STEPS) {  /* a block of PACK_STEPS x NR stays in L1 */
+            long kn = k_size - k0 < PACK_STEPS ? k_size - k0 : PACK_STEPS;
+            for (long j = 0; j < NR; j++) {
+                const float *column = w + (ob + j) * k_size + k0;
+                double *to = panel + k0 * NR + j;
+                if (j < on)
+                    for (long k = 0; k < kn; k++) to[k * NR] = (double)column[k];
+                else
+                    for (long k = 0; k < kn; k++) to[k * NR] = 0.0;
+            }
+        }
+        for (long t0 = 0; t0 < rows; t0 += MR) {
+            long tn = rows - t0 < MR ? rows - t0 : MR;
+            vd sums[MR * NV];
+            tile_dots(packed_rows + t0 * k_size, panel, k_size, sums);
+            const double *s = (const double *)sums;
+            for (long i = 0; i < tn; i++) {
+                float *row = out + (t0 + i) * outputs + ob;
+                for (long j = 0; j < on; j++) row[j] = (float)s[i * NR + j];
+            }
+        }
+    }
+}
