@@ -12,9 +12,9 @@ rounding steps are the K float64 additions, left to right, and the final roundin
 Starting from +0.0 makes a sum of zeros +0 whatever the zeros' signs.
 
 The C layer (:mod:`fpqc.numerics.compiled_float_linear`, tiles of sums in registers) runs
-exactly these additions for a layer of at least a tile of rows; for fewer rows, or where no C
-compiler is found, numba's loop (:func:`fpqc.numerics.ordered_loops.f64_dot_rows`) does,
-vectorised across the outputs.
+exactly these additions for a layer of two rows or more; for one row, or where no C compiler is
+found, numba's loop (:func:`fpqc.numerics.ordered_loops.f64_dot_rows`) does, vectorised across
+the outputs.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def linear_f32(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None = None) -> 
     w = np.asarray(w, np.float32)
     rows = np.ascontiguousarray(x.reshape(-1, x.shape[-1]))
     kernel = compiled_float_linear()
-    if kernel is not None and rows.shape[0] >= kernel.rows_per_tile:
+    if kernel is not None and rows.shape[0] > 1:  # one row: numba's loop reads w as it is, faster than packing
         y = kernel.layer(rows, np.ascontiguousarray(w))
     else:
         y = np.empty((rows.shape[0], w.shape[0]), np.float32)

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #ifdef __AVX512F__
-enum { VL = 8, NV = 2, MR = 12 };
+enum { VL = 8, NV = 3, MR = 8 };
 #else
 enum { VL = 4, NV = 3, MR = 4 };
 #endif

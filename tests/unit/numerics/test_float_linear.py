@@ -63,7 +63,7 @@ def test_a_layer_of_many_rows_takes_the_compiled_tiles_with_the_same_bits():
     kernel = compiled_float_linear()
     assert kernel is not None, "gcc builds fpqc/numerics/float_linear_kernel.c on every machine the tests run on"
     rng = np.random.default_rng(2)
-    rows = 2 * kernel.rows_per_tile + 1  # whole tiles and a padded one
+    rows = 2 * kernel.rows_per_tile + 1  # whole tiles and a padded one (two rows or more take the C layer)
     x = (rng.standard_normal((rows, 40)) * 10.0 ** rng.integers(-30, 30, (rows, 40))).astype(np.float32)
     w = rng.standard_normal((kernel.outputs_per_panel + 3, 40)).astype(np.float32)
     x[0], x[3], w[:, :3] = 0.0, 0.0, 1.0  # orders that matter: left to right, 1 and 0; right to left, 0 and 1
