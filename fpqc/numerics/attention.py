@@ -29,6 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from fpqc.numerics import ordered_loops
+from fpqc.numerics.compiled_combined_rows import compiled_combined_rows
 from fpqc.numerics.transcendental import rsqrt_f32
 
 
@@ -73,9 +74,7 @@ def scores_f32(q: np.ndarray, k: np.ndarray) -> np.ndarray:
     lead = np.broadcast_shapes(np.shape(q)[:-2], np.shape(k)[:-2])
     queries = _batched(q, lead)
     keys_by_d = np.ascontiguousarray(np.swapaxes(_batched(k, lead), -1, -2))
-    out = np.empty((queries.shape[0], queries.shape[1], keys_by_d.shape[2]), np.float32)
-    ordered_loops.dot_rows(queries, keys_by_d, out)
-    return out.reshape(*lead, *out.shape[1:])
+    return _combined(queries, keys_by_d, ordered_loops.dot_rows).reshape(*lead, queries.shape[1], keys_by_d.shape[2])
 
 
 def softmax_f32(s: np.ndarray) -> np.ndarray:
@@ -91,9 +90,18 @@ def weighted_sum_f32(p: np.ndarray, v: np.ndarray) -> np.ndarray:
     """``p·v`` for ``p [..., n, m]`` and ``v [..., m, D]``: ``[..., n, D]``, summed over the keys left to right."""
     lead = np.broadcast_shapes(np.shape(p)[:-2], np.shape(v)[:-2])
     weights, values = _batched(p, lead), _batched(v, lead)
-    out = np.empty((weights.shape[0], weights.shape[1], values.shape[2]), np.float32)
-    ordered_loops.weighted_rows(weights, values, out)
-    return out.reshape(*lead, *out.shape[1:])
+    return _combined(weights, values, ordered_loops.weighted_rows).reshape(*lead, weights.shape[1], values.shape[2])
+
+
+def _combined(a: np.ndarray, rows: np.ndarray, loop) -> np.ndarray:
+    """``Σ_r a[b, i, r]·rows[b, r, c]`` left to right ``[B, n, c]``: the C tiles
+    (:mod:`fpqc.numerics.compiled_combined_rows`), or numba's ``loop`` where no C compiler is found."""
+    kernel = compiled_combined_rows()
+    if kernel is not None and a.shape[2] > 0:
+        return kernel.combine(a, rows)
+    out = np.empty((a.shape[0], a.shape[1], rows.shape[2]), np.float32)
+    loop(a, rows, out)
+    return out
 
 
 def attend(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:

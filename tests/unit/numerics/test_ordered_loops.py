@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fpqc.numerics import ordered_loops
 from fpqc.numerics.attention import (
@@ -12,6 +14,7 @@ from fpqc.numerics.attention import (
     sum_last_f32,
     weighted_sum_f32,
 )
+from fpqc.numerics.compiled_combined_rows import compiled_combined_rows
 from fpqc.numerics.float_linear import linear_f32
 from fpqc.numerics.products import combine_group
 from fpqc.numerics.transcendental import exp_f32
@@ -282,3 +285,19 @@ def test_quantize_groups_is_compute_scales_then_quantize(name, group, rounding, 
         want_codes = quantize(x, fmt, want_scales, axis=-1, group_size=group, rounding=rounding)
     np.testing.assert_array_equal(_bits(scales), _bits(want_scales))
     np.testing.assert_array_equal(codes, want_codes)
+
+
+@settings(max_examples=40, deadline=None)
+@given(batches=st.integers(1, 3), n=st.integers(1, 30), terms=st.integers(1, 70), width=st.integers(1, 80),
+       seed=st.integers(0, 2**32 - 1))
+def test_the_compiled_products_are_numbas_loop(batches, n, terms, width, seed):
+    kernel = compiled_combined_rows()
+    assert kernel is not None, "gcc builds fpqc/numerics/combined_rows_kernel.c on every machine the tests run on"
+    rng = np.random.default_rng(seed)
+    a, rows = _awkward(rng, (batches, n, terms)), _awkward(rng, (batches, terms, width))
+    a[0, 0, 0], rows[0, 0, 0] = -0.0, 1.0  # a negative zero first product stays -0 when it is the whole sum
+    expected = np.empty((batches, n, width), np.float32)
+    with np.errstate(all="ignore"):
+        ordered_loops.weighted_rows(a, rows, expected)
+        got = kernel.combine(a, rows)
+    np.testing.assert_array_equal(_bits(got), _bits(expected))
