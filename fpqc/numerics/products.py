@@ -189,8 +189,8 @@ class QLinearWeight:
     """A quantized weight as :func:`qlinear_weight` readies it for activations of one format: exact
     units ``[G, gs, O]`` (in :func:`exact_sum_dtype`; a view of the units ``[O, K]``, which BLAS reads
     transposed as they are: a transposed copy would cost more than most products) and float32 scales
-    ``[G, O]``.  A large weight is instead read from its ``codes`` ``[O, K]`` by the compiled layer
-    (:mod:`fpqc.numerics.compiled_qlinear`; ``units`` None).  A layer that runs many times with the same
+    ``[G, O]``.  A large weight is instead read from its ``codes`` (uint8 ``[O, K]``, C order) by the
+    compiled layer (:mod:`fpqc.numerics.compiled_qlinear`; ``units`` None).  A layer that runs many times with the same
     weight (a generation's steps) readies it once, and a large one may instead hold its units packed for
     int8 products (:func:`int8_weight`; ``units`` None)."""
 
@@ -217,7 +217,8 @@ def qlinear_weight(fa: Format, w_codes, fb: Format, w_scales, group_size: int) -
         raise NumericsError(f"qlinear needs weights [O, K]; got {w_codes.shape}")
     o, k = w_codes.shape
     dtype = exact_sum_dtype(fa, fb, group_size)
-    if w_codes.size >= COMPILED_FROM and dtype == np.float32 and _compiled_layer() is not None:
+    byte_codes = max(fa.n_codes, fb.n_codes) <= 256
+    if w_codes.size >= COMPILED_FROM and byte_codes and dtype == np.float32 and _compiled_layer() is not None:
         scales = group_major_scales(w_scales, o, _group_count(k, group_size), "weight")
         codes = np.ascontiguousarray(fb.checked_codes(w_codes), dtype=np.uint8)
         return QLinearWeight(fa, fb, group_size, None, scales, codes=codes)

@@ -18,8 +18,8 @@ the interpreter's values are immutable).  Only weights of at most
 :data:`READY_UP_TO` values are kept -- in a large layer the product outweighs the
 readying, and keeping its units would cost memory -- and at most
 :data:`READY_BYTES` in all; a weight the compiled layer reads from its codes
-(:data:`~fpqc.numerics.products.COMPILED_FROM`) counts as large.  A larger weight met a second time (a generation's next
-scale) is kept packed for int8 products where those are exact
+(:data:`~fpqc.numerics.products.COMPILED_FROM`) counts as large.  A larger weight met
+a second time (a generation's next scale) is kept packed for int8 products where those are exact
 (:func:`~fpqc.numerics.products.int8_weight`: a byte a weight, products up to four
 times faster, packing as long as one product, so not on a first use), up to
 :data:`READY_PACKED_BYTES`.  A kept weight's units are copied into the order its
