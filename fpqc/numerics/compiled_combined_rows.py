@@ -6,7 +6,7 @@ first product, each product rounded to float32 before it is added.  numba's loop
 (``ordered_loops.dot_rows`` / ``weighted_rows``) vectorises it across ``c`` four terms a
 pass; ``combined_rows_kernel.c`` keeps a tile of rows by columns in registers for every
 term (compiled with ``-ffp-contract=off``: a product and an addition, never fused;
-``tests/unit/numerics/test_attention.py`` compares every bit)::
+``tests/unit/numerics/test_ordered_loops.py`` compares every bit)::
 
     kernel = compiled_combined_rows()         # None where no C compiler is found
     out = kernel.combine(a, rows)             # float32 [B, n, r] and [B, r, c] (C order) -> [B, n, c]

@@ -10,7 +10,7 @@ integer sums are computed with fused multiply-adds
 (``tests/unit/numerics/test_compiled_qlinear.py`` compares every bit with the BLAS path)::
 
     kernel = compiled_qlinear()                   # None where no C compiler is found
-    y = kernel.layer(x_codes, fa, xs, w_codes, fb, ws, unit, bias)   # xs [G, T], ws [G, O]
+    y = kernel.layer(x_codes, fa, xs, w_codes, fb, ws, unit, bias, group_size)   # xs [G, T], ws [G, O]
 
 The library is built on first use (:mod:`fpqc.numerics.c_library`).  Rows are packed, then
 outputs computed, each in one share per core.
@@ -44,10 +44,11 @@ class CompiledQLinear:
         self.outputs_per_panel = int(library.qlinear_outputs_per_panel())
 
     def layer(self, x_codes: np.ndarray, fa: Format, xs: np.ndarray, w_codes: np.ndarray, fb: Format,
-              ws: np.ndarray, unit: np.float32, bias: np.ndarray | None) -> np.ndarray:
+              ws: np.ndarray, unit: np.float32, bias: np.ndarray | None, group_size: int) -> np.ndarray:
         """float32 ``[T, O]``: the layer of uint8 codes ``x_codes`` ``[T, K]`` and ``w_codes`` ``[O, K]`` (C order)
-        with float32 scales ``xs`` ``[G, T]`` and ``ws`` ``[G, O]`` (C order), product ``unit`` and an optional
-        float32 ``bias`` ``[O]``; every group sum must be exact in float32 (``exact_sum_dtype``)."""
+        in groups of ``group_size``, with float32 scales ``xs`` ``[G, T]`` and ``ws`` ``[G, O]`` (C order), product
+        ``unit`` and an optional float32 ``bias`` ``[O]``; every group sum must be exact in float32
+        (``exact_sum_dtype``)."""
         (t, k), o, g = x_codes.shape, w_codes.shape[0], ws.shape[0]
         mr, nr = self.rows_per_tile, self.outputs_per_panel
         tiles, panels = -(-t // mr), -(-o // nr)
@@ -62,7 +63,7 @@ class CompiledQLinear:
             panel = np.empty((k + g) * nr, dtype=np.float32)
             self._outputs(packed.ctypes.data, w_codes.ctypes.data, w_table.ctypes.data, xs.ctypes.data,
                           ws.ctypes.data, unit, None if bias is None else bias.ctypes.data, out.ctypes.data,
-                          t, o, k, k // g, lo * nr, min(o, hi * nr), panel.ctypes.data)
+                          t, o, k, group_size, lo * nr, min(o, hi * nr), panel.ctypes.data)
 
         run_in_shares(pack, tiles, t * k)
         run_in_shares(outputs, panels, t * k * o)

@@ -279,7 +279,7 @@ def qlinear_ready(x_codes, x_scales, weight: QLinearWeight, bias=None) -> np.nda
             return _group_by_group(lambda i: weight.packed.group_sums(ua[i], i), (t, o), xs, ws, unit, bias)
     if weight.codes is not None:  # the compiled layer, from the codes
         x_codes = np.ascontiguousarray(weight.fa.checked_codes(x_codes), dtype=np.uint8)
-        return _compiled_layer().layer(x_codes, weight.fa, xs, weight.codes, weight.fb, ws, unit, bias)
+        return _compiled_layer().layer(x_codes, weight.fa, xs, weight.codes, weight.fb, ws, unit, bias, gs)
     ua = weight.fa.units(x_codes, weight.units.dtype).reshape(t, g, gs).transpose(1, 0, 2)
     if g * t * o <= BATCHED_PRODUCTS:  # every group's sums at once, combined in one pass with the bias
         acc = np.empty((t, o), dtype=np.float32)

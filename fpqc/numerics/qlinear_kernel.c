@@ -24,7 +24,6 @@
  * zero units and never stored.
  */
 
-#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __AVX512F__

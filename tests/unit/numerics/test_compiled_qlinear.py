@@ -56,7 +56,7 @@ def test_the_compiled_layer_gives_the_blas_paths_bits(fa, fb, rows, groups, grou
     expected = qlinear(x_codes, a, x_scales, w_codes, b, w_scales, group_size, bias)  # small: the BLAS path
     xs = products.group_major_scales(x_scales, rows, groups, "activation")
     ws = products.group_major_scales(w_scales, outputs, groups, "weight")
-    got = _compiled().layer(x_codes, a, xs, w_codes, b, ws, products.product_unit(a, b), bias)
+    got = _compiled().layer(x_codes, a, xs, w_codes, b, ws, products.product_unit(a, b), bias, group_size)
     assert np.array_equal(_bits(got), _bits(expected))
 
 
