@@ -36,11 +36,10 @@ def c_library(source_name: str) -> ctypes.CDLL | None:
     cannot be built or loaded."""
     source = Path(__file__).with_name(source_name)
     compiler = os.environ.get("CC", "gcc")
-    try:
-        version = subprocess.run([compiler, "--version"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
+    identity = _build_identity(compiler)
+    if identity is None:
         return None
-    key = hashlib.sha256("\0".join([source.read_text(), version, *CFLAGS, _processor_features()]).encode())
+    key = hashlib.sha256("\0".join([source.read_text(), identity]).encode())
     name = f"{source.stem}-{key.hexdigest()[:16]}.so"
     for directory in (source.parent / "__pycache__", Path.home() / ".cache" / "fpqc"):
         library = directory / name
@@ -68,6 +67,17 @@ def _build(compiler: str, source: Path, library: Path) -> bool:
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+
+
+@functools.cache
+def _build_identity(compiler: str) -> str | None:
+    """What a library built here depends on besides its source -- the compiler's version, the flags and the
+    processor's features -- asked once a process; None where the compiler does not run."""
+    try:
+        version = subprocess.run([compiler, "--version"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return "\0".join([version, *CFLAGS, _processor_features()])
 
 
 def _processor_features() -> str:

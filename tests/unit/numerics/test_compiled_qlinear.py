@@ -12,6 +12,8 @@ from fpqc.numerics.errors import NumericsError
 from fpqc.numerics.formats import Format
 from fpqc.numerics.products import exact_sum_dtype, qlinear, qlinear_weight
 
+from layer_operands import random_layer_operands
+
 FLOAT32_EXACT = ["e2m1", "e2m3", "e3m2", "e1m2", "e4m3"]
 
 
@@ -38,17 +40,7 @@ def test_the_compiled_layer_gives_the_blas_paths_bits(fa, fb, rows, groups, grou
     if exact_sum_dtype(a, b, group_size) != np.float32:
         return  # the compiled layer takes only sums exact in float32; qlinear_weight checks
     rng = np.random.default_rng(seed)
-    k = groups * group_size
-    x_codes = rng.integers(0, a.n_codes, (rows, k)).astype(np.uint8)
-    w_codes = rng.integers(0, b.n_codes, (outputs, k)).astype(np.uint8)
-    if extreme:  # the largest magnitudes throughout, of both signs: the largest sums
-        for codes, fmt in ((x_codes, a), (w_codes, b)):
-            units = fmt.units(np.arange(fmt.n_codes))
-            codes[:] = np.argmax(units)
-            codes[::2] = np.argmin(units)
-    # scales over many binades, subnormal ones included, so that every step of the combination rounds
-    x_scales = (2.0 ** rng.integers(-140, 20, (rows, groups)) * rng.uniform(1, 2, (rows, groups))).astype(np.float32)
-    w_scales = (2.0 ** rng.integers(-20, 20, (outputs, groups)) * rng.uniform(1, 2, (outputs, groups))).astype(np.float32)
+    x_codes, w_codes, x_scales, w_scales = random_layer_operands(rng, a, b, rows, groups, group_size, outputs, extreme)
     if special:  # a NaN and an infinite scale (a group that held them) propagate as in the contract
         x_scales[0, 0] = np.nan
         w_scales[-1, -1] = np.inf

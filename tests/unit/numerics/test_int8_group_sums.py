@@ -14,6 +14,8 @@ from fpqc.numerics.formats import Format
 from fpqc.numerics.int8_group_sums import int8_exact
 from fpqc.numerics.products import int8_weight, qlinear_ready, qlinear_weight
 
+from layer_operands import random_layer_operands
+
 INT8_FORMATS = ["e2m1", "e2m3", "e1m2"]
 
 
@@ -75,17 +77,7 @@ def test_int8_products_give_the_float32_products_bits(fa, fb, rows, groups, grou
                                                       with_bias, seed):
     a, b = Format.parse(fa), Format.parse(fb)
     rng = np.random.default_rng(seed)
-    k = groups * group_size
-    x_codes = rng.integers(0, a.n_codes, (rows, k)).astype(np.uint8)
-    w_codes = rng.integers(0, b.n_codes, (outputs, k)).astype(np.uint8)
-    if extreme:  # the largest magnitudes throughout, of both signs: the largest sums
-        for codes, fmt in ((x_codes, a), (w_codes, b)):
-            units = fmt.units(np.arange(fmt.n_codes))
-            codes[:] = np.argmax(units)
-            codes[::2] = np.argmin(units)
-    # scales over many binades, subnormal ones included, so that the combining rounds
-    x_scales = (2.0 ** rng.integers(-140, 20, (rows, groups)) * rng.uniform(1, 2, (rows, groups))).astype(np.float32)
-    w_scales = (2.0 ** rng.integers(-20, 20, (outputs, groups)) * rng.uniform(1, 2, (outputs, groups))).astype(np.float32)
+    x_codes, w_codes, x_scales, w_scales = random_layer_operands(rng, a, b, rows, groups, group_size, outputs, extreme)
     bias = rng.standard_normal(outputs).astype(np.float32) if with_bias else None
     weight = qlinear_weight(a, w_codes, b, w_scales, group_size)
     packed = int8_weight(weight)
