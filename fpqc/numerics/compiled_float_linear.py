@@ -34,11 +34,13 @@ class CompiledFloatLinear:
         self._pack_rows = library.float_linear_pack_rows
         self._pack_rows.argtypes = [pointer, long, long, long, long, pointer]
         self._outputs = library.float_linear_outputs
-        self._outputs.argtypes = [pointer, pointer, pointer, long, long, long, long, long, pointer]
+        self._outputs.argtypes = [pointer, pointer, pointer, long, long, long, long, long, pointer, pointer]
         library.float_linear_rows_per_tile.restype = long
         library.float_linear_outputs_per_panel.restype = long
+        library.float_linear_k_block.restype = long
         self.rows_per_tile = int(library.float_linear_rows_per_tile())
         self.outputs_per_panel = int(library.float_linear_outputs_per_panel())
+        self.k_block = int(library.float_linear_k_block())
 
     def layer(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         """float32 ``[T, O]`` = ``float32(Σ_k float64(x[t, k]) · float64(w[o, k]))``, k ascending from +0.0,
@@ -48,14 +50,15 @@ class CompiledFloatLinear:
         tiles, panels = -(-t // mr), -(-o // nr)
         packed = np.empty(tiles * mr * k, dtype=np.float64)
         out = np.empty((t, o), dtype=np.float32)
+        partial = np.empty(panels * tiles * mr * nr, dtype=np.float64)  # each panel's sums between blocks of k
 
         def pack(lo: int, hi: int) -> None:
             self._pack_rows(x.ctypes.data, t, k, lo * mr, hi * mr, packed.ctypes.data)
 
         def outputs(lo: int, hi: int) -> None:
-            panel = np.empty(k * nr, dtype=np.float64)
+            panel = np.empty(min(k, self.k_block) * nr, dtype=np.float64)
             self._outputs(packed.ctypes.data, w.ctypes.data, out.ctypes.data, t, o, k, lo * nr, min(o, hi * nr),
-                          panel.ctypes.data)
+                          panel.ctypes.data, partial.ctypes.data)
 
         run_in_shares(pack, tiles, t * k)
         run_in_shares(outputs, panels, t * k * o)

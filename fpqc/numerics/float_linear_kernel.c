@@ -10,9 +10,11 @@
  * sum of an exact -0 product with +0.0 is +0.0 either way: `tile_dots` alone is compiled with
  * contraction allowed, everything else with -ffp-contract=off and without fast-math.
  *
- * A tile of MR rows by NR outputs keeps its NR * MR sums in registers for the whole of K, in the
- * contract's order; rows are packed as doubles into [K][MR] blocks (one broadcast a row and step),
- * weight columns into [K][NR] panels.  Rows past T and outputs past O are zero and never stored.
+ * A tile of MR rows by NR outputs keeps its NR * MR sums in registers for K_BLOCK steps of k at a
+ * time, in the contract's order; rows are packed as doubles into [K][MR] blocks (one broadcast a row
+ * and step), weight columns into [K_BLOCK][NR] panels.  Between blocks of k the sums wait in
+ * `partial` as doubles, which changes no bit; a longer K would otherwise stream every row's whole
+ * length from memory for each panel.  Rows past T and outputs past O are zero and never stored.
  */
 
 #include <stdint.h>
@@ -22,20 +24,21 @@ enum { VL = 8, NV = 3, MR = 8 };
 #else
 enum { VL = 4, NV = 3, MR = 4 };
 #endif
-enum { NR = VL * NV, PACK_STEPS = 64 };
+enum { NR = VL * NV, PACK_STEPS = 64, K_BLOCK = 1024 };
 
 typedef double vd __attribute__((vector_size(VL * 8)));
 typedef double vd_unaligned __attribute__((vector_size(VL * 8), aligned(8)));
 
-/* s[i * NV + v] = the ordered sum over k < kn of a[k * MR + i] * panel[k * NR + v * VL + lane], from +0.0. */
+/* s[i * NV + v] = the ordered sum over k < kn of a[k * MR + i] * panel[k * NR + v * VL + lane], from
+ * +0.0, or with `resume` from s[i * NV + v] (the sum of the k before). */
 __attribute__((noinline, optimize("fp-contract=fast")))
-static void tile_dots(const double *a, const double *panel, long kn, vd *s)
+static void tile_dots(const double *a, const double *panel, long kn, vd_unaligned *s, int resume)
 {
     vd acc[MR][NV];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++)
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; v++) acc[i][v] = (vd){0};
+        for (int v = 0; v < NV; v++) acc[i][v] = resume ? s[i * NV + v] : (vd){0};
     for (long k = 0; k < kn; k++) {
         vd b[NV];
 #pragma GCC unroll 4
@@ -57,6 +60,8 @@ long float_linear_rows_per_tile(void) { return MR; }
 
 long float_linear_outputs_per_panel(void) { return NR; }
 
+long float_linear_k_block(void) { return K_BLOCK; }
+
 /* Rows [t0, t1) of x [T, K] (t0 a multiple of MR) as doubles into blocks [K][MR], from packed + t0 * K. */
 void float_linear_pack_rows(const float *x, long rows, long k_size, long t0, long t1, double *packed)
 {
@@ -70,31 +75,41 @@ void float_linear_pack_rows(const float *x, long rows, long k_size, long t0, lon
 }
 
 /* Outputs [o0, o1) for every row, from rows packed by float_linear_pack_rows and w [O, K]; `panel`
- * holds K * NR doubles.  out [T, O]. */
+ * holds K_BLOCK * NR doubles, `partial` the sums of panel p (outputs p * NR ...) at
+ * partial + p * tiles * MR * NR, tile of rows after tile.  out [T, O].  One block of k for all the
+ * outputs, then the next: each block of every row is read from cache once a panel. */
 void float_linear_outputs(const double *packed_rows, const float *w, float *out, long rows, long outputs,
-                          long k_size, long o0, long o1, double *panel)
+                          long k_size, long o0, long o1, double *panel, double *partial)
 {
+    const long tiles = (rows + MR - 1) / MR;
+    for (long kb = 0; kb < k_size; kb += K_BLOCK) {
+        long kb_n = k_size - kb < K_BLOCK ? k_size - kb : K_BLOCK;
+        for (long ob = o0; ob < o1; ob += NR) {
+            long on = o1 - ob < NR ? o1 - ob : NR;
+            for (long k0 = 0; k0 < kb_n; k0 += PACK_STEPS) {  /* a block of PACK_STEPS x NR stays in L1 */
+                long kn = kb_n - k0 < PACK_STEPS ? kb_n - k0 : PACK_STEPS;
+                for (long j = 0; j < NR; j++) {
+                    const float *column = w + (ob + j) * k_size + kb + k0;
+                    double *to = panel + k0 * NR + j;
+                    if (j < on)
+                        for (long k = 0; k < kn; k++) to[k * NR] = (double)column[k];
+                    else
+                        for (long k = 0; k < kn; k++) to[k * NR] = 0.0;
+                }
+            }
+            double *sums = partial + (ob / NR) * tiles * MR * NR;
+            for (long t0 = 0; t0 < rows; t0 += MR)
+                tile_dots(packed_rows + t0 * k_size + kb * MR, panel, kb_n, (vd_unaligned *)(sums + t0 * NR), kb > 0);
+        }
+    }
     for (long ob = o0; ob < o1; ob += NR) {
         long on = o1 - ob < NR ? o1 - ob : NR;
-        for (long k0 = 0; k0 < k_size; k0 += PACK_STEPS) {  /* a block of PACK_STEPS x NR stays in L1 */
-            long kn = k_size - k0 < PACK_STEPS ? k_size - k0 : PACK_STEPS;
-            for (long j = 0; j < NR; j++) {
-                const float *column = w + (ob + j) * k_size + k0;
-                double *to = panel + k0 * NR + j;
-                if (j < on)
-                    for (long k = 0; k < kn; k++) to[k * NR] = (double)column[k];
-                else
-                    for (long k = 0; k < kn; k++) to[k * NR] = 0.0;
-            }
-        }
+        const double *sums = partial + (ob / NR) * tiles * MR * NR;
         for (long t0 = 0; t0 < rows; t0 += MR) {
             long tn = rows - t0 < MR ? rows - t0 : MR;
-            vd sums[MR * NV];
-            tile_dots(packed_rows + t0 * k_size, panel, k_size, sums);
-            const double *s = (const double *)sums;
             for (long i = 0; i < tn; i++) {
                 float *row = out + (t0 + i) * outputs + ob;
-                for (long j = 0; j < on; j++) row[j] = (float)s[i * NR + j];
+                for (long j = 0; j < on; j++) row[j] = (float)sums[(t0 + i) * NR + j];
             }
         }
     }

@@ -73,6 +73,25 @@ def test_a_layer_of_many_rows_takes_the_compiled_tiles_with_the_same_bits():
     np.testing.assert_array_equal(linear_f32(x, w).view(np.uint32), expected.view(np.uint32))
 
 
+def test_sums_carried_from_one_block_of_k_to_the_next_keep_their_order():
+    kernel = compiled_float_linear()
+    rng = np.random.default_rng(3)
+    k = 2 * kernel.k_block + 37  # two whole blocks of k and a part of one
+    rows = kernel.rows_per_tile + 2
+    x = rng.standard_normal((rows, k)).astype(np.float32)
+    w = rng.standard_normal((kernel.outputs_per_panel + 5, k)).astype(np.float32)
+    b = kernel.k_block
+    w[:, b - 1 : b + 2] = 1.0
+    x[0, b - 1 : b + 2] = [2.0**60, 1.0, -(2.0**60)]  # across the first boundary: the 1 is lost left to right
+    x[1, b - 1 : b + 2] = [1.0, 2.0**60, -(2.0**60)]
+    x[2, :] = -0.0  # a sum of negative zeros carried over two boundaries is +0
+    expected = np.empty((rows, w.shape[0]), np.float32)
+    ordered_loops.f64_dot_rows(x, w, expected)
+    got = kernel.layer(x, w)
+    np.testing.assert_array_equal(got.view(np.uint32), expected.view(np.uint32))
+    assert not np.signbit(got[2]).any()
+
+
 @settings(max_examples=40, deadline=None)
 @given(rows=st.integers(1, 40), k=st.integers(1, 300), outputs=st.integers(1, 50), spread=st.integers(0, 40),
        special=st.booleans(), seed=st.integers(0, 2**32 - 1))
