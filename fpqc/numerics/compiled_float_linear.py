@@ -50,7 +50,8 @@ class CompiledFloatLinear:
         tiles, panels = -(-t // mr), -(-o // nr)
         packed = np.empty(tiles * mr * k, dtype=np.float64)
         out = np.empty((t, o), dtype=np.float32)
-        partial = np.empty(panels * tiles * mr * nr, dtype=np.float64)  # each panel's sums between blocks of k
+        # every panel's sums between blocks of k (float_linear_kernel.c), where K spans more than one
+        partial = np.empty(panels * tiles * mr * nr, dtype=np.float64) if k > self.k_block else None
 
         def pack(lo: int, hi: int) -> None:
             self._pack_rows(x.ctypes.data, t, k, lo * mr, hi * mr, packed.ctypes.data)
@@ -58,7 +59,7 @@ class CompiledFloatLinear:
         def outputs(lo: int, hi: int) -> None:
             panel = np.empty(min(k, self.k_block) * nr, dtype=np.float64)
             self._outputs(packed.ctypes.data, w.ctypes.data, out.ctypes.data, t, o, k, lo * nr, min(o, hi * nr),
-                          panel.ctypes.data, partial.ctypes.data)
+                          panel.ctypes.data, None if partial is None else partial.ctypes.data)
 
         run_in_shares(pack, tiles, t * k)
         run_in_shares(outputs, panels, t * k * o)

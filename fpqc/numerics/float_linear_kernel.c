@@ -12,9 +12,9 @@
  *
  * A tile of MR rows by NR outputs keeps its NR * MR sums in registers for K_BLOCK steps of k at a
  * time, in the contract's order; rows are packed as doubles into [K][MR] blocks (one broadcast a row
- * and step), weight columns into [K_BLOCK][NR] panels.  Between blocks of k the sums wait in
- * `partial` as doubles, which changes no bit; a longer K would otherwise stream every row's whole
- * length from memory for each panel.  Rows past T and outputs past O are zero and never stored.
+ * and step), weight columns into [K_BLOCK][NR] panels.  Between blocks of k (K > K_BLOCK) the sums
+ * wait in `partial` as doubles, which changes no bit; a long K would otherwise stream every row's
+ * whole length from memory for each panel.  Rows past T and outputs past O are zero and never stored.
  */
 
 #include <stdint.h>
@@ -74,43 +74,65 @@ void float_linear_pack_rows(const float *x, long rows, long k_size, long t0, lon
     }
 }
 
-/* Outputs [o0, o1) for every row, from rows packed by float_linear_pack_rows and w [O, K]; `panel`
- * holds K_BLOCK * NR doubles, `partial` the sums of panel p (outputs p * NR ...) at
- * partial + p * tiles * MR * NR, tile of rows after tile.  out [T, O].  One block of k for all the
- * outputs, then the next: each block of every row is read from cache once a panel. */
+/* Steps [kb, kb + kn) of weight columns [ob, ob + on) of w [O, K] as doubles into panel [kn][NR]; columns
+ * past `on` are zero. */
+static void pack_panel(const float *w, long k_size, long ob, long on, long kb, long kn_all, double *panel)
+{
+    for (long k0 = 0; k0 < kn_all; k0 += PACK_STEPS) {  /* a block of PACK_STEPS x NR stays in L1 */
+        long kn = kn_all - k0 < PACK_STEPS ? kn_all - k0 : PACK_STEPS;
+        for (long j = 0; j < NR; j++) {
+            const float *column = w + (ob + j) * k_size + kb + k0;
+            double *to = panel + k0 * NR + j;
+            if (j < on)
+                for (long k = 0; k < kn; k++) to[k * NR] = (double)column[k];
+            else
+                for (long k = 0; k < kn; k++) to[k * NR] = 0.0;
+        }
+    }
+}
+
+/* Rows [t0, t0 + tn) and outputs [ob, ob + on) of out [T, O] from a tile's sums s [MR][NR], rounded to float. */
+static void store_tile(const double *s, float *out, long outputs, long t0, long tn, long ob, long on)
+{
+    for (long i = 0; i < tn; i++) {
+        float *row = out + (t0 + i) * outputs + ob;
+        for (long j = 0; j < on; j++) row[j] = (float)s[i * NR + j];
+    }
+}
+
+/* Outputs [o0, o1) for every row, from rows packed by float_linear_pack_rows and w [O, K]; `panel` holds
+ * K_BLOCK * NR doubles.  out [T, O].  With K <= K_BLOCK each tile's sums go straight to out; a longer K
+ * takes one block of k for all the outputs, then the next (each block of every row is read from cache
+ * once a panel), its sums waiting in `partial`: panel p's (outputs p * NR ...) at
+ * partial + p * ceil(T / MR) * MR * NR, tile of rows after tile. */
 void float_linear_outputs(const double *packed_rows, const float *w, float *out, long rows, long outputs,
                           long k_size, long o0, long o1, double *panel, double *partial)
 {
+    if (k_size <= K_BLOCK) {
+        for (long ob = o0; ob < o1; ob += NR) {
+            long on = o1 - ob < NR ? o1 - ob : NR;
+            pack_panel(w, k_size, ob, on, 0, k_size, panel);
+            for (long t0 = 0; t0 < rows; t0 += MR) {
+                vd sums[MR * NV];
+                tile_dots(packed_rows + t0 * k_size, panel, k_size, (vd_unaligned *)sums, 0);
+                store_tile((const double *)sums, out, outputs, t0, rows - t0 < MR ? rows - t0 : MR, ob, on);
+            }
+        }
+        return;
+    }
     const long tiles = (rows + MR - 1) / MR;
     for (long kb = 0; kb < k_size; kb += K_BLOCK) {
         long kb_n = k_size - kb < K_BLOCK ? k_size - kb : K_BLOCK;
         for (long ob = o0; ob < o1; ob += NR) {
-            long on = o1 - ob < NR ? o1 - ob : NR;
-            for (long k0 = 0; k0 < kb_n; k0 += PACK_STEPS) {  /* a block of PACK_STEPS x NR stays in L1 */
-                long kn = kb_n - k0 < PACK_STEPS ? kb_n - k0 : PACK_STEPS;
-                for (long j = 0; j < NR; j++) {
-                    const float *column = w + (ob + j) * k_size + kb + k0;
-                    double *to = panel + k0 * NR + j;
-                    if (j < on)
-                        for (long k = 0; k < kn; k++) to[k * NR] = (double)column[k];
-                    else
-                        for (long k = 0; k < kn; k++) to[k * NR] = 0.0;
-                }
-            }
+            pack_panel(w, k_size, ob, o1 - ob < NR ? o1 - ob : NR, kb, kb_n, panel);
             double *sums = partial + (ob / NR) * tiles * MR * NR;
             for (long t0 = 0; t0 < rows; t0 += MR)
                 tile_dots(packed_rows + t0 * k_size + kb * MR, panel, kb_n, (vd_unaligned *)(sums + t0 * NR), kb > 0);
         }
     }
     for (long ob = o0; ob < o1; ob += NR) {
-        long on = o1 - ob < NR ? o1 - ob : NR;
         const double *sums = partial + (ob / NR) * tiles * MR * NR;
-        for (long t0 = 0; t0 < rows; t0 += MR) {
-            long tn = rows - t0 < MR ? rows - t0 : MR;
-            for (long i = 0; i < tn; i++) {
-                float *row = out + (t0 + i) * outputs + ob;
-                for (long j = 0; j < on; j++) row[j] = (float)sums[(t0 + i) * NR + j];
-            }
-        }
+        for (long t0 = 0; t0 < rows; t0 += MR)
+            store_tile(sums + t0 * NR, out, outputs, t0, rows - t0 < MR ? rows - t0 : MR, ob, o1 - ob < NR ? o1 - ob : NR);
     }
 }
