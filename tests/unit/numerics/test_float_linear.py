@@ -93,7 +93,8 @@ def test_sums_carried_from_one_block_of_k_to_the_next_keep_their_order():
 
 
 @settings(max_examples=40, deadline=None)
-@given(rows=st.integers(1, 40), k=st.integers(1, 300), outputs=st.integers(1, 50), spread=st.integers(0, 40),
+@given(rows=st.integers(1, 40), k=st.one_of(st.integers(1, 300), st.integers(1000, 2100)),  # one block of k, or more
+       outputs=st.integers(1, 50), spread=st.integers(0, 40),
        special=st.booleans(), seed=st.integers(0, 2**32 - 1))
 def test_the_compiled_layer_gives_the_ordered_loops_bits(rows, k, outputs, spread, special, seed):
     rng = np.random.default_rng(seed)
