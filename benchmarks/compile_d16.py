@@ -107,9 +107,11 @@ def fp4_build(model: Path) -> Path:
 
 
 def _has_current_headers(build: Path) -> bool:
-    library = Path(__file__).resolve().parents[1] / "fpqc/backends/hls/include"
-    return all((build / "kernels" / h.name).is_file() and (build / "kernels" / h.name).read_bytes() == h.read_bytes()
-               for h in library.glob("*.h"))
+    """Whether ``build``'s copies of the HLS library headers are the ones a compile would write now."""
+    from fpqc.backends.hls.build import INCLUDE_DIR, LIBRARY_HEADERS
+
+    return all((build / "kernels" / h).is_file() and (build / "kernels" / h).read_bytes() == (INCLUDE_DIR / h).read_bytes()
+               for h in LIBRARY_HEADERS)
 
 
 def main() -> int:
